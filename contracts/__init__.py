@@ -1,0 +1,1 @@
+"""The public contract: event models, the CloudEvents envelope, topics and reference data."""

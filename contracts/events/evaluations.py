@@ -1,0 +1,174 @@
+"""Regional status reports, the annual evaluation and the agreement's term."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field, NonNegativeInt, model_validator
+
+from contracts.events.base import (
+    AgreementId,
+    BusinessId,
+    EventData,
+    FocusAreaId,
+    OrganisationId,
+    RegionId,
+    Text,
+)
+
+
+class FocusAreaStatus(EventData):
+    """How far the municipalities of the region have come in one focus area."""
+
+    focus_area: FocusAreaId = Field(description="Focus area id from the agreement.")
+    municipalities_reached: NonNegativeInt = Field(description="Municipalities reached by the regional apparatus.")
+    planning: NonNegativeInt = Field(description="Municipalities planning their local adaptation.")
+    decided: NonNegativeInt = Field(description="Municipalities whose council has decided.")
+    implementing: NonNegativeInt = Field(description="Municipalities implementing.")
+
+    @model_validator(mode="after")
+    def _stages_fit_within_reached(self) -> FocusAreaStatus:
+        for stage in ("planning", "decided", "implementing"):
+            if getattr(self, stage) > self.municipalities_reached:
+                raise ValueError(
+                    f"{stage} ({getattr(self, stage)}) exceeds municipalities_reached ({self.municipalities_reached})"
+                )
+        return self
+
+
+class RegionalStatusReportSubmitted(EventData):
+    """A county governor office submits its regional status report for one reporting date."""
+
+    report_id: BusinessId = Field(description="Id of this submission; a resubmission has a new id.")
+    agreement_id: AgreementId
+    region: RegionId = Field(description="The reporting county governor office.")
+    reporting_date: date = Field(description="The reporting date reported for (15 May or 1 November).")
+    submitted_by: OrganisationId = Field(description="The office's organisation id, e.g. sf-vestland.")
+    focus_areas: tuple[FocusAreaStatus, ...] = Field(min_length=1, description="Status per focus area.")
+    summary: Text = Field(description="Free-text status.")
+
+
+class ReportStatus(StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    MISSING = "missing"
+    NOT_YET_DUE = "not_yet_due"
+
+
+class RegionalReportReceived(EventData):
+    """The evaluations service accepted a regional report (possibly superseding an earlier one)."""
+
+    report_id: BusinessId = Field(description="Id of the accepted submission.")
+    agreement_id: AgreementId
+    region: RegionId = Field(description="The reporting office.")
+    reporting_date: date = Field(description="The reporting date.")
+    late: bool = Field(description="True when received after the reporting date.")
+    supersedes: BusinessId | None = Field(default=None, description="Earlier submission this one replaces.")
+
+
+class RegionalReportDue(EventData):
+    """A reporting date is near and the office has not reported."""
+
+    agreement_id: AgreementId
+    region: RegionId = Field(description="The office that is to report.")
+    reporting_date: date = Field(description="The reporting date.")
+    days_left: NonNegativeInt = Field(description="Whole days until the date.")
+
+
+class RegionalReportOverdue(EventData):
+    """A reporting date passed without a report from the office."""
+
+    agreement_id: AgreementId
+    region: RegionId = Field(description="The office that has not reported.")
+    reporting_date: date = Field(description="The reporting date that passed.")
+
+
+class PacketReport(EventData):
+    region: RegionId = Field(description="The office.")
+    reporting_date: date = Field(description="The reporting date.")
+    status: ReportStatus = Field(description="on_time, late, missing or not_yet_due.")
+    report_id: BusinessId | None = Field(default=None, description="The latest accepted submission, if any.")
+
+
+class PacketMeetings(EventData):
+    national_held: NonNegativeInt = Field(description="National contact meetings held in the year.")
+    regional_held: dict[RegionId, NonNegativeInt] = Field(description="Regional meetings held, per office.")
+    learning_network_held: NonNegativeInt = Field(description="Learning-network gatherings held.")
+
+
+class PacketActionItem(EventData):
+    action_item_id: BusinessId = Field(description="Id of the action item.")
+    owner: OrganisationId = Field(description="Organisation responsible.")
+    due_on: date = Field(description="Due date.")
+    overdue: bool = Field(description="True when past due and not completed.")
+
+
+class EvaluationPacket(EventData):
+    """What the year holds, so the parties can evaluate it."""
+
+    reports: tuple[PacketReport, ...] = Field(description="Every office and reporting date of the year.")
+    meetings: PacketMeetings = Field(description="Contact meetings held.")
+    open_action_items: tuple[PacketActionItem, ...] = Field(description="Action items not yet completed.")
+
+
+class AnnualEvaluationDue(EventData):
+    """The year's evaluation falls due ahead of the autumn consultation meeting."""
+
+    agreement_id: AgreementId
+    year: int = Field(ge=2000, le=2100, description="The year evaluated.")
+    consultation_meeting_on: date = Field(description="The autumn consultation meeting.")
+    deadline: date = Field(description="Date by which evaluation completed is expected.")
+    packet: EvaluationPacket = Field(description="The evaluation packet.")
+
+
+class AnnualEvaluationCompleted(EventData):
+    """The parties completed the year's evaluation."""
+
+    agreement_id: AgreementId
+    year: int = Field(ge=2000, le=2100, description="The year evaluated.")
+    completed_on: date = Field(description="Date completed.")
+    completed_by: OrganisationId = Field(description="The party publishing the completion.")
+    summary: Text | None = Field(default=None, description="Main conclusions.")
+
+
+class AnnualEvaluationOverdue(EventData):
+    """The evaluation was not completed by its deadline."""
+
+    agreement_id: AgreementId
+    year: int = Field(ge=2000, le=2100, description="The year evaluated.")
+    deadline: date = Field(description="The deadline that passed.")
+
+
+class TerminationNoticeGiven(EventData):
+    """A party gives notice that it terminates the agreement."""
+
+    agreement_id: AgreementId
+    given_by: OrganisationId = Field(description="The party giving notice.")
+    notice_date: date = Field(description="Date the notice was given.")
+    effective_date: date = Field(description="Date the termination takes effect.")
+    reason: Text | None = Field(default=None, description="Reason given.")
+
+
+class TerminationNoticeAccepted(EventData):
+    """A termination notice met the agreement's notice rules; the agreement ends on the effective date."""
+
+    agreement_id: AgreementId
+    given_by: OrganisationId = Field(description="The party that gave notice.")
+    notice_date: date = Field(description="Date the notice was given.")
+    effective_date: date = Field(description="Date the termination takes effect.")
+
+
+class AgreementTerminated(EventData):
+    """The agreement ended by termination."""
+
+    agreement_id: AgreementId
+    effective_date: date = Field(description="The day the termination took effect.")
+    given_by: OrganisationId = Field(description="The party that gave notice.")
+
+
+class AgreementExpired(EventData):
+    """The agreement reached the end of its term."""
+
+    agreement_id: AgreementId
+    expired_on: date = Field(description="The last day of the term.")

@@ -1,0 +1,41 @@
+"""Why an event can be rejected: stable reason codes that travel in the dead-letter headers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class Reason(StrEnum):
+    NOT_JSON = "not_json"
+    NOT_CLOUDEVENT = "not_cloudevent"
+    UNKNOWN_TYPE = "unknown_type"
+    WRONG_DATASCHEMA = "wrong_dataschema"
+    INVALID_DATA = "invalid_data"
+    INVALID_REFERENCE = "invalid_reference"
+    UNAUTHORISED_SOURCE = "unauthorised_source"
+    RULE_VIOLATED = "rule_violated"
+    HANDLER_ERROR = "handler_error"
+
+
+DESCRIPTIONS: Final[dict[Reason, str]] = {
+    Reason.NOT_JSON: "The record's value is not JSON (or is empty).",
+    Reason.NOT_CLOUDEVENT: "The JSON is not a CloudEvents 1.0 structured event with this system's extensions.",
+    Reason.UNKNOWN_TYPE: "The event type is not accepted on the topic it was published to.",
+    Reason.WRONG_DATASCHEMA: "The dataschema attribute does not name the schema of the event type.",
+    Reason.INVALID_DATA: "The data does not match the event type's schema; the message lists field paths.",
+    Reason.INVALID_REFERENCE: "A code (agreement, office, county, organisation, focus area) is unknown or not "
+    "valid on the event's date.",
+    Reason.UNAUTHORISED_SOURCE: "The event's source is not registered for the organisation it speaks for.",
+    Reason.RULE_VIOLATED: "The event breaks a rule of the collaboration (e.g. cancelling a held meeting).",
+    Reason.HANDLER_ERROR: "The service failed on a valid event; it is parked for replay after a fix.",
+}
+
+
+class Rejected(Exception):
+    """The event cannot be accepted; the message says what was wrong and where."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(f"{reason.value}: {message}")
+        self.reason = reason
+        self.message = message

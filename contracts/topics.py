@@ -1,0 +1,29 @@
+"""Every Kafka topic of the system, and the partition-key rule that keeps one region's events in order."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Ingress: external government systems publish here.
+MEETINGS_INGRESS: Final = "lhl.ingress.meetings.v1"
+REPORTS_INGRESS: Final = "lhl.ingress.reports.v1"
+AGREEMENT_INGRESS: Final = "lhl.ingress.agreement.v1"
+
+# Derived: each service publishes its own facts here, through its outbox.
+MEETINGS_EVENTS: Final = "lhl.meetings.events.v1"
+EVALUATIONS_EVENTS: Final = "lhl.evaluations.events.v1"
+NOTIFICATIONS_EVENTS: Final = "lhl.notifications.events.v1"
+
+# Events that could not be processed, with the reason in headers.
+DEAD_LETTER: Final = "lhl.deadletter.v1"
+
+INGRESS_TOPICS: Final = (MEETINGS_INGRESS, REPORTS_INGRESS, AGREEMENT_INGRESS)
+DERIVED_TOPICS: Final = (MEETINGS_EVENTS, EVALUATIONS_EVENTS, NOTIFICATIONS_EVENTS)
+ALL_TOPICS: Final = (*INGRESS_TOPICS, *DERIVED_TOPICS, DEAD_LETTER)
+
+NATIONAL: Final = "national"
+
+
+def partition_key(agreement_id: str, region: str | None) -> str:
+    """Events of one agreement and one region (or the national level) share a key, so a partition keeps their order."""
+    return f"{agreement_id}/{region or NATIONAL}"

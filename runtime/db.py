@@ -1,0 +1,90 @@
+"""The asyncpg pool and the plain-SQL migrations runner."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
+else:
+    Connection = asyncpg.Connection
+
+RUNTIME_MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+Pool = asyncpg.Pool
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
+    """A pool whose connections work inside the service's own schema."""
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    finally:
+        await conn.close()
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings={"search_path": schema, "application_name": f"lhl-{schema}"},
+    )
+    assert pool is not None
+    return pool
+
+
+def _migration_files(directories: Sequence[Path]) -> list[tuple[str, Path]]:
+    found: list[tuple[str, Path]] = []
+    for directory in directories:
+        files = sorted(p for p in directory.glob("*.sql") if _MIGRATION_FILE.match(p.name))
+        found.extend((f"{directory.parent.name}/{p.stem}", p) for p in files)
+    return found
+
+
+async def migrate(pool: Pool, directories: Sequence[Path]) -> list[str]:
+    """Apply the numbered SQL files not yet applied, each in its own transaction; safe to run concurrently."""
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for name, path in _migration_files(directories):
+            sql = path.read_text(encoding="utf-8")
+            checksum = hashlib.sha256(sql.encode()).hexdigest()
+            async with conn.transaction():
+                # Serialise concurrent starts of the same service on its schema.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+                done = await conn.fetchval("SELECT checksum FROM schema_migrations WHERE name = $1", name)
+                if done is not None:
+                    if done != checksum:
+                        raise RuntimeError(f"migration {name} changed after it was applied; add a new file instead")
+                    continue
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", name, checksum)
+                applied.append(name)
+    return applied
+
+
+async def pending_migrations(pool: Pool, directories: Sequence[Path]) -> list[str]:
+    async with pool.acquire() as conn:
+        exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")} if exists else set()
+    return [name for name, _ in _migration_files(directories) if name not in done]

@@ -1,0 +1,164 @@
+"""The transactional outbox: events written with the state, published afterwards by the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contracts import catalog
+from contracts.envelope import CloudEvent, new_event_id, stable_event_id
+from contracts.events.base import EventData
+from contracts.topics import partition_key
+from runtime.db import Connection
+from runtime.logging import get_logger
+
+Send = Callable[[str, bytes, str | None, Mapping[str, str]], Awaitable[None]]
+"""Publish one record (topic, value, key, headers) and wait until the broker acknowledged it."""
+
+
+async def add_record(
+    conn: Connection,
+    topic: str,
+    payload: bytes,
+    key: str | None,
+    headers: Mapping[str, str],
+    *,
+    event_id: str | None = None,
+    event_type: str | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO outbox (topic, message_key, headers, payload, event_id, event_type)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        topic,
+        key,
+        dict(headers),
+        payload,
+        event_id,
+        event_type,
+    )
+
+
+class Emitter:
+    """Builds derived CloudEvents and writes them to the outbox inside the caller's transaction."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        source: str,
+        topic_of: Callable[[str], str],
+        now: datetime,
+        correlation_id: str,
+        causation_id: str | None,
+        traceparent: str | None,
+    ) -> None:
+        self._conn = conn
+        self._source = source
+        self._topic_of = topic_of
+        self._now = now
+        self._correlation_id = correlation_id
+        self._causation_id = causation_id
+        self._traceparent = traceparent
+        self.emitted: list[CloudEvent] = []
+
+    async def emit(
+        self,
+        data: EventData,
+        *,
+        agreement_id: str,
+        region: str | None,
+        subject: str | None = None,
+        business_key: str | None = None,
+    ) -> CloudEvent:
+        """Emit one derived event; a business key makes its id stable for the same cause."""
+        kind = catalog.of(type(data))
+        event_id = (
+            stable_event_id(self._causation_id or "", kind.name, business_key) if business_key else new_event_id()
+        )
+        event = CloudEvent(
+            specversion="1.0",
+            id=event_id,
+            source=self._source,
+            type=kind.name,
+            time=self._now,
+            subject=subject,
+            dataschema=kind.dataschema,
+            correlationid=self._correlation_id,
+            causationid=self._causation_id,
+            traceparent=self._traceparent,
+            partitionkey=partition_key(agreement_id, region),
+            data=data.model_dump(mode="json"),
+        )
+        await add_record(
+            self._conn,
+            self._topic_of(kind.topic),
+            event.to_bytes(),
+            event.partitionkey,
+            event.kafka_headers(),
+            event_id=event.id,
+            event_type=event.type,
+        )
+        self.emitted.append(event)
+        return event
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in id order and marks them published after the broker acknowledged."""
+
+    def __init__(self, pool: asyncpg.Pool, send: Send, *, poll_seconds: float, batch_size: int = 500) -> None:
+        self._pool = pool
+        self._send = send
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wakeup = asyncio.Event()
+        self._log = get_logger(component="outbox_relay")
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to a batch; returns how many were published."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, topic, message_key, headers, payload FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            # Send in order and wait for each acknowledgement; idempotence keeps retries free of duplicates.
+            for row in rows:
+                await self._send(row["topic"], bytes(row["payload"]), row["message_key"], row["headers"])
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
+        self._log.debug("outbox_published", count=len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                while await self.publish_pending() == self._batch_size:
+                    pass
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                self._log.warning("outbox_publish_failed", error_class=type(error).__name__, error=str(error))
+            except Exception as error:
+                self._log.error("outbox_publish_failed", error_class=type(error).__name__, error=str(error))
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+
+
+async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:
+    """Unpublished rows and the age of the oldest, for metrics and readiness."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS pending, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+        )
+    assert row is not None
+    return {"pending": row["pending"], "oldest": row["oldest"]}

@@ -1,0 +1,267 @@
+"""The consume pipeline: decode, validate, deduplicate, handle in one transaction, or dead-letter with a reason.
+
+Every record ends in exactly one of three ways, each recorded in the inbox in the same transaction as its
+effects: processed, a duplicate of one already handled (no second effect), or dead-lettered. Only failures of
+the infrastructure itself (database or broker unreachable) propagate, so the record is redelivered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+import structlog
+from pydantic import ValidationError
+
+from contracts import catalog, topics
+from contracts.envelope import CloudEvent
+from contracts.events.base import EventData
+from contracts.reference import ReferenceDataError
+from contracts.rejections import Reason, Rejected
+from runtime.clock import Clock
+from runtime.db import Connection
+from runtime.deadletter import dead_letter_headers
+from runtime.logging import get_logger
+from runtime.outbox import Emitter, add_record
+
+Outcome = Literal["processed", "duplicate", "dead_lettered"]
+
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    TimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets: the open transaction, the event, the clock's now, and a way to emit."""
+
+    conn: Connection
+    event: CloudEvent
+    now: datetime
+    emitter: Emitter
+    log: structlog.stdlib.BoundLogger
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def emit(
+        self,
+        data: EventData,
+        *,
+        agreement_id: str,
+        region: str | None,
+        subject: str | None = None,
+        business_key: str | None = None,
+    ) -> CloudEvent:
+        return await self.emitter.emit(
+            data, agreement_id=agreement_id, region=region, subject=subject, business_key=business_key
+        )
+
+
+Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+
+
+def format_validation_error(error: ValidationError, prefix: str) -> str:
+    parts = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(p) for p in (prefix, *item["loc"]) if p != "")
+        parts.append(f"{location}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def parse_event(value: bytes | None, expected_types: Mapping[str, catalog.EventType]) -> tuple[CloudEvent, EventData]:
+    """Turn a record's bytes into a typed event, or raise Rejected saying what is wrong and where."""
+    if value is None:
+        raise Rejected(Reason.NOT_JSON, "the record has no value (tombstone); expected a CloudEvent in JSON")
+    try:
+        raw = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise Rejected(Reason.NOT_JSON, f"the value is not JSON: {error}") from error
+    if not isinstance(raw, dict):
+        raise Rejected(Reason.NOT_CLOUDEVENT, f"expected a JSON object (a CloudEvent), got {type(raw).__name__}")
+    try:
+        event = CloudEvent.model_validate(raw)
+    except ValidationError as error:
+        raise Rejected(Reason.NOT_CLOUDEVENT, format_validation_error(error, "")) from error
+    kind = expected_types.get(event.type)
+    if kind is None:
+        accepted = ", ".join(sorted(expected_types))
+        raise Rejected(Reason.UNKNOWN_TYPE, f"type '{event.type}' is not accepted on this topic (accepted: {accepted})")
+    if event.dataschema != kind.dataschema:
+        raise Rejected(
+            Reason.WRONG_DATASCHEMA,
+            f"dataschema '{event.dataschema}' does not match type {kind.name}: expected '{kind.dataschema}'",
+        )
+    try:
+        data = kind.model.model_validate(event.data)
+    except ValidationError as error:
+        raise Rejected(Reason.INVALID_DATA, format_validation_error(error, "data")) from error
+    return event, data
+
+
+class Pipeline:
+    """Consumes records of one service: one transaction per record, effects and inbox row together."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        service: str,
+        group_id: str,
+        source: str,
+        topic_of: Callable[[str], str],
+        handlers: Mapping[str, Handler],
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._service = service
+        self._group_id = group_id
+        self._source = source
+        self._topic_of = topic_of
+        self._handlers = handlers
+        self._types = {name: catalog.BY_NAME[name] for name in handlers}
+        self._on_committed = on_committed
+
+    async def process(self, record: Incoming) -> Outcome:
+        log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)
+        try:
+            event, data = parse_event(record.value, self._types)
+        except Rejected as rejection:
+            source, event_id, event_type = _identity_from_bytes(record)
+            return await self._dead_letter(record, rejection, source, event_id, event_type, None, log)
+        log = log.bind(
+            event_id=event.id, event_type=event.type, correlation_id=event.correlationid, source=event.source
+        )
+        try:
+            outcome = await self._handle(record, event, data, log)
+        except Rejected as rejection:
+            return await self._dead_letter(record, rejection, event.source, event.id, event.type, event, log)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except (ReferenceDataError, ValidationError) as error:
+            invalid = Rejected(Reason.INVALID_REFERENCE, str(error))
+            return await self._dead_letter(record, invalid, event.source, event.id, event.type, event, log)
+        except Exception as error:
+            # A bug must not stall the partition: park the event with the error for replay after a fix.
+            log.exception("handler_failed", error_class=type(error).__name__)
+            failed = Rejected(Reason.HANDLER_ERROR, f"{type(error).__name__}: {error}")
+            return await self._dead_letter(record, failed, event.source, event.id, event.type, event, log)
+        self._on_committed()
+        return outcome
+
+    async def _handle(
+        self, record: Incoming, event: CloudEvent, data: EventData, log: structlog.stdlib.BoundLogger
+    ) -> Outcome:
+        now = self._clock.now()
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await _record_in_inbox(conn, record, event.source, event.id, event.type, "processed"):
+                log.info("event_duplicate")
+                return "duplicate"
+            emitter = Emitter(
+                conn,
+                source=self._source,
+                topic_of=self._topic_of,
+                now=now,
+                correlation_id=event.correlationid,
+                causation_id=event.id,
+                traceparent=event.traceparent,
+            )
+            await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
+        log.info("event_processed", emitted=[e.type for e in emitter.emitted])
+        return "processed"
+
+    async def _dead_letter(
+        self,
+        record: Incoming,
+        rejection: Rejected,
+        source: str,
+        event_id: str,
+        event_type: str | None,
+        event: CloudEvent | None,
+        log: structlog.stdlib.BoundLogger,
+    ) -> Outcome:
+        now = self._clock.now()
+        headers = dead_letter_headers(
+            record,
+            group_id=self._group_id,
+            reason=rejection.reason,
+            message=rejection.message,
+            failed_at=now,
+            event_source=source,
+            event_id=event_id,
+            event_type=event_type,
+            correlation_id=event.correlationid if event else None,
+            traceparent=event.traceparent if event else None,
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await _record_in_inbox(conn, record, source, event_id, event_type, "dead_lettered"):
+                log.info("event_duplicate", rejected=True)
+                return "duplicate"
+            key = record.key.decode(errors="replace") if record.key is not None else None
+            await add_record(
+                conn,
+                self._topic_of(topics.DEAD_LETTER),
+                record.value or b"",
+                key,
+                headers,
+                event_id=event_id,
+                event_type=event_type,
+            )
+        log.warning("event_dead_lettered", reason=rejection.reason, error=rejection.message)
+        self._on_committed()
+        return "dead_lettered"
+
+
+async def _record_in_inbox(
+    conn: Connection,
+    record: Incoming,
+    source: str,
+    event_id: str,
+    event_type: str | None,
+    outcome: str,
+) -> bool:
+    row = await conn.fetchrow(
+        "INSERT INTO inbox (event_source, event_id, event_type, topic, kafka_partition, kafka_offset, outcome)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING event_id",
+        source,
+        event_id,
+        event_type,
+        record.topic,
+        record.partition,
+        record.offset,
+        outcome,
+    )
+    return row is not None
+
+
+def _identity_from_bytes(record: Incoming) -> tuple[str, str, str | None]:
+    """Best effort: the source and id of an event we could not fully parse, else its Kafka coordinates."""
+    try:
+        raw = json.loads(record.value or b"")
+        if isinstance(raw, dict) and isinstance(raw.get("source"), str) and isinstance(raw.get("id"), str):
+            event_type = raw.get("type") if isinstance(raw.get("type"), str) else None
+            return raw["source"], raw["id"], event_type
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    return f"kafka:{record.topic}", f"{record.partition}:{record.offset}", None

@@ -1,0 +1,237 @@
+"""Builds a service's FastStream app from its definition: broker, subscribers, outbox relay and timers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
+from faststream.specification import AsyncAPI
+
+from contracts import catalog, topics
+from runtime import db
+from runtime.clock import Clock, ScaledClock, SystemClock
+from runtime.db import Connection
+from runtime.logging import configure_logging, get_logger
+from runtime.outbox import Emitter, OutboxRelay
+from runtime.pipeline import Handler, Incoming, Pipeline
+from runtime.settings import RuntimeSettings
+from runtime.timers import Timer, TimerHandler, TimerRunner
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What makes a service: its name, its migrations, what it consumes and what it publishes."""
+
+    name: str
+    description: str
+    migrations: Path
+    consumes: Mapping[str, Mapping[str, Handler]]
+    """Topic -> event type name -> handler."""
+    publishes: Sequence[str] = ()
+    timers: Mapping[str, TimerHandler] = field(default_factory=dict)
+
+
+def clock_from_settings(settings: RuntimeSettings) -> Clock:
+    if settings.clock == "fast":
+        start = settings.clock_start or SystemClock().now()
+        return ScaledClock(start, settings.clock_speed)
+    return SystemClock()
+
+
+class ServiceRuntime:
+    """The running parts of one service; started and stopped by the FastStream app's hooks."""
+
+    def __init__(self, definition: ServiceDefinition, settings: RuntimeSettings, clock: Clock) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.clock = clock
+        self.log = get_logger(component="runtime")
+        self._pool: asyncpg.Pool | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._pipelines: dict[str, Pipeline] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.relay: OutboxRelay | None = None
+        self.timers: TimerRunner | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"service {self.definition.name} is not started")
+        return self._pool
+
+    def migration_dirs(self) -> list[Path]:
+        return [db.RUNTIME_MIGRATIONS, self.definition.migrations]
+
+    def all_topics(self) -> list[str]:
+        names = {*self.definition.consumes, *self.definition.publishes, topics.DEAD_LETTER}
+        return sorted(self.settings.topic(n) for n in names)
+
+    async def start(self) -> None:
+        s = self.settings
+        self._pool = await db.create_pool(s.database_url, s.schema_name)
+        applied = await db.migrate(self._pool, self.migration_dirs())
+        self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
+        await ensure_topics(s.kafka_bootstrap_servers, self.all_topics(), s.topic_partitions)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            client_id=f"lhl-{s.service_name}-outbox",
+        )
+        await self._producer.start()
+        self.relay = OutboxRelay(self._pool, self._send, poll_seconds=s.outbox_poll_seconds)
+        self.timers = TimerRunner(
+            self._pool,
+            self.clock,
+            self.definition.timers,
+            self._timer_emitter,
+            poll_seconds=s.timer_poll_seconds,
+            on_fired=self.relay.wake,
+        )
+        for topic, handlers in self.definition.consumes.items():
+            self._pipelines[s.topic(topic)] = Pipeline(
+                pool=self._pool,
+                clock=self.clock,
+                service=s.service_name,
+                group_id=s.group_id,
+                source=s.event_source,
+                topic_of=s.topic,
+                handlers=handlers,
+                on_committed=self.relay.wake,
+            )
+        self._tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
+        if self.definition.timers:
+            self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
+        self.log.info("service_started", topics=self.all_topics(), group_id=s.group_id)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self.relay is not None and self._pool is not None:
+            # Publish what the last handlers wrote, so a clean stop leaves no backlog.
+            with contextlib.suppress(Exception):
+                await self.relay.publish_pending()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        self.log.info("service_stopped")
+
+    async def process(self, record: Incoming) -> None:
+        await self._pipelines[record.topic].process(record)
+
+    async def _send(self, topic: str, value: bytes, key: str | None, headers: Mapping[str, str]) -> None:
+        assert self._producer is not None
+        await self._producer.send_and_wait(
+            topic,
+            value=value,
+            key=key.encode() if key is not None else None,
+            headers=[(k, v.encode()) for k, v in headers.items()],
+        )
+
+    def _timer_emitter(self, conn: Connection, timer: Timer, now: datetime) -> Emitter:
+        payload = timer.payload
+        return Emitter(
+            conn,
+            source=self.settings.event_source,
+            topic_of=self.settings.topic,
+            now=now,
+            correlation_id=str(payload.get("correlation_id") or f"timer:{timer.key}"),
+            causation_id=f"timer:{timer.key}",
+            traceparent=payload.get("traceparent"),
+        )
+
+
+async def ensure_topics(bootstrap_servers: str, names: Sequence[str], partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: Clock | None = None) -> FastStream:
+    """The service's only composition root calls this with its definition and settings."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    runtime = ServiceRuntime(definition, settings, clock or clock_from_settings(settings))
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"lhl-{settings.service_name}")
+    router = KafkaRouter(prefix=settings.topic_prefix)
+    for topic in definition.consumes:
+        _subscribe(router, runtime, topic)
+    for topic in definition.publishes:
+        _declare_publisher(router, topic)
+    broker.include_router(router)
+    app = FastStream(
+        broker,
+        on_startup=[runtime.start],
+        after_shutdown=[runtime.stop],
+        specification=AsyncAPI(
+            broker, title=f"lhl-{definition.name}", version="1.0.0", description=definition.description
+        ),
+    )
+    app.context.set_global("runtime", runtime)
+    return app
+
+
+def runtime_of(app: FastStream) -> ServiceRuntime:
+    runtime: ServiceRuntime = app.context.get("runtime")
+    return runtime
+
+
+def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, topic: str) -> None:
+    accepted = ", ".join(sorted(runtime.definition.consumes[topic]))
+    subscriber = router.subscriber(
+        topic,
+        group_id=runtime.settings.group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        title=f"{runtime.definition.name}:{topic}",
+        description=f"Structured-mode CloudEvents ({CONTENT_TYPE_NOTE}). Accepted types: {accepted}.",
+    )
+
+    async def consume(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        assert not isinstance(raw, tuple)
+        await runtime.process(
+            Incoming(raw.topic, raw.partition, raw.offset, raw.key, raw.value, tuple(raw.headers or ()))
+        )
+
+    consume.__name__ = f"consume_{topic.replace('.', '_').replace('-', '_')}"
+    subscriber(consume)
+
+
+CONTENT_TYPE_NOTE = "application/cloudevents+json; invalid events go to the dead-letter topic with the reason"
+
+
+def _declare_publisher(router: KafkaRouter, topic: str) -> None:
+    """Declared for the AsyncAPI document; the outbox relay does the publishing."""
+    kinds = catalog.on_topic(topic)
+    names = ", ".join(k.name for k in kinds) or "dead letters: the original bytes with dlq-* headers"
+    router.publisher(
+        topic,
+        title=f"{topic}:publish",
+        description=f"Event types: {names}.",
+        schema=kinds[0].model if len(kinds) == 1 else None,
+    )

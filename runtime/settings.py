@@ -1,0 +1,49 @@
+"""Settings read from the environment, shared by every service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RuntimeSettings(BaseSettings):
+    """What every service needs; a service subclasses it for its own settings."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    service_name: str = Field(default="service", description="Name in logs, sources and consumer groups.")
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092")
+    database_url: str = Field(default="postgresql://lhl:lhl@127.0.0.1:15432/lhl")
+    db_schema: str | None = Field(default=None, description="PostgreSQL schema; defaults to the service name.")
+    topic_prefix: str = Field(default="", description="Prefix for every topic, to isolate test runs.")
+    topic_partitions: int = Field(default=3, ge=1)
+    log_level: str = Field(default="INFO")
+    log_format: Literal["auto", "json", "console"] = Field(default="auto")
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    timer_poll_seconds: float = Field(default=1.0, gt=0)
+    clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
+    clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")
+    clock_speed: float = Field(default=1.0, gt=0, description="Simulated seconds per real second (fast clock).")
+    agreements_dir: str | None = Field(default=None, description="Folder of agreement definitions (JSON).")
+
+    @property
+    def schema_name(self) -> str:
+        return self.db_schema or self.service_name
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.topic_prefix}lhl-{self.service_name}"
+
+    @property
+    def event_source(self) -> str:
+        return f"/lhl/{self.service_name}"
+
+
+def fast_clock_start(settings: RuntimeSettings, fallback: datetime) -> datetime:
+    return settings.clock_start or fallback

@@ -1,0 +1,147 @@
+"""Durable timers: an absolute UTC instant with a business key that fires exactly once through the outbox.
+
+A timer that fell due while the service was down fires once when it comes back: it is one row, marked fired
+in the same transaction as the events its handler emits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from runtime.clock import Clock
+from runtime.db import Connection
+from runtime.logging import get_logger
+from runtime.outbox import Emitter
+
+
+@dataclass(frozen=True)
+class Timer:
+    key: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass
+class TimerContext:
+    """What a timer handler gets: the firing transaction, the timer, the clock's now and an emitter."""
+
+    conn: Connection
+    timer: Timer
+    now: datetime
+    emitter: Emitter
+
+
+TimerHandler = Callable[[TimerContext], Awaitable[None]]
+MakeEmitter = Callable[[Connection, Timer, datetime], Emitter]
+
+
+async def schedule(conn: Connection, key: str, kind: str, due_at: datetime, payload: Mapping[str, Any]) -> bool:
+    """Schedule or move a pending timer. A timer that already fired stays fired; returns whether it is pending."""
+    if due_at.tzinfo is None:
+        raise ValueError("timer due_at must be timezone-aware")
+    row = await conn.fetchrow(
+        "INSERT INTO timers (timer_key, kind, due_at, payload) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (timer_key) DO UPDATE SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,"
+        "   cancelled_at = NULL"
+        " WHERE timers.fired_at IS NULL"
+        " RETURNING timer_key",
+        key,
+        kind,
+        due_at,
+        dict(payload),
+    )
+    return row is not None
+
+
+async def cancel(conn: Connection, key: str, now: datetime) -> bool:
+    result: str = await conn.execute(
+        "UPDATE timers SET cancelled_at = $2 WHERE timer_key = $1 AND fired_at IS NULL AND cancelled_at IS NULL",
+        key,
+        now,
+    )
+    return result.endswith(" 1")
+
+
+async def cancel_prefix(conn: Connection, prefix: str, now: datetime) -> int:
+    result: str = await conn.execute(
+        "UPDATE timers SET cancelled_at = $2"
+        " WHERE starts_with(timer_key, $1) AND fired_at IS NULL AND cancelled_at IS NULL",
+        prefix,
+        now,
+    )
+    return int(result.split()[-1])
+
+
+async def pending(conn: Connection) -> list[Timer]:
+    rows = await conn.fetch(
+        "SELECT timer_key, kind, due_at, payload FROM timers"
+        " WHERE fired_at IS NULL AND cancelled_at IS NULL ORDER BY due_at, timer_key"
+    )
+    return [Timer(r["timer_key"], r["kind"], r["due_at"], r["payload"]) for r in rows]
+
+
+class TimerRunner:
+    """Fires due timers, each in its own transaction with the events its handler emits."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        handlers: Mapping[str, TimerHandler],
+        make_emitter: MakeEmitter,
+        *,
+        poll_seconds: float,
+        on_fired: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._handlers = handlers
+        self._make_emitter = make_emitter
+        self._poll_seconds = poll_seconds
+        self._on_fired = on_fired
+        self._log = get_logger(component="timers")
+
+    async def fire_due(self, limit: int = 500) -> int:
+        """Fire every timer due at the clock's now; returns how many fired."""
+        fired = 0
+        while fired < limit:
+            now = self._clock.now()
+            async with self._pool.acquire() as conn, conn.transaction():
+                row = await conn.fetchrow(
+                    "SELECT timer_key, kind, due_at, payload FROM timers"
+                    " WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1"
+                    " ORDER BY due_at, timer_key LIMIT 1 FOR UPDATE SKIP LOCKED",
+                    now,
+                )
+                if row is None:
+                    break
+                timer = Timer(row["timer_key"], row["kind"], row["due_at"], row["payload"])
+                handler = self._handlers.get(timer.kind)
+                if handler is None:
+                    self._log.error("timer_kind_unknown", timer_key=timer.key, kind=timer.kind)
+                else:
+                    await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now)))
+                await conn.execute("UPDATE timers SET fired_at = $2 WHERE timer_key = $1", timer.key, now)
+            lag = (now - timer.due_at).total_seconds()
+            self._log.info("timer_fired", timer_key=timer.key, kind=timer.kind, lag_seconds=round(lag, 3))
+            fired += 1
+        if fired:
+            self._on_fired()
+        return fired
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.fire_due()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                self._log.warning("timer_fire_failed", error_class=type(error).__name__, error=str(error))
+            except Exception as error:
+                self._log.error("timer_fire_failed", error_class=type(error).__name__, error=str(error))
+            await asyncio.sleep(self._poll_seconds)

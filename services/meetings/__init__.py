@@ -1,0 +1,1 @@
+"""The meetings service: contact meetings, their decisions and action items."""

@@ -1,0 +1,62 @@
+"""Fixtures: the real broker and database for integration tests, and fresh isolated names per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.support.infra import Infra, provide
+from tests.support.kafka import Bus
+
+REQUIRE_INTEGRATION = os.environ.get("LHL_REQUIRE_INTEGRATION") == "1"
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    try:
+        provided, to_stop = provide()
+    except Exception as error:
+        if REQUIRE_INTEGRATION:
+            pytest.fail(f"integration tests need Kafka and PostgreSQL and none could be started: {error}")
+        pytest.skip(f"no Kafka/PostgreSQL available: {error}")
+    yield provided
+    for container in to_stop:
+        container.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def run_id() -> str:
+    """A fresh id per test, used for topic prefixes and database schemas so tests never see each other."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def bus(infra: Infra, run_id: str) -> AsyncIterator[Bus]:
+    b = Bus(infra.kafka_bootstrap_servers, prefix=f"t{run_id}.")
+    await b.start()
+    yield b
+    await b.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "integration" in item.path.parts or "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI and `make test`, a skipped integration test is a failure, not a pass."""
+    if not REQUIRE_INTEGRATION:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    skipped = reporter.stats.get("skipped", [])
+    integration_skips = [r for r in skipped if "integration" in getattr(r, "keywords", {})]
+    if integration_skips:
+        reporter.write_line(f"FAILED: {len(integration_skips)} integration test(s) skipped", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,116 @@
+"""Publishing CloudEvents as an external system would, and reading what the services published."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from contracts import catalog
+from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.events.base import EventData
+from contracts.topics import partition_key
+
+
+def cloud_event(
+    data: EventData,
+    *,
+    source: str,
+    region: str | None = None,
+    agreement_id: str = "leve-hele-livet-2019-2023",
+    event_id: str | None = None,
+    time: datetime | None = None,
+    correlation_id: str | None = None,
+) -> CloudEvent:
+    kind = catalog.of(type(data))
+    return CloudEvent(
+        specversion="1.0",
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=kind.name,
+        time=time or datetime.now(UTC),
+        dataschema=kind.dataschema,
+        correlationid=correlation_id or str(uuid.uuid4()),
+        partitionkey=partition_key(agreement_id, region),
+        data=data.model_dump(mode="json"),
+    )
+
+
+class Bus:
+    """A producer and readers against the real broker, scoped to one topic prefix."""
+
+    def __init__(self, bootstrap_servers: str, prefix: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.prefix = prefix
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    async def publish_event(self, topic: str, event: CloudEvent) -> None:
+        await self.publish_raw(topic, event.to_bytes(), key=event.partitionkey, headers={"content-type": CONTENT_TYPE})
+
+    async def publish_raw(
+        self, topic: str, value: bytes, *, key: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        await self._producer.send_and_wait(
+            self.topic(topic),
+            value=value,
+            key=key.encode() if key else None,
+            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+        )
+
+    async def read(
+        self,
+        topic: str,
+        until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+        *,
+        timeout: float = 30.0,
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        """Read the whole topic from the beginning until `until(records)` holds or the time runs out."""
+        consumer = AIOKafkaConsumer(
+            self.topic(topic),
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        try:
+            async with asyncio.timeout(timeout):
+                while not until(records):
+                    batch = await consumer.getmany(timeout_ms=200)
+                    for part in batch.values():
+                        records.extend(part)
+        except TimeoutError:
+            pass
+        finally:
+            await consumer.stop()
+        return records
+
+    async def events(
+        self, topic: str, until: Callable[[list[dict[str, Any]]], bool], *, timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
+        """Read CloudEvents (as dicts) until `until(events)` holds."""
+
+        def decoded(records: list[ConsumerRecord[bytes, bytes]]) -> list[dict[str, Any]]:
+            return [json.loads(r.value) for r in records if r.value]
+
+        records = await self.read(topic, lambda rs: until(decoded(rs)), timeout=timeout)
+        return decoded(records)
+
+
+def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    return {k: v.decode() for k, v in (record.headers or ())}

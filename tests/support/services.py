@@ -1,0 +1,47 @@
+"""Running a service in-process against the real broker and database, isolated by a topic prefix and schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+from faststream import FastStream
+
+from runtime.service import ServiceRuntime, runtime_of
+from runtime.settings import RuntimeSettings
+from tests.support.infra import Infra
+
+S = TypeVar("S", bound=RuntimeSettings)
+
+
+def settings_for(cls: type[S], infra: Infra, run_id: str, **overrides: Any) -> S:
+    name = cls.model_fields["service_name"].default
+    values: dict[str, Any] = {
+        "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
+        "database_url": infra.database_url,
+        "db_schema": f"t{run_id}_{name}",
+        "topic_prefix": f"t{run_id}.",
+        "outbox_poll_seconds": 0.1,
+        "timer_poll_seconds": 0.1,
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return cls(**values)
+
+
+@asynccontextmanager
+async def running(app: FastStream) -> AsyncIterator[ServiceRuntime]:
+    """Start the app's broker, subscribers, relay and timers; stop them cleanly afterwards."""
+    await app.start()
+    try:
+        yield runtime_of(app)
+    finally:
+        await app.stop()
+
+
+async def fetch(runtime: ServiceRuntime, query: str, *args: Any) -> list[asyncpg.Record]:
+    async with runtime.pool.acquire() as conn:
+        rows: list[asyncpg.Record] = await conn.fetch(query, *args)
+        return rows
