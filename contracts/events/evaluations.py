@@ -47,6 +47,11 @@ class RegionalStatusReportSubmitted(EventData):
     submitted_by: OrganisationId = Field(description="The office's organisation id, e.g. sf-vestland.")
     focus_areas: tuple[FocusAreaStatus, ...] = Field(min_length=1, description="Status per focus area.")
     summary: Text = Field(description="Free-text status.")
+    office_name: Text | None = Field(
+        default=None,
+        description="The office's official name on the reporting date, if the system sends it; it must match "
+        "the reference data (Fylkesmannen until 2020, Statsforvalteren from 2021).",
+    )
 
 
 class ReportStatus(StrEnum):
@@ -74,6 +79,7 @@ class RegionalReportDue(EventData):
     region: RegionId = Field(description="The office that is to report.")
     reporting_date: date = Field(description="The reporting date.")
     days_left: NonNegativeInt = Field(description="Whole days until the date.")
+    office_name: Text | None = Field(default=None, description="The office's official name on the reporting date.")
 
 
 class RegionalReportOverdue(EventData):
@@ -82,6 +88,7 @@ class RegionalReportOverdue(EventData):
     agreement_id: AgreementId
     region: RegionId = Field(description="The office that has not reported.")
     reporting_date: date = Field(description="The reporting date that passed.")
+    office_name: Text | None = Field(default=None, description="The office's official name on the reporting date.")
 
 
 class PacketReport(EventData):

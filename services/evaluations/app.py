@@ -1,0 +1,48 @@
+"""Composition root of the evaluations service: `faststream run services.evaluations.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from faststream import FastStream
+
+from contracts import reference, topics
+from runtime.clock import Clock
+from runtime.service import ServiceDefinition, build_app, runtime_of
+from services.evaluations import deadlines, handlers
+from services.evaluations.settings import EvaluationsSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def dependencies(settings: EvaluationsSettings) -> handlers.Deps:
+    agreements_dir = Path(settings.agreements_dir) if settings.agreements_dir else reference.AGREEMENTS_DIR
+    return handlers.Deps(
+        agreements=reference.agreements(agreements_dir),
+        regions=reference.regions(),
+        organisations=reference.organisations(),
+    )
+
+
+def definition(deps: handlers.Deps) -> ServiceDefinition:
+    return ServiceDefinition(
+        name="evaluations",
+        description="Regional status reports, the annual evaluation and the term of the Leve hele livet agreement.",
+        migrations=MIGRATIONS,
+        consumes=handlers.routes(deps),
+        publishes=(topics.EVALUATIONS_EVENTS, topics.DEAD_LETTER),
+        timers=deadlines.timer_routes(deps),
+    )
+
+
+def create_app(settings: EvaluationsSettings | None = None, clock: Clock | None = None) -> FastStream:
+    settings = settings or EvaluationsSettings()
+    deps = dependencies(settings)
+    app = build_app(definition(deps), settings, clock)
+
+    @app.after_startup
+    async def schedule_term_timers() -> None:
+        runtime = runtime_of(app)
+        await deadlines.schedule_term(runtime.pool, deps, runtime.clock.now())
+
+    return app

@@ -1,0 +1,229 @@
+"""The evaluations service's SQL: the only module that speaks to its tables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from contracts.events.evaluations import AnnualEvaluationCompleted, RegionalStatusReportSubmitted
+from contracts.events.meetings import ActionItemAssigned, ActionItemClosed, ActionItemOverdue, ContactMeetingRecorded
+from runtime.db import Connection
+from services.evaluations.domain import TermState
+from services.evaluations.packet import HeldMeeting, OpenActionItem, Submission
+
+
+async def report_exists(conn: Connection, agreement_id: str, report_id: str) -> bool:
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM reports WHERE agreement_id = $1 AND report_id = $2)", agreement_id, report_id
+    )
+    return found
+
+
+async def latest_report_id(conn: Connection, agreement_id: str, region: str, reporting_date: date) -> str | None:
+    found: str | None = await conn.fetchval(
+        "SELECT report_id FROM reports WHERE agreement_id = $1 AND region = $2 AND reporting_date = $3"
+        " ORDER BY received_at DESC, report_id DESC LIMIT 1",
+        agreement_id,
+        region,
+        reporting_date,
+    )
+    return found
+
+
+async def add_report(
+    conn: Connection,
+    report: RegionalStatusReportSubmitted,
+    *,
+    received_at: datetime,
+    late: bool,
+    supersedes: str | None,
+    event_id: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO reports (agreement_id, report_id, region, reporting_date, submitted_by, received_at, late,"
+        " supersedes, focus_areas, summary, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        report.agreement_id,
+        report.report_id,
+        report.region,
+        report.reporting_date,
+        report.submitted_by,
+        received_at,
+        late,
+        supersedes,
+        [f.model_dump(mode="json") for f in report.focus_areas],
+        report.summary,
+        event_id,
+    )
+
+
+async def submissions(conn: Connection, agreement_id: str, first: date, last: date) -> list[Submission]:
+    """Accepted submissions for reporting dates in [first, last], in the order they were received."""
+    rows = await conn.fetch(
+        "SELECT report_id, region, reporting_date, late, focus_areas FROM reports"
+        " WHERE agreement_id = $1 AND reporting_date BETWEEN $2 AND $3 ORDER BY received_at, report_id",
+        agreement_id,
+        first,
+        last,
+    )
+    return [
+        Submission(r["report_id"], r["region"], r["reporting_date"], r["late"], tuple(r["focus_areas"])) for r in rows
+    ]
+
+
+async def term_state(conn: Connection, agreement_id: str) -> TermState:
+    row = await conn.fetchrow(
+        "SELECT notice_given_by, notice_date, effective_date, ended_on, end_kind FROM agreement_terms"
+        " WHERE agreement_id = $1",
+        agreement_id,
+    )
+    if row is None:
+        return TermState()
+    return TermState(
+        row["notice_given_by"], row["notice_date"], row["effective_date"], row["ended_on"], row["end_kind"]
+    )
+
+
+async def accept_notice(
+    conn: Connection,
+    agreement_id: str,
+    given_by: str,
+    notice_date: date,
+    effective_date: date,
+    event_id: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO agreement_terms (agreement_id, notice_given_by, notice_date, effective_date, notice_event_id,"
+        " updated_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (agreement_id) DO UPDATE SET notice_given_by = EXCLUDED.notice_given_by,"
+        "   notice_date = EXCLUDED.notice_date, effective_date = EXCLUDED.effective_date,"
+        "   notice_event_id = EXCLUDED.notice_event_id, updated_at = EXCLUDED.updated_at",
+        agreement_id,
+        given_by,
+        notice_date,
+        effective_date,
+        event_id,
+        now,
+    )
+
+
+async def mark_ended(conn: Connection, agreement_id: str, ended_on: date, kind: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO agreement_terms (agreement_id, ended_on, end_kind, updated_at) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (agreement_id) DO UPDATE SET ended_on = EXCLUDED.ended_on, end_kind = EXCLUDED.end_kind,"
+        "   updated_at = EXCLUDED.updated_at",
+        agreement_id,
+        ended_on,
+        kind,
+        now,
+    )
+
+
+async def evaluation_completed_on(conn: Connection, agreement_id: str, year: int) -> date | None:
+    found: date | None = await conn.fetchval(
+        "SELECT completed_on FROM evaluations WHERE agreement_id = $1 AND year = $2", agreement_id, year
+    )
+    return found
+
+
+async def evaluation_row(conn: Connection, agreement_id: str, year: int) -> dict[str, object] | None:
+    row = await conn.fetchrow(
+        "SELECT due_on, deadline, overdue_at, completed_on, completed_by FROM evaluations"
+        " WHERE agreement_id = $1 AND year = $2",
+        agreement_id,
+        year,
+    )
+    return dict(row) if row is not None else None
+
+
+async def mark_evaluation_due(conn: Connection, agreement_id: str, year: int, due_on: date, deadline: date) -> None:
+    await conn.execute(
+        "INSERT INTO evaluations (agreement_id, year, due_on, deadline) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (agreement_id, year) DO UPDATE SET due_on = EXCLUDED.due_on, deadline = EXCLUDED.deadline",
+        agreement_id,
+        year,
+        due_on,
+        deadline,
+    )
+
+
+async def mark_evaluation_overdue(conn: Connection, agreement_id: str, year: int, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO evaluations (agreement_id, year, overdue_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT (agreement_id, year) DO UPDATE SET overdue_at = EXCLUDED.overdue_at",
+        agreement_id,
+        year,
+        now,
+    )
+
+
+async def complete_evaluation(conn: Connection, completed: AnnualEvaluationCompleted) -> bool:
+    """Record the completion; the first one stands, so returns False if the year was already completed."""
+    row = await conn.fetchrow(
+        "INSERT INTO evaluations (agreement_id, year, completed_on, completed_by, summary) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (agreement_id, year) DO UPDATE SET completed_on = EXCLUDED.completed_on,"
+        "   completed_by = EXCLUDED.completed_by, summary = EXCLUDED.summary"
+        " WHERE evaluations.completed_on IS NULL RETURNING year",
+        completed.agreement_id,
+        completed.year,
+        completed.completed_on,
+        completed.completed_by,
+        completed.summary,
+    )
+    return row is not None
+
+
+async def record_meeting(conn: Connection, meeting: ContactMeetingRecorded) -> None:
+    await conn.execute(
+        "INSERT INTO meetings_seen (agreement_id, meeting_id, kind, region, status, held_on)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (agreement_id, meeting_id) DO UPDATE SET"
+        "   kind = EXCLUDED.kind, region = EXCLUDED.region, status = EXCLUDED.status, held_on = EXCLUDED.held_on",
+        meeting.agreement_id,
+        meeting.meeting_id,
+        meeting.kind.value,
+        meeting.region,
+        meeting.status.value,
+        meeting.held_on,
+    )
+
+
+async def meetings_held(conn: Connection, agreement_id: str, year: int) -> list[HeldMeeting]:
+    rows = await conn.fetch(
+        "SELECT kind, region, held_on FROM meetings_seen WHERE agreement_id = $1 AND status = 'held'"
+        " AND held_on BETWEEN make_date($2, 1, 1) AND make_date($2, 12, 31) ORDER BY held_on, meeting_id",
+        agreement_id,
+        year,
+    )
+    return [HeldMeeting(r["kind"], r["region"], r["held_on"]) for r in rows]
+
+
+async def record_action_item(
+    conn: Connection,
+    item: ActionItemAssigned | ActionItemOverdue | ActionItemClosed,
+    *,
+    overdue: bool = False,
+    closed_on: date | None = None,
+) -> None:
+    """Upsert from any action-item event; flags only ever move forward (overdue stays, closed stays)."""
+    await conn.execute(
+        "INSERT INTO action_items_seen (agreement_id, action_item_id, owner, region, due_on, overdue, closed_on)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agreement_id, action_item_id) DO UPDATE SET"
+        "   owner = EXCLUDED.owner, due_on = EXCLUDED.due_on,"
+        "   overdue = action_items_seen.overdue OR EXCLUDED.overdue,"
+        "   closed_on = COALESCE(action_items_seen.closed_on, EXCLUDED.closed_on)",
+        item.agreement_id,
+        item.action_item_id,
+        item.owner,
+        item.region,
+        item.due_on,
+        overdue,
+        closed_on,
+    )
+
+
+async def open_action_items(conn: Connection, agreement_id: str) -> list[OpenActionItem]:
+    rows = await conn.fetch(
+        "SELECT action_item_id, owner, due_on, overdue FROM action_items_seen"
+        " WHERE agreement_id = $1 AND closed_on IS NULL ORDER BY due_on, action_item_id",
+        agreement_id,
+    )
+    return [OpenActionItem(r["action_item_id"], r["owner"], r["due_on"], r["overdue"]) for r in rows]
