@@ -8,29 +8,42 @@ from faststream import FastStream
 
 from contracts import reference, topics
 from runtime.clock import Clock
-from runtime.service import ServiceDefinition, build_app
-from services.meetings import handlers
+from runtime.service import ServiceDefinition, build_app, runtime_of
+from services.meetings import handlers, levels
 from services.meetings.settings import MeetingsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def definition(settings: MeetingsSettings) -> ServiceDefinition:
+def dependencies(settings: MeetingsSettings) -> handlers.Deps:
     agreements_dir = Path(settings.agreements_dir) if settings.agreements_dir else reference.AGREEMENTS_DIR
-    deps = handlers.Deps(
+    return handlers.Deps(
         agreements=reference.agreements(agreements_dir),
         regions=reference.regions(),
         organisations=reference.organisations(),
     )
+
+
+def definition(deps: handlers.Deps) -> ServiceDefinition:
     return ServiceDefinition(
         name="meetings",
         description="Contact meetings, decisions and action items of the Leve hele livet agreement.",
         migrations=MIGRATIONS,
         consumes=handlers.routes(deps),
         publishes=(topics.MEETINGS_EVENTS, topics.DEAD_LETTER),
+        timers=handlers.timer_handlers(deps),
     )
 
 
 def create_app(settings: MeetingsSettings | None = None, clock: Clock | None = None) -> FastStream:
     settings = settings or MeetingsSettings()
-    return build_app(definition(settings), settings, clock)
+    deps = dependencies(settings)
+    app = build_app(definition(deps), settings, clock)
+
+    async def watch_contact_meetings() -> None:
+        # Runs after the runtime's own start hook, so the schema is migrated and the pool open.
+        runtime = runtime_of(app)
+        await levels.watch_levels_that_never_met(runtime.pool, deps.agreements, deps.regions, runtime.clock.now())
+
+    app.on_startup(watch_contact_meetings)
+    return app

@@ -1,81 +1,214 @@
-"""Pure rules for contact meetings: what a valid meeting is, and what a held meeting gives rise to."""
+"""Pure rules for meetings and action items, including events that arrive out of order.
+
+A meeting's status only moves up the order scheduled < cancelled < held, and plans are ordered by the time the
+secretariat stated them, so the final state is the same whatever order the events arrive in:
+
+- scheduled or rescheduled, unknown meeting: the meeting is scheduled for that time.
+- scheduled or rescheduled, scheduled meeting: the plan stated last (CloudEvent `time`) wins; on a tie a
+  rescheduling beats a scheduling. A late original scheduling never overwrites a newer rescheduling.
+- scheduled or rescheduled, held or cancelled meeting: a late arrival. The status does not change and it is not
+  an error; the plan is kept for the record by the rule above.
+- cancelled, unknown or scheduled meeting: cancelled. Cancelled again: no change.
+- cancelled, held meeting: rejected (rule_violated): a held meeting cannot be cancelled.
+- held, unknown, scheduled or cancelled meeting: held. A meeting held after a cancellation was held after all.
+- held, held meeting: corrected minutes replace the old ones; items already assigned stay as they were and new
+  items are assigned.
+- An event that gives a known meeting another kind or region is rejected (rule_violated).
+- Action item completed before the held event that assigns it: the completion is remembered, and the item is
+  closed as soon as it is assigned (assigned, then closed, with no reminders).
+- Action item completed again: no effect. Completed naming another meeting than the item's: rejected.
+- An action item id already assigned from another meeting is rejected: ids are unique within the agreement.
+- Duplicates (same source and id) never reach these rules: the runtime's inbox drops them.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
-from contracts.events.meetings import ActionItem, ContactMeetingHeld, MeetingKind
-from contracts.reference import Agreement, Organisations, ReferenceDataError, Regions
+from contracts.events.meetings import (
+    ActionItem,
+    ActionItemAssigned,
+    ActionItemClosed,
+    ActionItemCompleted,
+    ContactMeetingCancelled,
+    ContactMeetingHeld,
+    ContactMeetingRecorded,
+    ContactMeetingRescheduled,
+    ContactMeetingScheduled,
+    MeetingKind,
+    MeetingStatus,
+)
 from contracts.rejections import Reason, Rejected
 
-
-def check_meeting_place(kind: MeetingKind, region: str | None, county: str | None, on: date, regions: Regions) -> None:
-    """A regional meeting names a valid office (and, if given, a county of that office); a national one neither."""
-    if kind is MeetingKind.REGIONAL and region is None:
-        raise Rejected(Reason.INVALID_DATA, "data.region: a regional meeting must name its county governor office")
-    if kind is MeetingKind.NATIONAL and region is not None:
-        raise Rejected(Reason.INVALID_DATA, "data.region: a national meeting has no region")
-    try:
-        if region is not None:
-            regions.office(region, on)
-        if county is not None:
-            if region is None:
-                regions.county(county, on)
-            else:
-                regions.county_in_office(county, region, on)
-    except ReferenceDataError as error:
-        field = "data.county" if county is not None and "county" in str(error) else "data.region"
-        raise Rejected(Reason.INVALID_REFERENCE, f"{field}: {error}") from error
+MeetingRef = ContactMeetingScheduled | ContactMeetingRescheduled | ContactMeetingCancelled | ContactMeetingHeld
 
 
-def check_organisations(named: dict[str, str], on: date, organisations: Organisations, regions: Regions) -> None:
-    """Every organisation named must exist on the date; `named` maps field path to organisation id."""
-    for path, org_id in named.items():
-        try:
-            organisations.get(org_id, on, regions)
-        except ReferenceDataError as error:
-            raise Rejected(Reason.INVALID_REFERENCE, f"{path}: {error}") from error
+@dataclass(frozen=True)
+class Plan:
+    """When the meeting is planned, and when the secretariat said so."""
+
+    scheduled_for: datetime
+    stated_at: datetime
+    rescheduling: bool
+
+    def supersedes(self, other: Plan | None) -> bool:
+        return other is None or (self.stated_at, self.rescheduling) >= (other.stated_at, other.rescheduling)
 
 
-def check_focus_areas(named: dict[str, str], agreement: Agreement) -> None:
-    for path, focus_area in named.items():
-        if focus_area not in agreement.focus_area_ids:
-            known = ", ".join(sorted(agreement.focus_area_ids))
-            raise Rejected(Reason.INVALID_REFERENCE, f"{path}: unknown focus area '{focus_area}' (known: {known})")
+@dataclass(frozen=True)
+class Meeting:
+    meeting_id: str
+    agreement_id: str
+    kind: MeetingKind
+    region: str | None
+    status: MeetingStatus
+    plan: Plan | None = None
+    title: str | None = None
+    organiser: str | None = None
+    county: str | None = None
+    minutes: ContactMeetingHeld | None = None
+    cancel_reason: str | None = None
+
+    def recorded(self) -> ContactMeetingRecorded:
+        minutes = self.minutes
+        return ContactMeetingRecorded(
+            meeting_id=self.meeting_id,
+            agreement_id=self.agreement_id,
+            kind=self.kind,
+            region=self.region,
+            status=self.status,
+            scheduled_for=self.plan.scheduled_for if self.plan else None,
+            held_on=minutes.held_on if minutes else None,
+            participants=minutes.participants if minutes else (),
+            decision_count=len(minutes.decisions) if minutes else 0,
+            action_item_count=len(minutes.action_items) if minutes else 0,
+        )
 
 
-def check_held(meeting: ContactMeetingHeld, agreement: Agreement, regions: Regions, orgs: Organisations) -> None:
-    """Everything a held meeting must satisfy before it is recorded."""
-    if not agreement.signed_on <= meeting.held_on <= agreement.term.end:
+def _start(current: Meeting | None, event: MeetingRef, status: MeetingStatus) -> Meeting:
+    if current is None:
+        return Meeting(event.meeting_id, event.agreement_id, event.kind, event.region, status)
+    if (current.kind, current.region) != (event.kind, event.region):
         raise Rejected(
             Reason.RULE_VIOLATED,
-            f"data.held_on: {meeting.held_on} is outside the agreement {agreement.id} "
-            f"(signed {agreement.signed_on}, term ends {agreement.term.end})",
+            f"data.kind/data.region: meeting '{event.meeting_id}' is {current.kind.value} "
+            f"({current.region or 'national'}), not {event.kind.value} ({event.region or 'national'})",
         )
-    check_meeting_place(meeting.kind, meeting.region, meeting.county, meeting.held_on, regions)
-    named = {"data.organiser": meeting.organiser}
-    named |= {f"data.participants.{i}": p for i, p in enumerate(meeting.participants)}
-    named |= {f"data.action_items.{i}.owner": a.owner for i, a in enumerate(meeting.action_items)}
-    check_organisations(named, meeting.held_on, orgs, regions)
-    areas = {
-        f"data.agenda.{i}.focus_areas.{j}": f for i, a in enumerate(meeting.agenda) for j, f in enumerate(a.focus_areas)
-    }
-    areas |= {
-        f"data.decisions.{i}.focus_areas.{j}": f
-        for i, d in enumerate(meeting.decisions)
-        for j, f in enumerate(d.focus_areas)
-    }
-    check_focus_areas(areas, agreement)
-    seen: set[str] = set()
+    return current
+
+
+def schedule(
+    current: Meeting | None, event: ContactMeetingScheduled | ContactMeetingRescheduled, stated_at: datetime
+) -> Meeting:
+    meeting = _start(current, event, MeetingStatus.SCHEDULED)
+    plan = Plan(event.scheduled_for, stated_at, isinstance(event, ContactMeetingRescheduled))
+    if plan.supersedes(meeting.plan):
+        meeting = replace(meeting, plan=plan)
+    if isinstance(event, ContactMeetingScheduled):
+        newest = meeting.plan == plan
+        meeting = replace(
+            meeting,
+            title=event.title if newest or meeting.title is None else meeting.title,
+            organiser=meeting.organiser or event.organiser,
+            county=meeting.county or event.county,
+        )
+    return meeting
+
+
+def cancel(current: Meeting | None, event: ContactMeetingCancelled) -> Meeting:
+    meeting = _start(current, event, MeetingStatus.CANCELLED)
+    if meeting.status is MeetingStatus.HELD:
+        held_on = meeting.minutes.held_on if meeting.minutes else "earlier"
+        raise Rejected(
+            Reason.RULE_VIOLATED,
+            f"data.meeting_id: meeting '{event.meeting_id}' was held on {held_on}; a held meeting cannot be cancelled",
+        )
+    if meeting.status is MeetingStatus.CANCELLED and meeting.cancel_reason is not None:
+        return meeting
+    return replace(meeting, status=MeetingStatus.CANCELLED, cancel_reason=event.reason)
+
+
+def hold(current: Meeting | None, event: ContactMeetingHeld) -> Meeting:
+    meeting = _start(current, event, MeetingStatus.HELD)
+    return replace(
+        meeting,
+        status=MeetingStatus.HELD,
+        minutes=event,
+        organiser=event.organiser,
+        county=event.county or meeting.county,
+        cancel_reason=None,
+    )
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An action item as the service holds it."""
+
+    action_item_id: str
+    meeting_id: str
+    agreement_id: str
+    region: str | None
+    owner: str
+    text: str
+    due_on: date
+    completed_on: date | None = None
+
+    def ref(self) -> dict[str, object]:
+        return {
+            "action_item_id": self.action_item_id,
+            "meeting_id": self.meeting_id,
+            "agreement_id": self.agreement_id,
+            "region": self.region,
+            "owner": self.owner,
+            "text": self.text,
+            "due_on": self.due_on,
+        }
+
+
+def items_to_assign(meeting: ContactMeetingHeld, known: Mapping[str, str]) -> list[OpenItem]:
+    """Items not assigned before; `known` maps already assigned item ids to their meeting."""
+    fresh: list[OpenItem] = []
     for i, item in enumerate(meeting.action_items):
-        if item.action_item_id in seen:
+        owner_meeting = known.get(item.action_item_id)
+        if owner_meeting is None:
+            fresh.append(_open(meeting, item))
+        elif owner_meeting != meeting.meeting_id:
             raise Rejected(
-                Reason.INVALID_DATA,
-                f"data.action_items.{i}.action_item_id: '{item.action_item_id}' appears twice",
+                Reason.RULE_VIOLATED,
+                f"data.action_items.{i}.action_item_id: '{item.action_item_id}' was already assigned "
+                f"at meeting '{owner_meeting}'; action item ids are unique within the agreement",
             )
-        seen.add(item.action_item_id)
+    return fresh
 
 
-def new_action_items(meeting: ContactMeetingHeld, already_known: set[str]) -> list[ActionItem]:
-    """Action items not recorded before, so a re-sent minutes document assigns each item once."""
-    return [a for a in meeting.action_items if a.action_item_id not in already_known]
+def _open(meeting: ContactMeetingHeld, item: ActionItem) -> OpenItem:
+    return OpenItem(
+        item.action_item_id,
+        meeting.meeting_id,
+        meeting.agreement_id,
+        meeting.region,
+        item.owner,
+        item.text,
+        item.due_on,
+    )
+
+
+def assigned(item: OpenItem) -> ActionItemAssigned:
+    return ActionItemAssigned.model_validate(item.ref())
+
+
+def complete(item: OpenItem, completed: ActionItemCompleted) -> ActionItemClosed | None:
+    """The closing event, or None when the item was already closed (a repeated completion has no effect)."""
+    if completed.meeting_id != item.meeting_id:
+        raise Rejected(
+            Reason.RULE_VIOLATED,
+            f"data.meeting_id: action item '{item.action_item_id}' was agreed at meeting '{item.meeting_id}', "
+            f"not '{completed.meeting_id}'",
+        )
+    if item.completed_on is not None:
+        return None
+    return ActionItemClosed.model_validate(
+        {**item.ref(), "completed_on": completed.completed_on, "late": completed.completed_on > item.due_on}
+    )

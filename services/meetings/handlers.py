@@ -1,4 +1,4 @@
-"""Thin handlers: validate against reference data, call the domain, save, emit through the outbox."""
+"""Thin handlers: validate against reference data, apply the domain's rules, save, emit through the outbox."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from dataclasses import dataclass
 
 from contracts import catalog, reference, topics
 from contracts.events.meetings import (
-    ActionItemAssigned,
+    ActionItemCompleted,
+    ContactMeetingCancelled,
     ContactMeetingHeld,
-    ContactMeetingRecorded,
-    MeetingStatus,
+    ContactMeetingRescheduled,
+    ContactMeetingScheduled,
 )
 from runtime.pipeline import Handler, HandlerContext
-from services.meetings import domain, repository
+from runtime.timers import TimerHandler
+from services.meetings import action_items, checks, domain, levels, repository, timing
+from services.meetings.domain import Meeting
 
 
 @dataclass(frozen=True)
@@ -31,52 +34,95 @@ class Deps:
         return found
 
 
+async def _record(ctx: HandlerContext, current: Meeting | None, updated: Meeting) -> None:
+    """Save and announce the meeting's state, but only when the event changed it."""
+    if updated == current:
+        ctx.log.info("meeting_unchanged", meeting_id=updated.meeting_id, status=updated.status)
+        return
+    await repository.save_meeting(ctx.conn, updated, ctx.now)
+    await ctx.emit(
+        updated.recorded(),
+        agreement_id=updated.agreement_id,
+        region=updated.region,
+        subject=f"meeting/{updated.meeting_id}",
+        business_key=f"recorded/{updated.meeting_id}",
+    )
+
+
+async def plan_meeting(
+    deps: Deps, ctx: HandlerContext, event: ContactMeetingScheduled | ContactMeetingRescheduled
+) -> None:
+    agreement = deps.agreement(event.agreement_id)
+    on = timing.oslo_date(event.scheduled_for)
+    if isinstance(event, ContactMeetingScheduled):
+        checks.check_scheduled(event, on, agreement, deps.regions, deps.organisations)
+    else:
+        checks.check_within_agreement("data.scheduled_for", on, agreement)
+        checks.check_meeting_place(event.kind, event.region, None, on, deps.regions)
+    current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
+    await _record(ctx, current, domain.schedule(current, event, ctx.event.time))
+
+
+async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingCancelled) -> None:
+    deps.agreement(event.agreement_id)
+    checks.check_meeting_place(event.kind, event.region, None, timing.oslo_date(ctx.event.time), deps.regions)
+    current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
+    await _record(ctx, current, domain.cancel(current, event))
+
+
 async def record_held_meeting(deps: Deps, ctx: HandlerContext, meeting: ContactMeetingHeld) -> None:
     agreement = deps.agreement(meeting.agreement_id)
-    domain.check_held(meeting, agreement, deps.regions, deps.organisations)
-    await repository.record_held(ctx.conn, meeting, ctx.now)
+    checks.check_held(meeting, agreement, deps.regions, deps.organisations)
+    current = await repository.load_meeting(ctx.conn, meeting.agreement_id, meeting.meeting_id)
+    updated = domain.hold(current, meeting)
     ids = [a.action_item_id for a in meeting.action_items]
-    fresh = domain.new_action_items(meeting, await repository.known_action_items(ctx.conn, meeting.agreement_id, ids))
-    await ctx.emit(
-        ContactMeetingRecorded(
-            meeting_id=meeting.meeting_id,
-            agreement_id=meeting.agreement_id,
-            kind=meeting.kind,
-            region=meeting.region,
-            status=MeetingStatus.HELD,
-            held_on=meeting.held_on,
-            participants=meeting.participants,
-            decision_count=len(meeting.decisions),
-            action_item_count=len(meeting.action_items),
-        ),
-        agreement_id=meeting.agreement_id,
-        region=meeting.region,
-        subject=f"meeting/{meeting.meeting_id}",
-        business_key=f"recorded/{meeting.meeting_id}",
-    )
+    fresh = domain.items_to_assign(meeting, await repository.known_action_items(ctx.conn, meeting.agreement_id, ids))
+    await _record(ctx, current, updated)
     for item in fresh:
-        await repository.add_action_item(ctx.conn, meeting, item, ctx.now)
-        await ctx.emit(
-            ActionItemAssigned(
-                action_item_id=item.action_item_id,
-                meeting_id=meeting.meeting_id,
-                agreement_id=meeting.agreement_id,
-                region=meeting.region,
-                owner=item.owner,
-                text=item.text,
-                due_on=item.due_on,
-            ),
-            agreement_id=meeting.agreement_id,
-            region=meeting.region,
-            subject=f"action-item/{item.action_item_id}",
-            business_key=f"assigned/{item.action_item_id}",
-        )
+        await action_items.assign(ctx.conn, ctx.emitter, agreement, item, ctx.now, ctx.event.correlationid)
+    counts, region = levels.level_of(meeting.kind, meeting.region)
+    if counts:
+        await levels.note_held(ctx.conn, agreement, region, meeting.held_on, ctx.now, ctx.event.correlationid)
+
+
+async def complete_action_item(deps: Deps, ctx: HandlerContext, completed: ActionItemCompleted) -> None:
+    deps.agreement(completed.agreement_id)
+    checks.check_completed(completed, deps.regions, deps.organisations)
+    await action_items.complete(ctx.conn, ctx.emitter, completed, ctx.now)
 
 
 def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
     """Topic -> event type -> handler, bound to their dependencies."""
 
+    async def on_scheduled(ctx: HandlerContext, data: ContactMeetingScheduled) -> None:
+        await plan_meeting(deps, ctx, data)
+
+    async def on_rescheduled(ctx: HandlerContext, data: ContactMeetingRescheduled) -> None:
+        await plan_meeting(deps, ctx, data)
+
+    async def on_cancelled(ctx: HandlerContext, data: ContactMeetingCancelled) -> None:
+        await cancel_meeting(deps, ctx, data)
+
     async def on_held(ctx: HandlerContext, data: ContactMeetingHeld) -> None:
         await record_held_meeting(deps, ctx, data)
 
-    return {topics.MEETINGS_INGRESS: {catalog.of(ContactMeetingHeld).name: on_held}}
+    async def on_completed(ctx: HandlerContext, data: ActionItemCompleted) -> None:
+        await complete_action_item(deps, ctx, data)
+
+    return {
+        topics.MEETINGS_INGRESS: {
+            catalog.of(ContactMeetingScheduled).name: on_scheduled,
+            catalog.of(ContactMeetingRescheduled).name: on_rescheduled,
+            catalog.of(ContactMeetingCancelled).name: on_cancelled,
+            catalog.of(ContactMeetingHeld).name: on_held,
+            catalog.of(ActionItemCompleted).name: on_completed,
+        }
+    }
+
+
+def timer_handlers(deps: Deps) -> dict[str, TimerHandler]:
+    return {
+        timing.DUE_SOON: action_items.remind_owner_of_due_item,
+        timing.OVERDUE: action_items.warn_of_overdue_item,
+        timing.CONTACT_MEETINGS_OVERDUE: levels.contact_meetings_overdue_handler(deps.agreements),
+    }

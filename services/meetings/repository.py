@@ -1,47 +1,93 @@
-"""The meetings service's SQL: the only module that speaks to its tables."""
+"""The meetings service's SQL for its write side: meetings, action items, early completions and meeting levels."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
-from contracts.events.meetings import ActionItem, ContactMeetingHeld
+import asyncpg
+
+from contracts.events.meetings import ActionItemCompleted, ContactMeetingHeld, MeetingKind, MeetingStatus
+from contracts.topics import NATIONAL
 from runtime.db import Connection
+from services.meetings.domain import Meeting, OpenItem, Plan
 
 
-async def record_held(conn: Connection, meeting: ContactMeetingHeld, now: datetime) -> None:
+async def load_meeting(conn: Connection, agreement_id: str, meeting_id: str) -> Meeting | None:
+    # Locked so two events about one meeting on different partitions cannot interleave their read and write.
+    row = await conn.fetchrow(
+        "SELECT * FROM meetings WHERE agreement_id = $1 AND meeting_id = $2 FOR UPDATE", agreement_id, meeting_id
+    )
+    if row is None:
+        return None
+    plan = None
+    if row["scheduled_for"] is not None:
+        plan = Plan(row["scheduled_for"], row["plan_stated_at"], bool(row["plan_rescheduling"]))
+    minutes = ContactMeetingHeld.model_validate(row["minutes"]) if row["minutes"] is not None else None
+    return Meeting(
+        meeting_id=row["meeting_id"],
+        agreement_id=row["agreement_id"],
+        kind=MeetingKind(row["kind"]),
+        region=row["region"],
+        status=MeetingStatus(row["status"]),
+        plan=plan,
+        title=row["title"],
+        organiser=row["organiser"],
+        county=row["county"],
+        minutes=minutes,
+        cancel_reason=row["cancel_reason"],
+    )
+
+
+async def save_meeting(conn: Connection, meeting: Meeting, now: datetime) -> None:
+    plan = meeting.plan
     await conn.execute(
-        "INSERT INTO meetings (agreement_id, meeting_id, kind, region, status, held_on, minutes, updated_at)"
-        " VALUES ($1, $2, $3, $4, 'held', $5, $6, $7)"
-        " ON CONFLICT (agreement_id, meeting_id) DO UPDATE SET kind = EXCLUDED.kind, region = EXCLUDED.region,"
-        "   status = 'held', held_on = EXCLUDED.held_on, minutes = EXCLUDED.minutes, updated_at = EXCLUDED.updated_at",
+        "INSERT INTO meetings (agreement_id, meeting_id, kind, region, status, scheduled_for, held_on, minutes,"
+        "   updated_at, title, organiser, county, plan_stated_at, plan_rescheduling, cancel_reason)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        " ON CONFLICT (agreement_id, meeting_id) DO UPDATE SET status = EXCLUDED.status,"
+        "   scheduled_for = EXCLUDED.scheduled_for, held_on = EXCLUDED.held_on, minutes = EXCLUDED.minutes,"
+        "   updated_at = EXCLUDED.updated_at, title = EXCLUDED.title, organiser = EXCLUDED.organiser,"
+        "   county = EXCLUDED.county, plan_stated_at = EXCLUDED.plan_stated_at,"
+        "   plan_rescheduling = EXCLUDED.plan_rescheduling, cancel_reason = EXCLUDED.cancel_reason",
         meeting.agreement_id,
         meeting.meeting_id,
         meeting.kind.value,
         meeting.region,
-        meeting.held_on,
-        meeting.model_dump(mode="json"),
+        meeting.status.value,
+        plan.scheduled_for if plan else None,
+        meeting.minutes.held_on if meeting.minutes else None,
+        meeting.minutes.model_dump(mode="json") if meeting.minutes else None,
         now,
+        meeting.title,
+        meeting.organiser,
+        meeting.county,
+        plan.stated_at if plan else None,
+        plan.rescheduling if plan else None,
+        meeting.cancel_reason,
     )
 
 
-async def known_action_items(conn: Connection, agreement_id: str, ids: list[str]) -> set[str]:
+async def known_action_items(conn: Connection, agreement_id: str, ids: Sequence[str]) -> dict[str, str]:
+    """Already assigned items among `ids`, mapped to the meeting they were agreed at."""
     rows = await conn.fetch(
-        "SELECT action_item_id FROM action_items WHERE agreement_id = $1 AND action_item_id = ANY($2::text[])",
+        "SELECT action_item_id, meeting_id FROM action_items"
+        " WHERE agreement_id = $1 AND action_item_id = ANY($2::text[])",
         agreement_id,
-        ids,
+        list(ids),
     )
-    return {r["action_item_id"] for r in rows}
+    return {r["action_item_id"]: r["meeting_id"] for r in rows}
 
 
-async def add_action_item(conn: Connection, meeting: ContactMeetingHeld, item: ActionItem, now: datetime) -> None:
+async def add_action_item(conn: Connection, item: OpenItem, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO action_items"
         " (agreement_id, action_item_id, meeting_id, region, owner, text, due_on, assigned_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        meeting.agreement_id,
+        item.agreement_id,
         item.action_item_id,
-        meeting.meeting_id,
-        meeting.region,
+        item.meeting_id,
+        item.region,
         item.owner,
         item.text,
         item.due_on,
@@ -49,8 +95,109 @@ async def add_action_item(conn: Connection, meeting: ContactMeetingHeld, item: A
     )
 
 
-async def meeting_status(conn: Connection, agreement_id: str, meeting_id: str) -> str | None:
-    status: str | None = await conn.fetchval(
-        "SELECT status FROM meetings WHERE agreement_id = $1 AND meeting_id = $2", agreement_id, meeting_id
+async def load_action_item(conn: Connection, agreement_id: str, action_item_id: str) -> OpenItem | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM action_items WHERE agreement_id = $1 AND action_item_id = $2 FOR UPDATE",
+        agreement_id,
+        action_item_id,
     )
-    return status
+    if row is None:
+        return None
+    return OpenItem(
+        action_item_id=row["action_item_id"],
+        meeting_id=row["meeting_id"],
+        agreement_id=row["agreement_id"],
+        region=row["region"],
+        owner=row["owner"],
+        text=row["text"],
+        due_on=row["due_on"],
+        completed_on=row["completed_on"],
+    )
+
+
+async def close_action_item(conn: Connection, item: OpenItem, completed: ActionItemCompleted, late: bool) -> None:
+    await conn.execute(
+        "UPDATE action_items SET completed_on = $3, completed_by = $4, closed_late = $5"
+        " WHERE agreement_id = $1 AND action_item_id = $2",
+        item.agreement_id,
+        item.action_item_id,
+        completed.completed_on,
+        completed.completed_by,
+        late,
+    )
+
+
+async def mark_overdue(conn: Connection, item: OpenItem, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE action_items SET overdue_at = $3 WHERE agreement_id = $1 AND action_item_id = $2",
+        item.agreement_id,
+        item.action_item_id,
+        now,
+    )
+
+
+async def remember_completion(conn: Connection, completed: ActionItemCompleted, now: datetime) -> bool:
+    """Keep a completion whose item is not assigned yet; the first one reported wins."""
+    row = await conn.fetchrow(
+        "INSERT INTO early_completions (agreement_id, action_item_id, completion, received_at)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING action_item_id",
+        completed.agreement_id,
+        completed.action_item_id,
+        completed.model_dump(mode="json"),
+        now,
+    )
+    return row is not None
+
+
+async def take_early_completion(conn: Connection, agreement_id: str, action_item_id: str) -> ActionItemCompleted | None:
+    raw = await conn.fetchval(
+        "DELETE FROM early_completions WHERE agreement_id = $1 AND action_item_id = $2 RETURNING completion",
+        agreement_id,
+        action_item_id,
+    )
+    return ActionItemCompleted.model_validate(raw) if raw is not None else None
+
+
+async def start_watching_level(conn: Connection, agreement_id: str, region: str | None, now: datetime) -> bool:
+    """Start watching a level that has no row yet; returns whether it was new."""
+    row = await conn.fetchrow(
+        "INSERT INTO meeting_levels (agreement_id, level_key, region, last_held_on, updated_at)"
+        " VALUES ($1, $2, $3, NULL, $4) ON CONFLICT DO NOTHING RETURNING level_key",
+        agreement_id,
+        region or NATIONAL,
+        region,
+        now,
+    )
+    return row is not None
+
+
+async def record_level_held(
+    conn: Connection, agreement_id: str, region: str | None, held_on: date, now: datetime
+) -> date | None:
+    """Note a meeting held at the level; returns the level's last held date before this one, if any."""
+    previous: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT last_held_on FROM meeting_levels WHERE agreement_id = $1 AND level_key = $2 FOR UPDATE",
+        agreement_id,
+        region or NATIONAL,
+    )
+    await conn.execute(
+        "INSERT INTO meeting_levels (agreement_id, level_key, region, last_held_on, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agreement_id, level_key) DO UPDATE SET"
+        "   last_held_on = GREATEST(meeting_levels.last_held_on, EXCLUDED.last_held_on),"
+        "   updated_at = EXCLUDED.updated_at",
+        agreement_id,
+        region or NATIONAL,
+        region,
+        held_on,
+        now,
+    )
+    return previous["last_held_on"] if previous is not None else None
+
+
+async def last_held_on(conn: Connection, agreement_id: str, region: str | None) -> date | None:
+    found: date | None = await conn.fetchval(
+        "SELECT last_held_on FROM meeting_levels WHERE agreement_id = $1 AND level_key = $2",
+        agreement_id,
+        region or NATIONAL,
+    )
+    return found

@@ -1,0 +1,104 @@
+"""Pure checks against reference data: offices, counties, organisations and focus areas valid on the meeting date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from contracts.events.meetings import (
+    ActionItemCompleted,
+    ContactMeetingHeld,
+    ContactMeetingScheduled,
+    MeetingKind,
+)
+from contracts.reference import Agreement, Organisations, ReferenceDataError, Regions
+from contracts.rejections import Reason, Rejected
+
+
+def check_meeting_place(kind: MeetingKind, region: str | None, county: str | None, on: date, regions: Regions) -> None:
+    """A regional meeting names a valid office (and, if given, a county of that office); a national one neither."""
+    if kind is MeetingKind.REGIONAL and region is None:
+        raise Rejected(Reason.INVALID_DATA, "data.region: a regional meeting must name its county governor office")
+    if kind is MeetingKind.NATIONAL and region is not None:
+        raise Rejected(Reason.INVALID_DATA, "data.region: a national meeting has no region")
+    try:
+        if region is not None:
+            regions.office(region, on)
+        if county is not None:
+            if region is None:
+                regions.county(county, on)
+            else:
+                regions.county_in_office(county, region, on)
+    except ReferenceDataError as error:
+        field = "data.county" if county is not None and "county" in str(error) else "data.region"
+        raise Rejected(Reason.INVALID_REFERENCE, f"{field}: {error}") from error
+
+
+def check_organisations(named: dict[str, str], on: date, organisations: Organisations, regions: Regions) -> None:
+    """Every organisation named must exist on the date; `named` maps field path to organisation id."""
+    for path, org_id in named.items():
+        try:
+            organisations.get(org_id, on, regions)
+        except ReferenceDataError as error:
+            raise Rejected(Reason.INVALID_REFERENCE, f"{path}: {error}") from error
+
+
+def check_focus_areas(named: dict[str, str], agreement: Agreement) -> None:
+    for path, focus_area in named.items():
+        if focus_area not in agreement.focus_area_ids:
+            known = ", ".join(sorted(agreement.focus_area_ids))
+            raise Rejected(Reason.INVALID_REFERENCE, f"{path}: unknown focus area '{focus_area}' (known: {known})")
+
+
+def check_within_agreement(path: str, day: date, agreement: Agreement) -> None:
+    """Meetings of an agreement happen between its signing and the end of its term."""
+    if not agreement.signed_on <= day <= agreement.term.end:
+        raise Rejected(
+            Reason.RULE_VIOLATED,
+            f"{path}: {day} is outside the agreement {agreement.id} "
+            f"(signed {agreement.signed_on}, term ends {agreement.term.end})",
+        )
+
+
+def check_scheduled(
+    meeting: ContactMeetingScheduled, on: date, agreement: Agreement, regions: Regions, orgs: Organisations
+) -> None:
+    check_within_agreement("data.scheduled_for", on, agreement)
+    check_meeting_place(meeting.kind, meeting.region, meeting.county, on, regions)
+    check_organisations({"data.organiser": meeting.organiser}, on, orgs, regions)
+
+
+def check_held(meeting: ContactMeetingHeld, agreement: Agreement, regions: Regions, orgs: Organisations) -> None:
+    """Everything a held meeting must satisfy before it is recorded."""
+    check_within_agreement("data.held_on", meeting.held_on, agreement)
+    check_meeting_place(meeting.kind, meeting.region, meeting.county, meeting.held_on, regions)
+    named = {"data.organiser": meeting.organiser}
+    named |= {f"data.participants.{i}": p for i, p in enumerate(meeting.participants)}
+    named |= {f"data.action_items.{i}.owner": a.owner for i, a in enumerate(meeting.action_items)}
+    check_organisations(named, meeting.held_on, orgs, regions)
+    areas = {
+        f"data.agenda.{i}.focus_areas.{j}": f for i, a in enumerate(meeting.agenda) for j, f in enumerate(a.focus_areas)
+    }
+    areas |= {
+        f"data.decisions.{i}.focus_areas.{j}": f
+        for i, d in enumerate(meeting.decisions)
+        for j, f in enumerate(d.focus_areas)
+    }
+    check_focus_areas(areas, agreement)
+    seen: set[str] = set()
+    for i, item in enumerate(meeting.action_items):
+        if item.action_item_id in seen:
+            raise Rejected(
+                Reason.INVALID_DATA,
+                f"data.action_items.{i}.action_item_id: '{item.action_item_id}' appears twice",
+            )
+        seen.add(item.action_item_id)
+        if item.due_on < meeting.held_on:
+            raise Rejected(
+                Reason.INVALID_DATA,
+                f"data.action_items.{i}.due_on: {item.due_on} is before the meeting was held ({meeting.held_on})",
+            )
+
+
+def check_completed(completed: ActionItemCompleted, regions: Regions, orgs: Organisations) -> None:
+    # Work may well be finished after the term ends, so only the reporting organisation is checked.
+    check_organisations({"data.completed_by": completed.completed_by}, completed.completed_on, orgs, regions)
