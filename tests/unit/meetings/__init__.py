@@ -1,0 +1,1 @@
+"""Unit tests of the meetings service: its pure rules, without broker or database."""
