@@ -8,6 +8,7 @@ the infrastructure itself (database or broker unreachable) propagate, so the rec
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -78,6 +79,8 @@ class HandlerContext:
 
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+Observe = Callable[[str, str | None, str, str | None, float], None]
+"""Called after each record: (topic, event type, outcome, dead-letter reason, seconds)."""
 
 
 def format_validation_error(error: ValidationError, prefix: str) -> str:
@@ -132,6 +135,7 @@ class Pipeline:
         topic_of: Callable[[str], str],
         handlers: Mapping[str, Handler],
         on_committed: Callable[[], None] = lambda: None,
+        observe: Observe | None = None,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -142,33 +146,43 @@ class Pipeline:
         self._handlers = handlers
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
         self._on_committed = on_committed
+        self._observe = observe
 
     async def process(self, record: Incoming) -> Outcome:
+        started = time.perf_counter()
+        outcome, event_type, reason = await self._process(record)
+        if self._observe is not None:
+            self._observe(record.topic, event_type, outcome, reason, time.perf_counter() - started)
+        return outcome
+
+    async def _process(self, record: Incoming) -> tuple[Outcome, str | None, str | None]:
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)
         try:
             event, data = parse_event(record.value, self._types)
         except Rejected as rejection:
             source, event_id, event_type = _identity_from_bytes(record)
-            return await self._dead_letter(record, rejection, source, event_id, event_type, None, log)
+            outcome = await self._dead_letter(record, rejection, source, event_id, event_type, None, log)
+            return outcome, event_type, rejection.reason.value
         log = log.bind(
             event_id=event.id, event_type=event.type, correlation_id=event.correlationid, source=event.source
         )
         try:
             outcome = await self._handle(record, event, data, log)
-        except Rejected as rejection:
-            return await self._dead_letter(record, rejection, event.source, event.id, event.type, event, log)
         except INFRASTRUCTURE_ERRORS:
             raise
+        except Rejected as rejection:
+            rejected = rejection
         except (ReferenceDataError, ValidationError) as error:
-            invalid = Rejected(Reason.INVALID_REFERENCE, str(error))
-            return await self._dead_letter(record, invalid, event.source, event.id, event.type, event, log)
+            rejected = Rejected(Reason.INVALID_REFERENCE, str(error))
         except Exception as error:
             # A bug must not stall the partition: park the event with the error for replay after a fix.
             log.exception("handler_failed", error_class=type(error).__name__)
-            failed = Rejected(Reason.HANDLER_ERROR, f"{type(error).__name__}: {error}")
-            return await self._dead_letter(record, failed, event.source, event.id, event.type, event, log)
-        self._on_committed()
-        return outcome
+            rejected = Rejected(Reason.HANDLER_ERROR, f"{type(error).__name__}: {error}")
+        else:
+            self._on_committed()
+            return outcome, event.type, None
+        outcome = await self._dead_letter(record, rejected, event.source, event.id, event.type, event, log)
+        return outcome, event.type, rejected.reason.value
 
     async def _handle(
         self, record: Incoming, event: CloudEvent, data: EventData, log: structlog.stdlib.BoundLogger

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
@@ -23,7 +24,8 @@ from runtime import db
 from runtime.clock import Clock, ScaledClock, SystemClock
 from runtime.db import Connection
 from runtime.logging import configure_logging, get_logger
-from runtime.outbox import Emitter, OutboxRelay
+from runtime.observability import HealthServer, Metrics
+from runtime.outbox import Emitter, OutboxRelay, backlog
 from runtime.pipeline import Handler, Incoming, Pipeline
 from runtime.settings import RuntimeSettings
 from runtime.timers import Timer, TimerHandler, TimerRunner
@@ -63,6 +65,8 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self.relay: OutboxRelay | None = None
         self.timers: TimerRunner | None = None
+        self.metrics = Metrics(definition.name)
+        self.http: HealthServer | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -98,6 +102,7 @@ class ServiceRuntime:
             self._timer_emitter,
             poll_seconds=s.timer_poll_seconds,
             on_fired=self.relay.wake,
+            observe_lag=self.metrics.observe_timer_lag,
         )
         for topic, handlers in self.definition.consumes.items():
             self._pipelines[s.topic(topic)] = Pipeline(
@@ -109,13 +114,20 @@ class ServiceRuntime:
                 topic_of=s.topic,
                 handlers=handlers,
                 on_committed=self.relay.wake,
+                observe=self.metrics.observe_record,
             )
         self._tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         if self.definition.timers:
             self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
+        if s.http_port is not None:
+            self.http = HealthServer(self.metrics, self.readiness, self.refresh_gauges, s.http_host, s.http_port)
+            await self.http.start()
         self.log.info("service_started", topics=self.all_topics(), group_id=s.group_id)
 
     async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -136,6 +148,36 @@ class ServiceRuntime:
 
     async def process(self, record: Incoming) -> None:
         await self._pipelines[record.topic].process(record)
+
+    async def readiness(self) -> dict[str, bool]:
+        """Ready when the database answers with every migration applied and the broker answers."""
+        checks = {"database": False, "migrations": False, "broker": False}
+        if self._pool is not None:
+            try:
+                async with asyncio.timeout(3):
+                    checks["database"] = await self._pool.fetchval("SELECT 1") == 1
+                    checks["migrations"] = not await db.pending_migrations(self._pool, self.migration_dirs())
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                pass
+        if self._producer is not None:
+            try:
+                async with asyncio.timeout(3):
+                    checks["broker"] = bool(await self._producer.client.fetch_all_metadata())
+            except Exception:
+                checks["broker"] = False
+        return checks
+
+    async def refresh_gauges(self) -> None:
+        if self._pool is None:
+            return
+        pending = await backlog(self._pool)
+        self.metrics.outbox_backlog.labels(self.metrics.service).set(pending["pending"])
+        oldest = pending["oldest"]
+        age = (self.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
+        self.metrics.outbox_oldest_age.labels(self.metrics.service).set(max(age, 0.0))
+        async with self._pool.acquire() as conn:
+            waiting = await conn.fetchval("SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL")
+        self.metrics.timers_pending.labels(self.metrics.service).set(waiting)
 
     async def _send(self, topic: str, value: bytes, key: str | None, headers: Mapping[str, str]) -> None:
         assert self._producer is not None
@@ -176,7 +218,14 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
     """The service's only composition root calls this with its definition and settings."""
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
     runtime = ServiceRuntime(definition, settings, clock or clock_from_settings(settings))
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"lhl-{settings.service_name}")
+    # FastStream's own access log goes through the JSON handler too; per-record lines come from the pipeline.
+    faststream_logger = logging.getLogger("lhl.faststream")
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"lhl-{settings.service_name}",
+        logger=faststream_logger,
+        log_level=logging.DEBUG,
+    )
     router = KafkaRouter(prefix=settings.topic_prefix)
     for topic in definition.consumes:
         _subscribe(router, runtime, topic)
@@ -185,6 +234,7 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
     broker.include_router(router)
     app = FastStream(
         broker,
+        logger=faststream_logger,
         on_startup=[runtime.start],
         after_shutdown=[runtime.stop],
         specification=AsyncAPI(
@@ -217,6 +267,11 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, topic: str) -> None
         await runtime.process(
             Incoming(raw.topic, raw.partition, raw.offset, raw.key, raw.value, tuple(raw.headers or ()))
         )
+        highwater = getattr(message.consumer, "highwater", None)
+        if highwater is not None:
+            end = highwater(TopicPartition(raw.topic, raw.partition))
+            if end is not None:
+                runtime.metrics.observe_lag(raw.topic, raw.partition, max(end - raw.offset - 1, 0))
 
     consume.__name__ = f"consume_{topic.replace('.', '_').replace('-', '_')}"
     subscriber(consume)

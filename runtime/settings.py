@@ -27,6 +27,8 @@ class RuntimeSettings(BaseSettings):
     clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
     clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")
     clock_speed: float = Field(default=1.0, gt=0, description="Simulated seconds per real second (fast clock).")
+    http_host: str = Field(default="127.0.0.1", description="Where health and metrics are served.")
+    http_port: int | None = Field(default=None, ge=0, description="Health/metrics port; 0 picks one, None: off.")
     agreements_dir: str | None = Field(default=None, description="Folder of agreement definitions (JSON).")
 
     @property

@@ -99,6 +99,7 @@ class TimerRunner:
         *,
         poll_seconds: float,
         on_fired: Callable[[], None] = lambda: None,
+        observe_lag: Callable[[float], None] = lambda _: None,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -106,6 +107,7 @@ class TimerRunner:
         self._make_emitter = make_emitter
         self._poll_seconds = poll_seconds
         self._on_fired = on_fired
+        self._observe_lag = observe_lag
         self._log = get_logger(component="timers")
 
     async def fire_due(self, limit: int = 500) -> int:
@@ -130,6 +132,7 @@ class TimerRunner:
                     await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now)))
                 await conn.execute("UPDATE timers SET fired_at = $2 WHERE timer_key = $1", timer.key, now)
             lag = (now - timer.due_at).total_seconds()
+            self._observe_lag(lag)
             self._log.info("timer_fired", timer_key=timer.key, kind=timer.kind, lag_seconds=round(lag, 3))
             fired += 1
         if fired:

@@ -1,0 +1,1 @@
+"""lhl: the one command-line tool for operators and integrators."""

@@ -1,0 +1,118 @@
+"""`lhl`: the one command-line tool for operators and integrators."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from lhl import services
+
+app = typer.Typer(
+    help="Leve hele livet event backend: run the stack and services, publish events, inspect the audit trail.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+stack_app = typer.Typer(help="The local Kafka broker and PostgreSQL.\n\nExample: `lhl stack up`", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start the local broker and database (installs what is missing); idempotent.
+
+    Example: `lhl stack up`
+    """
+    from deploy import stack
+
+    info = stack.up()
+    typer.echo(f"KAFKA_BOOTSTRAP_SERVERS={info.kafka_bootstrap_servers}")
+    typer.echo(f"DATABASE_URL={info.database_url}")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the local broker and database, leaving no process behind.
+
+    Example: `lhl stack down`
+    """
+    from deploy import stack
+
+    stack.down()
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show whether the broker and the database are up; exits 1 if either is down.
+
+    Example: `lhl stack status`
+    """
+    from deploy import stack
+
+    state = stack.status()
+    for part, up in state.items():
+        typer.echo(f"{part}: {'up' if up else 'down'}")
+    raise typer.Exit(0 if all(state.values()) else 1)
+
+
+@app.command("run")
+def run(
+    names: Annotated[list[str] | None, typer.Argument(help="Services to run; all when omitted.")] = None,
+) -> None:
+    """Run services in the foreground, one process each; Ctrl-C or SIGTERM stops them cleanly.
+
+    Example: `lhl run meetings evaluations`
+    """
+    chosen = names or services.available()
+    unknown = sorted(set(chosen) - set(services.SERVICES))
+    if unknown:
+        raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {list(services.SERVICES)}")
+    faststream = os.path.join(os.path.dirname(sys.executable), "faststream")
+    children = [
+        subprocess.Popen([faststream, "run", services.factory_path(name), "--factory"], env=os.environ.copy())
+        for name in chosen
+    ]
+    typer.echo(f"running {', '.join(chosen)} (pids {', '.join(str(c.pid) for c in children)}); Ctrl-C stops")
+
+    def forward(signum: int, _: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while any(c.poll() is None for c in children):
+        time.sleep(0.2)
+    failed = [name for name, c in zip(chosen, children, strict=True) if c.returncode not in (0, -signal.SIGTERM)]
+    if failed:
+        typer.echo(f"stopped with errors: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+
+
+def _mount_service_clis() -> None:
+    """Each service owns its CLI module; `lhl` mounts the ones present in this checkout."""
+    mounts = {
+        "meetings": ("services.meetings.cli", "Meetings and action items (read model)."),
+        "evaluations": ("services.evaluations.cli", "Regional reports, evaluations and the agreement's term."),
+        "subscriptions": ("services.notifications.cli", "Notification recipients, contact points and failures."),
+        "audit": ("services.audit.cli", "The tamper-evident audit trail: verify, trail, checkpoint."),
+    }
+    for name, (module_name, help_text) in mounts.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        app.add_typer(module.app, name=name, help=help_text)
+
+
+_mount_service_clis()
+
+
+def main() -> None:
+    app()

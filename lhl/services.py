@@ -1,0 +1,32 @@
+"""The services of the system and where their app factories live, for the CLI and the document generators."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Final
+
+from faststream import FastStream
+
+SERVICES: Final = ("meetings", "evaluations", "notifications", "audit")
+
+
+def factory_path(service: str) -> str:
+    return f"services.{service}.app:create_app"
+
+
+def create_app(service: str) -> FastStream:
+    module = importlib.import_module(f"services.{service}.app")
+    app: FastStream = module.create_app()
+    return app
+
+
+def available() -> list[str]:
+    """Services whose package exists in this checkout."""
+    found = []
+    for service in SERVICES:
+        try:
+            importlib.import_module(f"services.{service}.app")
+        except ModuleNotFoundError:
+            continue
+        found.append(service)
+    return found

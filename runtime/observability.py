@@ -1,0 +1,141 @@
+"""Health endpoints and Prometheus metrics, served by a small HTTP listener beside each service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from runtime.logging import get_logger
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+Refresh = Callable[[], Awaitable[None]]
+
+
+class Metrics:
+    """One registry per service instance, so tests can run several services in one process."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.consumed = Counter("lhl_events_consumed", "Records consumed, by topic.", ["service", "topic"], registry=r)
+        self.outcomes = Counter(
+            "lhl_events",
+            "Records handled, by event type and outcome (processed, duplicate, dead_lettered).",
+            ["service", "event_type", "outcome"],
+            registry=r,
+        )
+        self.dead_lettered = Counter(
+            "lhl_events_dead_lettered",
+            "Records dead-lettered, by event type and reason.",
+            ["service", "event_type", "reason"],
+            registry=r,
+        )
+        self.handler_seconds = Histogram(
+            "lhl_handler_duration_seconds",
+            "Time to handle one record, transaction included.",
+            ["service", "event_type"],
+            registry=r,
+        )
+        self.outbox_backlog = Gauge("lhl_outbox_backlog", "Outbox rows not yet published.", ["service"], registry=r)
+        self.outbox_oldest_age = Gauge(
+            "lhl_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", ["service"], registry=r
+        )
+        self.timers_pending = Gauge("lhl_timers_pending", "Timers waiting to fire.", ["service"], registry=r)
+        self.timer_lag = Histogram(
+            "lhl_timer_firing_lag_seconds",
+            "How late (clock time) a timer fired after its due instant.",
+            ["service"],
+            buckets=(0.1, 1, 5, 30, 60, 300, 3600, 86400, float("inf")),
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "lhl_consumer_lag",
+            "Records behind the partition's high watermark.",
+            ["service", "topic", "partition"],
+            registry=r,
+        )
+
+    def observe_record(
+        self, topic: str, event_type: str | None, outcome: str, reason: str | None, seconds: float
+    ) -> None:
+        kind = event_type or "unknown"
+        self.consumed.labels(self.service, topic).inc()
+        self.outcomes.labels(self.service, kind, outcome).inc()
+        self.handler_seconds.labels(self.service, kind).observe(seconds)
+        if reason is not None:
+            self.dead_lettered.labels(self.service, kind, reason).inc()
+
+    def observe_lag(self, topic: str, partition: int, lag: int) -> None:
+        self.consumer_lag.labels(self.service, topic, str(partition)).set(lag)
+
+    def observe_timer_lag(self, seconds: float) -> None:
+        self.timer_lag.labels(self.service).observe(seconds)
+
+
+@dataclass
+class HealthServer:
+    """GET /health/live, /health/ready and /metrics on 127.0.0.1 (or the configured host)."""
+
+    metrics: Metrics
+    ready: ReadinessCheck
+    refresh: Refresh
+    host: str = "127.0.0.1"
+    port: int = 0
+    _server: asyncio.Server | None = None
+
+    @property
+    def bound_port(self) -> int:
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        get_logger(component="http").info("http_listening", host=self.host, port=self.bound_port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request_line = await asyncio.wait_for(reader.readline(), timeout=5)
+            while (await asyncio.wait_for(reader.readline(), timeout=5)) not in (b"\r\n", b"\n", b""):
+                pass
+            parts = request_line.decode(errors="replace").split()
+            path = parts[1] if len(parts) >= 2 else "/"
+            status, content_type, body = await self._route(parts[0] if parts else "", path)
+            head = (
+                f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n"
+            )
+            writer.write(head.encode() + body)
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def _route(self, method: str, path: str) -> tuple[str, str, bytes]:
+        if method != "GET":
+            return "405 Method Not Allowed", "text/plain", b"only GET\n"
+        if path == "/health/live":
+            return "200 OK", "application/json", b'{"status": "alive"}\n'
+        if path == "/health/ready":
+            checks = await self.ready()
+            ok = all(checks.values())
+            body = json.dumps({"status": "ready" if ok else "not_ready", "checks": checks}).encode() + b"\n"
+            return ("200 OK" if ok else "503 Service Unavailable"), "application/json", body
+        if path == "/metrics":
+            await self.refresh()
+            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry)
+        return "404 Not Found", "text/plain", b"try /health/live, /health/ready or /metrics\n"

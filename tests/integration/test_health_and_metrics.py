@@ -1,0 +1,65 @@
+"""Operators can ask a running service whether it is alive and ready, and scrape its metrics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import httpx
+
+from contracts import topics
+from contracts.events.meetings import ContactMeetingHeld, MeetingKind
+from runtime.clock import ManualClock
+from services.meetings.app import create_app
+from services.meetings.settings import MeetingsSettings
+from tests.support.infra import Infra
+from tests.support.kafka import Bus, cloud_event
+from tests.support.services import running, settings_for
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text format, or 0 when absent."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        if all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_health_endpoints_and_metrics_reflect_what_the_service_did(infra: Infra, run_id: str, bus: Bus) -> None:
+    app = create_app(
+        settings_for(MeetingsSettings, infra, run_id, http_port=0), clock=ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
+    )
+    meeting = ContactMeetingHeld(
+        meeting_id=f"m-{uuid.uuid4().hex[:8]}",
+        agreement_id="leve-hele-livet-2019-2023",
+        kind=MeetingKind.NATIONAL,
+        held_on=date(2021, 9, 1),
+        organiser="hdir",
+        participants=("hod", "ks", "hdir"),
+    )
+    async with running(app) as runtime, httpx.AsyncClient() as client:
+        assert runtime.http is not None
+        base = f"http://127.0.0.1:{runtime.http.bound_port}"
+        live = await client.get(f"{base}/health/live")
+        ready = await client.get(f"{base}/health/ready")
+        event = cloud_event(meeting, source="/hdir/leve-hele-livet")
+        await bus.publish_event(topics.MEETINGS_INGRESS, event)
+        await bus.publish_raw(topics.MEETINGS_INGRESS, b"{broken")
+        await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 1)
+        await bus.events(topics.MEETINGS_EVENTS, lambda es: any(e["causationid"] == event.id for e in es))
+        scraped = (await client.get(f"{base}/metrics")).text
+        missing = await client.get(f"{base}/nowhere")
+    assert live.status_code == 200
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"database": True, "migrations": True, "broker": True}}
+    assert metric(scraped, "lhl_events_total", event_type="no.levehelelivet.meeting.held.v1", outcome="processed") == 1
+    assert metric(scraped, "lhl_events_dead_lettered_total", reason="not_json") == 1
+    assert metric(scraped, "lhl_handler_duration_seconds_count", event_type="no.levehelelivet.meeting.held.v1") == 1
+    assert metric(scraped, "lhl_events_consumed_total", topic=bus.topic(topics.MEETINGS_INGRESS)) == 2
+    assert "lhl_outbox_backlog{" in scraped
+    assert "lhl_outbox_oldest_age_seconds{" in scraped
+    assert "lhl_timers_pending{" in scraped
+    assert "lhl_consumer_lag{" in scraped
+    assert missing.status_code == 404
