@@ -125,14 +125,15 @@ async def evaluation_completed_on(conn: Connection, agreement_id: str, year: int
     return found
 
 
-async def evaluation_row(conn: Connection, agreement_id: str, year: int) -> dict[str, object] | None:
+async def evaluation_completion(conn: Connection, agreement_id: str, year: int) -> tuple[date, str] | None:
+    """(completed_on, completed_by) of the year's evaluation, if completed."""
     row = await conn.fetchrow(
-        "SELECT due_on, deadline, overdue_at, completed_on, completed_by FROM evaluations"
-        " WHERE agreement_id = $1 AND year = $2",
+        "SELECT completed_on, completed_by FROM evaluations"
+        " WHERE agreement_id = $1 AND year = $2 AND completed_on IS NOT NULL",
         agreement_id,
         year,
     )
-    return dict(row) if row is not None else None
+    return (row["completed_on"], row["completed_by"]) if row is not None else None
 
 
 async def mark_evaluation_due(conn: Connection, agreement_id: str, year: int, due_on: date, deadline: date) -> None:
