@@ -1,0 +1,218 @@
+"""Composition root of the audit service: `faststream run services.audit.app:create_app --factory`.
+
+It does not use runtime.service.build_app, whose pipeline handles one record per transaction: the audit consumer
+reads every topic with one batch subscriber and records each batch in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
+from faststream.specification import AsyncAPI
+
+from contracts import topics
+from runtime import db
+from runtime.clock import Clock
+from runtime.logging import configure_logging, get_logger
+from runtime.service import clock_from_settings, ensure_topics
+from services.audit import checkpoints, repository
+from services.audit.domain import Received
+from services.audit.recorder import Recorder
+from services.audit.settings import AuditSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# A batch that fails (database unreachable) is rewound and retried; the pause keeps that from spinning.
+_RETRY_PAUSE_SECONDS = 1.0
+
+
+def _jsonb_to_binary(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value).encode()
+
+
+def _jsonb_from_binary(value: bytes) -> Any:
+    return json.loads(value[1:])
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb as Python values, in the binary wire format (version byte 1, then JSON) so COPY can carry it."""
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_to_binary, decoder=_jsonb_from_binary, schema="pg_catalog", format="binary"
+    )
+
+
+async def bootstrap(settings: AuditSettings) -> list[str]:
+    """As the superuser: create the schema, apply migrations, and give the writer role only INSERT and SELECT."""
+    admin = await db.create_pool(settings.admin_database_url, settings.schema_name, min_size=1, max_size=1)
+    try:
+        applied = await db.migrate(admin, [MIGRATIONS])
+        async with admin.acquire() as conn, conn.transaction():
+            await repository.grant_writer(
+                conn, settings.schema_name, settings.audit_writer_role, settings.audit_writer_password
+            )
+    finally:
+        await admin.close()
+    return applied
+
+
+async def writer_pool(settings: AuditSettings, *, max_size: int = 4) -> asyncpg.Pool:
+    """A pool connected as the restricted writer role, working inside the audit schema."""
+    pool = await asyncpg.create_pool(
+        settings.writer_database_url,
+        min_size=1,
+        max_size=max_size,
+        init=init_connection,
+        server_settings={"search_path": settings.schema_name, "application_name": f"lhl-{settings.schema_name}"},
+    )
+    assert pool is not None
+    return pool
+
+
+async def take_checkpoint(pool: asyncpg.Pool, settings: AuditSettings, clock: Clock) -> Path:
+    """Sign the current record count and head hash and write them to the checkpoint folder."""
+    if not settings.audit_signing_key:
+        raise checkpoints.KeyLoadError("audit_signing_key: no signing key is configured (see docs/audit.md)")
+    key = checkpoints.load_signing_key(settings.audit_signing_key)
+    async with pool.acquire() as conn:
+        count, head_hash = await repository.head(conn)
+    directory = Path(settings.audit_checkpoint_dir)
+    return checkpoints.write(directory, settings.schema_name, count, head_hash, clock.now(), key)
+
+
+async def _parse_leniently(records: tuple[ConsumerRecord[Any, Any], ...], original: Any) -> Any:
+    """FastStream's parser decodes header values strictly; one non-UTF-8 header must not stall the whole log."""
+    lenient = tuple(
+        replace(r, headers=[(k, v.decode("utf-8", "replace").encode()) for k, v in (r.headers or ())]) for r in records
+    )
+    return await original(lenient)
+
+
+async def _do_not_decode(message: Any) -> None:
+    """The recorder reads the raw records; decoding bodies by content type would only waste time or fail."""
+    return None
+
+
+class AuditRuntime:
+    """The running parts of the audit service, started and stopped by the FastStream app's hooks."""
+
+    def __init__(self, settings: AuditSettings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.log = get_logger(component="audit")
+        self._pool: asyncpg.Pool | None = None
+        self._recorder: Recorder | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the audit service is not started")
+        return self._pool
+
+    @property
+    def recorder(self) -> Recorder:
+        if self._recorder is None:
+            raise RuntimeError("the audit service is not started")
+        return self._recorder
+
+    async def start(self) -> None:
+        s = self.settings
+        applied = await bootstrap(s)
+        self.log.info("migrations_applied", applied=applied, schema=s.schema_name, role=s.audit_writer_role)
+        self._pool = await writer_pool(s)
+        self._recorder = Recorder(self._pool, self.clock, s.topic(topics.DEAD_LETTER))
+        await ensure_topics(s.kafka_bootstrap_servers, [s.topic(t) for t in topics.ALL_TOPICS], s.topic_partitions)
+        if s.audit_checkpoint_interval_seconds > 0 and s.audit_signing_key:
+            self._tasks.append(asyncio.create_task(self._checkpoint_periodically(), name="audit-checkpoints"))
+        elif s.audit_checkpoint_interval_seconds > 0:
+            self.log.warning("audit_checkpoints_off", why="no audit_signing_key configured")
+        self.log.info("service_started", group_id=s.group_id)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        self.log.info("service_stopped")
+
+    async def checkpoint(self) -> Path:
+        path = await take_checkpoint(self.pool, self.settings, self.clock)
+        self.log.info("audit_checkpoint_written", path=str(path))
+        return path
+
+    async def record(self, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        batch = [Received(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ())) for r in records]
+        try:
+            await self.recorder.record(batch)
+        except Exception as error:
+            self.log.error("audit_batch_failed", error_class=type(error).__name__, error=str(error), size=len(batch))
+            await asyncio.sleep(_RETRY_PAUSE_SECONDS)
+            raise
+
+    async def _checkpoint_periodically(self) -> None:
+        last: tuple[int, str] | None = None
+        while True:
+            await asyncio.sleep(self.settings.audit_checkpoint_interval_seconds)
+            try:
+                async with self.pool.acquire() as conn:
+                    current = await repository.head(conn)
+                if current != last:
+                    await self.checkpoint()
+                    last = current
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
+                self.log.error("audit_checkpoint_failed", error_class=type(error).__name__, error=str(error))
+
+
+def create_app(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastStream:
+    settings = settings or AuditSettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    runtime = AuditRuntime(settings, clock or clock_from_settings(settings))
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"lhl-{settings.service_name}")
+    router = KafkaRouter(prefix=settings.topic_prefix)
+    subscriber = router.subscriber(
+        *topics.ALL_TOPICS,
+        batch=True,
+        max_records=settings.audit_batch_max_records,
+        group_id=settings.group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        parser=_parse_leniently,
+        decoder=_do_not_decode,
+        title="audit:all-topics",
+        description="Every record of every topic, recorded once in the hash-chained audit log.",
+    )
+
+    async def record_batch(message: KafkaMessage) -> None:
+        await runtime.record(message)
+
+    subscriber(record_batch)
+    broker.include_router(router)
+    app = FastStream(
+        broker,
+        on_startup=[runtime.start],
+        after_shutdown=[runtime.stop],
+        specification=AsyncAPI(broker, title="lhl-audit", version="1.0.0", description="The audit trail."),
+    )
+    app.context.set_global("audit_runtime", runtime)
+    return app
+
+
+def audit_runtime_of(app: FastStream) -> AuditRuntime:
+    runtime: AuditRuntime = app.context.get("audit_runtime")
+    return runtime

@@ -1,0 +1,145 @@
+"""The audit record and its hash chain: canonical encoding, SHA-256 links, and the export form.
+
+The encoding is specified in docs/audit.md so that an outside verifier can recompute every hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+Kind = Literal["event", "dead_letter", "not_cloudevent"]
+GENESIS_HASH: Final = "0" * 64
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785-style JSON: sorted keys, no whitespace, UTF-8, only strings, integers, null, arrays and objects."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC with exactly six fractional digits and a Z, the only time format inside a hash."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_utc_text(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What one Kafka record contributes to the log, before it has a place in the chain."""
+
+    kind: Kind
+    event_source: str
+    event_id: str
+    event_type: str | None
+    event_time: datetime | None
+    correlation_id: str | None
+    agreement_id: str | None
+    region: str | None
+    topic: str
+    kafka_partition: int
+    kafka_offset: int
+    reason: str | None
+    reason_message: str | None
+    headers: tuple[tuple[str, str], ...]
+    payload: bytes
+    envelope: dict[str, Any] | None
+    data: Any
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.event_source, self.event_id, self.kind)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One link of the chain, exactly as stored."""
+
+    seq: int
+    recorded_at: datetime
+    entry: Entry
+    prev_hash: str
+    hash: str
+
+    def content(self) -> dict[str, Any]:
+        """The hashed content: every stored field except the hash itself and the envelope/data projections."""
+        e = self.entry
+        return {
+            "seq": self.seq,
+            "recorded_at": utc_text(self.recorded_at),
+            "kind": e.kind,
+            "event_source": e.event_source,
+            "event_id": e.event_id,
+            "event_type": e.event_type,
+            "event_time": utc_text(e.event_time),
+            "correlation_id": e.correlation_id,
+            "agreement_id": e.agreement_id,
+            "region": e.region,
+            "topic": e.topic,
+            "kafka_partition": e.kafka_partition,
+            "kafka_offset": e.kafka_offset,
+            "reason": e.reason,
+            "reason_message": e.reason_message,
+            "headers": [[name, value] for name, value in e.headers],
+            "payload": base64.b64encode(e.payload).decode("ascii"),
+            "prev_hash": self.prev_hash,
+        }
+
+    def computed_hash(self) -> str:
+        return record_hash(self.content())
+
+    def to_export(self) -> dict[str, Any]:
+        return {**self.content(), "hash": self.hash, "envelope": self.entry.envelope, "data": self.entry.data}
+
+    @classmethod
+    def from_export(cls, item: dict[str, Any]) -> AuditRecord:
+        recorded_at = parse_utc_text(item["recorded_at"])
+        assert recorded_at is not None
+        entry = Entry(
+            kind=item["kind"],
+            event_source=item["event_source"],
+            event_id=item["event_id"],
+            event_type=item["event_type"],
+            event_time=parse_utc_text(item["event_time"]),
+            correlation_id=item["correlation_id"],
+            agreement_id=item["agreement_id"],
+            region=item["region"],
+            topic=item["topic"],
+            kafka_partition=item["kafka_partition"],
+            kafka_offset=item["kafka_offset"],
+            reason=item["reason"],
+            reason_message=item["reason_message"],
+            headers=tuple((str(n), str(v)) for n, v in item["headers"]),
+            payload=base64.b64decode(item["payload"], validate=True),
+            envelope=item.get("envelope"),
+            data=item.get("data"),
+        )
+        return cls(item["seq"], recorded_at, entry, item["prev_hash"], item["hash"])
+
+
+def record_hash(content: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def link(entries: list[Entry], head_seq: int, head_hash: str, recorded_at: datetime) -> list[AuditRecord]:
+    """Append entries after the head, in order, each hashed over its content and its predecessor's hash."""
+    # The stored timestamp has microsecond precision; hash exactly what will be read back.
+    recorded_at = recorded_at.astimezone(UTC)
+    records: list[AuditRecord] = []
+    prev_seq, prev_hash = head_seq, head_hash
+    for entry in entries:
+        unhashed = AuditRecord(prev_seq + 1, recorded_at, entry, prev_hash, "")
+        record = replace(unhashed, hash=unhashed.computed_hash())
+        records.append(record)
+        prev_seq, prev_hash = record.seq, record.hash
+    return records

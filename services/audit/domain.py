@@ -1,0 +1,138 @@
+"""Pure rules of the audit: what a Kafka record is, under which key it is recorded, and what is kept of it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from contracts.envelope import CloudEvent
+from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
+from services.audit.chain import Entry, Kind
+
+# PostgreSQL text and jsonb refuse NUL and lone surrogates; they are stored (and hashed) as U+FFFD.
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Received:
+    """A Kafka record as the audit consumer received it."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def storable(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def storable_json(value: Any) -> Any:
+    """The JSON value with every string (and key) made storable."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {storable(k): storable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable_json(v) for v in value]
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(payload: bytes) -> Any:
+    """The payload as storable JSON, or None when it is not strict JSON."""
+    try:
+        return storable_json(json.loads(payload, parse_constant=_reject_constant))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
+def _cloud_event(parsed: Any) -> CloudEvent | None:
+    if not isinstance(parsed, dict):
+        return None
+    try:
+        return CloudEvent.model_validate(parsed)
+    except ValidationError:
+        return None
+
+
+def _agreement_and_region(event: CloudEvent) -> tuple[str | None, str | None]:
+    """Agreement and region from the data when it names them, else from the partition key '<agreement>/<region>'."""
+    agreement, _, region = event.partitionkey.partition("/")
+    data_agreement = event.data.get("agreement_id")
+    data_region = event.data.get("region")
+    return (
+        data_agreement if isinstance(data_agreement, str) else agreement or None,
+        data_region if isinstance(data_region, str) else region or None,
+    )
+
+
+def entry_of(record: Received, dead_letter_topic: str) -> Entry:
+    """Classify one record: a CloudEvent, a dead letter (keyed by the rejected event), or a non-CloudEvent."""
+    payload = record.value or b""
+    headers = tuple((storable(name), storable(value.decode("utf-8", "replace"))) for name, value in record.headers)
+    by_name = dict(headers)
+    parsed = parse_json(payload)
+    event = _cloud_event(parsed)
+    coordinates = (f"kafka:{storable(record.topic)}", f"{record.partition}:{record.offset}")
+    kind: Kind
+    if record.topic == dead_letter_topic:
+        kind = "dead_letter"
+        source, event_id = by_name.get(EVENT_SOURCE), by_name.get(EVENT_ID)
+        if source is None or event_id is None:
+            source, event_id = coordinates
+        reason, reason_message = by_name.get(ERROR_CLASS), by_name.get(ERROR_MESSAGE)
+    elif event is not None:
+        kind, source, event_id, reason, reason_message = "event", event.source, event.id, None, None
+    else:
+        kind, (source, event_id), reason, reason_message = "not_cloudevent", coordinates, None, None
+    agreement, region = _agreement_and_region(event) if event is not None else (None, None)
+    return Entry(
+        kind=kind,
+        event_source=storable(source),
+        event_id=storable(event_id),
+        event_type=storable(event.type) if event else by_name.get(EVENT_TYPE),
+        event_time=_utc_or_none(event),
+        correlation_id=storable(event.correlationid) if event else by_name.get("correlationid"),
+        agreement_id=storable(agreement) if agreement else None,
+        region=storable(region) if region else None,
+        topic=storable(record.topic),
+        kafka_partition=record.partition,
+        kafka_offset=record.offset,
+        reason=reason,
+        reason_message=reason_message,
+        headers=headers,
+        payload=payload,
+        envelope=parsed if isinstance(parsed, dict) else None,
+        data=parsed.get("data") if isinstance(parsed, dict) else None,
+    )
+
+
+def _utc_or_none(event: CloudEvent | None) -> datetime | None:
+    if event is None:
+        return None
+    try:
+        return event.time.astimezone(UTC)
+    except OverflowError:
+        # An offset that pushes the instant outside the calendar; the envelope keeps the original text.
+        return None
+
+
+def first_of_each_key(entries: list[Entry], already_recorded: set[tuple[str, str, str]]) -> list[Entry]:
+    """Each key once, in arrival order: a redelivery (same source, id and kind) adds nothing."""
+    seen = set(already_recorded)
+    fresh: list[Entry] = []
+    for entry in entries:
+        if entry.key not in seen:
+            seen.add(entry.key)
+            fresh.append(entry)
+    return fresh

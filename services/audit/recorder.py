@@ -1,0 +1,55 @@
+"""Records one consumed batch in one transaction: classify, drop what is already recorded, chain, append."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from runtime.clock import Clock
+from runtime.logging import get_logger
+from services.audit import domain, repository
+from services.audit.chain import link
+from services.audit.domain import Received
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    received: int
+    recorded: int
+    head_seq: int
+
+
+class Recorder:
+    """The audit consumer's effect: the chain is extended in Kafka's delivery order, one batch at a time."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, dead_letter_topic: str) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._dead_letter_topic = dead_letter_topic
+        self._log = get_logger(component="audit_recorder")
+        self.positions: dict[tuple[str, int], int] = {}
+        """Highest offset recorded (or found already recorded) per topic partition."""
+
+    async def record(self, batch: Sequence[Received]) -> BatchOutcome:
+        entries = [domain.entry_of(r, self._dead_letter_topic) for r in batch]
+        async with self._pool.acquire() as conn, conn.transaction():
+            await repository.lock_chain(conn)
+            known = await repository.recorded_keys(conn, {e.key for e in entries})
+            fresh = domain.first_of_each_key(entries, known)
+            head_seq, head_hash = await repository.head(conn)
+            records = link(fresh, head_seq, head_hash, self._clock.now())
+            await repository.append(conn, records)
+        for r in batch:
+            at = (r.topic, r.partition)
+            self.positions[at] = max(self.positions.get(at, -1), r.offset)
+        outcome = BatchOutcome(len(batch), len(records), records[-1].seq if records else head_seq)
+        self._log.info(
+            "audit_batch_recorded",
+            received=outcome.received,
+            recorded=outcome.recorded,
+            duplicates=outcome.received - outcome.recorded,
+            head_seq=outcome.head_seq,
+        )
+        return outcome

@@ -1,0 +1,192 @@
+"""The audit service's SQL: the writer role's grants, the chain head, appending, and reading the log."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import asyncpg
+
+from runtime.db import Connection
+from services.audit.chain import GENESIS_HASH, AuditRecord, Entry
+
+COLUMNS: Final = (
+    "seq",
+    "recorded_at",
+    "kind",
+    "event_source",
+    "event_id",
+    "event_type",
+    "event_time",
+    "correlation_id",
+    "agreement_id",
+    "region",
+    "topic",
+    "kafka_partition",
+    "kafka_offset",
+    "reason",
+    "reason_message",
+    "headers",
+    "payload",
+    "envelope",
+    "data",
+    "prev_hash",
+    "hash",
+)
+_SELECT: Final = f"SELECT {', '.join(COLUMNS)} FROM audit_log"
+
+
+async def grant_writer(conn: Connection, schema: str, role: str, password: str) -> None:
+    """Create (or re-key) the service's login role with INSERT and SELECT on the log and nothing else."""
+    exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+    verb = "ALTER" if exists else "CREATE"
+    statement = await conn.fetchval(
+        "SELECT format('%s ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD %L',"
+        " $1::text, $2::text, $3::text)",
+        verb,
+        role,
+        password,
+    )
+    try:
+        await conn.execute(statement)
+    except asyncpg.DuplicateObjectError:
+        # Another instance created it between our check and our CREATE; set the password on it instead.
+        await conn.execute(statement.replace("CREATE ROLE", "ALTER ROLE", 1))
+    grants = await conn.fetchval(
+        "SELECT format('GRANT USAGE ON SCHEMA %1$I TO %2$I; REVOKE ALL ON %1$I.audit_log FROM %2$I;"
+        " GRANT SELECT, INSERT ON %1$I.audit_log TO %2$I', $1::text, $2::text)",
+        schema,
+        role,
+    )
+    await conn.execute(grants)
+
+
+async def lock_chain(conn: Connection) -> None:
+    """Serialise writers of this log until the transaction ends.
+
+    An advisory lock, because a row lock (SELECT ... FOR UPDATE) would need the UPDATE privilege the writer
+    role must not have.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))")
+
+
+async def head(conn: Connection) -> tuple[int, str]:
+    """The last record's seq and hash, or (0, the genesis hash) for an empty log."""
+    row = await conn.fetchrow("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    if row is None:
+        return 0, GENESIS_HASH
+    return int(row["seq"]), str(row["hash"])
+
+
+async def recorded_keys(conn: Connection, keys: Collection[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which of these (source, id, kind) keys the log already holds."""
+    sources, ids, kinds = ([k[i] for k in keys] for i in range(3))
+    rows = await conn.fetch(
+        "SELECT event_source, event_id, kind FROM audit_log"
+        " WHERE (event_source, event_id, kind) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
+        sources,
+        ids,
+        kinds,
+    )
+    return {(r["event_source"], r["event_id"], r["kind"]) for r in rows}
+
+
+def _row_of(record: AuditRecord) -> tuple[Any, ...]:
+    e = record.entry
+    return (
+        record.seq,
+        record.recorded_at,
+        e.kind,
+        e.event_source,
+        e.event_id,
+        e.event_type,
+        e.event_time,
+        e.correlation_id,
+        e.agreement_id,
+        e.region,
+        e.topic,
+        e.kafka_partition,
+        e.kafka_offset,
+        e.reason,
+        e.reason_message,
+        [list(h) for h in e.headers],
+        e.payload,
+        e.envelope,
+        e.data,
+        record.prev_hash,
+        record.hash,
+    )
+
+
+async def append(conn: Connection, records: list[AuditRecord]) -> None:
+    if records:
+        await conn.copy_records_to_table("audit_log", records=[_row_of(r) for r in records], columns=COLUMNS)
+
+
+def record_of(row: asyncpg.Record) -> AuditRecord:
+    entry = Entry(
+        kind=row["kind"],
+        event_source=row["event_source"],
+        event_id=row["event_id"],
+        event_type=row["event_type"],
+        event_time=row["event_time"],
+        correlation_id=row["correlation_id"],
+        agreement_id=row["agreement_id"],
+        region=row["region"],
+        topic=row["topic"],
+        kafka_partition=row["kafka_partition"],
+        kafka_offset=row["kafka_offset"],
+        reason=row["reason"],
+        reason_message=row["reason_message"],
+        headers=tuple((str(n), str(v)) for n, v in row["headers"]),
+        payload=bytes(row["payload"]),
+        envelope=row["envelope"],
+        data=row["data"],
+    )
+    return AuditRecord(row["seq"], row["recorded_at"], entry, row["prev_hash"], row["hash"])
+
+
+async def all_records(conn: Connection, *, prefetch: int = 2000) -> AsyncIterator[AuditRecord]:
+    """Every record in chain order; the caller holds a (repeatable read) transaction open while iterating."""
+    async for row in conn.cursor(f"{_SELECT} ORDER BY seq", prefetch=prefetch):
+        yield record_of(row)
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """What an operator asks the trail for; unset fields do not filter."""
+
+    correlation_id: str | None = None
+    agreement_id: str | None = None
+    region: str | None = None
+    event_type: str | None = None
+    event_source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
+
+
+async def trail(conn: Connection, wanted: TrailFilter) -> list[AuditRecord]:
+    """Matching records in chain order; the time range is on the event's time, else the time it was recorded."""
+    rows = await conn.fetch(
+        f"{_SELECT}"
+        " WHERE ($1::text IS NULL OR correlation_id = $1)"
+        " AND ($2::text IS NULL OR agreement_id = $2)"
+        " AND ($3::text IS NULL OR region = $3)"
+        " AND ($4::text IS NULL OR event_type = $4)"
+        " AND ($5::text IS NULL OR event_source = $5)"
+        " AND ($6::timestamptz IS NULL OR coalesce(event_time, recorded_at) >= $6)"
+        " AND ($7::timestamptz IS NULL OR coalesce(event_time, recorded_at) < $7)"
+        " ORDER BY seq LIMIT $8",
+        wanted.correlation_id,
+        wanted.agreement_id,
+        wanted.region,
+        wanted.event_type,
+        wanted.event_source,
+        wanted.since,
+        wanted.until,
+        wanted.limit,
+    )
+    return [record_of(r) for r in rows]

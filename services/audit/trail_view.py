@@ -1,0 +1,68 @@
+"""How the trail is shown: a rich table for people, one JSON object per line for machines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from services.audit.chain import AuditRecord, utc_text
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A time given without an offset on the command line is read as UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def as_json(record: AuditRecord) -> dict[str, Any]:
+    e = record.entry
+    return {
+        "seq": record.seq,
+        "recorded_at": utc_text(record.recorded_at),
+        "kind": e.kind,
+        "event_source": e.event_source,
+        "event_id": e.event_id,
+        "event_type": e.event_type,
+        "event_time": utc_text(e.event_time),
+        "correlation_id": e.correlation_id,
+        "agreement_id": e.agreement_id,
+        "region": e.region,
+        "topic": e.topic,
+        "kafka_partition": e.kafka_partition,
+        "kafka_offset": e.kafka_offset,
+        "reason": e.reason,
+        "reason_message": e.reason_message,
+        "envelope": e.envelope,
+        "data": e.data,
+        "hash": record.hash,
+    }
+
+
+def _short_type(event_type: str | None) -> str:
+    if event_type is None:
+        return "-"
+    return event_type.removeprefix("no.levehelelivet.")
+
+
+def print_table(records: list[AuditRecord], console: Console | None = None) -> None:
+    table = Table(title=f"Audit trail: {len(records)} record(s)")
+    for column in ("seq", "recorded (UTC)", "kind", "event time (UTC)", "type", "source", "id", "region", "reason"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        e = record.entry
+        table.add_row(
+            str(record.seq),
+            (utc_text(record.recorded_at) or "")[:19],
+            e.kind,
+            (utc_text(e.event_time) or "-")[:19],
+            _short_type(e.event_type),
+            e.event_source,
+            e.event_id,
+            e.region or "-",
+            f"{e.reason}: {e.reason_message}" if e.reason else "",
+        )
+    (console or Console()).print(table)
