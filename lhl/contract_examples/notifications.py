@@ -1,0 +1,58 @@
+"""Example events of the notifications service: a message delivered, and one given up on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from contracts import catalog
+from contracts.events import evaluations as ev
+from contracts.events import meetings as mt
+from contracts.events import notifications as nt
+from lhl.contract_examples.example import Example, example_event_id
+
+_SOURCE = "/lhl/notifications"
+
+
+def examples() -> list[Example]:
+    assigned, overdue = example_event_id(mt.ActionItemAssigned), example_event_id(ev.RegionalReportOverdue)
+    delivered_id, failed_id = f"{assigned}:ks-vestland:email", f"{overdue}:sf-nordland:webhook"
+    return [
+        Example(
+            nt.NotificationDelivered(
+                notification_id=delivered_id,
+                about_event_id=assigned,
+                about_event_source="/lhl/meetings",
+                about_event_type=catalog.of(mt.ActionItemAssigned).name,
+                recipient="ks-vestland",
+                channel=nt.Channel.EMAIL,
+                contact_point="ks-vestland-postmottak",
+                attempts=1,
+                delivered_at=datetime(2022, 3, 11, 9, 5, 3, tzinfo=UTC),
+            ),
+            _SOURCE,
+            datetime(2022, 3, 11, 9, 5, 3, tzinfo=UTC),
+            f"notification/{delivered_id}",
+            "vestland-meeting-2022-03",
+            mt.ActionItemAssigned,
+        ),
+        Example(
+            nt.NotificationFailed(
+                notification_id=failed_id,
+                about_event_id=overdue,
+                about_event_source="/lhl/evaluations",
+                about_event_type=catalog.of(ev.RegionalReportOverdue).name,
+                recipient="sf-nordland",
+                channel=nt.Channel.WEBHOOK,
+                contact_point="sf-nordland-webhook",
+                attempts=8,
+                failed_at=datetime(2022, 5, 17, 4, 12, tzinfo=UTC),
+                permanent=False,
+                error="HTTP 503 Service Unavailable from the webhook on the last of 8 attempts.",
+            ),
+            _SOURCE,
+            datetime(2022, 5, 17, 4, 12, tzinfo=UTC),
+            f"notification/{failed_id}",
+            "nordland-report-2022-05-15",
+            ev.RegionalReportOverdue,
+        ),
+    ]
