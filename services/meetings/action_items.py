@@ -87,7 +87,8 @@ async def _still_open(tctx: TimerContext) -> OpenItem | None:
 
 async def remind_owner_of_due_item(tctx: TimerContext) -> None:
     item = await _still_open(tctx)
-    if item is None:
+    if item is None or tctx.now >= timing.overdue_at(item.due_on):
+        # A reminder that fires late, after the item fell due, would only repeat the overdue warning.
         return
     await tctx.emitter.emit(
         ActionItemDueSoon.model_validate({**item.ref(), "days_left": timing.days_left(item.due_on, tctx.now)}),

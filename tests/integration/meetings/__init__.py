@@ -1,0 +1,1 @@
+"""Integration tests of the meetings service on the real broker and database."""
