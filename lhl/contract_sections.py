@@ -124,6 +124,7 @@ has no second effect. The {_code("source")} must be registered for the organisat
 listed with each event type below.</li>
 </ul>
 <h3>Envelope attributes</h3>
+<p>JSON Schema: <a href="../../contracts/schemas/cloudevent.json">cloudevent.json</a></p>
 {fields_table(field_rows(CloudEvent.model_json_schema()))}
 <h3>Kafka headers a service sets when it publishes (values from the first example)</h3>
 {_table(("Header", "Example"), [headers])}

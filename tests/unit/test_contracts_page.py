@@ -12,10 +12,10 @@ import pytest
 from contracts import catalog, reference, topics
 from contracts.events import meetings as mt
 from contracts.rejections import DESCRIPTIONS
-from lhl import contracts_page
+from lhl import contracts_page, services
 from lhl.contract_examples import EXAMPLE_EVENTS, envelope, missing_examples
 from lhl.contract_fields import field_rows
-from lhl.contract_sections import DEAD_LETTER_HEADERS
+from lhl.contract_sections import CONSUMERS, DEAD_LETTER_HEADERS, DEAD_LETTER_PUBLISHERS, SERVICES
 from runtime.pipeline import parse_event
 
 COMMITTED = contracts_page.DEFAULT_OUT_DIR / contracts_page.PAGE_NAME
@@ -160,3 +160,40 @@ def test_command_writes_the_page_to_the_given_folder(tmp_path: Path, page: str) 
     assert contracts_page.main([str(tmp_path / "out")]) == 0
 
     assert (tmp_path / "out" / "index.html").read_text(encoding="utf-8") == page
+
+
+def _service_operations() -> dict[str, dict[str, set[str]]]:
+    """Per service in this checkout: the topics it receives from and sends to, from its own AsyncAPI document."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for service in services.available():
+        spec = services.create_app(service).schema
+        assert spec is not None
+        document = spec.to_specification().to_jsonable()
+        operations: dict[str, set[str]] = {"receive": set(), "send": set()}
+        for operation in document["operations"].values():
+            channel = document["channels"][operation["channel"]["$ref"].rsplit("/", 1)[-1]]
+            operations[operation["action"]].add(channel["address"])
+        found[service] = operations
+    return found
+
+
+def test_consumers_and_dead_letter_publishers_on_the_page_are_what_the_services_subscribe_and_send() -> None:
+    operations = _service_operations()
+
+    for service, ops in operations.items():
+        listed = {topic for topic, readers in CONSUMERS.items() if service in readers}
+        assert listed == ops["receive"], f"the page's CONSUMERS disagree with what {service} subscribes to"
+    senders = {service for service, ops in operations.items() if topics.DEAD_LETTER in ops["send"]}
+    assert senders == set(DEAD_LETTER_PUBLISHERS) & set(operations)
+    assert set(SERVICES) == set(services.SERVICES)
+
+
+def test_every_relative_link_to_a_json_schema_points_at_a_committed_schema(page: str) -> None:
+    schema_links = [
+        str(attrs["href"])
+        for tag, attrs in _tags(page)
+        if tag == "a" and str(attrs.get("href", "")).startswith("../../contracts/schemas/")
+    ]
+
+    assert len(schema_links) == len(TYPE_NAMES) + 1
+    assert [href for href in schema_links if not (contracts_page.DEFAULT_OUT_DIR / href).resolve().is_file()] == []
