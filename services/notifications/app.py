@@ -1,0 +1,130 @@
+"""Composition root of the notifications service: `faststream run services.notifications.app:create_app --factory`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import httpx
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from contracts import reference, topics
+from runtime.clock import Clock
+from runtime.logging import get_logger
+from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.service import ServiceDefinition, ServiceRuntime, build_app, runtime_of
+from services.notifications import handlers, seed
+from services.notifications.channels import Email, Webhook
+from services.notifications.delivery import DeliveryWorker
+from services.notifications.settings import NotificationsSettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def definition(settings: NotificationsSettings, deps: handlers.Deps) -> ServiceDefinition:
+    return ServiceDefinition(
+        name="notifications",
+        description="Tells every party of each step once, by e-mail or signed webhook, and publishers of rejections.",
+        migrations=MIGRATIONS,
+        consumes=handlers.routes(deps),
+        publishes=(topics.NOTIFICATIONS_EVENTS, topics.DEAD_LETTER),
+    )
+
+
+class Lifecycle:
+    """What the runtime does not start for us: the seed upsert, the delivery worker and its HTTP client."""
+
+    def __init__(self, runtime: ServiceRuntime, settings: NotificationsSettings, deps: handlers.Deps) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.deps = deps
+        self.worker: DeliveryWorker | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._log = get_logger(component="notifications")
+
+    async def load_seed(self) -> None:
+        if not self.settings.subscriptions_seed:
+            return
+        parsed = seed.read(Path(self.settings.subscriptions_seed))
+        async with self.runtime.pool.acquire() as conn, conn.transaction():
+            skipped = await seed.apply(conn, parsed, self.runtime.clock.now())
+        self._log.info("subscriptions_seeded", recipients=len(parsed.recipients), skipped_webhooks=skipped)
+
+    async def start_worker(self) -> None:
+        self._client = httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False)
+        relay = self.runtime.relay
+        self.worker = DeliveryWorker(
+            self.runtime.pool,
+            self.runtime.clock,
+            self.settings,
+            {"email": Email(self.settings), "webhook": Webhook(self._client)},
+            on_emitted=relay.wake if relay is not None else lambda: None,
+        )
+        self._task = asyncio.create_task(self.worker.run(), name="delivery-worker")
+
+    async def stop_worker(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def on_dead_letter(self, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        assert not isinstance(raw, tuple)
+        headers = {k: v.decode(errors="replace") for k, v in (raw.headers or ())}
+        try:
+            async with self.runtime.pool.acquire() as conn, conn.transaction():
+                created = await handlers.notify_dead_letter(
+                    self.deps, conn, raw.value, headers, self.runtime.clock.now()
+                )
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as error:
+            # Dead letters must not stall on a bug here: log loudly and move on.
+            self._log.exception("dead_letter_notify_failed", error_class=type(error).__name__, offset=raw.offset)
+            return
+        if created and self.worker is not None:
+            self.worker.wake()
+
+
+def create_app(settings: NotificationsSettings | None = None, clock: Clock | None = None) -> FastStream:
+    settings = settings or NotificationsSettings()
+    agreements_dir = Path(settings.agreements_dir) if settings.agreements_dir else reference.AGREEMENTS_DIR
+    deps = handlers.Deps(
+        agreements=reference.agreements(agreements_dir),
+        regions=reference.regions(),
+        organisations=reference.organisations(),
+        own_source=settings.event_source,
+    )
+    app = build_app(definition(settings, deps), settings, clock)
+    lifecycle = Lifecycle(runtime_of(app), settings, deps)
+    app.on_startup(lifecycle.load_seed)
+    app.after_startup(lifecycle.start_worker)
+    app.on_shutdown(lifecycle.stop_worker)
+    broker = app.broker
+    assert isinstance(broker, KafkaBroker)
+    # The dead-letter topic carries the original bytes (maybe not JSON), so it bypasses the CloudEvents pipeline.
+    subscriber = broker.subscriber(
+        settings.topic(topics.DEAD_LETTER),
+        group_id=settings.group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        title=f"notifications:{topics.DEAD_LETTER}",
+        description="Rejected events (original bytes, reason in dlq-* headers); their publishers are told why.",
+    )
+    subscriber(lifecycle.on_dead_letter)
+    app.context.set_global("notifications", lifecycle)
+    return app
+
+
+def lifecycle_of(app: FastStream) -> Lifecycle:
+    found: Lifecycle = app.context.get("notifications")
+    return found

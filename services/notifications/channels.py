@@ -1,0 +1,120 @@
+"""The two channels: e-mail over SMTP (aiosmtplib) and signed webhooks (httpx); each send says how it went."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Protocol
+
+import aiosmtplib
+import httpx
+
+from services.notifications.domain import http_status_is_permanent, is_email_address, smtp_code_is_permanent
+from services.notifications.settings import NotificationsSettings
+
+SIGNATURE_HEADER = "X-LHL-Signature"
+TIMESTAMP_HEADER = "X-LHL-Timestamp"
+NOTIFICATION_HEADER = "X-LHL-Notification-Id"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The outcome of one attempt: delivered, or an error that is permanent or worth retrying."""
+
+    ok: bool
+    error: str | None = None
+    permanent: bool = False
+
+
+DELIVERED = Sent(ok=True)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    notification_id: str
+    channel: str
+    address: str
+    signing_secret: str | None
+    subject: str
+    body: str
+    payload: bytes
+    timestamp: int
+
+
+class Channel(Protocol):
+    async def send(self, message: Outgoing) -> Sent: ...
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """`sha256=` + hex HMAC-SHA256 over `<timestamp>.<body>`, as documented in the service's README."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class Email:
+    def __init__(self, settings: NotificationsSettings) -> None:
+        self._s = settings
+
+    async def send(self, message: Outgoing) -> Sent:
+        if not is_email_address(message.address):
+            return Sent(ok=False, error=f"invalid e-mail address of contact point: {message.address!r}", permanent=True)
+        mail = EmailMessage()
+        mail["From"] = self._s.mail_from
+        mail["To"] = message.address
+        mail["Subject"] = message.subject
+        mail["Message-ID"] = make_msgid(idstring=message.notification_id, domain="lhl.invalid")
+        mail[NOTIFICATION_HEADER] = message.notification_id
+        mail.set_content(message.body)
+        password = self._s.smtp_password.get_secret_value() if self._s.smtp_password else None
+        try:
+            await aiosmtplib.send(
+                mail,
+                hostname=self._s.smtp_host,
+                port=self._s.smtp_port,
+                start_tls=self._s.smtp_starttls,
+                username=self._s.smtp_username,
+                password=password,
+                timeout=self._s.smtp_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = [r.code for r in error.recipients]
+            permanent = all(smtp_code_is_permanent(c) for c in codes)
+            refused = "; ".join(f"{r.code} {r.message}" for r in error.recipients)
+            return Sent(ok=False, error=f"recipient refused: {refused}", permanent=permanent)
+        except aiosmtplib.SMTPResponseException as error:
+            permanent = smtp_code_is_permanent(error.code)
+            return Sent(ok=False, error=f"SMTP {error.code}: {error.message}", permanent=permanent)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            return Sent(ok=False, error=f"{type(error).__name__}: {error}")
+        return DELIVERED
+
+
+class Webhook:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def send(self, message: Outgoing) -> Sent:
+        if message.signing_secret is None:
+            return Sent(ok=False, error="webhook contact point has no signing secret", permanent=True)
+        headers = {
+            "Content-Type": "application/cloudevents+json",
+            TIMESTAMP_HEADER: str(message.timestamp),
+            SIGNATURE_HEADER: sign(message.signing_secret, message.timestamp, message.payload),
+            NOTIFICATION_HEADER: message.notification_id,
+        }
+        try:
+            response = await self._client.post(message.address, content=message.payload, headers=headers)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+            return Sent(ok=False, error=f"invalid webhook URL: {error}", permanent=True)
+        except httpx.HTTPError as error:
+            return Sent(ok=False, error=f"{type(error).__name__}: {error}")
+        if 200 <= response.status_code < 300:
+            return DELIVERED
+        return Sent(
+            ok=False,
+            error=f"HTTP {response.status_code} from webhook",
+            permanent=http_status_is_permanent(response.status_code),
+        )

@@ -1,0 +1,146 @@
+"""The delivery worker: claims due rows, sends, records the outcome and emits it through the outbox.
+
+Each delivery is one transaction: lock the row (FOR UPDATE SKIP LOCKED), send, then update the row and write
+NotificationDelivered/NotificationFailed to the outbox, and commit. The one window in which a message can go
+out twice is between the recipient accepting it and that commit (a crash or a lost database connection there
+leaves the row pending, so it is sent again). The window is kept to one UPDATE, one INSERT and the COMMIT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+import asyncpg
+
+from contracts.events.notifications import Channel as ChannelName
+from contracts.events.notifications import NotificationDelivered, NotificationFailed
+from runtime.clock import Clock
+from runtime.db import Connection
+from runtime.logging import get_logger
+from runtime.outbox import Emitter
+from services.notifications import domain, repository
+from services.notifications.channels import Channel, Outgoing, Sent
+from services.notifications.settings import NotificationsSettings
+
+NO_AGREEMENT = "none"
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        settings: NotificationsSettings,
+        channels: Mapping[str, Channel],
+        on_emitted: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._s = settings
+        self._channels = channels
+        self._on_emitted = on_emitted
+        self._wakeup = asyncio.Event()
+        self._log = get_logger(component="delivery_worker")
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def deliver_due(self, limit: int = 100) -> int:
+        """Deliver every row due at the clock's now, one transaction each; returns how many were attempted."""
+        done = 0
+        while done < limit and await self.deliver_one():
+            done += 1
+        if done:
+            self._on_emitted()
+        return done
+
+    async def deliver_one(self) -> bool:
+        now = self._clock.now()
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await repository.claim_due(conn, now)
+            if row is None:
+                return False
+            outgoing = Outgoing(
+                notification_id=row["notification_id"],
+                channel=row["channel"],
+                address=row["address"],
+                signing_secret=row["signing_secret"],
+                subject=row["subject"],
+                body=row["body"],
+                payload=bytes(row["payload"]),
+                timestamp=int(now.timestamp()),
+            )
+            if row["contact_point_removed"]:
+                sent = Sent(ok=False, error="the contact point was removed before delivery", permanent=True)
+            else:
+                sent = await self._channels[row["channel"]].send(outgoing)
+            await self._record(conn, row, sent, now)
+        return True
+
+    async def _record(self, conn: Connection, row: asyncpg.Record, sent: Sent, now: datetime) -> None:
+        nid = row["notification_id"]
+        attempts = row["attempts"] + 1
+        first = row["first_attempt_at"] or now
+        log = self._log.bind(notification_id=nid, recipient=row["recipient_id"], attempts=attempts)
+        emitter = Emitter(
+            conn,
+            source=self._s.event_source,
+            topic_of=self._s.topic,
+            now=now,
+            correlation_id=row["correlation_id"],
+            causation_id=row["about_event_id"],
+            traceparent=row["traceparent"],
+        )
+        ref = {
+            "notification_id": nid,
+            "about_event_id": row["about_event_id"],
+            "about_event_source": row["about_event_source"],
+            "about_event_type": row["about_event_type"],
+            "recipient": row["recipient_id"],
+            "channel": ChannelName(row["channel"]),
+            "contact_point": row["contact_point_id"],
+            "attempts": attempts,
+        }
+        where = {
+            "agreement_id": row["agreement_id"] or NO_AGREEMENT,
+            "region": row["region"],
+            "subject": f"notification/{nid}",
+        }
+        if sent.ok:
+            await repository.record_delivered(conn, nid, attempts, first, now)
+            await emitter.emit(NotificationDelivered(**ref, delivered_at=now), **where)
+            log.info("notification_delivered")
+            return
+        error = (sent.error or "unknown error")[:1000]
+        next_at = None
+        if not sent.permanent:
+            next_at = domain.next_attempt_at(
+                attempts,
+                first,
+                now,
+                delays_seconds=self._s.retry_delays_seconds,
+                max_attempts=self._s.max_attempts,
+                horizon_seconds=self._s.retry_horizon_seconds,
+            )
+        if next_at is not None:
+            await repository.record_retry(conn, nid, attempts, first, error, next_at)
+            log.warning("notification_retry_scheduled", error=error, next_attempt_at=next_at.isoformat())
+            return
+        await repository.record_failed(conn, nid, attempts, first, error, sent.permanent, now)
+        await emitter.emit(NotificationFailed(**ref, failed_at=now, permanent=sent.permanent, error=error), **where)
+        log.error("notification_failed", error=error, permanent=sent.permanent)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                self._log.warning("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
+            except Exception as error:
+                self._log.error("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._s.delivery_poll_seconds)

@@ -1,0 +1,182 @@
+"""Thin handlers: decide who is told of an event and write one delivery row per recipient contact point."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts import catalog, reference, topics
+from contracts.envelope import CloudEvent
+from contracts.events.base import EventData
+from runtime import deadletter as dlq
+from runtime.db import Connection
+from runtime.logging import get_logger
+from runtime.pipeline import Handler, HandlerContext
+from services.notifications import domain, repository, templates
+
+CONSUMED_TOPICS = (topics.MEETINGS_EVENTS, topics.EVALUATIONS_EVENTS, topics.AGREEMENT_INGRESS)
+DEAD_LETTER_SCHEMA = "urn:levehelelivet:schema:deadletter.rejected:v1"
+DEAD_LETTER_CE_TYPE = "no.levehelelivet.deadletter.rejected.v1"
+
+
+@dataclass(frozen=True)
+class Deps:
+    agreements: Mapping[str, reference.Agreement]
+    regions: reference.Regions
+    organisations: reference.Organisations
+    own_source: str
+
+    def office_of(self) -> dict[str, str]:
+        return {o.region: o.id for o in self.organisations.organisations if o.kind == "county_governor" and o.region}
+
+    def frame(self, event: CloudEvent, agreement_id: str, region: str | None) -> templates.Frame:
+        agreement = self.agreements.get(agreement_id)
+        title = f"{agreement.title} ({agreement_id})" if agreement else agreement_id
+        region_name = region
+        if region is not None:
+            try:
+                region_name = self.regions.office(region, event.time.date()).name_on(event.time.date()) or region
+            except reference.ReferenceDataError:
+                region_name = region
+        return templates.Frame(title, region_name, event.id, event.source, event.correlationid)
+
+
+async def notify(deps: Deps, ctx: HandlerContext, data: EventData) -> None:
+    """Tell the default audience and every recipient whose filters pick the event, once per contact point."""
+    event = ctx.event
+    if domain.is_own_outcome(event.type, event.source, deps.own_source):
+        return
+    agreement_id = domain.agreement_of(data)
+    agreement = deps.agreements.get(agreement_id)
+    audience = domain.default_audience(data, agreement.parties if agreement else (), deps.office_of())
+    region = domain.region_of(data)
+    subs = await repository.load_subscriptions(ctx.conn)
+    chosen = domain.recipients_for(subs, audience, event.type, agreement_id, region)
+    if not chosen:
+        return
+    message = templates.render(data, deps.frame(event, agreement_id, region))
+    created = 0
+    for recipient, point in domain.contact_points_of(subs, chosen):
+        nid = domain.notification_id(event.source, event.id, recipient.recipient_id, point.contact_point_id)
+        row = repository.NewDelivery(
+            notification_id=nid,
+            about_event_source=event.source,
+            about_event_id=event.id,
+            about_event_type=event.type,
+            recipient_id=recipient.recipient_id,
+            contact_point_id=point.contact_point_id,
+            channel=point.channel,
+            agreement_id=agreement_id,
+            region=region,
+            correlation_id=event.correlationid,
+            traceparent=event.traceparent,
+            subject=message.subject,
+            body=f"{message.body}\nVarsel-id: {nid}",
+            payload=event.to_bytes(),
+        )
+        created += await repository.add_delivery(ctx.conn, row, ctx.now)
+    ctx.log.info("notifications_planned", recipients=[r.recipient_id for r in chosen], deliveries=created)
+
+
+async def notify_dead_letter(
+    deps: Deps, conn: Connection, value: bytes | None, headers: Mapping[str, str], now: datetime
+) -> int:
+    """Tell the contact registered for a rejected event's source why it was rejected; once per event."""
+    log = get_logger(component="dead_letters", **{k: v for k, v in headers.items() if k.startswith("dlq-event")})
+    source, event_id = headers.get(dlq.EVENT_SOURCE), headers.get(dlq.EVENT_ID)
+    reason = headers.get(dlq.ERROR_CLASS, "unknown")
+    if source is None or event_id is None:
+        log.warning("dead_letter_without_identity")
+        return 0
+    event_type = headers.get(dlq.EVENT_TYPE)
+    if domain.is_own_outcome(event_type, source, deps.own_source):
+        return 0
+    if not await repository.first_sight_of_dead_letter(conn, source, event_id, reason, now):
+        log.info("dead_letter_duplicate")
+        return 0
+    subs = await repository.load_subscriptions(conn)
+    chosen = domain.recipients_for_source(subs, source)
+    if not chosen:
+        log.warning("dead_letter_source_has_no_contact")
+        return 0
+    message_text = headers.get(dlq.ERROR_MESSAGE, "")
+    topic = headers.get(dlq.ORIGINAL_TOPIC, "")
+    failed_at = headers.get(dlq.FAILED_AT, now.isoformat())
+    correlation_id = headers.get("correlationid") or f"deadletter:{event_id}"
+    message = templates.render_dead_letter(
+        reason=reason,
+        message=message_text,
+        event_id=event_id,
+        event_source=source,
+        event_type=event_type,
+        topic=topic,
+        failed_at=failed_at,
+    )
+    agreement_id = _agreement_of(value)
+    document = CloudEvent(
+        specversion="1.0",
+        id=domain.notification_id(source, event_id, "deadletter", reason),
+        source=deps.own_source,
+        type=DEAD_LETTER_CE_TYPE,
+        time=now,
+        subject=f"rejected/{event_id}",
+        dataschema=DEAD_LETTER_SCHEMA,
+        correlationid=correlation_id,
+        partitionkey=topics.partition_key(agreement_id or "none", None),
+        data={
+            "rejected_event_source": source,
+            "rejected_event_id": event_id,
+            "rejected_event_type": event_type,
+            "reason": reason,
+            "message": message_text,
+            "original_topic": topic,
+            "original_partition": headers.get(dlq.ORIGINAL_PARTITION),
+            "original_offset": headers.get(dlq.ORIGINAL_OFFSET),
+            "failed_at": failed_at,
+        },
+    )
+    created = 0
+    for recipient, point in domain.contact_points_of(subs, chosen):
+        nid = domain.notification_id(source, event_id, recipient.recipient_id, point.contact_point_id)
+        row = repository.NewDelivery(
+            notification_id=nid,
+            about_event_source=source,
+            about_event_id=event_id,
+            about_event_type=domain.DEAD_LETTER_TYPE,
+            recipient_id=recipient.recipient_id,
+            contact_point_id=point.contact_point_id,
+            channel=point.channel,
+            agreement_id=agreement_id,
+            region=None,
+            correlation_id=correlation_id,
+            traceparent=headers.get("traceparent"),
+            subject=message.subject,
+            body=f"{message.body}\nVarsel-id: {nid}",
+            payload=document.to_bytes(),
+        )
+        created += await repository.add_delivery(conn, row, now)
+    log.info("dead_letter_notifications_planned", recipients=[r.recipient_id for r in chosen], deliveries=created)
+    return created
+
+
+def _agreement_of(value: bytes | None) -> str | None:
+    """Best effort, for the outcome event's partition key: the rejected event's agreement, if readable."""
+    try:
+        raw: Any = json.loads(value or b"")
+        found = raw.get("data", {}).get("agreement_id") if isinstance(raw, dict) else None
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+    return found if isinstance(found, str) and len(found) <= 80 else None
+
+
+def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
+    """Every event type of the consumed topics; types nobody is told about by default are cheap no-ops."""
+
+    async def on_event(ctx: HandlerContext, data: EventData) -> None:
+        if templates.has_template(type(data)):
+            await notify(deps, ctx, data)
+
+    return {topic: {kind.name: on_event for kind in catalog.on_topic(topic)} for topic in CONSUMED_TOPICS}

@@ -1,0 +1,39 @@
+"""Settings of the notifications service: SMTP, webhooks, the retry schedule and the subscriptions seed."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from contracts.reference import DATA_DIR
+from runtime.settings import RuntimeSettings
+
+DEFAULT_SEED = str(DATA_DIR / "subscriptions.json")
+
+
+class NotificationsSettings(RuntimeSettings):
+    service_name: str = "notifications"
+
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server host.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS.")
+    smtp_username: str | None = Field(default=None, description="SMTP user name, if the server needs a login.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout of one SMTP conversation.")
+    mail_from: str = Field(default="leve-hele-livet@lhl.invalid", description="Sender address of every e-mail.")
+
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one webhook POST.")
+
+    retry_delays_seconds: tuple[int, ...] = Field(
+        default=(10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200),
+        min_length=1,
+        description="Delay before each retry; the last one repeats.",
+    )
+    max_attempts: int = Field(default=12, ge=1, description="Attempts before a delivery is given up.")
+    retry_horizon_seconds: int = Field(
+        default=48 * 3600, gt=0, description="No retry is scheduled later than this after the first attempt."
+    )
+    delivery_poll_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for due rows.")
+
+    subscriptions_seed: str | None = Field(
+        default=DEFAULT_SEED, description="Seed file of recipients, contact points and filters; upserted at start."
+    )

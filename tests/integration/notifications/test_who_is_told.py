@@ -1,0 +1,107 @@
+"""The right recipients get exactly one message each, over real SMTP and a real webhook receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from contracts import topics
+from services.notifications.app import create_app
+from tests.integration.notifications import scenario as sc
+from tests.integration.notifications.servers import SmtpServer, WebhookServer
+from tests.support.infra import Infra
+from tests.support.kafka import Bus, cloud_event
+from tests.support.services import fetch, running
+
+
+@pytest.fixture(autouse=True)
+def _webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sc.WEBHOOK_SECRET_ENV, "s3cret-for-hdir")
+
+
+async def test_owner_office_and_directorate_each_get_one_message_even_when_an_event_arrives_twice(
+    infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
+) -> None:
+    app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)))
+    item = cloud_event(sc.assigned(owner="ks-vestland"), source=sc.MEETINGS_SOURCE, region="vestland")
+    overdue = cloud_event(sc.report_overdue("vestland"), source=sc.EVALUATIONS_SOURCE, region="vestland")
+    marker = cloud_event(sc.report_due("vestland"), source=sc.EVALUATIONS_SOURCE, region="vestland")
+    async with running(app) as runtime:
+        await bus.publish_event(topics.MEETINGS_EVENTS, item)
+        await bus.publish_event(topics.MEETINGS_EVENTS, item)
+        await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
+        await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
+        # A later event on the same partitions: once it is delivered, any wrongly duplicated message would be too.
+        await bus.publish_event(
+            topics.MEETINGS_EVENTS, cloud_event(sc.assigned(owner="hod"), source=sc.MEETINGS_SOURCE)
+        )
+        await bus.publish_event(topics.EVALUATIONS_EVENTS, marker)
+        delivered = await bus.events(
+            topics.NOTIFICATIONS_EVENTS,
+            lambda es: (
+                {e["data"]["about_event_id"] for e in sc.of_type(es, "notification.delivered.v1")}
+                >= {item.id, overdue.id, marker.id}
+            ),
+        )
+        rows = await fetch(
+            runtime,
+            "SELECT about_event_id, recipient_id, status FROM deliveries WHERE about_event_id = ANY($1)",
+            [item.id, overdue.id],
+        )
+        await sc.eventually(lambda: len(smtp.to(sc.ADDRESS["hod"])) == 1, "the marker reaches HOD")
+    about = {
+        (e["data"]["about_event_id"], e["data"]["recipient"], e["data"]["channel"])
+        for e in sc.of_type(delivered, "notification.delivered.v1")
+        if e["data"]["about_event_id"] in (item.id, overdue.id)
+    }
+    assert about == {
+        (item.id, "ks-vestland", "email"),
+        (overdue.id, "sf-vestland", "email"),
+        (overdue.id, "hdir", "email"),
+        (overdue.id, "hdir", "webhook"),
+    }
+    assert sorted((r["recipient_id"], r["status"]) for r in rows) == [
+        ("hdir", "delivered"),
+        ("hdir", "delivered"),
+        ("ks-vestland", "delivered"),
+        ("sf-vestland", "delivered"),
+    ]
+    [to_owner] = smtp.to(sc.ADDRESS["ks-vestland"])
+    assert to_owner.subject == "[Leve hele livet] Ny oppgave: Invitere kommunene til læringsnettverk"
+    assert "Frist: 1. april 2022" in to_owner.body
+    assert f"Oppgave-id: {item.data['action_item_id']}" in to_owner.body
+    assert f"Hendelses-id: {item.id}" in to_owner.body
+    assert "Region: Statsforvalteren i Vestland" in to_owner.body
+    [to_office] = [m for m in smtp.to(sc.ADDRESS["sf-vestland"]) if "mangler" in m.subject]
+    assert to_office.subject == "[Leve hele livet] Statusrapport for 15. mai 2022 mangler"
+    assert len([m for m in smtp.to(sc.ADDRESS["hdir"]) if "mangler" in m.subject]) == 1
+    assert smtp.to(sc.ADDRESS["ks"]) == []
+    assert smtp.to(sc.ADDRESS["sf-rogaland"]) == []
+    hooks = [r for r in webhook.requests if json.loads(r.body)["id"] == overdue.id]
+    assert len(hooks) == 1
+
+
+async def test_webhook_signature_verifies_with_the_documented_algorithm(
+    infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
+) -> None:
+    app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)))
+    overdue = cloud_event(sc.report_overdue("rogaland"), source=sc.EVALUATIONS_SOURCE, region="rogaland")
+    async with running(app):
+        await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
+        await sc.eventually(lambda: webhook.requests, "the webhook is called")
+    [request] = webhook.requests
+    # The receiver's side, exactly as services/notifications/README.md documents it.
+    timestamp = request.headers["x-lhl-timestamp"]
+    expected = hmac.new(b"s3cret-for-hdir", timestamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(request.headers["x-lhl-signature"], f"sha256={expected}")
+    assert abs(int(timestamp) - time.time()) < 300
+    assert request.headers["content-type"] == "application/cloudevents+json"
+    sent = json.loads(request.body)
+    assert (sent["id"], sent["type"], sent["source"]) == (overdue.id, overdue.type, overdue.source)
+    tampered = hmac.new(b"s3cret-for-hdir", timestamp.encode() + b"." + request.body + b" ", hashlib.sha256)
+    assert request.headers["x-lhl-signature"] != f"sha256={tampered.hexdigest()}"
