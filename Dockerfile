@@ -1,0 +1,17 @@
+# One image for every service; compose picks the service with `faststream run services.<name>.app:create_app`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY . .
+RUN pip install . \
+    && useradd --system --uid 10001 --home-dir /app --no-create-home app
+
+# The services need no write access to the code; running unprivileged limits what a compromised handler can do.
+USER app
+
+CMD ["faststream", "run", "services.meetings.app:create_app", "--factory"]

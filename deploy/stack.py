@@ -1,0 +1,235 @@
+"""Start, stop and inspect the local Kafka + PostgreSQL stack without Docker (standard library only)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy import broker, database, system
+from deploy.system import HOST, StackError
+
+__all__ = ["StackError", "StackInfo", "down", "info", "pids", "reset", "status", "up"]
+
+DEFAULT_KAFKA_PORT = 19092
+DEFAULT_KAFKA_CONTROLLER_PORT = 19093
+DEFAULT_PG_PORT = 15432
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """Connection settings for the running stack, as the services and tests read them from the environment."""
+
+    kafka_bootstrap_servers: str
+    database_url: str
+    admin_database_url: str
+
+    def as_env(self) -> dict[str, str]:
+        """Return the settings as environment variables."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            "DATABASE_URL": self.database_url,
+            "ADMIN_DATABASE_URL": self.admin_database_url,
+        }
+
+
+@dataclass(frozen=True)
+class Ports:
+    """TCP ports of one stack instance."""
+
+    kafka: int
+    kafka_controller: int
+    postgres: int
+
+
+def _resolve_state_dir(state_dir: str | os.PathLike[str] | None) -> Path:
+    if state_dir is None:
+        state_dir = os.environ.get("LHL_STATE_DIR") or system.checkout() / ".local"
+    return Path(state_dir).expanduser().resolve()
+
+
+def _env_port(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        raise StackError(f"{name}={raw!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise StackError(f"{name}={port} is out of range")
+    return port
+
+
+def _requested_ports(kafka_port: int | None, kafka_controller_port: int | None, pg_port: int | None) -> Ports:
+    return Ports(
+        kafka=kafka_port or _env_port("LHL_KAFKA_PORT", DEFAULT_KAFKA_PORT),
+        kafka_controller=kafka_controller_port or _env_port("LHL_KAFKA_CONTROLLER_PORT", DEFAULT_KAFKA_CONTROLLER_PORT),
+        postgres=pg_port or _env_port("LHL_PG_PORT", DEFAULT_PG_PORT),
+    )
+
+
+def _info(kafka_port: int, pg_port: int) -> StackInfo:
+    return StackInfo(
+        kafka_bootstrap_servers=f"{HOST}:{kafka_port}",
+        database_url=database.app_url(pg_port),
+        admin_database_url=database.admin_url(pg_port),
+    )
+
+
+def up(
+    state_dir: str | os.PathLike[str] | None = None,
+    *,
+    kafka_port: int | None = None,
+    kafka_controller_port: int | None = None,
+    pg_port: int | None = None,
+) -> StackInfo:
+    """Start Kafka and PostgreSQL unless running, wait until both answer, and return how to reach them."""
+    state = _resolve_state_dir(state_dir)
+    ports = _requested_ports(kafka_port, kafka_controller_port, pg_port)
+    with system.locked(state):
+        running_kafka_port = broker.up(state, ports.kafka, ports.kafka_controller)
+        running_pg_port = database.up(state, ports.postgres)
+    return _info(running_kafka_port, running_pg_port)
+
+
+def down(state_dir: str | os.PathLike[str] | None = None) -> None:
+    """Stop both parts and every process they started; a no-op when nothing runs."""
+    state = _resolve_state_dir(state_dir)
+    if not state.is_dir():
+        system.log("stack: nothing to stop")
+        return
+    with system.locked(state):
+        errors = []
+        for stop in (broker.down, database.down):
+            try:
+                stop(state)
+            except StackError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise StackError("\n".join(errors))
+
+
+def reset(state_dir: str | os.PathLike[str] | None = None) -> None:
+    """Stop the stack and delete its data; the downloaded Kafka jars are a cache and stay."""
+    state = _resolve_state_dir(state_dir)
+    down(state)
+    if not state.is_dir():
+        return
+    kafka = broker.kafka_paths(state)
+    keep = {state / ".lock", kafka.base, kafka.libs, kafka.libs_hash}
+    with system.locked(state):
+        database.delete_cluster(state)
+        for child in [*state.iterdir(), *(kafka.base.iterdir() if kafka.base.is_dir() else [])]:
+            if child in keep:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    system.log(f"stack: deleted the data in {state} (kept the jar cache {kafka.libs})")
+
+
+def pids(state_dir: str | os.PathLike[str] | None = None) -> dict[str, int | None]:
+    """Return the pid of the Kafka JVM and of the postmaster, or None for a part that is not running."""
+    state = _resolve_state_dir(state_dir)
+    return {
+        "kafka": broker.broker_pid(broker.kafka_paths(state)),
+        "postgres": database.postmaster_pid(database.cluster_paths(state)),
+    }
+
+
+def info(
+    state_dir: str | os.PathLike[str] | None = None,
+    *,
+    kafka_port: int | None = None,
+    pg_port: int | None = None,
+) -> StackInfo:
+    """Return connection settings: those of the running parts, else those the next `up` would use."""
+    state = _resolve_state_dir(state_dir)
+    ports = _requested_ports(kafka_port, None, pg_port)
+    running = pids(state)
+    kafka = ports.kafka
+    if running["kafka"] is not None:
+        kafka = broker.listener_port(broker.kafka_paths(state).properties, "PLAINTEXT") or kafka
+    postgres = ports.postgres
+    if running["postgres"] is not None:
+        postgres = database.configured_port(database.cluster_paths(state)) or postgres
+    return _info(kafka, postgres)
+
+
+def _describe(state: Path) -> dict[str, tuple[bool, str]]:
+    running = pids(state)
+    current = info(state)
+    kafka_port = int(current.kafka_bootstrap_servers.rsplit(":", 1)[1])
+    pg_paths = database.cluster_paths(state)
+    pg_port = database.configured_port(pg_paths) or _requested_ports(None, None, None).postgres
+    result: dict[str, tuple[bool, str]] = {}
+
+    kafka_pid = running["kafka"]
+    if kafka_pid is None:
+        result["kafka"] = (False, "down")
+    elif broker.ready(kafka_port):
+        result["kafka"] = (True, f"up (pid {kafka_pid}, {HOST}:{kafka_port})")
+    else:
+        result["kafka"] = (False, f"pid {kafka_pid} alive but not answering on {HOST}:{kafka_port}")
+
+    pg_pid = running["postgres"]
+    if pg_pid is None:
+        result["postgres"] = (False, "down")
+    elif database.ready(database.find_bin_dir(), pg_port):
+        result["postgres"] = (True, f"up (pid {pg_pid}, {HOST}:{pg_port}, data {pg_paths.data})")
+    else:
+        result["postgres"] = (False, f"pid {pg_pid} alive but not answering on {HOST}:{pg_port}")
+    return result
+
+
+def status(state_dir: str | os.PathLike[str] | None = None) -> dict[str, bool]:
+    """Tell for each part whether it runs and answers requests."""
+    return {part: ok for part, (ok, _) in _describe(_resolve_state_dir(state_dir)).items()}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line interface and return its exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python3 -m deploy.stack",
+        description="Local Kafka (KRaft) + PostgreSQL for development and tests, without Docker.",
+    )
+    parser.add_argument("command", choices=["up", "down", "status", "env", "reset"])
+    parser.add_argument("--state-dir", help="state folder (default: $LHL_STATE_DIR or <repo>/.local)")
+    args = parser.parse_args(argv)
+    state_dir: str | None = args.state_dir
+    try:
+        if args.command == "up":
+            started = time.monotonic()
+            up(state_dir)
+            elapsed = time.monotonic() - started
+            system.log(f'stack: up ({elapsed:.1f} s); `eval "$(python3 -m deploy.stack env)"` to use it')
+        elif args.command == "down":
+            down(state_dir)
+        elif args.command == "reset":
+            reset(state_dir)
+        elif args.command == "env":
+            for key, value in info(state_dir).as_env().items():
+                print(f"export {key}={shlex.quote(value)}")
+        else:
+            described = _describe(_resolve_state_dir(state_dir))
+            for part, (_, text) in described.items():
+                print(f"{part}: {text}")
+            return 0 if all(ok for ok, _ in described.values()) else 1
+    except StackError as exc:
+        system.log(f"stack: error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

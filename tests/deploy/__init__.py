@@ -1,0 +1,1 @@
+"""Integration tests of the local stack launcher (deploy/stack.py)."""
