@@ -1,0 +1,1 @@
+"""Integration tests of the audit service on the real broker and database."""

@@ -1,0 +1,131 @@
+"""What the audit keeps of each kind of record, and under which key it counts as seen."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from contracts import topics
+from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
+from contracts.events.notifications import Channel, NotificationDelivered
+from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
+from services.audit.domain import Received, entry_of, first_of_each_key
+from tests.support.kafka import cloud_event
+
+DEAD_LETTER = topics.DEAD_LETTER
+OSLO_SUMMER = timezone(timedelta(hours=2))
+
+
+def report(region: str = "vestland") -> RegionalStatusReportSubmitted:
+    return RegionalStatusReportSubmitted(
+        report_id=f"r-{uuid.uuid4().hex[:8]}",
+        agreement_id="leve-hele-livet-2019-2023",
+        region=region,
+        reporting_date=date(2022, 5, 15),
+        submitted_by=f"sf-{region}",
+        focus_areas=(
+            FocusAreaStatus(
+                focus_area="mat-og-maltider", municipalities_reached=10, planning=5, decided=3, implementing=1
+            ),
+        ),
+        summary="Godt i gang med måltidsarbeidet.",
+    )
+
+
+def test_a_cloudevent_is_recorded_under_its_source_and_id_with_its_queryable_columns() -> None:
+    event = cloud_event(
+        report(),
+        source="/statsforvalteren/vestland/rapportering",
+        region="vestland",
+        time=datetime(2022, 5, 14, 11, tzinfo=OSLO_SUMMER),
+    )
+    entry = entry_of(Received(topics.REPORTS_INGRESS, 2, 41, event.to_bytes()), DEAD_LETTER)
+    assert entry.key == ("/statsforvalteren/vestland/rapportering", event.id, "event")
+    assert (entry.event_type, entry.correlation_id) == (event.type, event.correlationid)
+    assert (entry.agreement_id, entry.region) == ("leve-hele-livet-2019-2023", "vestland")
+    assert entry.event_time == datetime(2022, 5, 14, 9, tzinfo=UTC)
+    assert (entry.topic, entry.kafka_partition, entry.kafka_offset) == (topics.REPORTS_INGRESS, 2, 41)
+    assert entry.envelope == json.loads(event.to_bytes())
+    assert entry.data["summary"] == "Godt i gang med måltidsarbeidet."
+    assert entry.reason is None
+
+
+def test_an_event_without_a_region_in_its_data_takes_the_region_from_its_partition_key() -> None:
+    delivered = NotificationDelivered(
+        notification_id="n-1",
+        about_event_id=str(uuid.uuid4()),
+        about_event_source="/lhl/meetings",
+        about_event_type="no.levehelelivet.action-item.assigned.v1",
+        recipient="ks-vestland",
+        channel=Channel.EMAIL,
+        contact_point="cp-1",
+        attempts=1,
+        delivered_at=datetime(2022, 3, 11, tzinfo=UTC),
+    )
+    event = cloud_event(delivered, source="/lhl/notifications", region=None)
+    entry = entry_of(Received(topics.NOTIFICATIONS_EVENTS, 0, 0, event.to_bytes()), DEAD_LETTER)
+    assert (entry.agreement_id, entry.region) == ("leve-hele-livet-2019-2023", "national")
+
+
+def test_a_dead_letter_is_keyed_by_the_rejected_event_and_keeps_the_reason() -> None:
+    event = cloud_event(report(), source="/statsforvalteren/vestland/rapportering", region="vestland")
+    headers = (
+        (EVENT_SOURCE, event.source.encode()),
+        (EVENT_ID, event.id.encode()),
+        (EVENT_TYPE, event.type.encode()),
+        (ERROR_CLASS, b"invalid_reference"),
+        (ERROR_MESSAGE, b"data.region: ukjent kontor 'nordpolen'"),
+        ("correlationid", event.correlationid.encode()),
+    )
+    entry = entry_of(Received(DEAD_LETTER, 1, 7, event.to_bytes(), headers), DEAD_LETTER)
+    accepted = entry_of(Received(topics.REPORTS_INGRESS, 1, 3, event.to_bytes()), DEAD_LETTER)
+    assert entry.key == (event.source, event.id, "dead_letter")
+    assert entry.key != accepted.key
+    assert (entry.reason, entry.reason_message) == ("invalid_reference", "data.region: ukjent kontor 'nordpolen'")
+    assert entry.correlation_id == event.correlationid
+    assert entry.region == "vestland"
+
+
+def test_a_dead_letter_of_bytes_that_are_not_json_keeps_the_bytes_and_the_headers_identity() -> None:
+    headers = (
+        (EVENT_SOURCE, f"kafka:{topics.MEETINGS_INGRESS}".encode()),
+        (EVENT_ID, b"0:12"),
+        (ERROR_CLASS, b"not_json"),
+        (ERROR_MESSAGE, b"the value is not JSON"),
+    )
+    entry = entry_of(Received(DEAD_LETTER, 0, 3, b"\x00\xffnot json", headers), DEAD_LETTER)
+    assert entry.key == (f"kafka:{topics.MEETINGS_INGRESS}", "0:12", "dead_letter")
+    assert entry.payload == b"\x00\xffnot json"
+    assert (entry.envelope, entry.data, entry.event_type) == (None, None, None)
+
+
+def test_a_record_that_is_not_a_cloudevent_is_keyed_by_its_topic_partition_and_offset() -> None:
+    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 12, b'{"hello": "world"}'), DEAD_LETTER)
+    assert entry.key == (f"kafka:{topics.MEETINGS_INGRESS}", "0:12", "not_cloudevent")
+    assert entry.envelope == {"hello": "world"}
+
+
+def test_text_postgresql_cannot_store_is_kept_as_the_replacement_character() -> None:
+    value = b'{"id": "a\\u0000b", "note": "\\ud800"}'
+    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 1, value, (("x-odd", b"\xff\x00"),)), DEAD_LETTER)
+    assert entry.envelope == {"id": "a\ufffdb", "note": "\ufffd"}
+    assert entry.headers == (("x-odd", "\ufffd\ufffd"),)
+    assert entry.payload == value
+
+
+def test_nan_is_not_json_so_such_a_record_has_no_envelope() -> None:
+    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 1, b'{"x": NaN}'), DEAD_LETTER)
+    assert entry.envelope is None
+
+
+def test_a_redelivered_event_is_kept_once_whether_seen_in_this_batch_or_before() -> None:
+    first = cloud_event(report(), source="/statsforvalteren/vestland/rapportering")
+    second = cloud_event(report(), source="/statsforvalteren/vestland/rapportering")
+    third = cloud_event(report(), source="/statsforvalteren/vestland/rapportering")
+    batch = [
+        entry_of(Received(topics.REPORTS_INGRESS, 0, offset, event.to_bytes()), DEAD_LETTER)
+        for offset, event in enumerate([first, second, first, third, second])
+    ]
+    fresh = first_of_each_key(batch, already_recorded={(third.source, third.id, "event")})
+    assert [(e.event_id, e.kafka_offset) for e in fresh] == [(first.id, 0), (second.id, 1)]
