@@ -40,6 +40,8 @@ async def _record(ctx: HandlerContext, current: Meeting | None, updated: Meeting
         ctx.log.info("meeting_unchanged", meeting_id=updated.meeting_id, status=updated.status)
         return
     await repository.save_meeting(ctx.conn, updated, ctx.now)
+    if current is not None and updated.recorded() == current.recorded():
+        return  # A detail consumers do not see (e.g. the title of a late scheduling) changed.
     await ctx.emit(
         updated.recorded(),
         agreement_id=updated.agreement_id,
