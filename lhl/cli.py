@@ -95,6 +95,12 @@ def run(
         raise typer.Exit(1)
 
 
+def _mount_operator_clis() -> None:
+    from lhl import dlq
+
+    app.add_typer(dlq.app, name="dlq")
+
+
 def _mount_service_clis() -> None:
     """Each service owns its CLI module; `lhl` mounts the ones present in this checkout."""
     mounts = {
@@ -111,6 +117,7 @@ def _mount_service_clis() -> None:
         app.add_typer(module.app, name=name, help=help_text)
 
 
+_mount_operator_clis()
 _mount_service_clis()
 
 

@@ -116,6 +116,7 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self._log = get_logger(component="outbox_relay")
 
     def wake(self) -> None:
@@ -140,8 +141,13 @@ class OutboxRelay:
         self._log.debug("outbox_published", count=len(rows))
         return len(rows)
 
+    def stop(self) -> None:
+        """Ask `run` to finish its current pass and return: cancelling mid-send would publish a row twice."""
+        self._stopping = True
+        self._wakeup.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 while await self.publish_pending() == self._batch_size:
                     pass
@@ -149,6 +155,8 @@ class OutboxRelay:
                 self._log.warning("outbox_publish_failed", error_class=type(error).__name__, error=str(error))
             except Exception as error:
                 self._log.error("outbox_publish_failed", error_class=type(error).__name__, error=str(error))
+            if self._stopping:
+                return
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)

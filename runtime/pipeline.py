@@ -43,6 +43,10 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+REPLAY_HEADER = "lhl-replay-of"
+"""Set by `lhl dlq replay` on a dead letter sent back to its topic: '<dead-letter partition>:<offset>'."""
+
+
 @dataclass(frozen=True)
 class Incoming:
     topic: str
@@ -51,6 +55,10 @@ class Incoming:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def is_replay(self) -> bool:
+        return any(name == REPLAY_HEADER for name, _ in self.headers)
 
 
 @dataclass
@@ -255,9 +263,20 @@ async def _record_in_inbox(
     event_type: str | None,
     outcome: str,
 ) -> bool:
+    """Claim the event for this outcome; False when it was handled before (a duplicate).
+
+    A replay from the dead-letter topic (marked with the REPLAY_HEADER) may take a dead-lettered event through
+    again, once per replayed record: its Kafka coordinates differ from those already recorded.
+    """
     row = await conn.fetchrow(
         "INSERT INTO inbox (event_source, event_id, event_type, topic, kafka_partition, kafka_offset, outcome)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING event_id",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (event_source, event_id) DO UPDATE SET outcome = EXCLUDED.outcome, topic = EXCLUDED.topic,"
+        "   kafka_partition = EXCLUDED.kafka_partition, kafka_offset = EXCLUDED.kafka_offset, processed_at = now()"
+        " WHERE $8 AND inbox.outcome = 'dead_lettered'"
+        "   AND (inbox.topic, inbox.kafka_partition, inbox.kafka_offset)"
+        "       IS DISTINCT FROM (EXCLUDED.topic, EXCLUDED.kafka_partition, EXCLUDED.kafka_offset)"
+        " RETURNING event_id",
         source,
         event_id,
         event_type,
@@ -265,6 +284,7 @@ async def _record_in_inbox(
         record.partition,
         record.offset,
         outcome,
+        record.is_replay,
     )
     return row is not None
 

@@ -128,14 +128,18 @@ class ServiceRuntime:
         if self.http is not None:
             await self.http.stop()
             self.http = None
+        # The relay finishes its pass and then publishes what the last handlers wrote, so a clean stop leaves
+        # no backlog and publishes nothing twice; the timer loop is safe to cancel (its transaction rolls back).
+        if self.relay is not None:
+            self.relay.stop()
         for task in self._tasks:
-            task.cancel()
+            if task.get_name() != "outbox-relay":
+                task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
         if self.relay is not None and self._pool is not None:
-            # Publish what the last handlers wrote, so a clean stop leaves no backlog.
             with contextlib.suppress(Exception):
                 await self.relay.publish_pending()
         if self._producer is not None:

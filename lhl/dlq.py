@@ -1,0 +1,197 @@
+"""Dead letters for operators: list them with their reasons, and replay chosen ones, each at most once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import asyncpg
+import typer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from rich.console import Console
+from rich.table import Table
+
+from contracts import topics
+from runtime import deadletter as dl
+from runtime.pipeline import REPLAY_HEADER
+from runtime.settings import RuntimeSettings
+
+app = typer.Typer(help="Dead letters: what was rejected and why; replay after a fix.", no_args_is_help=True)
+
+LEDGER_SCHEMA = "lhl_ops"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    partition: int
+    offset: int
+    timestamp: datetime
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    @property
+    def reason(self) -> str:
+        return self.headers.get(dl.ERROR_CLASS, "?")
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "time": self.timestamp.isoformat(),
+            "reason": self.reason,
+            "message": self.headers.get(dl.ERROR_MESSAGE),
+            "original_topic": self.headers.get(dl.ORIGINAL_TOPIC),
+            "original_offset": self.headers.get(dl.ORIGINAL_OFFSET),
+            "consumer_group": self.headers.get(dl.CONSUMER_GROUP),
+            "event_source": self.headers.get(dl.EVENT_SOURCE),
+            "event_id": self.headers.get(dl.EVENT_ID),
+            "event_type": self.headers.get(dl.EVENT_TYPE),
+            "correlation_id": self.headers.get("correlationid"),
+        }
+
+
+async def read_dead_letters(settings: RuntimeSettings) -> list[DeadLetter]:
+    """Every record on the dead-letter topic, from the beginning to the current end."""
+    topic = settings.topic(topics.DEAD_LETTER)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    letters: list[DeadLetter] = []
+    try:
+        async with asyncio.timeout(10):
+            while not consumer.assignment():  # noqa: ASYNC110 - aiokafka offers no assignment event
+                await asyncio.sleep(0.05)
+        partitions = sorted(consumer.assignment(), key=lambda tp: tp.partition)
+        ends = await consumer.end_offsets(partitions)
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for r in records:
+                    headers = {k: v.decode(errors="replace") for k, v in (r.headers or ())}
+                    moment = datetime.fromtimestamp(r.timestamp / 1000, tz=UTC)
+                    letters.append(DeadLetter(r.partition, r.offset, moment, r.key, r.value or b"", headers))
+    except TimeoutError:
+        return []  # the topic does not exist yet: nothing was ever dead-lettered
+    finally:
+        await consumer.stop()
+    return sorted(letters, key=lambda d: (d.timestamp, d.partition, d.offset))
+
+
+async def replay(settings: RuntimeSettings, refs: list[str]) -> dict[str, str]:
+    """Send the chosen dead letters back to their original topics; a ref already replayed is skipped."""
+    letters = {d.ref: d for d in await read_dead_letters(settings)}
+    unknown = [r for r in refs if r not in letters]
+    if unknown:
+        raise ValueError(f"no dead letter at {', '.join(unknown)} (refs are partition:offset, see `lhl dlq list`)")
+    dlq_topic = settings.topic(topics.DEAD_LETTER)
+    conn = await asyncpg.connect(settings.database_url)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    await producer.start()
+    results: dict[str, str] = {}
+    try:
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA}")
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.dlq_replays (dlq_topic text NOT NULL,"
+            " dlq_partition integer NOT NULL, dlq_offset bigint NOT NULL, target_topic text NOT NULL,"
+            " replayed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (dlq_topic, dlq_partition, dlq_offset))"
+        )
+        for ref in refs:
+            letter = letters[ref]
+            target = letter.headers.get(dl.ORIGINAL_TOPIC)
+            if not target:
+                results[ref] = "skipped: no original topic header"
+                continue
+            async with conn.transaction():
+                claimed = await conn.fetchval(
+                    f"INSERT INTO {LEDGER_SCHEMA}.dlq_replays (dlq_topic, dlq_partition, dlq_offset, target_topic)"
+                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING dlq_offset",
+                    dlq_topic,
+                    letter.partition,
+                    letter.offset,
+                    target,
+                )
+                if claimed is None:
+                    results[ref] = "skipped: already replayed"
+                    continue
+                # Published inside the ledger transaction: a failed send rolls the claim back for another try.
+                headers = [("content-type", b"application/cloudevents+json"), (REPLAY_HEADER, ref.encode())]
+                await producer.send_and_wait(target, letter.value, key=letter.key, headers=headers)
+            results[ref] = f"replayed to {target}"
+    finally:
+        await producer.stop()
+        await conn.close()
+    return results
+
+
+def _settings() -> RuntimeSettings:
+    return RuntimeSettings(service_name="lhl-cli")
+
+
+@app.command("list")
+def list_command(
+    reason: Annotated[str | None, typer.Option(help="Only this reason, e.g. invalid_data.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for machines.")] = False,
+) -> None:
+    """List dead letters with their reasons.
+
+    Example: `lhl dlq list --reason invalid_reference`
+    """
+    letters = [d for d in asyncio.run(read_dead_letters(_settings())) if reason in (None, d.reason)]
+    if as_json:
+        for letter in letters:
+            typer.echo(json.dumps(letter.as_json(), ensure_ascii=False))
+        return
+    table = Table("ref", "time", "reason", "source", "type", "message")
+    for letter in letters:
+        row = letter.as_json()
+        table.add_row(
+            letter.ref,
+            row["time"][:19],
+            letter.reason,
+            row["event_source"] or "",
+            row["event_type"] or "",
+            (row["message"] or "")[:120],
+        )
+    Console().print(table)
+
+
+@app.command("show")
+def show_command(ref: Annotated[str, typer.Argument(help="partition:offset from `lhl dlq list`.")]) -> None:
+    """Show one dead letter: its headers and the original value.
+
+    Example: `lhl dlq show 0:12`
+    """
+    letters = {d.ref: d for d in asyncio.run(read_dead_letters(_settings()))}
+    if ref not in letters:
+        typer.echo(f"no dead letter at {ref}", err=True)
+        raise typer.Exit(1)
+    letter = letters[ref]
+    typer.echo(
+        json.dumps({**letter.as_json(), "value": letter.value.decode(errors="replace")}, indent=2, ensure_ascii=False)
+    )
+
+
+@app.command("replay")
+def replay_command(refs: Annotated[list[str], typer.Argument(help="partition:offset refs to replay.")]) -> None:
+    """Send dead letters back to their original topic after a fix; each at most once.
+
+    Example: `lhl dlq replay 0:12 2:7`
+    """
+    try:
+        results = asyncio.run(replay(_settings(), refs))
+    except ValueError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    for ref, outcome in results.items():
+        typer.echo(f"{ref}: {outcome}")
