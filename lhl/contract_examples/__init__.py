@@ -52,7 +52,9 @@ def envelope(type_name: str) -> CloudEvent:
         correlationid=correlation,
         causationid=example_event_id(example.caused_by) if example.caused_by else None,
         traceparent=f"00-{trace}-{span}-01",
-        partitionkey=partition_key(getattr(data, "agreement_id", AGREEMENT), getattr(data, "region", None)),
+        partitionkey=partition_key(
+            getattr(data, "agreement_id", AGREEMENT), getattr(data, "region", None) or example.partition_region
+        ),
         data=data.model_dump(mode="json"),
     )
 

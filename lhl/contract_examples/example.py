@@ -27,6 +27,8 @@ class Example:
     """Names the collaboration step; examples of the same step share its correlation id."""
     caused_by: type[EventData] | None = None
     """The example this one was derived from; its id becomes the causation id."""
+    partition_region: str | None = None
+    """Region of the partition key when the data has none (a notification is keyed like the event it is about)."""
 
     @property
     def type_name(self) -> str:

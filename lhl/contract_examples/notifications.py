@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts import catalog
+from contracts.envelope import stable_event_id
 from contracts.events import evaluations as ev
 from contracts.events import meetings as mt
 from contracts.events import notifications as nt
@@ -15,7 +16,9 @@ _SOURCE = "/lhl/notifications"
 
 def examples() -> list[Example]:
     assigned, overdue = example_event_id(mt.ActionItemAssigned), example_event_id(ev.RegionalReportOverdue)
-    delivered_id, failed_id = f"{assigned}:ks-vestland:email", f"{overdue}:sf-nordland:webhook"
+    # Stable per (event, recipient, contact point), as the notifications service derives them.
+    delivered_id = stable_event_id("contracts-page-notification", assigned, "ks-vestland", "ks-vestland-postmottak")
+    failed_id = stable_event_id("contracts-page-notification", overdue, "sf-nordland", "sf-nordland-webhook")
     return [
         Example(
             nt.NotificationDelivered(
@@ -34,6 +37,7 @@ def examples() -> list[Example]:
             f"notification/{delivered_id}",
             "vestland-meeting-2022-03",
             mt.ActionItemAssigned,
+            partition_region="vestland",
         ),
         Example(
             nt.NotificationFailed(
@@ -54,5 +58,6 @@ def examples() -> list[Example]:
             f"notification/{failed_id}",
             "nordland-report-2022-05-15",
             ev.RegionalReportOverdue,
+            partition_region="nordland",
         ),
     ]
