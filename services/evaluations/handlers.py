@@ -51,7 +51,7 @@ async def receive_report(deps: Deps, ctx: HandlerContext, report: RegionalStatus
         raise Rejected(
             Reason.RULE_VIOLATED,
             f"data.reporting_date: {report.reporting_date} is not owed: "
-            f"{agreement.id} terminates on {term.effective_date}",
+            f"{agreement.id} ends by termination on {term.effective_date}",
         )
     if await repository.report_exists(ctx.conn, agreement.id, report.report_id):
         # The same submission re-sent under a new event id: already in the audit trail, no second effect.

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts import reference
 from contracts.envelope import CloudEvent
@@ -14,6 +17,7 @@ from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSu
 from runtime.clock import ManualClock
 from runtime.service import ServiceRuntime
 from services.evaluations.dates import OSLO
+from tests.support.kafka import Bus
 from tests.support.services import fetch
 
 AGREEMENT = reference.DEFAULT_AGREEMENT_ID
@@ -46,6 +50,35 @@ async def processed(runtime: ServiceRuntime, event: CloudEvent, timeout: float =
                 outcome: str = rows[0]["outcome"]
                 return outcome
             await asyncio.sleep(0.05)
+
+
+async def drained(runtime: ServiceRuntime, timeout: float = 30.0) -> None:
+    """Wait until the outbox relay has published every event the service wrote."""
+    async with asyncio.timeout(timeout):
+        while True:
+            rows = await fetch(runtime, "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
+            if rows[0]["n"] == 0:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def everything_on(bus: Bus, topic: str, partitions: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Every CloudEvent on the topic up to its current end, so an unexpected extra event cannot hide."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bus.bootstrap_servers, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(bus.topic(topic), p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        events: list[dict[str, Any]] = []
+        async with asyncio.timeout(timeout):
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                batch = await consumer.getmany(timeout_ms=200)
+                events.extend(json.loads(r.value) for records in batch.values() for r in records if r.value)
+        return events
+    finally:
+        await consumer.stop()
 
 
 def status_report(region: str, reporting_date: date, reached: int = 20) -> RegionalStatusReportSubmitted:

@@ -19,6 +19,8 @@ from services.evaluations.settings import EvaluationsSettings
 from tests.integration.evaluations.simulation import (
     AGREEMENT,
     days,
+    drained,
+    everything_on,
     live_through,
     noon,
     occurrences,
@@ -103,9 +105,8 @@ async def test_a_year_of_reports_evaluation_and_expiry_emits_each_event_once_acr
                 event = cloud_event(status_report(region, reporting_date), source=reporting(region), region=region)
                 await bus.publish_event(topics.REPORTS_INGRESS, event)
                 assert await processed(runtime, event) == "processed"
-        published = await bus.events(
-            topics.EVALUATIONS_EVENTS, lambda es: any(e["type"].endswith("agreement.expired.v1") for e in es)
-        )
+        await drained(runtime)
+    published = await everything_on(bus, topics.EVALUATIONS_EVENTS, settings.topic_partitions)
 
     assert tally(published) == {
         "report.due": 2 * OFFICES,
