@@ -126,7 +126,9 @@ listed with each event type below.</li>
 <h3>Envelope attributes</h3>
 <p>JSON Schema: <a href="../../contracts/schemas/cloudevent.json">cloudevent.json</a></p>
 {fields_table(field_rows(CloudEvent.model_json_schema()))}
-<h3>Kafka headers a service sets when it publishes (values from the first example)</h3>
+<h3>Kafka record headers</h3>
+<p>A publisher must set {_code("content-type")}; the services set all of these on what they publish.
+Values from the first example:</p>
 {_table(("Header", "Example"), [headers])}
 </section>"""
 
