@@ -96,9 +96,10 @@ def run(
 
 
 def _mount_operator_clis() -> None:
-    from lhl import dlq
+    from lhl import dlq, publish
 
     app.add_typer(dlq.app, name="dlq")
+    app.command("publish")(publish.publish_command)
 
 
 def _mount_service_clis() -> None:

@@ -1,0 +1,119 @@
+"""`lhl publish`: validate an event file against the contracts, say exactly what is wrong, or publish it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from aiokafka import AIOKafkaProducer
+
+from contracts import catalog
+from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.rejections import Reason, Rejected
+from contracts.topics import partition_key
+from runtime.pipeline import parse_event
+from runtime.settings import RuntimeSettings
+
+
+def complete_envelope(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """Fill what a publisher may leave out: id, time, specversion, dataschema, correlation id, partition key."""
+    event = dict(raw)
+    event["source"] = source
+    event.setdefault("specversion", "1.0")
+    event.setdefault("id", str(uuid.uuid4()))
+    event.setdefault("time", datetime.now(UTC).isoformat())
+    event.setdefault("correlationid", str(uuid.uuid4()))
+    kind = catalog.BY_NAME.get(str(event.get("type")))
+    data = event.get("data")
+    if kind is not None:
+        event.setdefault("dataschema", kind.dataschema)
+    if isinstance(data, dict) and isinstance(data.get("agreement_id"), str):
+        event.setdefault("partitionkey", partition_key(data["agreement_id"], data.get("region")))
+    return event
+
+
+def validate(raw: dict[str, Any], source: str) -> tuple[CloudEvent, str]:
+    """The event and its topic, or Rejected with field paths."""
+    event = complete_envelope(raw, source)
+    kind = catalog.BY_NAME.get(str(event.get("type")))
+    if kind is None or kind.producer != catalog.EXTERNAL:
+        accepted = ", ".join(k.name for k in catalog.EVENT_TYPES if k.producer == catalog.EXTERNAL)
+        raise Rejected(
+            Reason.UNKNOWN_TYPE,
+            f"type: {event.get('type')!r} is not published by external systems (accepted: {accepted})",
+        )
+    parsed, _ = parse_event(json.dumps(event).encode(), {kind.name: kind})
+    return parsed, kind.topic
+
+
+class _StringDatesLoader(yaml.SafeLoader):
+    """YAML without implicit timestamps: dates stay strings, so the contract (not YAML) judges them."""
+
+
+_StringDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        loaded = yaml.load(text, Loader=_StringDatesLoader) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        typer.echo(f"{path} is not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}: {error}", err=True)
+        raise typer.Exit(2) from error
+    if not isinstance(loaded, dict):
+        typer.echo(f"{path}: expected an object (a CloudEvent), got {type(loaded).__name__}", err=True)
+        raise typer.Exit(2)
+    return loaded
+
+
+async def send(settings: RuntimeSettings, topic: str, event: CloudEvent) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            settings.topic(topic),
+            event.to_bytes(),
+            key=event.partitionkey.encode(),
+            headers=[("content-type", CONTENT_TYPE.encode())],
+        )
+    finally:
+        await producer.stop()
+
+
+def publish_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON or YAML event.")],
+    source: Annotated[str, typer.Option(help="Your system's registered CloudEvents source.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
+) -> None:
+    """Validate an event against the contracts and publish it to its topic.
+
+    The file holds a CloudEvent; `id`, `time`, `specversion`, `dataschema`, `correlationid` and `partitionkey` are
+    filled in when missing. What is wrong is printed as field paths with reasons.
+
+    Example: `lhl publish meeting-held.yaml --source /statsforvalteren/vestland/moter`
+    """
+    raw = load(file)
+    if raw.get("source", source) != source:
+        typer.echo(f"source: the file says {raw['source']!r} but --source is {source!r}", err=True)
+        raise typer.Exit(1)
+    try:
+        event, topic = validate(raw, source)
+    except Rejected as rejected:
+        typer.echo(f"{file}: rejected ({rejected.reason.value})", err=True)
+        for problem in rejected.message.split("; "):
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(1) from rejected
+    if dry_run:
+        typer.echo(f"valid {event.type} for {topic}")
+        return
+    asyncio.run(send(RuntimeSettings(service_name="lhl-cli"), topic, event))
+    typer.echo(event.id)
