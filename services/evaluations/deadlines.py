@@ -19,7 +19,7 @@ from contracts.reference import Agreement
 from runtime import timers
 from runtime.logging import get_logger
 from runtime.timers import TimerContext, TimerHandler
-from services.evaluations import packet, repository, schedule
+from services.evaluations import meetings_repository, packet, repository, schedule
 from services.evaluations.dates import oslo_day
 from services.evaluations.handlers import Deps
 from services.evaluations.schedule import TimerKind
@@ -37,8 +37,11 @@ async def schedule_term(pool: asyncpg.Pool, deps: Deps, now: datetime) -> int:
             term = await repository.term_state(conn, agreement.id)
             if term.ended_on is not None:
                 continue
+            # A completed evaluation's overdue timer was cancelled; scheduling it again would revive it.
+            completed = await repository.completed_years(conn, agreement.id)
+            done = {schedule.evaluation_overdue_key(agreement.id, year) for year in completed}
             for planned in schedule.plan(agreement, term.effective_date):
-                if planned.due_at > now:
+                if planned.due_at > now and planned.key not in done:
                     scheduled += await timers.schedule(conn, planned.key, planned.kind, planned.due_at, planned.payload)
     get_logger(component="deadlines").info("term_timers_scheduled", count=scheduled)
     return scheduled
@@ -107,8 +110,8 @@ async def open_annual_evaluation(deps: Deps, tctx: TimerContext) -> None:
     submissions = await repository.submissions(tctx.conn, agreement.id, date(year, 1, 1), date(year, 12, 31))
     content = packet.build(
         packet.standings(agreement, deps.regions, year, submissions, today),
-        await repository.meetings_held(tctx.conn, agreement.id, year),
-        await repository.open_action_items(tctx.conn, agreement.id),
+        await meetings_repository.meetings_held(tctx.conn, agreement.id, year),
+        await meetings_repository.open_action_items(tctx.conn, agreement.id),
         today,
     )
     await tctx.emitter.emit(

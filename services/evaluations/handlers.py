@@ -24,7 +24,7 @@ from contracts.events.meetings import (
 from contracts.rejections import Reason, Rejected
 from runtime import timers
 from runtime.pipeline import Handler, HandlerContext
-from services.evaluations import domain, repository, schedule
+from services.evaluations import domain, meetings_repository, repository, schedule
 from services.evaluations.dates import is_late, oslo_day
 
 
@@ -53,7 +53,13 @@ async def receive_report(deps: Deps, ctx: HandlerContext, report: RegionalStatus
             f"data.reporting_date: {report.reporting_date} is not owed: "
             f"{agreement.id} ends by termination on {term.effective_date}",
         )
-    if await repository.report_exists(ctx.conn, agreement.id, report.report_id):
+    known = await repository.report_subject(ctx.conn, agreement.id, report.report_id)
+    if known is not None:
+        if known != (report.region, report.reporting_date):
+            raise Rejected(
+                Reason.INVALID_DATA,
+                f"data.report_id: '{report.report_id}' is already the report of '{known[0]}' for {known[1]}",
+            )
         # The same submission re-sent under a new event id: already in the audit trail, no second effect.
         ctx.log.info("report_already_received", report_id=report.report_id)
         return
@@ -116,7 +122,7 @@ async def complete_evaluation(deps: Deps, ctx: HandlerContext, completed: Annual
     if not await repository.complete_evaluation(ctx.conn, completed):
         ctx.log.info("evaluation_already_completed", year=completed.year)
         return
-    await timers.cancel(ctx.conn, f"{schedule.key_prefix(agreement.id)}evaluation-overdue/{completed.year}", ctx.now)
+    await timers.cancel(ctx.conn, schedule.evaluation_overdue_key(agreement.id, completed.year), ctx.now)
 
 
 def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
@@ -132,16 +138,16 @@ def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
         await complete_evaluation(deps, ctx, data)
 
     async def on_meeting(ctx: HandlerContext, data: ContactMeetingRecorded) -> None:
-        await repository.record_meeting(ctx.conn, data)
+        await meetings_repository.record_meeting(ctx.conn, data)
 
     async def on_assigned(ctx: HandlerContext, data: ActionItemAssigned) -> None:
-        await repository.record_action_item(ctx.conn, data)
+        await meetings_repository.record_action_item(ctx.conn, data)
 
     async def on_overdue(ctx: HandlerContext, data: ActionItemOverdue) -> None:
-        await repository.record_action_item(ctx.conn, data, overdue=True)
+        await meetings_repository.record_action_item(ctx.conn, data, overdue=True)
 
     async def on_closed(ctx: HandlerContext, data: ActionItemClosed) -> None:
-        await repository.record_action_item(ctx.conn, data, closed_on=data.completed_on)
+        await meetings_repository.record_action_item(ctx.conn, data, closed_on=data.completed_on)
 
     async def ignore(ctx: HandlerContext, data: object) -> None:
         """Meetings events the evaluation packet does not need; registered so they are not dead-lettered."""

@@ -32,6 +32,10 @@ def key_prefix(agreement_id: str) -> str:
     return f"evaluations/{agreement_id}/"
 
 
+def evaluation_overdue_key(agreement_id: str, year: int) -> str:
+    return f"{key_prefix(agreement_id)}evaluation-overdue/{year}"
+
+
 def end_instant(agreement: Agreement, effective_date: date | None) -> datetime:
     """The instant the agreement stops: the effective date of an accepted termination, else the day after the term."""
     return start_of_day(effective_date or day_after(agreement.term.end))
@@ -102,7 +106,7 @@ def plan(agreement: Agreement, effective_date: date | None = None) -> list[Plann
         )
         timers.append(
             PlannedTimer(
-                f"{prefix}evaluation-overdue/{year}",
+                evaluation_overdue_key(agreement_id, year),
                 TimerKind.EVALUATION_OVERDUE,
                 start_of_day(day_after(evaluation_deadline(agreement, year))),
                 {**step, "correlation_id": correlation},

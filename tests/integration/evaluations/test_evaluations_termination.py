@@ -50,7 +50,15 @@ async def test_accepted_notice_ends_the_agreement_on_its_effective_date_and_noth
     )
     given = date(2023, 1, 10)
     accepted = cloud_event(notice("ks", given, date(2023, 4, 10)), source=KS)
+    vestland = status_report("vestland", date(2022, 11, 1))
+    reused_id = status_report("agder", date(2022, 11, 1)).model_copy(update={"report_id": vestland.report_id})
     on_the_day: dict[date, list[tuple[str, CloudEvent]]] = {
+        date(2022, 10, 30): [
+            (topics.REPORTS_INGRESS, cloud_event(vestland, source="/statsforvalteren/vestland/rapportering"))
+        ],
+        date(2022, 11, 1): [
+            (topics.REPORTS_INGRESS, cloud_event(reused_id, source="/statsforvalteren/agder/rapportering"))
+        ],
         date(2022, 11, 20): [(topics.AGREEMENT_INGRESS, cloud_event(completed, source=HOD))],
         given: [
             (topics.AGREEMENT_INGRESS, cloud_event(notice("ks", given, date(2023, 4, 9)), source=KS)),
@@ -84,12 +92,13 @@ async def test_accepted_notice_ends_the_agreement_on_its_effective_date_and_noth
                 await bus.publish_event(topic, event)
                 await processed(runtime, event)
         await drained(runtime)
-        letters = await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 5)
+        letters = await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 6)
     published = await everything_on(bus, topics.EVALUATIONS_EVENTS, settings.topic_partitions)
 
     assert tally(published) == {
         "report.due": 10,
-        "report.overdue": 10,
+        "report.received": 1,
+        "report.overdue": 9,
         "evaluation.due": 1,
         "agreement.termination-notice-accepted": 1,
         "agreement.terminated": 1,
@@ -101,7 +110,7 @@ async def test_accepted_notice_ends_the_agreement_on_its_effective_date_and_noth
     assert terminated["time"].startswith("2023-04-10")
 
     reasons = sorted((headers_of(r)[ERROR_CLASS], headers_of(r)[ERROR_MESSAGE]) for r in letters)
-    assert len(reasons) == 5
+    assert len(reasons) == 6
     messages = "\n".join(f"{code}: {message}" for code, message in reasons)
     assert "rule_violated: data.effective_date: 2023-04-09 is less than 3 months" in messages
     assert "rule_violated: data.given_by: 'hdir' is not a party" in messages
@@ -110,3 +119,4 @@ async def test_accepted_notice_ends_the_agreement_on_its_effective_date_and_noth
     )
     assert "unauthorised_source: source: '/statsforvalteren/rogaland/rapportering' is not registered" in messages
     assert "rule_violated: data.reporting_date: 2023-05-15 is not owed" in messages
+    assert f"invalid_data: data.report_id: '{vestland.report_id}' is already the report of 'vestland'" in messages
