@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from opentelemetry import propagate
 
 from contracts import catalog
 from contracts.envelope import CloudEvent, new_event_id, stable_event_id
@@ -41,6 +42,23 @@ async def add_record(
         event_id,
         event_type,
     )
+
+
+def child_traceparent(cause: str | None) -> str | None:
+    """The traceparent for a derived event: the current consume span (a child in the cause's trace) if there is one.
+
+    FastStream's OpenTelemetry middleware opens a span from the record's `traceparent` header. A publisher that set
+    the trace only in the CloudEvents extension gets a span in a new trace; then the extension wins, so that one
+    trace id still runs from the external event to the last notification.
+    """
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    current = carrier.get("traceparent")
+    if current is None:
+        return cause
+    if cause is not None and cause.split("-")[1] != current.split("-")[1]:
+        return cause
+    return current
 
 
 class Emitter:
@@ -77,6 +95,7 @@ class Emitter:
     ) -> CloudEvent:
         """Emit one derived event; a business key makes its id stable for the same cause."""
         kind = catalog.of(type(data))
+        traceparent = child_traceparent(self._traceparent)
         event_id = (
             stable_event_id(self._causation_id or "", kind.name, business_key) if business_key else new_event_id()
         )
@@ -90,7 +109,7 @@ class Emitter:
             dataschema=kind.dataschema,
             correlationid=self._correlation_id,
             causationid=self._causation_id,
-            traceparent=self._traceparent,
+            traceparent=traceparent,
             partitionkey=partition_key(agreement_id, region),
             data=data.model_dump(mode="json"),
         )

@@ -17,6 +17,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.specification import AsyncAPI
 
 from contracts import catalog, topics
@@ -229,6 +230,9 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         client_id=f"lhl-{settings.service_name}",
         logger=faststream_logger,
         log_level=logging.DEBUG,
+        # Spans continue the trace in each record's traceparent header; the global tracer provider decides where
+        # they go (none by default), so tracing costs nothing until an exporter is configured.
+        middlewares=[KafkaTelemetryMiddleware()],
     )
     router = KafkaRouter(prefix=settings.topic_prefix)
     for topic in definition.consumes:
