@@ -45,7 +45,7 @@ async def load(settings: EvaluationsSettings, deps: Deps, agreement_id: str, yea
     return year_status(agreement, deps.regions, year, submissions, completion, term, today)
 
 
-def render(status: YearStatus, console: Console) -> None:
+def _reports_table(status: YearStatus) -> Table:
     table = Table(title=f"{status.agreement_id}: regional reports {status.year} (as of {status.as_of})")
     table.add_column("Office")
     for day in status.reporting_dates:
@@ -58,16 +58,27 @@ def render(status: YearStatus, console: Console) -> None:
         cells.setdefault(s.region, {})[s.reporting_date] = f"[{style}]{_STATUS_TEXT[s.status.value]}[/{style}]"
     for region, by_date in cells.items():
         table.add_row(names[region], *(by_date.get(d, "") for d in status.reporting_dates))
-    console.print(table)
+    return table
+
+
+def _totals_table(day: date, totals: dict[str, dict[str, int]]) -> Table:
+    table = Table(title=f"National picture {day.strftime('%d.%m.%Y')} (latest report per office)")
+    for column in ("Focus area", "Reached", "Planning", "Decided", "Implementing"):
+        table.add_column(column)
+    for area, counts in totals.items():
+        stages = ("municipalities_reached", "planning", "decided", "implementing")
+        table.add_row(area, *(str(counts.get(stage, 0)) for stage in stages))
+    return table
+
+
+def render(status: YearStatus, console: Console) -> None:
+    if status.standings:
+        console.print(_reports_table(status))
+    else:
+        console.print(f"{status.agreement_id}: no regional reports are owed in {status.year}")
     for day, totals in status.totals.items():
         if totals:
-            sums = Table(title=f"National picture {day.strftime('%d.%m.%Y')} (latest report per office)")
-            for column in ("Focus area", "Reached", "Planning", "Decided", "Implementing"):
-                sums.add_column(column)
-            for area, counts in totals.items():
-                stages = ("municipalities_reached", "planning", "decided", "implementing")
-                sums.add_row(area, *(str(counts.get(stage, 0)) for stage in stages))
-            console.print(sums)
+            console.print(_totals_table(day, totals))
     console.print(f"Evaluation {status.year}: {status.evaluation}")
     console.print(f"Agreement: {status.term}")
 

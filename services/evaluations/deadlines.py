@@ -102,6 +102,7 @@ async def open_annual_evaluation(deps: Deps, tctx: TimerContext) -> None:
         return
     if await repository.evaluation_completed_on(tctx.conn, agreement.id, year) is not None:
         return
+    term = await repository.term_state(tctx.conn, agreement.id)
     today = oslo_day(tctx.now)
     deadline = schedule.evaluation_deadline(agreement, year)
     await repository.mark_evaluation_due(
@@ -109,7 +110,7 @@ async def open_annual_evaluation(deps: Deps, tctx: TimerContext) -> None:
     )
     submissions = await repository.submissions(tctx.conn, agreement.id, date(year, 1, 1), date(year, 12, 31))
     content = packet.build(
-        packet.standings(agreement, deps.regions, year, submissions, today),
+        packet.standings(agreement, deps.regions, year, submissions, today, term.effective_date),
         await meetings_repository.meetings_held(tctx.conn, agreement.id, year),
         await meetings_repository.open_action_items(tctx.conn, agreement.id),
         today,

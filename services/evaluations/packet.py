@@ -61,11 +61,21 @@ def offices_on(regions: Regions, day: date) -> list[tuple[str, str | None]]:
 
 
 def standings(
-    agreement: Agreement, regions: Regions, year: int, submissions: Sequence[Submission], today: date
+    agreement: Agreement,
+    regions: Regions,
+    year: int,
+    submissions: Sequence[Submission],
+    today: date,
+    terminated_from: date | None = None,
 ) -> list[OfficeStanding]:
-    """Every office and reporting date of the year; `submissions` must be in the order they were received."""
+    """Every office and reporting date owed in the year; `submissions` must be in the order they were received.
+
+    Dates from an accepted termination's effective date on are not owed, so they are left out rather than missing.
+    """
     result: list[OfficeStanding] = []
     for day in schedule.reporting_dates(agreement, year):
+        if terminated_from is not None and day >= terminated_from:
+            continue
         for region, name in offices_on(regions, day):
             mine = [s for s in submissions if s.region == region and s.reporting_date == day]
             first_late = mine[0].late if mine else None

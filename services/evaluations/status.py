@@ -53,7 +53,7 @@ def evaluation_state(
         return "none this year (the autumn consultation meeting is outside the term)"
     due_on, deadline = schedule.evaluation_due_on(agreement, year), schedule.evaluation_deadline(agreement, year)
     if term.effective_date is not None and due_on >= term.effective_date:
-        return f"none this year (the agreement terminates on {term.effective_date})"
+        return f"none this year (the agreement ends by termination on {term.effective_date})"
     if today > deadline:
         return f"overdue (deadline {deadline})"
     if today >= due_on:
@@ -70,7 +70,7 @@ def year_status(
     term: TermState,
     today: date,
 ) -> YearStatus:
-    standing = packet.standings(agreement, regions, year, submissions, today)
+    standing = packet.standings(agreement, regions, year, submissions, today, term.effective_date)
     dates = sorted({s.reporting_date for s in standing})
     return YearStatus(
         agreement_id=agreement.id,

@@ -58,3 +58,24 @@ def test_evaluation_state_follows_completion_deadline_and_termination(agreement:
     done = (date(2022, 11, 20), "hod")
     assert evaluation_state(agreement, 2022, done, running, date(2023, 1, 1)) == "completed on 2022-11-20 by hod"
     assert evaluation_state(agreement, 2022, None, terminating, date(2022, 12, 16)).startswith("none this year")
+
+
+def test_reporting_dates_from_the_termination_on_are_not_owed_and_not_shown_as_missing(
+    agreement: reference.Agreement,
+) -> None:
+    terminated = TermState(
+        notice_given_by="ks",
+        notice_date=date(2023, 1, 10),
+        effective_date=date(2023, 4, 10),
+        ended_on=date(2023, 4, 10),
+        end_kind="terminated",
+    )
+    status = year_status(agreement, REGIONS, 2023, [], None, terminated, date(2024, 1, 2))
+    console = Console(record=True, width=200)
+    render(status, console)
+    text = console.export_text()
+    assert status.standings == ()
+    assert "no regional reports are owed in 2023" in text
+    assert "missing" not in text
+    assert "Agreement: terminated on 2023-04-10 (notice from ks)" in text
+    assert "Evaluation 2023: none this year (the agreement ends by termination on 2023-04-10)" in text
