@@ -16,7 +16,7 @@ from runtime import db
 from runtime.clock import SystemClock
 from services.evaluations import repository
 from services.evaluations.app import dependencies
-from services.evaluations.dates import oslo_day
+from services.evaluations.dates import day_after, oslo_day, start_of_day
 from services.evaluations.handlers import Deps
 from services.evaluations.settings import EvaluationsSettings
 from services.evaluations.status import YearStatus, year_status
@@ -37,7 +37,8 @@ async def load(settings: EvaluationsSettings, deps: Deps, agreement_id: str, yea
     pool = await db.create_pool(settings.database_url, settings.schema_name, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
-            submissions = await repository.submissions(conn, agreement.id, date(year, 1, 1), date(year, 12, 31))
+            until = start_of_day(day_after(today))
+            submissions = await repository.submissions(conn, agreement.id, date(year, 1, 1), date(year, 12, 31), until)
             completion = await repository.evaluation_completion(conn, agreement.id, year)
             term = await repository.term_state(conn, agreement.id)
     finally:
@@ -88,7 +89,12 @@ def status_command(
     year: int = typer.Option(..., "--year", help="The year to show."),
     agreement: str = typer.Option(reference.DEFAULT_AGREEMENT_ID, "--agreement", help="Agreement id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Judge the dates as of this day (YYYY-MM-DD)."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Show reports as they stood at the end of this day (YYYY-MM-DD; default today in Oslo). "
+        "The term and a completed evaluation are shown as they are now.",
+    ),
 ) -> None:
     """Offices by reporting date (on time / late / missing / not yet due), the evaluation and the term."""
     settings = EvaluationsSettings()

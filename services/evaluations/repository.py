@@ -62,14 +62,18 @@ async def add_report(
     )
 
 
-async def submissions(conn: Connection, agreement_id: str, first: date, last: date) -> list[Submission]:
-    """Accepted submissions for reporting dates in [first, last], in the order they were received."""
+async def submissions(
+    conn: Connection, agreement_id: str, first: date, last: date, received_before: datetime | None = None
+) -> list[Submission]:
+    """Accepted submissions for reporting dates in [first, last] (received before an instant, if given), in order."""
     rows = await conn.fetch(
         "SELECT report_id, region, reporting_date, late, focus_areas FROM reports"
-        " WHERE agreement_id = $1 AND reporting_date BETWEEN $2 AND $3 ORDER BY received_at, report_id",
+        " WHERE agreement_id = $1 AND reporting_date BETWEEN $2 AND $3"
+        " AND ($4::timestamptz IS NULL OR received_at < $4) ORDER BY received_at, report_id",
         agreement_id,
         first,
         last,
+        received_before,
     )
     return [
         Submission(r["report_id"], r["region"], r["reporting_date"], r["late"], tuple(r["focus_areas"])) for r in rows

@@ -159,12 +159,27 @@ async def test_a_year_of_reports_evaluation_and_expiry_emits_each_event_once_acr
 
     # The status CLI reads what the service stored; it runs its own event loop, so give it a thread.
     env = {**os.environ, "DATABASE_URL": settings.database_url, "DB_SCHEMA": settings.schema_name}
-    result = await asyncio.to_thread(
-        CliRunner().invoke, cli, ["status", "--year", "2023", "--json", "--as-of", "2024-01-02"], env=env
-    )
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.output)
-    vestland = next(o for o in document["offices"] if o["region"] == "vestland")
-    assert vestland["reports"]["2023-11-01"]["status"] == "on_time"
-    assert document["evaluation"] == "overdue (deadline 2023-12-15)"
-    assert document["term"] == "expired after 2023-12-31"
+
+    async def status_as_of(day: str) -> dict[str, Any]:
+        args = ["status", "--year", "2023", "--json", "--as-of", day]
+        result = await asyncio.to_thread(CliRunner().invoke, cli, args, env=env)
+        assert result.exit_code == 0, result.output
+        document: dict[str, Any] = json.loads(result.output)
+        return document
+
+    def standing(document: dict[str, Any], region: str, day: str) -> str:
+        office = next(o for o in document["offices"] if o["region"] == region)
+        status: str = office["reports"][day]["status"]
+        return status
+
+    at_year_end, in_may = await status_as_of("2024-01-02"), await status_as_of("2023-05-16")
+    assert [standing(at_year_end, r, "2023-05-15") for r in ("vestland", "rogaland", "agder")] == [
+        "on_time",
+        "late",
+        "missing",
+    ]
+    assert standing(at_year_end, "vestland", "2023-11-01") == "on_time"
+    assert at_year_end["evaluation"] == "overdue (deadline 2023-12-15)"
+    assert at_year_end["term"] == "expired after 2023-12-31"
+    assert [standing(in_may, r, "2023-05-15") for r in ("vestland", "rogaland")] == ["on_time", "missing"]
+    assert standing(in_may, "vestland", "2023-11-01") == "not_yet_due"
