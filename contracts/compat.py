@@ -48,7 +48,11 @@ def _types(schema: Schema) -> set[str]:
 
 
 def _compare(
-    old: Schema, new: Schema, old_defs: dict[str, Schema], new_defs: dict[str, Schema], path: str,
+    old: Schema,
+    new: Schema,
+    old_defs: dict[str, Schema],
+    new_defs: dict[str, Schema],
+    path: str,
     seen: set[tuple[str, str]],
 ) -> list[str]:
     old, new = _resolve(old, old_defs), _resolve(new, new_defs)
@@ -60,10 +64,11 @@ def _compare(
     if len(old_variants) > 1 or len(new_variants) > 1:
         problems: list[str] = []
         for variant in old_variants:
+            old_kinds = _types(_resolve(variant, old_defs))
             candidates = [
                 _compare(variant, n, old_defs, new_defs, path, seen)
                 for n in new_variants
-                if _types(_resolve(variant, old_defs)) & _types(_resolve(n, new_defs)) or "any" in _types(_resolve(n, new_defs))
+                if old_kinds & _types(_resolve(n, new_defs)) or "any" in _types(_resolve(n, new_defs))
             ]
             if not candidates:
                 problems.append(f"{path}: no longer accepts {sorted(_types(_resolve(variant, old_defs)))}")

@@ -105,9 +105,7 @@ async def test_each_kind_of_invalid_event_is_dead_lettered_with_its_reason_and_t
         await bus.publish_event(topics.MEETINGS_INGRESS, other_period)
         await bus.publish_event(topics.MEETINGS_INGRESS, good)
         letters = await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 6)
-        derived = await bus.events(
-            topics.MEETINGS_EVENTS, lambda es: sum(e["causationid"] == good.id for e in es) >= 3
-        )
+        derived = await bus.events(topics.MEETINGS_EVENTS, lambda es: sum(e["causationid"] == good.id for e in es) >= 3)
     reasons = sorted((headers_of(r)[ERROR_CLASS], headers_of(r)[ERROR_MESSAGE]) for r in letters)
     assert [code for code, _ in reasons] == [
         "invalid_data",
