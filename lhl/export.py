@@ -45,8 +45,11 @@ def event_schemas() -> dict[str, dict[str, Any]]:
             **schema,
         }
     envelope = CloudEvent.model_json_schema()
-    schemas["cloudevent.json"] = {"$schema": JSON_SCHEMA_DIALECT, "$id": "urn:levehelelivet:schema:cloudevent:v1",
-                                  **envelope}
+    schemas["cloudevent.json"] = {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "$id": "urn:levehelelivet:schema:cloudevent:v1",
+        **envelope,
+    }
     return schemas
 
 
