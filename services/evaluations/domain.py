@@ -102,6 +102,16 @@ def check_report(
         raise Rejected(Reason.INVALID_DATA, f"data.focus_areas: reported more than once: {', '.join(duplicated)}")
 
 
+def check_report_owed(report: RegionalStatusReportSubmitted, agreement: Agreement, term: TermState) -> None:
+    """Reporting dates from an accepted termination's effective date on are not owed, so not accepted either."""
+    if term.effective_date is not None and report.reporting_date >= term.effective_date:
+        raise Rejected(
+            Reason.RULE_VIOLATED,
+            f"data.reporting_date: {report.reporting_date} is not owed: "
+            f"{agreement.id} ends by termination on {term.effective_date}",
+        )
+
+
 def report_status(reporting_date: date, first_late: bool | None, today: date) -> ReportStatus:
     """The office's standing for a date: the first accepted submission decides on time or late."""
     if first_late is not None:

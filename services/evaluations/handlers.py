@@ -46,13 +46,7 @@ class Deps:
 async def receive_report(deps: Deps, ctx: HandlerContext, report: RegionalStatusReportSubmitted) -> None:
     agreement = deps.agreement(report.agreement_id)
     domain.check_report(report, ctx.event.source, agreement, deps.regions, deps.organisations)
-    term = await repository.term_state(ctx.conn, agreement.id)
-    if term.effective_date is not None and report.reporting_date >= term.effective_date:
-        raise Rejected(
-            Reason.RULE_VIOLATED,
-            f"data.reporting_date: {report.reporting_date} is not owed: "
-            f"{agreement.id} ends by termination on {term.effective_date}",
-        )
+    domain.check_report_owed(report, agreement, await repository.term_state(ctx.conn, agreement.id))
     known = await repository.report_subject(ctx.conn, agreement.id, report.report_id)
     if known is not None:
         if known != (report.region, report.reporting_date):

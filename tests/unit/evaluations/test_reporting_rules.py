@@ -133,3 +133,14 @@ def test_resubmission_after_the_deadline_keeps_the_office_on_time_and_replaces_t
     assert november == {ReportStatus.NOT_YET_DUE}
     totals = packet.national_totals(day, [first, second, late])
     assert totals == {"helsehjelp": {"municipalities_reached": 19, "planning": 10, "decided": 8, "implementing": 6}}
+
+
+def test_report_for_a_date_from_an_accepted_terminations_effective_date_is_rejected(
+    agreement: reference.Agreement,
+) -> None:
+    terminating = domain.TermState(
+        notice_given_by="hod", notice_date=date(2023, 1, 10), effective_date=date(2023, 5, 15)
+    )
+    domain.check_report_owed(report(reporting_date=date(2022, 11, 1)), agreement, terminating)
+    with pytest.raises(Rejected, match="2023-05-15 is not owed: leve-hele-livet-2019-2023 ends by termination"):
+        domain.check_report_owed(report(reporting_date=date(2023, 5, 15)), agreement, terminating)
