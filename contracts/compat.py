@@ -73,7 +73,8 @@ def _compare(
             if not candidates:
                 problems.append(f"{path}: no longer accepts {sorted(_types(_resolve(variant, old_defs)))}")
             elif all(candidates):
-                problems.extend(min(candidates, key=len))
+                fewest = min(len(found) for found in candidates)
+                problems.extend(next(found for found in candidates if len(found) == fewest))
         return problems
     problems = []
     old_types, new_types = _types(old), _types(new)

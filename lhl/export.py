@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from contracts import catalog, topics
@@ -68,10 +69,8 @@ def with_event_payloads(document: dict[str, Any]) -> dict[str, Any]:
     The subscribers take raw records (so that bad bytes can be dead-lettered rather than crash the handler), which
     leaves FastStream without a payload type to document; the catalogue knows what each topic carries.
     """
-    models = [kind.model for kind in catalog.EVENT_TYPES]
-    _, top = models_json_schema(
-        [(m, "validation") for m in [CloudEvent, *models]], ref_template="#/components/schemas/{model}"
-    )
+    models: list[type[BaseModel]] = [CloudEvent, *(kind.model for kind in catalog.EVENT_TYPES)]
+    _, top = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(top.get("$defs", {}))
     for kind in catalog.EVENT_TYPES:
@@ -111,7 +110,7 @@ def render(document: dict[str, Any]) -> str:
 
 
 def incompatible_with_committed(schemas: dict[str, dict[str, Any]]) -> list[str]:
-    problems = []
+    problems: list[str] = []
     for name, schema in schemas.items():
         committed = SCHEMA_DIR / name
         if committed.exists():
