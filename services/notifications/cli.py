@@ -13,8 +13,9 @@ import typer
 from contracts import catalog
 from runtime import db
 from runtime.db import Connection
-from services.notifications import domain, repository
+from services.notifications import domain
 from services.notifications.app import MIGRATIONS
+from services.notifications.repository import deliveries, subscriptions
 from services.notifications.settings import NotificationsSettings
 
 app = typer.Typer(help="Subscriptions and failed deliveries of the notifications service.", no_args_is_help=True)
@@ -53,7 +54,7 @@ def _fail(message: str) -> None:
 @app.command("list")
 def list_subscriptions() -> None:
     """Print recipients with their contact points and filters as JSON (secrets are not shown)."""
-    subs = _run(lambda conn, _: repository.load_subscriptions(conn))
+    subs = _run(lambda conn, _: subscriptions.load_subscriptions(conn))
     out: list[dict[str, Any]] = []
     for r in subs.recipients:
         out.append(
@@ -92,7 +93,7 @@ def add_recipient(
     if kind not in ("organisation", "system"):
         _fail(f"--kind: expected organisation or system, got {kind!r}")
     recipient = domain.Recipient(recipient_id, name, kind, organisation, _split(sources), _split(agreements))
-    _run(lambda conn, now: repository.upsert_recipient(conn, recipient, now))
+    _run(lambda conn, now: subscriptions.upsert_recipient(conn, recipient, now))
     typer.echo(f"recipient {recipient_id} saved")
 
 
@@ -121,7 +122,7 @@ def add_contact_point(
 
     async def save(conn: Connection, now: datetime) -> bool:
         if await conn.fetchval("SELECT 1 FROM recipients WHERE recipient_id = $1 AND removed_at IS NULL", recipient_id):
-            await repository.upsert_contact_point(conn, point, now)
+            await subscriptions.upsert_contact_point(conn, point, now)
             return True
         return False
 
@@ -143,7 +144,7 @@ def add_filter(
     if unknown:
         _fail(f"--event-types: unknown event type(s): {', '.join(unknown)}")
     flt = domain.Filter(filter_id, recipient_id, _split(event_types), _split(regions), _split(agreements))
-    _run(lambda conn, now: repository.upsert_filter(conn, flt, now))
+    _run(lambda conn, now: subscriptions.upsert_filter(conn, flt, now))
     typer.echo(f"filter {filter_id} saved")
 
 
@@ -155,7 +156,7 @@ def remove(
     """Remove a recipient, contact point or filter (it stays removed when the seed is applied again)."""
     if what not in ("recipient", "contact-point", "filter"):
         _fail(f"what: expected recipient, contact-point or filter, got {what!r}")
-    if not _run(lambda conn, now: repository.remove(conn, what, ident, now)):
+    if not _run(lambda conn, now: subscriptions.remove(conn, what, ident, now)):
         _fail(f"ident: no {what} {ident!r}")
     typer.echo(f"{what} {ident} removed")
 
@@ -163,7 +164,7 @@ def remove(
 @failures_app.command("list")
 def failures_list() -> None:
     """Deliveries that gave up, oldest first, as JSON lines."""
-    for row in _run(lambda conn, _: repository.failures(conn)):
+    for row in _run(lambda conn, _: deliveries.failures(conn)):
         typer.echo(json.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in dict(row).items()}))
 
 
@@ -173,7 +174,7 @@ def failures_retry(
 ) -> None:
     """Requeue failed deliveries; the worker sends them with a fresh retry budget."""
     ids = notification_ids or []
-    requeued = _run(lambda conn, now: repository.requeue(conn, ids, now))
+    requeued = _run(lambda conn, now: deliveries.requeue(conn, ids, now))
     typer.echo(f"requeued {len(requeued)}: {' '.join(requeued)}")
 
 

@@ -21,8 +21,9 @@ from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.outbox import Emitter
-from services.notifications import domain, repository
+from services.notifications import domain
 from services.notifications.channels import Channel, Outgoing, Sent
+from services.notifications.repository import deliveries
 from services.notifications.settings import NotificationsSettings
 
 NO_AGREEMENT = "none"
@@ -60,7 +61,7 @@ class DeliveryWorker:
     async def deliver_one(self) -> bool:
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await repository.claim_due(conn, now)
+            row = await deliveries.claim_due(conn, now)
             if row is None:
                 return False
             outgoing = Outgoing(
@@ -110,7 +111,7 @@ class DeliveryWorker:
             "subject": f"notification/{nid}",
         }
         if sent.ok:
-            await repository.record_delivered(conn, nid, attempts, first, now)
+            await deliveries.record_delivered(conn, nid, attempts, first, now)
             await emitter.emit(NotificationDelivered(**ref, delivered_at=now), **where)
             log.info("notification_delivered")
             return
@@ -126,10 +127,10 @@ class DeliveryWorker:
                 horizon_seconds=self._s.retry_horizon_seconds,
             )
         if next_at is not None:
-            await repository.record_retry(conn, nid, attempts, first, error, next_at)
+            await deliveries.record_retry(conn, nid, attempts, first, error, next_at)
             log.warning("notification_retry_scheduled", error=error, next_attempt_at=next_at.isoformat())
             return
-        await repository.record_failed(conn, nid, attempts, first, error, sent.permanent, now)
+        await deliveries.record_failed(conn, nid, attempts, first, error, sent.permanent, now)
         await emitter.emit(NotificationFailed(**ref, failed_at=now, permanent=sent.permanent, error=error), **where)
         log.error("notification_failed", error=error, permanent=sent.permanent)
 

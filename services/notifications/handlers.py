@@ -15,7 +15,8 @@ from runtime import deadletter as dlq
 from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.pipeline import Handler, HandlerContext
-from services.notifications import domain, repository, templates
+from services.notifications import domain, templates
+from services.notifications.repository import deliveries, subscriptions
 
 CONSUMED_TOPICS = (topics.MEETINGS_EVENTS, topics.EVALUATIONS_EVENTS, topics.AGREEMENT_INGRESS)
 DEAD_LETTER_SCHEMA = "urn:levehelelivet:schema:deadletter.rejected:v1"
@@ -53,7 +54,7 @@ async def notify(deps: Deps, ctx: HandlerContext, data: EventData) -> None:
     agreement = deps.agreements.get(agreement_id)
     audience = domain.default_audience(data, agreement.parties if agreement else (), deps.office_of())
     region = domain.region_of(data)
-    subs = await repository.load_subscriptions(ctx.conn)
+    subs = await subscriptions.load_subscriptions(ctx.conn)
     chosen = domain.recipients_for(subs, audience, event.type, agreement_id, region)
     if not chosen:
         return
@@ -61,7 +62,7 @@ async def notify(deps: Deps, ctx: HandlerContext, data: EventData) -> None:
     created = 0
     for recipient, point in domain.contact_points_of(subs, chosen):
         nid = domain.notification_id(event.source, event.id, recipient.recipient_id, point.contact_point_id)
-        row = repository.NewDelivery(
+        row = deliveries.NewDelivery(
             notification_id=nid,
             about_event_source=event.source,
             about_event_id=event.id,
@@ -77,7 +78,7 @@ async def notify(deps: Deps, ctx: HandlerContext, data: EventData) -> None:
             body=f"{message.body}\nVarsel-id: {nid}",
             payload=event.to_bytes(),
         )
-        created += await repository.add_delivery(ctx.conn, row, ctx.now)
+        created += await deliveries.add_delivery(ctx.conn, row, ctx.now)
     ctx.log.info("notifications_planned", recipients=[r.recipient_id for r in chosen], deliveries=created)
 
 
@@ -94,10 +95,10 @@ async def notify_dead_letter(
     event_type = headers.get(dlq.EVENT_TYPE)
     if domain.is_own_outcome(event_type, source, deps.own_source):
         return 0
-    if not await repository.first_sight_of_dead_letter(conn, source, event_id, reason, now):
+    if not await deliveries.first_sight_of_dead_letter(conn, source, event_id, reason, now):
         log.info("dead_letter_duplicate")
         return 0
-    subs = await repository.load_subscriptions(conn)
+    subs = await subscriptions.load_subscriptions(conn)
     chosen = domain.recipients_for_source(subs, source)
     if not chosen:
         log.warning("dead_letter_source_has_no_contact")
@@ -141,7 +142,7 @@ async def notify_dead_letter(
     created = 0
     for recipient, point in domain.contact_points_of(subs, chosen):
         nid = domain.notification_id(source, event_id, recipient.recipient_id, point.contact_point_id)
-        row = repository.NewDelivery(
+        row = deliveries.NewDelivery(
             notification_id=nid,
             about_event_source=source,
             about_event_id=event_id,
@@ -157,7 +158,7 @@ async def notify_dead_letter(
             body=f"{message.body}\nVarsel-id: {nid}",
             payload=document.to_bytes(),
         )
-        created += await repository.add_delivery(conn, row, now)
+        created += await deliveries.add_delivery(conn, row, now)
     log.info("dead_letter_notifications_planned", recipients=[r.recipient_id for r in chosen], deliveries=created)
     return created
 

@@ -11,7 +11,8 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, 
 
 from contracts import catalog
 from runtime.db import Connection
-from services.notifications import domain, repository
+from services.notifications import domain
+from services.notifications.repository import subscriptions
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
@@ -84,7 +85,7 @@ async def apply(conn: Connection, seed: Seed, now: datetime) -> int:
     """Upsert every entry; returns how many contact points were skipped for a missing secret."""
     skipped = 0
     for r in seed.recipients:
-        await repository.upsert_recipient(
+        await subscriptions.upsert_recipient(
             conn, domain.Recipient(r.id, r.name, r.kind, r.organisation, r.sources, r.agreements), now
         )
         for cp in r.contact_points:
@@ -96,7 +97,9 @@ async def apply(conn: Connection, seed: Seed, now: datetime) -> int:
                     skipped += 1
                     continue
                 point = domain.ContactPoint(cp.id, r.id, "webhook", str(cp.webhook_url), secret)
-            await repository.upsert_contact_point(conn, point, now)
+            await subscriptions.upsert_contact_point(conn, point, now)
         for f in r.filters:
-            await repository.upsert_filter(conn, domain.Filter(f.id, r.id, f.event_types, f.regions, f.agreements), now)
+            await subscriptions.upsert_filter(
+                conn, domain.Filter(f.id, r.id, f.event_types, f.regions, f.agreements), now
+            )
     return skipped
