@@ -148,6 +148,11 @@ def record_of(row: asyncpg.Record) -> AuditRecord:
     return AuditRecord(row["seq"], row["recorded_at"], entry, row["prev_hash"], row["hash"])
 
 
+async def record_at(conn: Connection, seq: int) -> AuditRecord | None:
+    row = await conn.fetchrow(f"{_SELECT} WHERE seq = $1", seq)
+    return record_of(row) if row is not None else None
+
+
 async def all_records(conn: Connection, *, prefetch: int = 2000) -> AsyncIterator[AuditRecord]:
     """Every record in chain order; the caller holds a (repeatable read) transaction open while iterating."""
     async for row in conn.cursor(f"{_SELECT} ORDER BY seq", prefetch=prefetch):

@@ -1,0 +1,122 @@
+"""Running the audit service and its CLI against the real broker and database, and tampering as a superuser."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from faststream import FastStream
+from typer.testing import CliRunner, Result
+
+from contracts import topics
+from services.audit.app import AuditRuntime, audit_runtime_of, create_app
+from services.audit.cli import app as cli
+from services.audit.settings import AuditSettings
+from tests.support.infra import Infra
+from tests.support.services import settings_for
+
+
+def audit_settings(infra: Infra, run_id: str, checkpoint_dir: Path) -> AuditSettings:
+    key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return settings_for(
+        AuditSettings,
+        infra,
+        run_id,
+        admin_database_url=infra.admin_database_url,
+        audit_checkpoint_dir=str(checkpoint_dir),
+        audit_checkpoint_interval_seconds=0,
+        audit_signing_key=base64.b64encode(key).decode(),
+        audit_batch_max_records=50,
+    )
+
+
+@asynccontextmanager
+async def running_audit(settings: AuditSettings) -> AsyncIterator[AuditRuntime]:
+    app: FastStream = create_app(settings)
+    await app.start()
+    try:
+        yield audit_runtime_of(app)
+    finally:
+        await app.stop()
+
+
+async def end_offsets(settings: AuditSettings) -> dict[tuple[str, int], int]:
+    """The next offset of every partition of every topic the audit reads."""
+    # The audit service created every topic with this many partitions.
+    partitions = [
+        TopicPartition(settings.topic(name), p) for name in topics.ALL_TOPICS for p in range(settings.topic_partitions)
+    ]
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+async def wait_until_caught_up(runtime: AuditRuntime, *, timeout: float = 30.0) -> None:
+    """Until every record now on the topics has been recorded (or found already recorded) by the audit."""
+    async with asyncio.timeout(timeout):
+        while True:
+            ends = await end_offsets(runtime.settings)
+            positions = runtime.recorder.positions
+            if all(positions.get(at, -1) >= end - 1 for at, end in ends.items()):
+                return
+            await asyncio.sleep(0.1)
+
+
+async def wait_for_count(runtime: AuditRuntime, count: int, *, timeout: float = 30.0) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            if await recorded_count(runtime) >= count:
+                return
+            await asyncio.sleep(0.1)
+
+
+async def recorded_count(runtime: AuditRuntime) -> int:
+    async with runtime.pool.acquire() as conn:
+        found: int = await conn.fetchval("SELECT count(*) FROM audit_log")
+    return found
+
+
+def cli_env(settings: AuditSettings) -> dict[str, str]:
+    return {
+        "DATABASE_URL": settings.database_url,
+        "DB_SCHEMA": settings.schema_name,
+        "AUDIT_WRITER_ROLE": settings.audit_writer_role,
+        "AUDIT_WRITER_PASSWORD": settings.audit_writer_password,
+        "AUDIT_CHECKPOINT_DIR": settings.audit_checkpoint_dir,
+        "AUDIT_SIGNING_KEY": settings.audit_signing_key or "",
+        "COLUMNS": "200",  # rich folds the table to the terminal's width; the runner has none
+    }
+
+
+async def audit_cli(settings: AuditSettings, *args: str) -> Result:
+    """Run `python -m services.audit.cli <args>` in a thread (it runs its own event loop)."""
+    return await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=cli_env(settings))
+
+
+def jsonl(result: Result) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+@asynccontextmanager
+async def as_superuser(infra: Infra, settings: AuditSettings) -> AsyncIterator[asyncpg.Connection]:
+    """A superuser session in the audit schema: the one actor who can get past the trigger."""
+    conn = await asyncpg.connect(infra.admin_database_url, server_settings={"search_path": settings.schema_name})
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -1,0 +1,171 @@
+"""A superuser who gets past the trigger can change the log, but `audit verify` names the first bad record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.audit import repository
+from services.audit.app import init_connection
+from services.audit.chain import link
+from services.audit.settings import AuditSettings
+from tests.integration.audit.helpers import (
+    as_superuser,
+    audit_cli,
+    audit_settings,
+    running_audit,
+    wait_for_count,
+    wait_until_caught_up,
+)
+from tests.integration.audit.mix import publish_standalone_mix
+from tests.support.infra import Infra
+from tests.support.kafka import Bus
+
+Tamper = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+@pytest.fixture
+async def recorded(infra: Infra, run_id: str, bus: Bus, tmp_path: Path) -> AuditSettings:
+    """A log of a realistic mix with redeliveries and a dead letter, with a signed checkpoint over all of it."""
+    settings = audit_settings(infra, run_id, tmp_path / "checkpoints")
+    async with running_audit(settings) as audit:
+        mix = await publish_standalone_mix(bus)
+        await wait_for_count(audit, mix.expected_records)
+        await wait_until_caught_up(audit)
+    written = await audit_cli(settings, "checkpoint")
+    assert written.exit_code == 0, written.stdout
+    verified = await audit_cli(settings, "verify")
+    assert verified.exit_code == 0, verified.stdout
+    assert f"OK: {mix.expected_records} records verified" in verified.stdout
+    assert "1 signed checkpoint(s)" in verified.stdout
+    return settings
+
+
+async def bypassing_trigger(conn: asyncpg.Connection, *statements: str) -> None:
+    """As a replica would apply changes: ordinary triggers do not fire (superuser only)."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        for statement in statements:
+            await conn.execute(statement)
+
+
+async def edit_a_column(conn: asyncpg.Connection) -> None:
+    await bypassing_trigger(conn, "UPDATE audit_log SET region = 'agder' WHERE seq = 3")
+
+
+async def edit_what_was_reported(conn: asyncpg.Connection) -> None:
+    await bypassing_trigger(
+        conn,
+        "UPDATE audit_log SET data = jsonb_build_object('summary', 'Ingenting å melde') WHERE seq = 2",
+        "UPDATE audit_log SET envelope = jsonb_set(envelope, '{data}', data) WHERE seq = 2",
+    )
+
+
+async def delete_a_record(conn: asyncpg.Connection) -> None:
+    await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_or_delete")
+    try:
+        await conn.execute("DELETE FROM audit_log WHERE seq = 4")
+    finally:
+        await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update_or_delete")
+
+
+async def insert_a_forged_record(conn: asyncpg.Connection) -> None:
+    """The strongest forger: knows the encoding, makes room at seq 3 and chains the forgery to record 2."""
+    await init_connection(conn)
+    second = await repository.record_at(conn, 2)
+    assert second is not None
+    forged_entry = replace(second.entry, event_id="forged-approval", reason=None)
+    [forged] = link([forged_entry], 2, second.hash, second.recorded_at)
+    await bypassing_trigger(
+        conn,
+        "UPDATE audit_log SET seq = seq + 1000000 WHERE seq >= 3",
+        "UPDATE audit_log SET seq = seq - 999999 WHERE seq > 1000000",
+    )
+    await repository.append(conn, [forged])
+
+
+async def swap_two_records(conn: asyncpg.Connection) -> None:
+    await bypassing_trigger(
+        conn,
+        "UPDATE audit_log SET seq = 1000003 WHERE seq = 3",
+        "UPDATE audit_log SET seq = 3 WHERE seq = 4",
+        "UPDATE audit_log SET seq = 4 WHERE seq = 1000003",
+    )
+
+
+async def cut_the_tail(conn: asyncpg.Connection) -> None:
+    await bypassing_trigger(conn, "DELETE FROM audit_log WHERE seq > 5")
+
+
+async def truncate_the_table(conn: asyncpg.Connection) -> None:
+    await bypassing_trigger(conn, "TRUNCATE audit_log")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "named"),
+    [
+        pytest.param(edit_a_column, "record 3 (", id="edit"),
+        pytest.param(edit_what_was_reported, "record 2 (", id="edit-data"),
+        pytest.param(delete_a_record, "record 4 is missing", id="delete"),
+        pytest.param(insert_a_forged_record, "forged-approval", id="insert"),
+        pytest.param(swap_two_records, "record 3 (", id="reorder"),
+        pytest.param(cut_the_tail, "record 6 onwards is missing", id="truncate-below-checkpoint"),
+        pytest.param(truncate_the_table, "record 1 onwards is missing", id="truncate"),
+    ],
+)
+async def test_verify_fails_naming_the_first_bad_record_after_tampering(
+    infra: Infra, recorded: AuditSettings, tamper: Tamper, named: str
+) -> None:
+    async with as_superuser(infra, recorded) as conn:
+        await tamper(conn)
+    result = await audit_cli(recorded, "verify")
+    assert result.exit_code == 1, result.stdout
+    assert result.stdout.startswith("FAILED: ")
+    assert named in result.stdout
+
+
+async def test_an_export_verifies_offline_and_an_edit_to_the_file_is_named(
+    recorded: AuditSettings, tmp_path: Path
+) -> None:
+    exported = tmp_path / "audit.jsonl"
+    assert (await audit_cli(recorded, "export", "--out", str(exported))).exit_code == 0
+    assert (await audit_cli(recorded, "verify", "--file", str(exported))).exit_code == 0
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[4])
+    record["reason_message"] = "alt i orden"
+    lines[4] = json.dumps(record)
+    exported.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = await audit_cli(recorded, "verify", "--file", str(exported))
+    assert result.exit_code == 1
+    assert f"record {record['seq']} (" in result.stdout
+    assert "edited" in result.stdout
+
+
+async def test_the_trigger_stops_even_a_superuser_who_does_not_bypass_it(infra: Infra, recorded: AuditSettings) -> None:
+    async with as_superuser(infra, recorded) as conn:
+        for statement in ("UPDATE audit_log SET region = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                await conn.execute(statement)
+    assert (await audit_cli(recorded, "verify")).exit_code == 0
+
+
+async def test_the_service_role_may_only_insert_and_select(recorded: AuditSettings) -> None:
+    conn = await asyncpg.connect(recorded.writer_database_url, server_settings={"search_path": recorded.schema_name})
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM audit_log") > 0
+        for statement in (
+            "UPDATE audit_log SET region = 'x'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+            "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+            "SET session_replication_role = replica",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
