@@ -181,7 +181,9 @@ class ServiceRuntime:
         age = (self.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
         self.metrics.outbox_oldest_age.labels(self.metrics.service).set(max(age, 0.0))
         async with self._pool.acquire() as conn:
-            waiting = await conn.fetchval("SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL")
+            waiting = await conn.fetchval(
+                "SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
+            )
         self.metrics.timers_pending.labels(self.metrics.service).set(waiting)
 
     async def _send(self, topic: str, value: bytes, key: str | None, headers: Mapping[str, str]) -> None:

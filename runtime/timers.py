@@ -18,6 +18,7 @@ from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.outbox import Emitter
+from runtime.pipeline import INFRASTRUCTURE_ERRORS
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,13 @@ class Timer:
     kind: str
     due_at: datetime
     payload: dict[str, Any]
+
+
+class _HandlerFailed(Exception):
+    def __init__(self, timer: Timer, error: str) -> None:
+        super().__init__(error)
+        self.timer = timer
+        self.error = error
 
 
 @dataclass
@@ -82,7 +90,7 @@ async def cancel_prefix(conn: Connection, prefix: str, now: datetime) -> int:
 async def pending(conn: Connection) -> list[Timer]:
     rows = await conn.fetch(
         "SELECT timer_key, kind, due_at, payload FROM timers"
-        " WHERE fired_at IS NULL AND cancelled_at IS NULL ORDER BY due_at, timer_key"
+        " WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL ORDER BY due_at, timer_key"
     )
     return [Timer(r["timer_key"], r["kind"], r["due_at"], r["payload"]) for r in rows]
 
@@ -115,22 +123,16 @@ class TimerRunner:
         fired = 0
         while fired < limit:
             now = self._clock.now()
-            async with self._pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(
-                    "SELECT timer_key, kind, due_at, payload FROM timers"
-                    " WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1"
-                    " ORDER BY due_at, timer_key LIMIT 1 FOR UPDATE SKIP LOCKED",
-                    now,
-                )
-                if row is None:
-                    break
-                timer = Timer(row["timer_key"], row["kind"], row["due_at"], row["payload"])
-                handler = self._handlers.get(timer.kind)
-                if handler is None:
-                    self._log.error("timer_kind_unknown", timer_key=timer.key, kind=timer.kind)
-                else:
-                    await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now)))
-                await conn.execute("UPDATE timers SET fired_at = $2 WHERE timer_key = $1", timer.key, now)
+            try:
+                timer = await self._fire_next(now)
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except _HandlerFailed as failure:
+                # A bug must not block every later timer: park this one with its error, for a fix and a re-arm.
+                await self._park(failure.timer, now, failure.error)
+                continue
+            if timer is None:
+                break
             lag = (now - timer.due_at).total_seconds()
             self._observe_lag(lag)
             self._log.info("timer_fired", timer_key=timer.key, kind=timer.kind, lag_seconds=round(lag, 3))
@@ -138,6 +140,36 @@ class TimerRunner:
         if fired:
             self._on_fired()
         return fired
+
+    async def _fire_next(self, now: datetime) -> Timer | None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT timer_key, kind, due_at, payload FROM timers"
+                " WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL AND due_at <= $1"
+                " ORDER BY due_at, timer_key LIMIT 1 FOR UPDATE SKIP LOCKED",
+                now,
+            )
+            if row is None:
+                return None
+            timer = Timer(row["timer_key"], row["kind"], row["due_at"], row["payload"])
+            handler = self._handlers.get(timer.kind)
+            if handler is None:
+                raise _HandlerFailed(timer, f"no handler for timer kind '{timer.kind}'")
+            try:
+                await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now)))
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as error:
+                raise _HandlerFailed(timer, f"{type(error).__name__}: {error}") from error
+            await conn.execute("UPDATE timers SET fired_at = $2 WHERE timer_key = $1", timer.key, now)
+        return timer
+
+    async def _park(self, timer: Timer, now: datetime, error: str) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE timers SET failed_at = $2, last_error = $3 WHERE timer_key = $1", timer.key, now, error
+            )
+        self._log.error("timer_failed", timer_key=timer.key, kind=timer.kind, error=error)
 
     async def run(self) -> None:
         while True:
