@@ -34,6 +34,7 @@ lint: venv
 # Regenerate the committed JSON Schemas and AsyncAPI document after a contract change.
 contracts: venv
 	$(PY) -m lhl.export
+	$(PY) -m lhl.contracts_page
 
 test-unit: venv
 	$(PY) -m pytest tests/unit -q

@@ -6,7 +6,7 @@ import copy
 from html.parser import HTMLParser
 from pathlib import Path
 
-import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the dev extras yet
+import jsonschema
 import pytest
 
 from contracts import catalog, reference, topics
