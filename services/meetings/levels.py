@@ -56,8 +56,14 @@ async def note_held(
 async def watch_levels_that_never_met(
     pool: asyncpg.Pool, agreements: Mapping[str, Agreement], regions: Regions, now: datetime
 ) -> None:
-    """At start, watch every level with no meeting yet from its agreement's term start."""
+    """At start, watch every level with no meeting yet from its agreement's term start.
+
+    An agreement whose term ended before the first start has nothing left to watch: warning about gaps in a
+    finished collaboration would only be noise.
+    """
     for agreement in agreements.values():
+        if now.date() > agreement.term.end:
+            continue
         offices = [o.id for o in regions.county_governor_offices if o.contains(agreement.term.start)]
         for region in [None, *offices]:
             async with pool.acquire() as conn, conn.transaction():
