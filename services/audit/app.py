@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,20 @@ async def take_checkpoint(pool: asyncpg.Pool, settings: AuditSettings, clock: Cl
 
 async def _parse_leniently(records: tuple[ConsumerRecord[Any, Any], ...], original: Any) -> Any:
     """FastStream's parser decodes header values strictly; one non-UTF-8 header must not stall the whole log."""
-    lenient = tuple(
-        replace(r, headers=[(k, v.decode("utf-8", "replace").encode()) for k, v in (r.headers or ())]) for r in records
-    )
-    return await original(lenient)
+    return await original(tuple(r if _utf8_headers(r) else _with_utf8_headers(r) for r in records))
+
+
+def _utf8_headers(record: ConsumerRecord[Any, Any]) -> bool:
+    try:
+        for _, value in record.headers or ():
+            value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _with_utf8_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    return replace(record, headers=[(k, v.decode("utf-8", "replace").encode()) for k, v in record.headers])
 
 
 async def _do_not_decode(message: Any) -> None:
@@ -183,7 +194,10 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
     settings = settings or AuditSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
     runtime = AuditRuntime(settings, clock or clock_from_settings(settings))
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"lhl-{settings.service_name}")
+    # FastStream's per-batch access lines at DEBUG: audit_batch_recorded already says what each batch did.
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers, client_id=f"lhl-{settings.service_name}", log_level=logging.DEBUG
+    )
     router = KafkaRouter(prefix=settings.topic_prefix)
     subscriber = router.subscriber(
         *topics.ALL_TOPICS,

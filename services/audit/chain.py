@@ -16,9 +16,12 @@ Kind = Literal["event", "dead_letter", "not_cloudevent"]
 GENESIS_HASH: Final = "0" * 64
 
 
+_CANONICAL: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(value: Any) -> bytes:
     """RFC 8785-style JSON: sorted keys, no whitespace, UTF-8, only strings, integers, null, arrays and objects."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _CANONICAL.encode(value).encode()
 
 
 def utc_text(moment: datetime | None) -> str | None:

@@ -16,6 +16,7 @@ from services.audit.chain import Entry, Kind
 
 # PostgreSQL text and jsonb refuse NUL and lone surrogates; they are stored (and hashed) as U+FFFD.
 _UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+_UNSTORABLE_ESCAPE: Final = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Built once: json.loads with a keyword argument would build a new decoder for every record.
+_STRICT_JSON: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def parse_json(payload: bytes) -> Any:
     """The payload as storable JSON, or None when it is not strict JSON."""
     try:
-        return storable_json(json.loads(payload, parse_constant=_reject_constant))
+        parsed = _STRICT_JSON.decode(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
+    # Strict JSON can only carry NUL or a lone surrogate as a \u escape; most payloads need no walk at all.
+    return storable_json(parsed) if _UNSTORABLE_ESCAPE.search(payload) else parsed
 
 
 def _cloud_event(parsed: Any) -> CloudEvent | None:

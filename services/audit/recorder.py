@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ class Recorder:
         """Highest offset recorded (or found already recorded) per topic partition."""
 
     async def record(self, batch: Sequence[Received]) -> BatchOutcome:
+        started = time.perf_counter()
         entries = [domain.entry_of(r, self._dead_letter_topic) for r in batch]
         async with self._pool.acquire() as conn, conn.transaction():
             await repository.lock_chain(conn)
@@ -51,5 +53,6 @@ class Recorder:
             recorded=outcome.recorded,
             duplicates=outcome.received - outcome.recorded,
             head_seq=outcome.head_seq,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return outcome

@@ -12,6 +12,7 @@ import asyncpg
 from runtime.db import Connection
 from services.audit.chain import GENESIS_HASH, AuditRecord, Entry
 
+# Every stored column but `data`, which the database derives from the envelope.
 COLUMNS: Final = (
     "seq",
     "recorded_at",
@@ -31,11 +32,10 @@ COLUMNS: Final = (
     "headers",
     "payload",
     "envelope",
-    "data",
     "prev_hash",
     "hash",
 )
-_SELECT: Final = f"SELECT {', '.join(COLUMNS)} FROM audit_log"
+_SELECT: Final = f"SELECT {', '.join(COLUMNS)}, data FROM audit_log"
 
 
 async def grant_writer(conn: Connection, schema: str, role: str, password: str) -> None:
@@ -114,7 +114,6 @@ def _row_of(record: AuditRecord) -> tuple[Any, ...]:
         [list(h) for h in e.headers],
         e.payload,
         e.envelope,
-        e.data,
         record.prev_hash,
         record.hash,
     )

@@ -19,7 +19,8 @@ CREATE TABLE audit_log (
     headers         jsonb       NOT NULL,
     payload         bytea       NOT NULL,
     envelope        jsonb,
-    data            jsonb,
+    -- Derived, so it can never disagree with the envelope; the envelope is checked against the hashed payload.
+    data            jsonb GENERATED ALWAYS AS (envelope -> 'data') STORED,
     prev_hash       text        NOT NULL,
     hash            text        NOT NULL UNIQUE,
     -- Exactly once: a redelivered event has the same source and id; a rejection is a record of its own kind.

@@ -1,0 +1,1 @@
+"""Throughput benchmarks; not tests: they print figures and assert nothing."""
