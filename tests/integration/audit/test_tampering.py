@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 
 from services.audit import repository
-from services.audit.app import init_connection
 from services.audit.chain import link
+from services.audit.connections import init_connection
 from services.audit.settings import AuditSettings
 from tests.integration.audit.helpers import (
     as_superuser,
