@@ -1,0 +1,76 @@
+"""A consumer that reads everything again adds nothing; checkpoints are written on a schedule and must be genuine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from tests.integration.audit.helpers import (
+    audit_cli,
+    audit_settings,
+    recorded_count,
+    running_audit,
+    wait_for_count,
+    wait_until_caught_up,
+)
+from tests.integration.audit.mix import publish_standalone_mix
+from tests.support.infra import Infra
+from tests.support.kafka import Bus
+
+
+async def test_reading_every_topic_again_from_the_start_records_nothing_twice(
+    infra: Infra, run_id: str, bus: Bus, tmp_path: Path
+) -> None:
+    settings = audit_settings(infra, run_id, tmp_path / "checkpoints")
+    async with running_audit(settings) as audit:
+        mix = await publish_standalone_mix(bus)
+        await wait_for_count(audit, mix.expected_records)
+        await wait_until_caught_up(audit)
+    # A new consumer group has no committed offsets: it is redelivered every record on every topic.
+    replay = settings.model_copy(update={"service_name": "audit-replay"})
+    assert replay.group_id != settings.group_id
+    async with running_audit(replay) as again:
+        await wait_until_caught_up(again)
+        count = await recorded_count(again)
+    assert count == mix.expected_records
+    verified = await audit_cli(settings, "verify")
+    assert verified.exit_code == 0, verified.stdout
+    assert f"OK: {mix.expected_records} records verified" in verified.stdout
+
+
+async def test_the_service_writes_signed_checkpoints_on_its_schedule(
+    infra: Infra, run_id: str, bus: Bus, tmp_path: Path
+) -> None:
+    folder = tmp_path / "checkpoints"
+    settings = audit_settings(infra, run_id, folder).model_copy(update={"audit_checkpoint_interval_seconds": 0.2})
+    async with running_audit(settings) as audit:
+        mix = await publish_standalone_mix(bus)
+        await wait_for_count(audit, mix.expected_records)
+        async with asyncio.timeout(30):
+            while True:
+                counts = [json.loads(p.read_text())["checkpoint"]["record_count"] for p in folder.glob("*.json")]
+                if mix.expected_records in counts:
+                    break
+                await asyncio.sleep(0.1)
+    verified = await audit_cli(settings, "verify")
+    assert verified.exit_code == 0, verified.stdout
+    assert f"the latest covering {mix.expected_records} records" in verified.stdout
+
+
+async def test_a_checkpoint_file_altered_after_signing_fails_verification_by_name(
+    infra: Infra, run_id: str, bus: Bus, tmp_path: Path
+) -> None:
+    settings = audit_settings(infra, run_id, tmp_path / "checkpoints")
+    async with running_audit(settings) as audit:
+        mix = await publish_standalone_mix(bus)
+        await wait_for_count(audit, mix.expected_records)
+    written = await audit_cli(settings, "checkpoint")
+    assert written.exit_code == 0, written.stdout
+    [path] = (tmp_path / "checkpoints").glob("*.json")
+    document = json.loads(path.read_text())
+    document["checkpoint"]["record_count"] = 3  # hiding that records 4 onwards ever existed
+    path.write_text(json.dumps(document))
+    result = await audit_cli(settings, "verify")
+    assert result.exit_code == 1
+    assert f"checkpoint {path.name}: its signature does not verify" in result.stdout
