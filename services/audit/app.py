@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from faststream.specification import AsyncAPI
 from contracts import topics
 from runtime.clock import Clock
 from runtime.logging import configure_logging, get_logger
+from runtime.observability import HealthServer, Metrics
 from runtime.service import clock_from_settings, ensure_topics
 from services.audit import repository
 from services.audit.connections import bootstrap, take_checkpoint, writer_pool
@@ -67,6 +69,8 @@ class AuditRuntime:
         self._pool: asyncpg.Pool | None = None
         self._recorder: Recorder | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.metrics = Metrics(settings.service_name)
+        self.http: HealthServer | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -91,9 +95,15 @@ class AuditRuntime:
             self._tasks.append(asyncio.create_task(self._checkpoint_periodically(), name="audit-checkpoints"))
         elif s.audit_checkpoint_interval_seconds > 0:
             self.log.warning("audit_checkpoints_off", why="no audit_signing_key configured")
+        if s.http_port is not None:
+            self.http = HealthServer(self.metrics, self.readiness, _nothing_to_refresh, s.http_host, s.http_port)
+            await self.http.start()
         self.log.info("service_started", group_id=s.group_id)
 
     async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -115,11 +125,24 @@ class AuditRuntime:
         records = raw if isinstance(raw, tuple) else (raw,)
         batch = [Received(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ())) for r in records]
         try:
-            await self.recorder.record(batch)
+            outcome = await self.recorder.record(batch)
         except Exception as error:
             self.log.error("audit_batch_failed", error_class=type(error).__name__, error=str(error), size=len(batch))
             await asyncio.sleep(_RETRY_PAUSE_SECONDS)
             raise
+        for topic, count in Counter(r.topic for r in batch).items():
+            self.metrics.consumed.labels(self.metrics.service, topic).inc(count)
+        self.metrics.outcomes.labels(self.metrics.service, "any", "processed").inc(outcome.recorded)
+        self.metrics.outcomes.labels(self.metrics.service, "any", "duplicate").inc(outcome.received - outcome.recorded)
+
+    async def readiness(self) -> dict[str, bool]:
+        """Ready when the log answers to the writer role."""
+        try:
+            async with asyncio.timeout(3):
+                await self.pool.execute("SELECT 1 FROM audit_log LIMIT 1")
+                return {"database": True}
+        except (OSError, TimeoutError, RuntimeError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return {"database": False}
 
     async def _checkpoint_periodically(self) -> None:
         last: tuple[int, str] | None = None
@@ -133,6 +156,10 @@ class AuditRuntime:
                     last = current
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
                 self.log.error("audit_checkpoint_failed", error_class=type(error).__name__, error=str(error))
+
+
+async def _nothing_to_refresh() -> None:
+    """The audit has no gauges to refresh before a scrape."""
 
 
 def create_app(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastStream:

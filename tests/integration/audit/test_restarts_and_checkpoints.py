@@ -6,6 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
+
 from tests.integration.audit.helpers import (
     audit_cli,
     audit_settings,
@@ -74,3 +76,23 @@ async def test_a_checkpoint_file_altered_after_signing_fails_verification_by_nam
     result = await audit_cli(settings, "verify")
     assert result.exit_code == 1
     assert f"checkpoint {path.name}: its signature does not verify" in result.stdout
+
+
+async def test_the_service_reports_ready_and_counts_what_it_recorded(
+    infra: Infra, run_id: str, bus: Bus, tmp_path: Path
+) -> None:
+    settings = audit_settings(infra, run_id, tmp_path / "checkpoints").model_copy(update={"http_port": 0})
+    async with running_audit(settings) as audit:
+        mix = await publish_standalone_mix(bus)
+        await wait_for_count(audit, mix.expected_records)
+        await wait_until_caught_up(audit)
+        assert audit.http is not None
+        base = f"http://127.0.0.1:{audit.http.bound_port}"
+        async with httpx.AsyncClient() as client:
+            ready = await client.get(f"{base}/health/ready")
+            metrics = (await client.get(f"{base}/metrics")).text
+    assert ready.status_code == 200
+    assert (
+        f'lhl_events_total{{event_type="any",outcome="processed",service="audit"}} {mix.expected_records}.0' in metrics
+    )
+    assert 'lhl_events_total{event_type="any",outcome="duplicate",service="audit"} 2.0' in metrics
