@@ -2,8 +2,10 @@
 
 Run: `make bench`, or `python -m benchmarks.audit_throughput --events 20000` with the stack's environment
 (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, ADMIN_DATABASE_URL). It produces the events to a fresh prefixed
-topic, reads them with a raw consumer, then lets the audit service record them into a fresh schema, and
-prints both sustained rates and their ratio. The topics and the schema are removed afterwards.
+topic, reads them with a raw consumer, lets the audit service record them into a fresh schema, and prints both
+sustained rates and their ratio. For scale it also measures the floor of every other service: the runtime's
+per-record pipeline with a handler that does nothing, over the first `--pipeline-events` of the same events.
+The topics and the schemas are removed afterwards.
 """
 
 from __future__ import annotations
@@ -11,25 +13,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from faststream import FastStream
 
-from contracts import catalog, topics
-from contracts.envelope import CloudEvent, stable_event_id
-from contracts.events.meetings import ActionItemAssigned
-from contracts.topics import partition_key
-from runtime.service import ensure_topics
+from benchmarks.workload import EVENT_TYPE, TOPIC, produce
+from contracts import topics
+from runtime.pipeline import HandlerContext
+from runtime.service import ServiceDefinition, build_app, ensure_topics, runtime_of
+from runtime.settings import RuntimeSettings
 from services.audit.app import audit_runtime_of, create_app
 from services.audit.settings import AuditSettings
 
-TOPIC = topics.MEETINGS_EVENTS
-REGIONS = ("vestland", "agder", "rogaland", "nordland", "innlandet", "trondelag")
+Count = Callable[[], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -43,54 +48,6 @@ class Rate:
     @property
     def per_second(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else float("inf")
-
-
-def events(count: int, run: str) -> list[CloudEvent]:
-    """Action items as the meetings service derives them: realistic size, spread over regions (partitions)."""
-    kind = catalog.of(ActionItemAssigned)
-    made = []
-    for n in range(count):
-        region = REGIONS[n % len(REGIONS)]
-        data = ActionItemAssigned(
-            action_item_id=f"{run}-a{n}",
-            meeting_id=f"{run}-m{n // 4}",
-            agreement_id="leve-hele-livet-2019-2023",
-            region=region,
-            owner=f"ks-{region}",
-            text="Invitere kommunene i regionen til læringsnettverk om mat og måltider",
-            due_on=date(2022, 4, 1),
-        )
-        made.append(
-            CloudEvent(
-                specversion="1.0",
-                id=stable_event_id(run, str(n)),
-                source="/lhl/meetings",
-                type=kind.name,
-                time=datetime(2022, 3, 10, 16, tzinfo=UTC),
-                subject=f"action-item/{data.action_item_id}",
-                dataschema=kind.dataschema,
-                correlationid=f"{run}-c{n // 4}",
-                causationid=f"{run}-m{n // 4}",
-                partitionkey=partition_key(data.agreement_id, region),
-                data=data.model_dump(mode="json"),
-            )
-        )
-    return made
-
-
-async def produce(settings: AuditSettings, count: int, run: str) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5)
-    await producer.start()
-    started = time.perf_counter()
-    try:
-        pending = [
-            await producer.send(settings.topic(TOPIC), e.to_bytes(), key=e.partitionkey.encode())
-            for e in events(count, run)
-        ]
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return time.perf_counter() - started
 
 
 async def raw_consumer_rate(settings: AuditSettings, count: int) -> Rate:
@@ -117,20 +74,18 @@ async def raw_consumer_rate(settings: AuditSettings, count: int) -> Rate:
     return Rate(count - first_batch, done - first_at, first_at - asked)
 
 
-async def audit_rate(settings: AuditSettings, count: int) -> Rate:
-    """The audit service from an empty log until every event is recorded, watched by polling the count."""
-    app = create_app(settings)
+async def watch(app: FastStream, rows: Callable[[], Count], count: int) -> Rate:
+    """Start the app and poll its row count from empty until `count` rows are there."""
     started = time.perf_counter()
     await app.start()
     try:
-        runtime = audit_runtime_of(app)
+        counted = rows()
         first_at, first_count = 0.0, 0
         while True:
-            async with runtime.pool.acquire() as conn:
-                recorded: int = await conn.fetchval("SELECT count(*) FROM audit_log")
-            if recorded and not first_at:
-                first_at, first_count = time.perf_counter(), recorded
-            if recorded >= count:
+            seen = await counted()
+            if seen and not first_at:
+                first_at, first_count = time.perf_counter(), seen
+            if seen >= count:
                 done = time.perf_counter()
                 break
             await asyncio.sleep(0.02)
@@ -139,7 +94,46 @@ async def audit_rate(settings: AuditSettings, count: int) -> Rate:
     return Rate(count - first_count, done - first_at, first_at - started)
 
 
-async def clean_up(settings: AuditSettings) -> None:
+async def audit_rate(settings: AuditSettings, count: int) -> Rate:
+    """The audit service from an empty log until every event is recorded."""
+    app = create_app(settings)
+
+    def rows() -> Count:
+        pool = audit_runtime_of(app).pool
+        return lambda: _count(pool, "audit_log")
+
+    return await watch(app, rows, count)
+
+
+async def pipeline_floor_rate(settings: RuntimeSettings, count: int) -> Rate:
+    """The cheapest possible service: the runtime's per-record transaction (inbox row) and a no-op handler."""
+
+    async def do_nothing(ctx: HandlerContext, data: Any) -> None:
+        return None
+
+    with tempfile.TemporaryDirectory() as no_migrations:
+        definition = ServiceDefinition(
+            name=settings.service_name,
+            description="Benchmark: the per-record pipeline with a handler that does nothing.",
+            migrations=Path(no_migrations),
+            consumes={TOPIC: {EVENT_TYPE: do_nothing}},
+        )
+        app = build_app(definition, settings)
+
+        def rows() -> Count:
+            pool = runtime_of(app).pool
+            return lambda: _count(pool, "inbox")
+
+        return await watch(app, rows, count)
+
+
+async def _count(pool: asyncpg.Pool, table: str) -> int:
+    async with pool.acquire() as conn:
+        found: int = await conn.fetchval(f"SELECT count(*) FROM {table}")
+    return found
+
+
+async def clean_up(settings: AuditSettings, schemas: list[str]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
@@ -149,22 +143,23 @@ async def clean_up(settings: AuditSettings) -> None:
         await admin.close()
     conn = await asyncpg.connect(settings.admin_database_url)
     try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.schema_name}" CASCADE')
+        for schema in schemas:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
 
 
-async def run(count: int, batch: int, partitions: int, keep: bool, log_level: str = "WARNING") -> None:
+async def run(count: int, batch: int, partitions: int, pipeline_count: int, keep: bool) -> None:
     tag = uuid.uuid4().hex[:8]
+    common: dict[str, Any] = {"topic_prefix": f"bench{tag}.", "topic_partitions": partitions, "log_level": "WARNING"}
     settings = AuditSettings(
-        topic_prefix=f"bench{tag}.",
+        **common,
         db_schema=f"bench{tag}_audit",
-        topic_partitions=partitions,
         audit_batch_max_records=batch,
         audit_checkpoint_interval_seconds=0,
-        log_level=log_level,
         log_format="json",
     )
+    floor = RuntimeSettings(**common, service_name=f"bench{tag}-floor", db_schema=f"bench{tag}_floor")
     await ensure_topics(
         settings.kafka_bootstrap_servers, [settings.topic(t) for t in topics.ALL_TOPICS], settings.topic_partitions
     )
@@ -172,14 +167,21 @@ async def run(count: int, batch: int, partitions: int, keep: bool, log_level: st
         produced = await produce(settings, count, tag)
         raw = await raw_consumer_rate(settings, count)
         audit = await audit_rate(settings, count)
+        pipeline = await pipeline_floor_rate(floor, min(pipeline_count, count)) if pipeline_count else None
     finally:
         if not keep:
-            await clean_up(settings)
-    print(f"events:            {count} on {settings.topic(TOPIC)} ({partitions} partitions), batch {batch}")
+            await clean_up(settings, [settings.schema_name, floor.schema_name])
+    print(f"events:            {count} on {settings.topic(TOPIC)} ({partitions} partitions), audit batch {batch}")
     print(f"produced in:       {produced:.2f} s")
     print(f"raw aiokafka:      {raw.per_second:>10,.0f} events/s  (startup {raw.startup_seconds:.2f} s)")
     print(f"audit consumer:    {audit.per_second:>10,.0f} events/s  (startup {audit.startup_seconds:.2f} s)")
     print(f"audit / raw:       {audit.per_second / raw.per_second:.3f}")
+    if pipeline is not None:
+        print(
+            f"service floor:     {pipeline.per_second:>10,.0f} events/s  (per-record pipeline, no-op handler, "
+            f"{min(pipeline_count, count)} events)"
+        )
+        print(f"audit / floor:     {audit.per_second / pipeline.per_second:.1f}")
 
 
 def main() -> None:
@@ -187,9 +189,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="How many events to produce (default 20000).")
     parser.add_argument("--batch", type=int, default=1000, help="Most records per audit transaction.")
     parser.add_argument("--partitions", type=int, default=3, help="Partitions of the fresh topics.")
-    parser.add_argument("--keep", action="store_true", help="Keep the topics and the schema for inspection.")
+    parser.add_argument(
+        "--pipeline-events", type=int, default=1000, help="Events for the per-record service floor; 0 skips it."
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the topics and the schemas for inspection.")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.batch, args.partitions, args.keep))
+    asyncio.run(run(args.events, args.batch, args.partitions, args.pipeline_events, args.keep))
 
 
 if __name__ == "__main__":
