@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,8 +50,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        # 1e400 is valid JSON but no JSON encoder (nor PostgreSQL's jsonb) can write it back.
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 # Built once: json.loads with a keyword argument would build a new decoder for every record.
-_STRICT_JSON: Final = json.JSONDecoder(parse_constant=_reject_constant)
+_STRICT_JSON: Final = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def parse_json(payload: bytes) -> Any:

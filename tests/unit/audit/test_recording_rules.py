@@ -6,6 +6,8 @@ import json
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
+
 from contracts import topics
 from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
 from contracts.events.notifications import Channel, NotificationDelivered
@@ -114,9 +116,12 @@ def test_text_postgresql_cannot_store_is_kept_as_the_replacement_character() -> 
     assert entry.payload == value
 
 
-def test_nan_is_not_json_so_such_a_record_has_no_envelope() -> None:
-    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 1, b'{"x": NaN}'), DEAD_LETTER)
+@pytest.mark.parametrize("value", [b'{"x": NaN}', b'{"x": 1e400}', b'{"x": -Infinity}'])
+def test_numbers_json_cannot_write_back_make_a_record_without_an_envelope(value: bytes) -> None:
+    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 1, value), DEAD_LETTER)
+    assert entry.kind == "not_cloudevent"
     assert entry.envelope is None
+    assert entry.payload == value
 
 
 def test_a_redelivered_event_is_kept_once_whether_seen_in_this_batch_or_before() -> None:
