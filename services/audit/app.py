@@ -166,9 +166,14 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
     settings = settings or AuditSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
     runtime = AuditRuntime(settings, clock or clock_from_settings(settings))
-    # FastStream's per-batch access lines at DEBUG: audit_batch_recorded already says what each batch did.
+    # FastStream's own lines go through the JSON handler like every service's; its per-batch access lines at
+    # DEBUG, since audit_batch_recorded already says what each batch did.
+    faststream_logger = logging.getLogger("lhl.faststream")
     broker = KafkaBroker(
-        settings.kafka_bootstrap_servers, client_id=f"lhl-{settings.service_name}", log_level=logging.DEBUG
+        settings.kafka_bootstrap_servers,
+        client_id=f"lhl-{settings.service_name}",
+        logger=faststream_logger,
+        log_level=logging.DEBUG,
     )
     router = KafkaRouter(prefix=settings.topic_prefix)
     subscriber = router.subscriber(
@@ -191,6 +196,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
     broker.include_router(router)
     app = FastStream(
         broker,
+        logger=faststream_logger,
         on_startup=[runtime.start],
         after_shutdown=[runtime.stop],
         specification=AsyncAPI(broker, title="lhl-audit", version="1.0.0", description="The audit trail."),

@@ -58,7 +58,7 @@ def verify(
     """Recompute the hash chain and check every checkpoint; exit 1 naming the first bad record."""
     settings = AuditSettings()
     try:
-        log = str(export_file.read_header(file).get("log")) if file is not None else settings.schema_name
+        log = str(export_file.read_header(file)["log"]) if file is not None else settings.schema_name
         loaded = checkpoints.load(Path(settings.audit_checkpoint_dir), log, _verify_key(settings))
         good = [(c.path.name, c.checkpoint) for c in loaded if c.checkpoint is not None]
         verifier = ChainVerifier(good)

@@ -34,6 +34,8 @@ def read_header(file: Path) -> dict[str, Any]:
         raise ExportFormatError(f"{file}:1: not JSON ({error})") from error
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ExportFormatError(f"{file}:1: not an export header with format {FORMAT}")
+    if not isinstance(header.get("log"), str):
+        raise ExportFormatError(f"{file}:1: the export header does not name its log")
     return header
 
 
