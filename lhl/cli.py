@@ -75,7 +75,10 @@ def run(
         raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {list(services.SERVICES)}")
     faststream = os.path.join(os.path.dirname(sys.executable), "faststream")
     children = [
-        subprocess.Popen([faststream, "run", services.factory_path(name), "--factory"], env=os.environ.copy())
+        subprocess.Popen(
+            [faststream, "run", services.factory_path(name), "--factory"],
+            env={**os.environ, "HTTP_PORT": os.environ.get("HTTP_PORT", str(services.HTTP_PORTS[name]))},
+        )
         for name in chosen
     ]
     typer.echo(f"running {', '.join(chosen)} (pids {', '.join(str(c.pid) for c in children)}); Ctrl-C stops")
@@ -100,6 +103,11 @@ def _mount_operator_clis() -> None:
 
     app.add_typer(dlq.app, name="dlq")
     app.command("publish")(publish.publish_command)
+    try:
+        from lhl.demo.command import demo_command
+    except ModuleNotFoundError:  # a service the demo needs is not in this checkout
+        return
+    app.command("demo")(demo_command)
 
 
 def _mount_service_clis() -> None:

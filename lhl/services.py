@@ -8,6 +8,8 @@ from typing import Final
 from faststream import FastStream
 
 SERVICES: Final = ("meetings", "evaluations", "notifications", "audit")
+HTTP_PORTS: Final = {"meetings": 8081, "evaluations": 8082, "notifications": 8083, "audit": 8084}
+"""Where `lhl run` serves each service's health and metrics."""
 
 
 def factory_path(service: str) -> str:

@@ -1,0 +1,124 @@
+"""What the demo shows at its end: the status per year, who was told how often, the dead letters, the audit check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+from rich.console import Console
+from rich.table import Table
+
+from contracts import reference
+from lhl.demo.runner import Demo
+from lhl.dlq import read_dead_letters
+from runtime.settings import RuntimeSettings
+from services.evaluations import cli as evaluations_cli
+from services.evaluations.app import dependencies as evaluations_dependencies
+from services.evaluations.settings import EvaluationsSettings
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The figures a test (or a curious newcomer) can check after the demo."""
+
+    published: int
+    dead_letters: dict[str, int]
+    notifications: int
+    recipients: int
+    audit_records: int
+    audit_verified: bool
+    audit_output: str
+
+
+async def show_status(demo: Demo, console: Console) -> None:
+    settings = EvaluationsSettings(**demo.settings("evaluations"))
+    deps = evaluations_dependencies(settings)
+    today = demo.clock.now().date()
+    for year in demo.config.years:
+        status = await evaluations_cli.load(settings, deps, reference.DEFAULT_AGREEMENT_ID, year, today)
+        evaluations_cli.render(status, console)
+        await _meetings_summary(demo, year, console)
+
+
+async def _meetings_summary(demo: Demo, year: int, console: Console) -> None:
+    async with demo.runtime("meetings").pool.acquire() as conn:
+        held = await conn.fetch(
+            "SELECT coalesce(region, 'national') AS level, count(*) AS n FROM meetings"
+            " WHERE status = 'held' AND held_on BETWEEN $1 AND $2 GROUP BY 1 ORDER BY 1",
+            date(year, 1, 1),
+            date(year, 12, 31),
+        )
+        items = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE completed_on IS NULL) AS open,"
+            "       count(*) FILTER (WHERE closed_late) AS late,"
+            "       count(*) AS total FROM action_items WHERE due_on BETWEEN $1 AND $2",
+            date(year, 1, 1),
+            date(year, 12, 31),
+        )
+    national = next((r["n"] for r in held if r["level"] == "national"), 0)
+    regional = sum(r["n"] for r in held if r["level"] != "national")
+    assert items is not None
+    console.print(
+        f"Contact meetings {year}: {national} national, {regional} regional. Action items due {year}: "
+        f"{items['total']} ({items['late']} completed late, {items['open']} never completed)\n"
+    )
+
+
+def show_notifications(demo: Demo, console: Console) -> int:
+    table = Table(title="Notifications per recipient (e-mails received by the local SMTP sink)")
+    table.add_column("Recipient")
+    table.add_column("Messages", justify="right")
+    counts = demo.mailbox.counts()
+    for address, count in counts:
+        table.add_row(address, str(count))
+    console.print(table)
+    return len(counts)
+
+
+async def show_dead_letters(demo: Demo, console: Console) -> dict[str, int]:
+    ops = RuntimeSettings(
+        service_name="lhl-cli",
+        kafka_bootstrap_servers=demo.config.kafka_bootstrap_servers,
+        database_url=demo.config.database_url,
+        topic_prefix=demo.config.prefix,
+    )
+    letters = await read_dead_letters(ops)
+    table = Table(title="Dead letters")
+    for column in ("Reason", "Source", "Type", "Message"):
+        table.add_column(column)
+    reasons: dict[str, int] = {}
+    for letter in letters:
+        row = letter.as_json()
+        reasons[letter.reason] = reasons.get(letter.reason, 0) + 1
+        table.add_row(letter.reason, row["event_source"] or "", row["event_type"] or "", (row["message"] or "")[:100])
+    console.print(table)
+    return reasons
+
+
+def verify_audit(demo: Demo, checkpoint_dir: str) -> tuple[bool, str]:
+    """Run the operator's own command, `audit verify`, against the demo's audit log."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": demo.config.database_url,
+        "ADMIN_DATABASE_URL": demo.config.admin_database_url,
+        "DB_SCHEMA": demo.config.schema("audit"),
+        "AUDIT_CHECKPOINT_DIR": checkpoint_dir,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "services.audit.cli", "verify"], env=env, capture_output=True, text=True, check=False
+    )
+    return done.returncode == 0, (done.stdout + done.stderr).strip()
+
+
+async def audit_record_count(demo: Demo) -> int:
+    # The audit schema belongs to its restricted writer role and the superuser, not to the other services.
+    conn = await asyncpg.connect(demo.config.admin_database_url)
+    try:
+        count: int = await conn.fetchval(f"SELECT count(*) FROM {demo.config.schema('audit')}.audit_log")
+    finally:
+        await conn.close()
+    return count

@@ -1,0 +1,254 @@
+"""Runs the demo: every service in-process on a simulated clock, the term replayed as the publishing systems would.
+
+Time is driven by the demo, not by the wall: it jumps from one interesting instant to the next (the next
+publication or the next timer any service has pending), publishes, fires the due timers, and waits until every
+service has caught up before it moves on. The whole term takes minutes, and the order of cause and effect is
+the same as in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from faststream import FastStream
+
+from contracts import reference, topics
+from lhl.demo.mailbox import Mailbox
+from lhl.demo.scenario import Publication, Script
+from runtime.clock import ManualClock
+from runtime.service import ServiceRuntime, runtime_of
+from services.audit.app import create_app as create_audit
+from services.audit.settings import AuditSettings
+from services.evaluations.app import create_app as create_evaluations
+from services.evaluations.settings import EvaluationsSettings
+from services.meetings.app import create_app as create_meetings
+from services.meetings.settings import MeetingsSettings
+from services.notifications.app import create_app as create_notifications
+from services.notifications.settings import NotificationsSettings
+
+Progress = Callable[[datetime, int, int], None]
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    kafka_bootstrap_servers: str
+    database_url: str
+    admin_database_url: str
+    years: range
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    @property
+    def prefix(self) -> str:
+        return f"demo{self.run_id}."
+
+    def schema(self, service: str) -> str:
+        return f"demo_{self.run_id}_{service}"
+
+    def common(self, service: str) -> dict[str, Any]:
+        return {
+            "kafka_bootstrap_servers": self.kafka_bootstrap_servers,
+            "database_url": self.database_url,
+            "db_schema": self.schema(service),
+            "topic_prefix": self.prefix,
+            "outbox_poll_seconds": 0.05,
+            "timer_poll_seconds": 3600.0,
+            "log_level": "ERROR",
+            "log_format": "json",
+        }
+
+
+@dataclass
+class Demo:
+    """The running demo: its configuration, clock, services and mailbox."""
+
+    config: DemoConfig
+    clock: ManualClock
+    mailbox: Mailbox
+    apps: dict[str, FastStream]
+    published: int = 0
+
+    def runtime(self, service: str) -> ServiceRuntime:
+        return runtime_of(self.apps[service])
+
+    def settings(self, service: str) -> dict[str, Any]:
+        return self.config.common(service)
+
+
+def build_apps(config: DemoConfig, clock: ManualClock, smtp_port: int, checkpoint_dir: str) -> dict[str, FastStream]:
+    return {
+        "meetings": create_meetings(MeetingsSettings(**config.common("meetings")), clock),
+        "evaluations": create_evaluations(EvaluationsSettings(**config.common("evaluations")), clock),
+        "notifications": create_notifications(
+            NotificationsSettings(
+                **config.common("notifications"),
+                smtp_host="127.0.0.1",
+                smtp_port=smtp_port,
+                delivery_poll_seconds=0.05,
+            ),
+            clock,
+        ),
+        "audit": create_audit(
+            AuditSettings(
+                **config.common("audit"),
+                admin_database_url=config.admin_database_url,
+                audit_checkpoint_dir=checkpoint_dir,
+                audit_checkpoint_interval_seconds=0,
+            ),
+            clock,
+        ),
+    }
+
+
+@contextlib.asynccontextmanager
+async def running_demo(config: DemoConfig, checkpoint_dir: str) -> AsyncIterator[Demo]:
+    start = datetime(config.years.start, 1, 1, tzinfo=UTC) - timedelta(days=1)
+    clock = ManualClock(start)
+    mailbox = Mailbox()
+    mailbox.start()
+    apps = build_apps(config, clock, mailbox.port, checkpoint_dir)
+    started: list[FastStream] = []
+    try:
+        for app in apps.values():
+            await app.start()
+            started.append(app)
+        yield Demo(config, clock, mailbox, apps)
+    finally:
+        for app in reversed(started):
+            await app.stop()
+        mailbox.stop()
+
+
+async def replay_term(demo: Demo, progress: Progress) -> None:
+    """Publish the whole script on the simulated clock, firing timers and settling at every instant."""
+    agreement = reference.agreement(reference.DEFAULT_AGREEMENT_ID)
+    script = Script(agreement, reference.regions()).build(demo.config.years)
+    end = datetime(demo.config.years.stop, 1, 2, tzinfo=UTC)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=demo.config.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    watcher = Settler(demo)
+    await watcher.start()
+    try:
+        queue = list(script)
+        while True:
+            next_timer = await earliest_timer(demo)
+            next_publication = queue[0].at if queue else None
+            candidates = [t for t in (next_timer, next_publication) if t is not None and t <= end]
+            if not candidates:
+                break
+            now = max(min(candidates), demo.clock.now())
+            demo.clock.set(now)
+            while queue and queue[0].at <= now:
+                await _publish(producer, demo, queue.pop(0))
+            await watcher.settle()
+            for service in ("meetings", "evaluations"):
+                runner = demo.runtime(service).timers
+                if runner is not None:
+                    await runner.fire_due()
+            await watcher.settle()
+            progress(now, len(script) - len(queue), len(script))
+        demo.clock.set(end)
+        await watcher.settle()
+    finally:
+        await watcher.stop()
+        await producer.stop()
+
+
+async def _publish(producer: AIOKafkaProducer, demo: Demo, publication: Publication) -> None:
+    await producer.send_and_wait(
+        f"{demo.config.prefix}{publication.topic}",
+        publication.value,
+        key=publication.key.encode() if publication.key else None,
+        headers=[("content-type", b"application/cloudevents+json")],
+    )
+    demo.published += 1
+
+
+async def earliest_timer(demo: Demo) -> datetime | None:
+    found: list[datetime] = []
+    for service in ("meetings", "evaluations"):
+        async with demo.runtime(service).pool.acquire() as conn:
+            due = await conn.fetchval(
+                "SELECT min(due_at) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
+            )
+        if due is not None:
+            found.append(due)
+    return min(found) if found else None
+
+
+class Settler:
+    """Knows when every service has consumed everything there is and has nothing left to publish or deliver."""
+
+    def __init__(self, demo: Demo) -> None:
+        self.demo = demo
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=demo.config.kafka_bootstrap_servers)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=demo.config.kafka_bootstrap_servers, group_id=None)
+        self._groups = [f"{demo.config.prefix}lhl-{s}" for s in ("meetings", "evaluations", "notifications", "audit")]
+
+    async def start(self) -> None:
+        await self._admin.start()
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+        await self._admin.close()
+
+    async def settle(self, timeout: float = 60.0) -> None:
+        async with asyncio.timeout(timeout):
+            quiet = 0
+            while quiet < 2:
+                quiet = quiet + 1 if await self._idle() else 0
+                if quiet < 2:
+                    await asyncio.sleep(0.02)
+
+    async def _idle(self) -> bool:
+        for service in ("meetings", "evaluations", "notifications"):
+            async with self.demo.runtime(service).pool.acquire() as conn:
+                if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)"):
+                    return False
+        async with self.demo.runtime("notifications").pool.acquire() as conn:
+            waiting = await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1)",
+                self.demo.clock.now(),
+            )
+            if waiting:
+                return False
+        partitions = [TopicPartition(f"{self.demo.config.prefix}{t}", p) for t in topics.ALL_TOPICS for p in range(3)]
+        ends = await self._consumer.end_offsets(partitions)
+        for group in self._groups:
+            committed = await self._admin.list_consumer_group_offsets(group)
+            for tp, end in ends.items():
+                if end == 0:
+                    continue
+                offset = committed.get(tp)
+                if offset is not None and offset.offset < end:
+                    return False
+                if offset is None and _consumes(group, tp.topic):
+                    return False
+        return True
+
+
+def _consumes(group: str, topic: str) -> bool:
+    """Whether a service's group reads the topic, so a missing committed offset means it is behind."""
+    reads = {
+        "meetings": (topics.MEETINGS_INGRESS,),
+        "evaluations": (topics.REPORTS_INGRESS, topics.AGREEMENT_INGRESS, topics.MEETINGS_EVENTS),
+        "notifications": (
+            topics.MEETINGS_EVENTS,
+            topics.EVALUATIONS_EVENTS,
+            topics.AGREEMENT_INGRESS,
+            topics.DEAD_LETTER,
+        ),
+        "audit": topics.ALL_TOPICS,
+    }
+    service = group.rsplit("lhl-", 1)[-1]
+    return any(topic.endswith(t) for t in reads.get(service, ()))
