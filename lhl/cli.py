@@ -104,6 +104,11 @@ def _mount_operator_clis() -> None:
     app.add_typer(dlq.app, name="dlq")
     app.command("publish")(publish.publish_command)
     try:
+        from lhl.status import status_command
+    except ModuleNotFoundError:  # the evaluations or meetings service is not in this checkout
+        return
+    app.command("status")(status_command)
+    try:
         from lhl.demo.command import demo_command
     except ModuleNotFoundError:  # a service the demo needs is not in this checkout
         return

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import date
 
 import asyncpg
 from rich.console import Console
@@ -15,10 +14,10 @@ from rich.table import Table
 from contracts import reference
 from lhl.demo.runner import Demo
 from lhl.dlq import read_dead_letters
+from lhl.status import show_year
 from runtime.settings import RuntimeSettings
-from services.evaluations import cli as evaluations_cli
-from services.evaluations.app import dependencies as evaluations_dependencies
 from services.evaluations.settings import EvaluationsSettings
+from services.meetings.settings import MeetingsSettings
 
 
 @dataclass(frozen=True)
@@ -35,37 +34,11 @@ class Outcome:
 
 
 async def show_status(demo: Demo, console: Console) -> None:
-    settings = EvaluationsSettings(**demo.settings("evaluations"))
-    deps = evaluations_dependencies(settings)
+    evaluations = EvaluationsSettings(**demo.settings("evaluations"))
+    meetings = MeetingsSettings(**demo.settings("meetings"))
     today = demo.clock.now().date()
     for year in demo.config.years:
-        status = await evaluations_cli.load(settings, deps, reference.DEFAULT_AGREEMENT_ID, year, today)
-        evaluations_cli.render(status, console)
-        await _meetings_summary(demo, year, console)
-
-
-async def _meetings_summary(demo: Demo, year: int, console: Console) -> None:
-    async with demo.runtime("meetings").pool.acquire() as conn:
-        held = await conn.fetch(
-            "SELECT coalesce(region, 'national') AS level, count(*) AS n FROM meetings"
-            " WHERE status = 'held' AND held_on BETWEEN $1 AND $2 GROUP BY 1 ORDER BY 1",
-            date(year, 1, 1),
-            date(year, 12, 31),
-        )
-        items = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE completed_on IS NULL) AS open,"
-            "       count(*) FILTER (WHERE closed_late) AS late,"
-            "       count(*) AS total FROM action_items WHERE due_on BETWEEN $1 AND $2",
-            date(year, 1, 1),
-            date(year, 12, 31),
-        )
-    national = next((r["n"] for r in held if r["level"] == "national"), 0)
-    regional = sum(r["n"] for r in held if r["level"] != "national")
-    assert items is not None
-    console.print(
-        f"Contact meetings {year}: {national} national, {regional} regional. Action items due {year}: "
-        f"{items['total']} ({items['late']} completed late, {items['open']} never completed)\n"
-    )
+        await show_year(evaluations, meetings, reference.DEFAULT_AGREEMENT_ID, year, today, console)
 
 
 def show_notifications(demo: Demo, console: Console) -> int:
