@@ -43,11 +43,11 @@ async def test_odd_records_are_recorded_and_the_chain_over_them_verifies_live_an
         await publish_with_raw_header(bus, topics.AGREEMENT_INGRESS, b"[1, 2, 3]", ("x-sender", b"\xff"))
         await wait_for_count(audit, 5)
 
-    stored = {r["event_id"]: r for r in jsonl(await audit_cli(settings, "trail", "--output", "jsonl"))}
-    assert stored[odd.id]["kind"] == "event"
+    trail = jsonl(await audit_cli(settings, "trail", "--output", "jsonl"))
+    stored = {r["event_id"]: r for r in trail if r["kind"] == "event"}
     assert stored[odd.id]["data"]["summary"] == "Alle\ufffdkommunene\ufffd er nådd."
     assert stored[far_east.id]["event_time"] == "2022-05-14T11:30:00.000000Z"
-    assert sorted(r["kind"] for r in stored.values()) == [
+    assert sorted(r["kind"] for r in trail) == [
         "event",
         "event",
         "not_cloudevent",
