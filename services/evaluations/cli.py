@@ -96,7 +96,10 @@ def status_command(
         "The term and a completed evaluation are shown as they are now.",
     ),
 ) -> None:
-    """Offices by reporting date (on time / late / missing / not yet due), the evaluation and the term."""
+    """Offices by reporting date (on time / late / missing / not yet due), the evaluation and the term.
+
+    Example: `lhl evaluations status --year 2021 --as-of 2021-12-31`
+    """
     settings = EvaluationsSettings()
     deps = dependencies(settings)
     if agreement not in deps.agreements:

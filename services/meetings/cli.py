@@ -92,7 +92,10 @@ def list_meetings(
     as_json: AsJson = False,
     schema: Schema = None,
 ) -> None:
-    """Meetings by the day they were held (or are planned), oldest first."""
+    """Meetings by the day they were held (or are planned), oldest first.
+
+    Example: `lhl meetings list-meetings --region vestland --from 2022-01-01 --to 2022-12-31 --status held`
+    """
     where = read_model.Filter(agreement, region, _day(start), _day(end), status.value if status else None)
     rows = _run(read_model.list_meetings, where, schema)
     columns = ["day", "meeting_id", "kind", "region", "status", "title", "decisions", "action_items"]
@@ -111,7 +114,10 @@ def list_action_items(
     as_json: AsJson = False,
     schema: Schema = None,
 ) -> None:
-    """Action items by due date in the period, oldest first."""
+    """Action items by due date in the period, oldest first.
+
+    Example: `lhl meetings list-action-items --status overdue --json`
+    """
     where = read_model.Filter(agreement, region, _day(start), _day(end), status.value if status else None)
     rows = _run(read_model.list_action_items, where, schema)
     columns = ["due_on", "action_item_id", "meeting_id", "region", "owner", "status", "completed_on", "text"]
