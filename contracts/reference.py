@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -246,3 +248,25 @@ def agreement(agreement_id: str, directory: Path = AGREEMENTS_DIR) -> Agreement:
     if agreement_id not in known:
         raise ReferenceDataError(f"unknown agreement '{agreement_id}' (known: {', '.join(sorted(known))})")
     return known[agreement_id]
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """What a service validates events against: the agreements it knows, the regions and the organisations."""
+
+    agreements: Mapping[str, Agreement]
+    regions: Regions
+    organisations: Organisations
+
+    @classmethod
+    def load(cls, agreements_dir: str | Path | None = None) -> ReferenceData:
+        directory = Path(agreements_dir) if agreements_dir else AGREEMENTS_DIR
+        return cls(agreements=agreements(directory), regions=regions(), organisations=organisations())
+
+    def agreement(self, agreement_id: str) -> Agreement:
+        found = self.agreements.get(agreement_id)
+        if found is None:
+            raise ReferenceDataError(
+                f"data.agreement_id: unknown agreement '{agreement_id}' (known: {', '.join(sorted(self.agreements))})"
+            )
+        return found

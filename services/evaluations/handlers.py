@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from contracts import catalog, reference, topics
 from contracts.events.evaluations import (
@@ -27,20 +26,8 @@ from runtime.pipeline import Handler, HandlerContext
 from services.evaluations import domain, meetings_repository, repository, schedule
 from services.evaluations.dates import is_late, oslo_day
 
-
-@dataclass(frozen=True)
-class Deps:
-    agreements: Mapping[str, reference.Agreement]
-    regions: reference.Regions
-    organisations: reference.Organisations
-
-    def agreement(self, agreement_id: str) -> reference.Agreement:
-        found = self.agreements.get(agreement_id)
-        if found is None:
-            raise reference.ReferenceDataError(
-                f"data.agreement_id: unknown agreement '{agreement_id}' (known: {', '.join(sorted(self.agreements))})"
-            )
-        return found
+Deps = reference.ReferenceData
+"""The reference data the handlers validate against."""
 
 
 async def receive_report(deps: Deps, ctx: HandlerContext, report: RegionalStatusReportSubmitted) -> None:

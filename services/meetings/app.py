@@ -16,12 +16,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def dependencies(settings: MeetingsSettings) -> handlers.Deps:
-    agreements_dir = Path(settings.agreements_dir) if settings.agreements_dir else reference.AGREEMENTS_DIR
-    return handlers.Deps(
-        agreements=reference.agreements(agreements_dir),
-        regions=reference.regions(),
-        organisations=reference.organisations(),
-    )
+    return reference.ReferenceData.load(settings.agreements_dir)
 
 
 def definition(deps: handlers.Deps) -> ServiceDefinition:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from contracts import catalog, reference, topics
 from contracts.events.meetings import (
@@ -18,20 +17,8 @@ from runtime.timers import TimerHandler
 from services.meetings import action_items, checks, domain, levels, repository, timing
 from services.meetings.domain import Meeting
 
-
-@dataclass(frozen=True)
-class Deps:
-    agreements: Mapping[str, reference.Agreement]
-    regions: reference.Regions
-    organisations: reference.Organisations
-
-    def agreement(self, agreement_id: str) -> reference.Agreement:
-        found = self.agreements.get(agreement_id)
-        if found is None:
-            raise reference.ReferenceDataError(
-                f"data.agreement_id: unknown agreement '{agreement_id}' (known: {', '.join(sorted(self.agreements))})"
-            )
-        return found
+Deps = reference.ReferenceData
+"""The reference data the handlers validate against."""
 
 
 async def _record(ctx: HandlerContext, current: Meeting | None, updated: Meeting) -> None:
