@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -143,12 +145,23 @@ def _utc_or_none(event: CloudEvent | None) -> datetime | None:
         return None
 
 
-def first_of_each_key(entries: list[Entry], already_recorded: set[tuple[str, str, str]]) -> list[Entry]:
-    """Each key once, in arrival order: a redelivery (same source, id and kind) adds nothing."""
-    seen = set(already_recorded)
+def first_of_each_key(
+    entries: list[Entry], recorded: Mapping[tuple[str, str, str], bytes]
+) -> tuple[list[Entry], list[Entry]]:
+    """Each key once, in arrival order: a redelivery (same source, id and kind) adds nothing.
+
+    Returns the entries to record, and the duplicates whose bytes differ from the first copy: the same key for a
+    different content is not a redelivery but a publisher reusing an id, which operators should hear about.
+    """
+    digests = dict(recorded)
     fresh: list[Entry] = []
+    conflicting: list[Entry] = []
     for entry in entries:
-        if entry.key not in seen:
-            seen.add(entry.key)
+        digest = hashlib.sha256(entry.payload).digest()
+        first = digests.get(entry.key)
+        if first is None:
+            digests[entry.key] = digest
             fresh.append(entry)
-    return fresh
+        elif first != digest:
+            conflicting.append(entry)
+    return fresh, conflicting

@@ -39,10 +39,20 @@ class Recorder:
         async with self._pool.acquire() as conn, conn.transaction():
             await repository.lock_chain(conn)
             known = await repository.recorded_keys(conn, {e.key for e in entries})
-            fresh = domain.first_of_each_key(entries, known)
+            fresh, conflicting = domain.first_of_each_key(entries, known)
             head_seq, head_hash = await repository.head(conn)
             records = link(fresh, head_seq, head_hash, self._clock.now())
             await repository.append(conn, records)
+        for entry in conflicting:
+            self._log.warning(
+                "audit_duplicate_differs",
+                event_source=entry.event_source,
+                event_id=entry.event_id,
+                kind=entry.kind,
+                topic=entry.topic,
+                partition=entry.kafka_partition,
+                offset=entry.kafka_offset,
+            )
         for r in batch:
             at = (r.topic, r.partition)
             self.positions[at] = max(self.positions.get(at, -1), r.offset)

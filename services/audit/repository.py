@@ -80,17 +80,17 @@ async def head(conn: Connection) -> tuple[int, str]:
     return int(row["seq"]), str(row["hash"])
 
 
-async def recorded_keys(conn: Connection, keys: Collection[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-    """Which of these (source, id, kind) keys the log already holds."""
+async def recorded_keys(conn: Connection, keys: Collection[tuple[str, str, str]]) -> dict[tuple[str, str, str], bytes]:
+    """Which of these (source, id, kind) keys the log already holds, with the SHA-256 of the payload recorded."""
     sources, ids, kinds = ([k[i] for k in keys] for i in range(3))
     rows = await conn.fetch(
-        "SELECT event_source, event_id, kind FROM audit_log"
+        "SELECT event_source, event_id, kind, sha256(payload) AS digest FROM audit_log"
         " WHERE (event_source, event_id, kind) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
         sources,
         ids,
         kinds,
     )
-    return {(r["event_source"], r["event_id"], r["kind"]) for r in rows}
+    return {(r["event_source"], r["event_id"], r["kind"]): bytes(r["digest"]) for r in rows}
 
 
 def _row_of(record: AuditRecord) -> tuple[Any, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -132,5 +133,19 @@ def test_a_redelivered_event_is_kept_once_whether_seen_in_this_batch_or_before()
         entry_of(Received(topics.REPORTS_INGRESS, 0, offset, event.to_bytes()), DEAD_LETTER)
         for offset, event in enumerate([first, second, first, third, second])
     ]
-    fresh = first_of_each_key(batch, already_recorded={(third.source, third.id, "event")})
+    recorded = {(third.source, third.id, "event"): hashlib.sha256(third.to_bytes()).digest()}
+    fresh, conflicting = first_of_each_key(batch, recorded)
     assert [(e.event_id, e.kafka_offset) for e in fresh] == [(first.id, 0), (second.id, 1)]
+    assert conflicting == []
+
+
+def test_a_second_event_reusing_a_recorded_id_with_other_content_is_not_recorded_but_reported() -> None:
+    original = cloud_event(report(), source="/statsforvalteren/vestland/rapportering")
+    impostor = original.model_copy(update={"data": {**original.data, "summary": "Ingenting å melde."}})
+    batch = [
+        entry_of(Received(topics.REPORTS_INGRESS, 0, n, e.to_bytes()), DEAD_LETTER)
+        for n, e in enumerate([original, impostor])
+    ]
+    fresh, conflicting = first_of_each_key(batch, {})
+    assert [e.kafka_offset for e in fresh] == [0]
+    assert [e.kafka_offset for e in conflicting] == [1]
