@@ -77,7 +77,11 @@ def run(
     children = [
         subprocess.Popen(
             [faststream, "run", services.factory_path(name), "--factory"],
-            env={**os.environ, "HTTP_PORT": os.environ.get("HTTP_PORT", str(services.HTTP_PORTS[name]))},
+            env={
+                **os.environ,
+                **services.local_audit_keys(),
+                "HTTP_PORT": os.environ.get("HTTP_PORT", str(services.HTTP_PORTS[name])),
+            },
         )
         for name in chosen
     ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 from typing import Final
 
 from faststream import FastStream
@@ -10,6 +12,25 @@ from faststream import FastStream
 SERVICES: Final = ("meetings", "evaluations", "notifications", "audit")
 HTTP_PORTS: Final = {"meetings": 8081, "evaluations": 8082, "notifications": 8083, "audit": 8084}
 """Where `lhl run` serves each service's health and metrics."""
+
+
+LOCAL_AUDIT_KEYS = Path(".local/audit-keys")
+LOCAL_AUDIT_CHECKPOINTS = Path(".local/audit-checkpoints")
+
+
+def local_audit_keys() -> dict[str, str]:
+    """For a local run: a checkpoint signing key made once under .local, unless the environment names one."""
+    if "AUDIT_SIGNING_KEY" in os.environ:
+        return {}
+    from services.audit import keys
+
+    signing = LOCAL_AUDIT_KEYS / keys.SIGNING_FILE
+    if not signing.exists():
+        keys.generate(LOCAL_AUDIT_KEYS)
+    return {
+        "AUDIT_SIGNING_KEY": str(signing),
+        "AUDIT_CHECKPOINT_DIR": os.environ.get("AUDIT_CHECKPOINT_DIR", str(LOCAL_AUDIT_CHECKPOINTS)),
+    }
 
 
 def factory_path(service: str) -> str:

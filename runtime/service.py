@@ -237,8 +237,8 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         middlewares=[KafkaTelemetryMiddleware()],
     )
     router = KafkaRouter(prefix=settings.topic_prefix)
-    for topic in definition.consumes:
-        _subscribe(router, runtime, topic)
+    if definition.consumes:
+        _subscribe(router, runtime, list(definition.consumes))
     for topic in definition.publishes:
         _declare_publisher(router, topic)
     broker.include_router(router)
@@ -260,14 +260,14 @@ def runtime_of(app: FastStream) -> ServiceRuntime:
     return runtime
 
 
-def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, topic: str) -> None:
-    accepted = ", ".join(sorted(runtime.definition.consumes[topic]))
+def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]) -> None:
+    """One consumer for all the service's topics: one group member, so a start costs one rebalance, not one each."""
+    accepted = "; ".join(f"{topic}: {', '.join(sorted(runtime.definition.consumes[topic]))}" for topic in consumed)
     subscriber = router.subscriber(
-        topic,
+        *consumed,
         group_id=runtime.settings.group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
-        title=f"{runtime.definition.name}:{topic}",
         description=f"Structured-mode CloudEvents ({CONTENT_TYPE_NOTE}). Accepted types: {accepted}.",
     )
 
@@ -283,7 +283,7 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, topic: str) -> None
             if end is not None:
                 runtime.metrics.observe_lag(raw.topic, raw.partition, max(end - raw.offset - 1, 0))
 
-    consume.__name__ = f"consume_{topic.replace('.', '_').replace('-', '_')}"
+    consume.__name__ = f"consume_{runtime.definition.name}"
     subscriber(consume)
 
 
