@@ -71,6 +71,7 @@ class AuditRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = Metrics(settings.service_name)
         self.http: HealthServer | None = None
+        self.broker: KafkaBroker | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -136,13 +137,17 @@ class AuditRuntime:
         self.metrics.outcomes.labels(self.metrics.service, "any", "duplicate").inc(outcome.received - outcome.recorded)
 
     async def readiness(self) -> dict[str, bool]:
-        """Ready when the log answers to the writer role."""
+        """Ready when the log (migrated, so its table exists) answers to the writer role and the broker answers."""
+        checks = {"database": False, "migrations": False, "broker": False}
         try:
             async with asyncio.timeout(3):
                 await self.pool.execute("SELECT 1 FROM audit_log LIMIT 1")
-                return {"database": True}
+                checks["database"] = checks["migrations"] = True
         except (OSError, TimeoutError, RuntimeError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            return {"database": False}
+            pass
+        if self.broker is not None:
+            checks["broker"] = await self.broker.ping(timeout=3)
+        return checks
 
     async def _checkpoint_periodically(self) -> None:
         last: tuple[int, str] | None = None
@@ -175,6 +180,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         logger=faststream_logger,
         log_level=logging.DEBUG,
     )
+    runtime.broker = broker
     router = KafkaRouter(prefix=settings.topic_prefix)
     subscriber = router.subscriber(
         *topics.ALL_TOPICS,

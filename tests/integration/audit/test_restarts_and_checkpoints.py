@@ -92,6 +92,7 @@ async def test_the_service_reports_ready_and_counts_what_it_recorded(
             ready = await client.get(f"{base}/health/ready")
             metrics = (await client.get(f"{base}/metrics")).text
     assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": True, "migrations": True, "broker": True}
     assert (
         f'lhl_events_total{{event_type="any",outcome="processed",service="audit"}} {mix.expected_records}.0' in metrics
     )
