@@ -55,7 +55,10 @@ def verify(
     file: Annotated[Path | None, typer.Option("--file", help="Verify an exported file, not the database.")] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Recompute the hash chain and check every checkpoint; exit 1 naming the first bad record."""
+    """Recompute the hash chain and check every checkpoint; exit 1 naming the first bad record.
+
+    Example: `lhl audit verify` or, offline, `lhl audit verify --file audit-2023.jsonl`
+    """
     settings = AuditSettings()
     try:
         log = str(export_file.read_header(file)["log"]) if file is not None else settings.schema_name
@@ -101,7 +104,10 @@ async def _verify(
 
 @app.command()
 def export(out: Annotated[Path, typer.Option("--out", help="File to write (JSON lines).")]) -> None:
-    """Write the whole log as JSON lines: a header, then one record per line in chain order."""
+    """Write the whole log as JSON lines: a header, then one record per line in chain order.
+
+    Example: `lhl audit export --out audit-2023.jsonl`
+    """
     settings = AuditSettings()
     count = _run(_export(settings, out))
     typer.echo(f"exported {count} records to {out}")
@@ -124,7 +130,10 @@ async def _export(settings: AuditSettings, out: Path) -> int:
 
 @app.command()
 def checkpoint() -> None:
-    """Sign the current record count and head hash now, and write them to the checkpoint folder."""
+    """Sign the current record count and head hash now, and write them to the checkpoint folder.
+
+    Example: `lhl audit checkpoint`
+    """
     settings = AuditSettings()
     try:
         path = _run(_checkpoint(settings))
@@ -144,7 +153,10 @@ def keygen(
         ".local/audit-keys"
     ),
 ) -> None:
-    """Create an Ed25519 key pair for signing checkpoints, and print the settings that use it."""
+    """Create an Ed25519 key pair for signing checkpoints, and print the settings that use it.
+
+    Example: `lhl audit keygen --out-dir /etc/lhl/audit-keys`
+    """
     try:
         signing, verifying = keys.generate(out_dir)
     except OSError as error:
@@ -166,7 +178,10 @@ def trail(
     output: Annotated[str, typer.Option("--output", help="table (for people) or jsonl (for machines).")] = "table",
     database_url: DatabaseOption = None,
 ) -> None:
-    """Show the recorded events that match, in the order they were recorded."""
+    """Show the recorded events that match, in the order they were recorded.
+
+    Example: `lhl audit trail --correlation-id 6f1c0b4e-3d0a-4f57-9a52-2f0d7c1e9b11 --json`
+    """
     if output not in ("table", "jsonl"):
         _fail(f"--output: expected 'table' or 'jsonl', got {output!r}")
     wanted = repository.TrailFilter(
