@@ -180,7 +180,7 @@ def trail(
 ) -> None:
     """Show the recorded events that match, in the order they were recorded.
 
-    Example: `lhl audit trail --correlation-id 6f1c0b4e-3d0a-4f57-9a52-2f0d7c1e9b11 --json`
+    Example: `lhl audit trail --correlation-id 6f1c0b4e-3d0a-4f57-9a52-2f0d7c1e9b11 --output jsonl`
     """
     if output not in ("table", "jsonl"):
         _fail(f"--output: expected 'table' or 'jsonl', got {output!r}")
