@@ -43,7 +43,7 @@ class Lifecycle:
         self.deps = deps
         self.worker: DeliveryWorker | None = None
         self._client: httpx.AsyncClient | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._log = get_logger(component="notifications")
 
     async def load_seed(self) -> None:
@@ -64,14 +64,19 @@ class Lifecycle:
             {"email": Email(self.settings), "webhook": Webhook(self._client)},
             on_emitted=relay.wake if relay is not None else lambda: None,
         )
-        self._task = asyncio.create_task(self.worker.run(), name="delivery-worker")
+        worker = self.worker
+        self._tasks = [
+            asyncio.create_task(worker.run(), name=f"delivery-worker-{n}")
+            for n in range(self.settings.delivery_concurrency)
+        ]
 
     async def stop_worker(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate
 from typing import Protocol
 
 import aiosmtplib
@@ -65,7 +65,11 @@ class Email:
         mail["From"] = self._s.mail_from
         mail["To"] = message.address
         mail["Subject"] = message.subject
-        mail["Message-ID"] = make_msgid(idstring=message.notification_id, domain="lhl.invalid")
+        mail["Date"] = formatdate(message.timestamp, usegmt=True)
+        # Stable across retries, so a receiver can drop the copy sent in the crash window.
+        mail["Message-ID"] = f"<{message.notification_id}@notifications.lhl.invalid>"
+        # RFC 3834: keeps out-of-office replies from answering a machine.
+        mail["Auto-Submitted"] = "auto-generated"
         mail[NOTIFICATION_HEADER] = message.notification_id
         mail.set_content(message.body)
         password = self._s.smtp_password.get_secret_value() if self._s.smtp_password else None
@@ -99,6 +103,12 @@ class Webhook:
     async def send(self, message: Outgoing) -> Sent:
         if message.signing_secret is None:
             return Sent(ok=False, error="webhook contact point has no signing secret", permanent=True)
+        try:
+            scheme = httpx.URL(message.address).scheme
+        except httpx.InvalidURL as error:
+            return Sent(ok=False, error=f"invalid webhook URL: {error}", permanent=True)
+        if scheme not in ("http", "https"):
+            return Sent(ok=False, error=f"invalid webhook URL: scheme {scheme!r} is not http(s)", permanent=True)
         headers = {
             "Content-Type": "application/cloudevents+json",
             TIMESTAMP_HEADER: str(message.timestamp),

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from contracts import catalog
+from contracts import catalog, reference
 from runtime import db
 from runtime.db import Connection
 from services.notifications import domain
@@ -92,6 +92,11 @@ def add_recipient(
     """Add or update a recipient."""
     if kind not in ("organisation", "system"):
         _fail(f"--kind: expected organisation or system, got {kind!r}")
+    if organisation is not None:
+        try:
+            reference.organisations().get(organisation, datetime.now(UTC).date(), reference.regions())
+        except reference.ReferenceDataError as error:
+            _fail(f"--organisation: {error}")
     recipient = domain.Recipient(recipient_id, name, kind, organisation, _split(sources), _split(agreements))
     _run(lambda conn, now: subscriptions.upsert_recipient(conn, recipient, now))
     typer.echo(f"recipient {recipient_id} saved")

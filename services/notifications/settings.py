@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PositiveInt, SecretStr
 
 from contracts.reference import DATA_DIR
 from runtime.settings import RuntimeSettings
@@ -23,7 +23,7 @@ class NotificationsSettings(RuntimeSettings):
 
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one webhook POST.")
 
-    retry_delays_seconds: tuple[int, ...] = Field(
+    retry_delays_seconds: tuple[PositiveInt, ...] = Field(
         default=(10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200),
         min_length=1,
         description="Delay before each retry; the last one repeats.",
@@ -33,6 +33,9 @@ class NotificationsSettings(RuntimeSettings):
         default=48 * 3600, gt=0, description="No retry is scheduled later than this after the first attempt."
     )
     delivery_poll_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for due rows.")
+    delivery_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Deliveries in flight at once, so one slow endpoint does not hold up all."
+    )
 
     subscriptions_seed: str | None = Field(
         default=DEFAULT_SEED, description="Seed file of recipients, contact points and filters; upserted at start."

@@ -11,8 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from typer.testing import CliRunner
+
 from contracts.events.evaluations import RegionalReportDue, RegionalReportOverdue
 from contracts.events.meetings import ActionItemAssigned
+from services.notifications import cli
 from services.notifications.settings import NotificationsSettings
 from tests.support.infra import Infra
 from tests.support.services import settings_for
@@ -114,3 +117,11 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = 30.0)
 
 def of_type(events: list[dict[str, Any]], suffix: str) -> list[dict[str, Any]]:
     return [e for e in events if e["type"].endswith(suffix)]
+
+
+def run_cli(settings: NotificationsSettings, *args: str) -> str:
+    """The operator's CLI against the service's schema; call it in a thread, it runs its own event loop."""
+    env = {"DATABASE_URL": settings.database_url, "DB_SCHEMA": settings.schema_name}
+    result = CliRunner().invoke(cli.app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output

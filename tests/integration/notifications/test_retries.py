@@ -10,14 +10,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from typer.testing import CliRunner
 
 from contracts import topics
 from runtime.clock import ManualClock
 from runtime.service import ServiceRuntime
-from services.notifications import cli
 from services.notifications.app import create_app, lifecycle_of
-from services.notifications.settings import NotificationsSettings
 from tests.integration.notifications import scenario as sc
 from tests.integration.notifications.servers import SmtpServer, WebhookServer
 from tests.support.infra import Infra
@@ -108,13 +105,6 @@ async def test_a_retry_scheduled_before_a_restart_still_happens_after_it(
     assert len(smtp.to(sc.ADDRESS["hdir"])) == 1
 
 
-def run_cli(settings: NotificationsSettings, *args: str) -> str:
-    env = {"DATABASE_URL": settings.database_url, "DB_SCHEMA": settings.schema_name}
-    result = CliRunner().invoke(cli.app, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 async def test_a_permanent_failure_ends_in_notification_failed_and_can_be_retried_by_hand(
     infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
 ) -> None:
@@ -130,10 +120,11 @@ async def test_a_permanent_failure_ends_in_notification_failed_and_can_be_retrie
         [failed] = [e for e in events if e["type"].endswith("notification.failed.v1")]
         nid = failed["data"]["notification_id"]
         listed = [
-            json.loads(line) for line in (await asyncio.to_thread(run_cli, settings, "failures", "list")).splitlines()
+            json.loads(line)
+            for line in (await asyncio.to_thread(sc.run_cli, settings, "failures", "list")).splitlines()
         ]
         smtp.refused.clear()
-        await asyncio.to_thread(run_cli, settings, "failures", "retry", nid)
+        await asyncio.to_thread(sc.run_cli, settings, "failures", "retry", nid)
         clock.advance(timedelta(minutes=1))
         events = await bus.events(topics.NOTIFICATIONS_EVENTS, lambda es: ("delivered", 1) in outcomes(es, nid))
     assert failed["data"]["recipient"] == "sf-vestland"

@@ -1,0 +1,51 @@
+"""How a send attempt's result is judged: delivered, worth retrying, or permanent."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from services.notifications.channels import Email, Outgoing, Webhook
+from services.notifications.settings import NotificationsSettings
+
+
+def outgoing(address: str, channel: str = "webhook", secret: str | None = "s") -> Outgoing:
+    return Outgoing("n-1", channel, address, secret, "Emne", "Tekst", b'{"id":"e-1"}', 1700000000)
+
+
+def client_answering(status: int) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(status)))
+
+
+@pytest.mark.parametrize(
+    ("status", "ok", "permanent"),
+    [(200, True, False), (204, True, False), (500, False, False), (429, False, False), (410, False, True)],
+)
+async def test_a_webhook_answer_is_judged_by_its_status(status: int, ok: bool, permanent: bool) -> None:
+    async with client_answering(status) as client:
+        sent = await Webhook(client).send(outgoing("https://mottaker.example/hook"))
+    assert (sent.ok, sent.permanent) == (ok, permanent)
+
+
+async def test_a_webhook_url_that_is_not_http_is_a_permanent_error() -> None:
+    async with client_answering(200) as client:
+        sent = await Webhook(client).send(outgoing("ftp://mottaker.example/hook"))
+    assert sent.permanent
+    assert sent.error is not None
+    assert "invalid webhook URL" in sent.error
+
+
+async def test_an_unreachable_webhook_is_retried() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+        sent = await Webhook(client).send(outgoing("https://mottaker.example/hook"))
+    assert (sent.ok, sent.permanent) == (False, False)
+
+
+async def test_an_invalid_email_address_is_a_permanent_error_without_contacting_the_server() -> None:
+    sent = await Email(NotificationsSettings(smtp_port=9)).send(outgoing("ikke-en-adresse", "email", None))
+    assert sent.permanent
+    assert sent.error is not None
+    assert "invalid e-mail address" in sent.error
