@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -40,6 +41,18 @@ def _run(work: Callable[[Connection, datetime], Awaitable[T]]) -> T:
             await pool.close()
 
     return asyncio.run(main())
+
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")
+
+
+def _check_ids(**ids: str) -> None:
+    """Ids travel in the outcome events, so they must be valid business ids there too."""
+    for name, value in ids.items():
+        if not _ID.match(value):
+            _fail(
+                f"{name}: {value!r} must be letters, digits and . _ : - (at most 120), starting with a letter or digit"
+            )
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -90,6 +103,7 @@ def add_recipient(
     agreements: Csv = "leve-hele-livet-2019-2023",
 ) -> None:
     """Add or update a recipient."""
+    _check_ids(recipient_id=recipient_id)
     if kind not in ("organisation", "system"):
         _fail(f"--kind: expected organisation or system, got {kind!r}")
     if organisation is not None:
@@ -113,6 +127,7 @@ def add_contact_point(
     ] = None,
 ) -> None:
     """Add or update an e-mail address, or a webhook URL with its signing secret."""
+    _check_ids(recipient_id=recipient_id, contact_point_id=contact_point_id)
     if (email is None) == (webhook_url is None):
         _fail("give exactly one of --email and --webhook-url")
     if email is not None and not domain.is_email_address(email):
@@ -145,6 +160,7 @@ def add_filter(
     agreements: Csv = "",
 ) -> None:
     """Opt a recipient in to events beyond the defaults."""
+    _check_ids(recipient_id=recipient_id, filter_id=filter_id)
     unknown = [t for t in _split(event_types) if t not in catalog.BY_NAME]
     if unknown:
         _fail(f"--event-types: unknown event type(s): {', '.join(unknown)}")

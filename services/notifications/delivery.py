@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -21,12 +21,14 @@ from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.outbox import Emitter
+from runtime.pipeline import INFRASTRUCTURE_ERRORS
 from services.notifications import domain
 from services.notifications.channels import Channel, Outgoing, Sent
 from services.notifications.repository import deliveries
 from services.notifications.settings import NotificationsSettings
 
 NO_AGREEMENT = "none"
+PARK_FOR = timedelta(minutes=30)
 
 
 class DeliveryWorker:
@@ -60,25 +62,37 @@ class DeliveryWorker:
 
     async def deliver_one(self) -> bool:
         now = self._clock.now()
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await deliveries.claim_due(conn, now)
-            if row is None:
-                return False
-            outgoing = Outgoing(
-                notification_id=row["notification_id"],
-                channel=row["channel"],
-                address=row["address"],
-                signing_secret=row["signing_secret"],
-                subject=row["subject"],
-                body=row["body"],
-                payload=bytes(row["payload"]),
-                timestamp=int(now.timestamp()),
-            )
-            if row["contact_point_removed"]:
-                sent = Sent(ok=False, error="the contact point was removed before delivery", permanent=True)
-            else:
-                sent = await self._channels[row["channel"]].send(outgoing)
-            await self._record(conn, row, sent, now)
+        claimed: str | None = None
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                row = await deliveries.claim_due(conn, now)
+                if row is None:
+                    return False
+                claimed = row["notification_id"]
+                outgoing = Outgoing(
+                    notification_id=row["notification_id"],
+                    channel=row["channel"],
+                    address=row["address"],
+                    signing_secret=row["signing_secret"],
+                    subject=row["subject"],
+                    body=row["body"],
+                    payload=bytes(row["payload"]),
+                    timestamp=int(now.timestamp()),
+                )
+                if row["contact_point_removed"]:
+                    sent = Sent(ok=False, error="the contact point was removed before delivery", permanent=True)
+                else:
+                    sent = await self._channels[row["channel"]].send(outgoing)
+                await self._record(conn, row, sent, now)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as error:
+            if claimed is None:
+                raise
+            # A bug on one row must not block the queue behind it: park the row and carry on with the next.
+            self._log.exception("delivery_crashed", notification_id=claimed, error_class=type(error).__name__)
+            async with self._pool.acquire() as conn:
+                await deliveries.park(conn, claimed, f"{type(error).__name__}: {error}"[:1000], now + PARK_FOR)
         return True
 
     async def _record(self, conn: Connection, row: asyncpg.Record, sent: Sent, now: datetime) -> None:

@@ -131,6 +131,16 @@ async def record_failed(
     )
 
 
+async def park(conn: Connection, notification_id: str, error: str, until: datetime) -> None:
+    """Move a row that crashed the worker out of the way, without counting an attempt."""
+    await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = $3, last_error = $2 WHERE notification_id = $1 AND status = 'pending'",
+        notification_id,
+        error,
+        until,
+    )
+
+
 async def failures(conn: Connection) -> Sequence[asyncpg.Record]:
     rows: Sequence[asyncpg.Record] = await conn.fetch(
         "SELECT notification_id, about_event_type, about_event_id, recipient_id, contact_point_id, channel,"
