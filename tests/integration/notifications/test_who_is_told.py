@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 import services.notifications
 from contracts import topics
+from contracts.events.evaluations import AgreementExpired
 from services.notifications.app import create_app
 from tests.integration.notifications import scenario as sc
 from tests.integration.notifications.servers import SmtpServer, WebhookServer
@@ -113,3 +115,23 @@ async def test_webhook_signature_verifies_with_the_documented_algorithm(
     assert request.headers["content-type"] == "application/cloudevents+json"
     sent = json.loads(request.body)
     assert (sent["id"], sent["type"], sent["source"]) == (overdue.id, overdue.type, overdue.source)
+
+
+async def test_expiry_is_told_once_to_every_organisation_on_the_agreement_and_not_to_publishing_systems(
+    infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
+) -> None:
+    app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)))
+    expired = cloud_event(
+        AgreementExpired(agreement_id=sc.AGREEMENT, expired_on=date(2023, 12, 31)), source=sc.EVALUATIONS_SOURCE
+    )
+    organisations = {"hod", "ks", "hdir", "sf-vestland", "ks-vestland", "sf-rogaland"}
+    expected = {(expired.id, o, "email") for o in organisations} | {(expired.id, "hdir", "webhook")}
+    async with running(app):
+        await bus.publish_event(topics.EVALUATIONS_EVENTS, expired)
+        delivered = await bus.events(topics.NOTIFICATIONS_EVENTS, lambda es: set(told(es)) >= expected)
+    assert sorted(told(delivered)) == sorted(expected)
+    for organisation in organisations:
+        [mail] = smtp.to(sc.ADDRESS[organisation])
+        assert mail.subject == "[Leve hele livet] Avtalen er utløpt"
+        assert "Avtaleperioden endte 31. desember 2023." in mail.body
+    assert smtp.to(sc.ADDRESS["system-hod"]) == []
