@@ -29,7 +29,7 @@ from runtime.deadletter import dead_letter_headers
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, add_record
 
-Outcome = Literal["processed", "duplicate", "dead_lettered"]
+Outcome = Literal["processed", "duplicate", "dead_lettered", "skipped"]
 
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -144,6 +144,7 @@ class Pipeline:
         handlers: Mapping[str, Handler],
         on_committed: Callable[[], None] = lambda: None,
         observe: Observe | None = None,
+        dead_letters: bool = True,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -155,6 +156,7 @@ class Pipeline:
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
         self._on_committed = on_committed
         self._observe = observe
+        self._dead_letters = dead_letters
 
     async def process(self, record: Incoming) -> Outcome:
         started = time.perf_counter()
@@ -169,6 +171,8 @@ class Pipeline:
             event, data = parse_event(record.value, self._types)
         except Rejected as rejection:
             source, event_id, event_type = _identity_from_bytes(record)
+            if not self._dead_letters:
+                return self._skip(rejection, event_type, log)
             outcome = await self._dead_letter(record, rejection, source, event_id, event_type, None, log)
             return outcome, event_type, rejection.reason.value
         log = log.bind(
@@ -189,8 +193,17 @@ class Pipeline:
         else:
             self._on_committed()
             return outcome, event.type, None
+        if not self._dead_letters and rejected.reason is not Reason.HANDLER_ERROR:
+            return self._skip(rejected, event.type, log)
         outcome = await self._dead_letter(record, rejected, event.source, event.id, event.type, event, log)
         return outcome, event.type, rejected.reason.value
+
+    def _skip(
+        self, rejection: Rejected, event_type: str | None, log: structlog.stdlib.BoundLogger
+    ) -> tuple[Outcome, str | None, str | None]:
+        """On a topic another service owns, that service dead-letters what is invalid; here it is only passed by."""
+        log.info("event_skipped", reason=rejection.reason.value, error=rejection.message)
+        return "skipped", event_type, None
 
     async def _handle(
         self, record: Incoming, event: CloudEvent, data: EventData, log: structlog.stdlib.BoundLogger

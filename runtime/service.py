@@ -43,6 +43,8 @@ class ServiceDefinition:
     """Topic -> event type name -> handler."""
     publishes: Sequence[str] = ()
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
+    secondary: frozenset[str] = frozenset()
+    """Consumed topics another service owns: their invalid events are that service's to dead-letter, not ours."""
 
 
 def clock_from_settings(settings: RuntimeSettings) -> Clock:
@@ -116,6 +118,7 @@ class ServiceRuntime:
                 handlers=handlers,
                 on_committed=self.relay.wake,
                 observe=self.metrics.observe_record,
+                dead_letters=topic not in self.definition.secondary,
             )
         self._tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
         if self.definition.timers:

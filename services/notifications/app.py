@@ -31,6 +31,9 @@ def definition(settings: NotificationsSettings, deps: handlers.Deps) -> ServiceD
         migrations=MIGRATIONS,
         consumes=handlers.routes(deps),
         publishes=(topics.NOTIFICATIONS_EVENTS, topics.DEAD_LETTER),
+        # The evaluations service owns the agreement ingress and dead-letters what is wrong there; a second
+        # dead letter for the same event would only be noise.
+        secondary=frozenset({topics.AGREEMENT_INGRESS}),
     )
 
 

@@ -10,12 +10,14 @@ from pathlib import Path
 from contracts import topics
 from contracts.events.evaluations import TerminationNoticeGiven
 from runtime import deadletter as dlq
+from services.evaluations.app import create_app as create_evaluations
+from services.evaluations.settings import EvaluationsSettings
 from services.notifications.app import create_app
 from tests.integration.notifications import scenario as sc
 from tests.integration.notifications.servers import SmtpServer, WebhookServer
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event, headers_of
-from tests.support.services import running
+from tests.support.services import running, settings_for
 
 
 def notice_with_bad_effective_date() -> bytes:
@@ -31,9 +33,11 @@ async def test_a_rejected_events_publisher_is_told_the_reason_once(
     infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
 ) -> None:
     app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)))
+    # The evaluations service owns the agreement ingress: it dead-letters the notice, notifications tells why.
+    evaluations = create_evaluations(settings_for(EvaluationsSettings, infra, run_id))
     rejected = notice_with_bad_effective_date()
     rejected_id = json.loads(rejected)["id"]
-    async with running(app):
+    async with running(evaluations), running(app):
         await bus.publish_raw(topics.AGREEMENT_INGRESS, rejected)
         [letter] = await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 1)
         await sc.eventually(lambda: smtp.to(sc.ADDRESS["system-hod"]), "the publisher's contact is told")
