@@ -66,7 +66,10 @@ def _fail(message: str) -> None:
 
 @app.command("list")
 def list_subscriptions() -> None:
-    """Print recipients with their contact points and filters as JSON (secrets are not shown)."""
+    """Print recipients with their contact points and filters as JSON (secrets are not shown).
+
+    Example: `lhl subscriptions list`
+    """
     subs = _run(lambda conn, _: subscriptions.load_subscriptions(conn))
     out: list[dict[str, Any]] = []
     for r in subs.recipients:
@@ -102,7 +105,10 @@ def add_recipient(
     sources: Csv = "",
     agreements: Csv = "leve-hele-livet-2019-2023",
 ) -> None:
-    """Add or update a recipient."""
+    """Add or update a recipient.
+
+    Example: `lhl subscriptions add-recipient system-ks-agder --name "KS Agder" --kind system --sources /ks/agder`
+    """
     _check_ids(recipient_id=recipient_id)
     if kind not in ("organisation", "system"):
         _fail(f"--kind: expected organisation or system, got {kind!r}")
@@ -126,7 +132,11 @@ def add_contact_point(
         str | None, typer.Option(envvar="LHL_WEBHOOK_SIGNING_SECRET", help="Webhook secret (or from the env).")
     ] = None,
 ) -> None:
-    """Add or update an e-mail address, or a webhook URL with its signing secret."""
+    """Add or update an e-mail address, or a webhook URL with its signing secret.
+
+    Example: `lhl subscriptions add-contact-point ks-agder ks-agder-hook --webhook-url https://ks.example/hooks`
+    with the secret in LHL_WEBHOOK_SIGNING_SECRET.
+    """
     _check_ids(recipient_id=recipient_id, contact_point_id=contact_point_id)
     if (email is None) == (webhook_url is None):
         _fail("give exactly one of --email and --webhook-url")
@@ -159,7 +169,10 @@ def add_filter(
     regions: Csv = "",
     agreements: Csv = "",
 ) -> None:
-    """Opt a recipient in to events beyond the defaults."""
+    """Opt a recipient in to events beyond the defaults.
+
+    Example: `lhl subscriptions add-filter hdir hdir-reports --event-types no.levehelelivet.report.received.v1`
+    """
     _check_ids(recipient_id=recipient_id, filter_id=filter_id)
     unknown = [t for t in _split(event_types) if t not in catalog.BY_NAME]
     if unknown:
@@ -174,7 +187,10 @@ def remove(
     what: Annotated[str, typer.Argument(help="recipient, contact-point or filter.")],
     ident: str,
 ) -> None:
-    """Remove a recipient, contact point or filter (it stays removed when the seed is applied again)."""
+    """Remove a recipient, contact point or filter (it stays removed when the seed is applied again).
+
+    Example: `lhl subscriptions remove contact-point ks-agder-hook`
+    """
     if what not in ("recipient", "contact-point", "filter"):
         _fail(f"what: expected recipient, contact-point or filter, got {what!r}")
     if not _run(lambda conn, now: subscriptions.remove(conn, what, ident, now)):
@@ -184,7 +200,10 @@ def remove(
 
 @failures_app.command("list")
 def failures_list() -> None:
-    """Deliveries that gave up, oldest first, as JSON lines."""
+    """Deliveries that gave up, oldest first, as JSON lines.
+
+    Example: `lhl subscriptions failures list`
+    """
     for row in _run(lambda conn, _: deliveries.failures(conn)):
         typer.echo(json.dumps({k: v.isoformat() if isinstance(v, datetime) else v for k, v in dict(row).items()}))
 
@@ -193,7 +212,10 @@ def failures_list() -> None:
 def failures_retry(
     notification_ids: Annotated[list[str] | None, typer.Argument(help="Ids to requeue; none means all.")] = None,
 ) -> None:
-    """Requeue failed deliveries; the worker sends them with a fresh retry budget."""
+    """Requeue failed deliveries; the worker sends them with a fresh retry budget.
+
+    Example: `lhl subscriptions failures retry 3f0c8a1e-...` (no ids: every failed delivery)
+    """
     ids = notification_ids or []
     requeued = _run(lambda conn, now: deliveries.requeue(conn, ids, now))
     typer.echo(f"requeued {len(requeued)}: {' '.join(requeued)}")
