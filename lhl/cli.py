@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from lhl import services
+from lhl.demo.mailbox import Mailbox
 
 app = typer.Typer(
     help="Leve hele livet event backend: run the stack and services, publish events, inspect the audit trail.",
@@ -74,12 +75,14 @@ def run(
     if unknown:
         raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {list(services.SERVICES)}")
     faststream = os.path.join(os.path.dirname(sys.executable), "faststream")
+    sink, mail = _local_smtp_sink() if "notifications" in chosen and "SMTP_HOST" not in os.environ else (None, {})
     children = [
         subprocess.Popen(
             [faststream, "run", services.factory_path(name), "--factory"],
             env={
                 **os.environ,
                 **services.local_audit_keys(),
+                **mail,
                 "HTTP_PORT": os.environ.get("HTTP_PORT", str(services.HTTP_PORTS[name])),
             },
         )
@@ -96,10 +99,22 @@ def run(
     signal.signal(signal.SIGINT, forward)
     while any(c.poll() is None for c in children):
         time.sleep(0.2)
+    if sink is not None:
+        sink.stop()
+        told = ", ".join(f"{address} {count}" for address, count in sink.counts()) or "none"
+        typer.echo(f"e-mails received by the local SMTP sink: {told}")
     failed = [name for name, c in zip(chosen, children, strict=True) if c.returncode not in (0, -signal.SIGTERM)]
     if failed:
         typer.echo(f"stopped with errors: {', '.join(failed)}", err=True)
         raise typer.Exit(1)
+
+
+def _local_smtp_sink() -> tuple[Mailbox, dict[str, str]]:
+    """Without SMTP_HOST, e-mails go to a sink in this process, so a local run never retries against nothing."""
+    sink = Mailbox()
+    sink.start()
+    typer.echo(f"e-mails go to a local SMTP sink on 127.0.0.1:{sink.port}; set SMTP_HOST to use a real server")
+    return sink, {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port)}
 
 
 def _mount_operator_clis() -> None:
