@@ -19,27 +19,9 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 
 def as_json(record: AuditRecord) -> dict[str, Any]:
-    e = record.entry
-    return {
-        "seq": record.seq,
-        "recorded_at": utc_text(record.recorded_at),
-        "kind": e.kind,
-        "event_source": e.event_source,
-        "event_id": e.event_id,
-        "event_type": e.event_type,
-        "event_time": utc_text(e.event_time),
-        "correlation_id": e.correlation_id,
-        "agreement_id": e.agreement_id,
-        "region": e.region,
-        "topic": e.topic,
-        "kafka_partition": e.kafka_partition,
-        "kafka_offset": e.kafka_offset,
-        "reason": e.reason,
-        "reason_message": e.reason_message,
-        "envelope": e.envelope,
-        "data": e.data,
-        "hash": record.hash,
-    }
+    """What the trail shows a machine: the hashed columns without the raw bytes, plus the parsed event."""
+    shown = {k: v for k, v in record.content().items() if k not in ("headers", "payload", "prev_hash")}
+    return {**shown, "envelope": record.entry.envelope, "data": record.entry.data, "hash": record.hash}
 
 
 def _short_type(event_type: str | None) -> str:
