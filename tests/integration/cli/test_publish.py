@@ -1,0 +1,44 @@
+"""`lhl publish` puts a valid event on its topic, keyed by its partition key, and prints the id it was given."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from contracts import topics
+from lhl.cli import app
+from tests.support.infra import Infra
+from tests.support.kafka import Bus
+
+EVENT = """\
+{"type": "no.levehelelivet.report.submitted.v1",
+ "data": {"report_id": "agder-2022-05-15", "agreement_id": "leve-hele-livet-2019-2023", "region": "agder",
+          "reporting_date": "2022-05-15", "submitted_by": "sf-agder", "summary": "Arbeidet går som planlagt.",
+          "focus_areas": [{"focus_area": "helsehjelp", "municipalities_reached": 20, "planning": 15,
+                           "decided": 10, "implementing": 5}]}}
+"""
+
+
+async def test_a_published_file_arrives_on_its_topic_with_the_printed_id(
+    infra: Infra, bus: Bus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.kafka_bootstrap_servers)
+    monkeypatch.setenv("TOPIC_PREFIX", bus.prefix)
+    path = tmp_path / "report.json"
+    path.write_text(EVENT, encoding="utf-8")
+    # The command runs its own event loop, as it does from a shell; the test's loop waits in a thread for it.
+    arguments = ["publish", str(path), "--source", "/statsforvalteren/agder/rapportering"]
+    result = await asyncio.to_thread(CliRunner().invoke, app, arguments)
+    assert result.exit_code == 0, result.output
+    printed_id = result.stdout.strip()
+    records = await bus.read(topics.REPORTS_INGRESS, lambda rs: len(rs) >= 1)
+    [record] = records
+    event = json.loads(record.value)
+    assert event["id"] == printed_id
+    assert event["source"] == "/statsforvalteren/agder/rapportering"
+    assert event["dataschema"] == "urn:levehelelivet:schema:report.submitted:v1"
+    assert record.key == b"leve-hele-livet-2019-2023/agder"
