@@ -26,6 +26,7 @@ from runtime.clock import Clock, ScaledClock, SystemClock
 from runtime.db import Connection
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
+from runtime.offsets import OffsetCommitter
 from runtime.outbox import Emitter, OutboxRelay, backlog
 from runtime.pipeline import Handler, Incoming, Pipeline
 from runtime.settings import RuntimeSettings
@@ -70,6 +71,7 @@ class ServiceRuntime:
         self.timers: TimerRunner | None = None
         self.metrics = Metrics(definition.name)
         self.http: HealthServer | None = None
+        self.offsets = OffsetCommitter(settings.offset_commit_seconds)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -120,7 +122,10 @@ class ServiceRuntime:
                 observe=self.metrics.observe_record,
                 dead_letters=topic not in self.definition.secondary,
             )
-        self._tasks = [asyncio.create_task(self.relay.run(), name="outbox-relay")]
+        self._tasks = [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.offsets.run(), name="offset-committer"),
+        ]
         if self.definition.timers:
             self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
         if s.http_port is not None:
@@ -156,6 +161,10 @@ class ServiceRuntime:
 
     async def process(self, record: Incoming) -> None:
         await self._pipelines[record.topic].process(record)
+
+    async def commit_offsets(self) -> None:
+        """Runs before the broker stops its consumers, while they can still commit what was processed."""
+        await self.offsets.stop()
 
     async def readiness(self) -> dict[str, bool]:
         """Ready when the database answers with every migration applied and the broker answers."""
@@ -249,6 +258,7 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         broker,
         logger=faststream_logger,
         on_startup=[runtime.start],
+        on_shutdown=[runtime.commit_offsets],
         after_shutdown=[runtime.stop],
         specification=AsyncAPI(
             broker, title=f"lhl-{definition.name}", version="1.0.0", description=definition.description
@@ -269,7 +279,8 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
     subscriber = router.subscriber(
         *consumed,
         group_id=runtime.settings.group_id,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        # Committed by the runtime's OffsetCommitter after each record's transaction, a few times a second.
+        ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         description=f"Structured-mode CloudEvents ({CONTENT_TYPE_NOTE}). Accepted types: {accepted}.",
     )
@@ -277,9 +288,14 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
     async def consume(message: KafkaMessage) -> None:
         raw = message.raw_message
         assert not isinstance(raw, tuple)
-        await runtime.process(
-            Incoming(raw.topic, raw.partition, raw.offset, raw.key, raw.value, tuple(raw.headers or ()))
-        )
+        try:
+            await runtime.process(
+                Incoming(raw.topic, raw.partition, raw.offset, raw.key, raw.value, tuple(raw.headers or ()))
+            )
+        except BaseException:
+            await message.nack()  # the database or broker failed: seek back, so the record comes again
+            raise
+        runtime.offsets.processed(message.consumer, raw.topic, raw.partition, raw.offset)
         highwater = getattr(message.consumer, "highwater", None)
         if highwater is not None:
             end = highwater(TopicPartition(raw.topic, raw.partition))

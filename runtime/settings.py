@@ -24,6 +24,7 @@ class RuntimeSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field(default="auto")
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
+    offset_commit_seconds: float = Field(default=0.2, gt=0, description="How often processed offsets are committed.")
     clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
     clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")
     clock_speed: float = Field(default=1.0, gt=0, description="Simulated seconds per real second (fast clock).")

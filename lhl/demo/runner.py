@@ -60,6 +60,8 @@ class DemoConfig:
             "topic_prefix": self.prefix,
             "outbox_poll_seconds": 0.05,
             "timer_poll_seconds": 3600.0,
+            # The demo waits for committed offsets at every simulated instant: commit them promptly.
+            "offset_commit_seconds": 0.02,
             "log_level": "ERROR",
             "log_format": "json",
         }
