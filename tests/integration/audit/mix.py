@@ -9,40 +9,13 @@ from datetime import UTC, date, datetime
 from contracts import topics
 from contracts.envelope import CloudEvent
 from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
-from contracts.events.meetings import ActionItem, ContactMeetingHeld, MeetingKind
 from contracts.events.notifications import Channel, NotificationDelivered
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
+from tests.support.events import vestland_meeting_held as held
 from tests.support.kafka import Bus, cloud_event
 
 MEETINGS_SOURCE = "/statsforvalteren/vestland/moter"
 REPORTS_SOURCE = "/statsforvalteren/vestland/rapportering"
-
-
-def held(meeting_id: str, *, county: str = "46") -> ContactMeetingHeld:
-    return ContactMeetingHeld(
-        meeting_id=meeting_id,
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.REGIONAL,
-        region="vestland",
-        county=county,
-        held_on=date(2022, 3, 10),
-        organiser="sf-vestland",
-        participants=("sf-vestland", "ks-vestland", "kommune-4601"),
-        action_items=(
-            ActionItem(
-                action_item_id=f"{meeting_id}-a1",
-                text="Invitere kommunene",
-                owner="ks-vestland",
-                due_on=date(2022, 4, 1),
-            ),
-            ActionItem(
-                action_item_id=f"{meeting_id}-a2",
-                text="Kartlegge status",
-                owner="kommune-4601",
-                due_on=date(2022, 5, 1),
-            ),
-        ),
-    )
 
 
 def report() -> RegionalStatusReportSubmitted:

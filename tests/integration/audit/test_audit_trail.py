@@ -24,7 +24,8 @@ from tests.integration.audit.helpers import (
     wait_for_count,
     wait_until_caught_up,
 )
-from tests.integration.audit.mix import MEETINGS_SOURCE, REPORTS_SOURCE, delivered, held, report
+from tests.integration.audit.mix import MEETINGS_SOURCE, REPORTS_SOURCE, delivered, report
+from tests.support.events import vestland_meeting_held as held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event, headers_of
 from tests.support.services import running, settings_for

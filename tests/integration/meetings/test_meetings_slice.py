@@ -8,44 +8,15 @@ from datetime import date
 from typing import Any
 
 from contracts import catalog, topics
-from contracts.events.meetings import ActionItem, AgendaItem, ContactMeetingHeld, Decision, MeetingKind
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, ORIGINAL_OFFSET, ORIGINAL_TOPIC
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
+from tests.support.events import vestland_meeting_held as held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event, headers_of
 from tests.support.services import fetch, running, settings_for
 
 SOURCE = "/statsforvalteren/vestland/moter"
-
-
-def held(meeting_id: str, *, county: str = "46", held_on: date = date(2022, 3, 10)) -> ContactMeetingHeld:
-    return ContactMeetingHeld(
-        meeting_id=meeting_id,
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.REGIONAL,
-        region="vestland",
-        county=county,
-        held_on=held_on,
-        organiser="sf-vestland",
-        participants=("sf-vestland", "ks-vestland", "usht-vestland", "kommune-4601"),
-        agenda=(AgendaItem(title="Mat og måltider i hjemmetjenesten", focus_areas=("mat-og-maltider",)),),
-        decisions=(Decision(decision_id=f"{meeting_id}-d1", text="Felles læringsnettverk", focus_areas=()),),
-        action_items=(
-            ActionItem(
-                action_item_id=f"{meeting_id}-a1",
-                text="Invitere kommunene",
-                owner="ks-vestland",
-                due_on=date(2022, 4, 1),
-            ),
-            ActionItem(
-                action_item_id=f"{meeting_id}-a2",
-                text="Kartlegge status",
-                owner="kommune-4601",
-                due_on=date(2022, 5, 1),
-            ),
-        ),
-    )
 
 
 def of_type(events: list[dict[str, Any]], name: str, subject_part: str) -> list[dict[str, Any]]:
