@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,8 @@ from runtime.pipeline import Handler, Incoming, Pipeline
 from runtime.settings import RuntimeSettings
 from runtime.timers import Timer, TimerHandler, TimerRunner
 
+RawHandler = Callable[[Incoming], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class ServiceDefinition:
@@ -46,6 +48,9 @@ class ServiceDefinition:
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
     secondary: frozenset[str] = frozenset()
     """Consumed topics another service owns: their invalid events are that service's to dead-letter, not ours."""
+    raw: Mapping[str, RawHandler] = field(default_factory=dict)
+    """Topics whose records are not CloudEvents (the dead-letter topic): the handler gets each record as it is,
+    on the same consumer, and owns its own deduplication."""
 
 
 def clock_from_settings(settings: RuntimeSettings) -> Clock:
@@ -72,6 +77,7 @@ class ServiceRuntime:
         self.metrics = Metrics(definition.name)
         self.http: HealthServer | None = None
         self.offsets = OffsetCommitter(settings.offset_commit_seconds)
+        self._raw = {settings.topic(topic): handler for topic, handler in definition.raw.items()}
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -83,7 +89,7 @@ class ServiceRuntime:
         return [db.RUNTIME_MIGRATIONS, self.definition.migrations]
 
     def all_topics(self) -> list[str]:
-        names = {*self.definition.consumes, *self.definition.publishes, topics.DEAD_LETTER}
+        names = {*self.definition.consumes, *self.definition.raw, *self.definition.publishes, topics.DEAD_LETTER}
         return sorted(self.settings.topic(n) for n in names)
 
     async def start(self) -> None:
@@ -160,6 +166,10 @@ class ServiceRuntime:
         self.log.info("service_stopped")
 
     async def process(self, record: Incoming) -> None:
+        raw = self._raw.get(record.topic)
+        if raw is not None:
+            await raw(record)
+            return
         await self._pipelines[record.topic].process(record)
 
     async def commit_offsets(self) -> None:
@@ -249,8 +259,8 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         middlewares=[KafkaTelemetryMiddleware()],
     )
     router = KafkaRouter(prefix=settings.topic_prefix)
-    if definition.consumes:
-        _subscribe(router, runtime, list(definition.consumes))
+    if definition.consumes or definition.raw:
+        _subscribe(router, runtime, [*definition.consumes, *definition.raw])
     for topic in definition.publishes:
         _declare_publisher(router, topic)
     broker.include_router(router)
@@ -275,7 +285,10 @@ def runtime_of(app: FastStream) -> ServiceRuntime:
 
 def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]) -> None:
     """One consumer for all the service's topics: one group member, so a start costs one rebalance, not one each."""
-    accepted = "; ".join(f"{topic}: {', '.join(sorted(runtime.definition.consumes[topic]))}" for topic in consumed)
+    accepted = "; ".join(
+        f"{topic}: {', '.join(sorted(runtime.definition.consumes.get(topic, {'records as they are'})))}"
+        for topic in consumed
+    )
     subscriber = router.subscriber(
         *consumed,
         group_id=runtime.settings.group_id,

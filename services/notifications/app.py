@@ -7,15 +7,13 @@ import contextlib
 from pathlib import Path
 
 import httpx
-from faststream import AckPolicy, FastStream
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream import FastStream
 
 from contracts import reference, topics
 from runtime.clock import Clock
 from runtime.logging import get_logger
-from runtime.pipeline import INFRASTRUCTURE_ERRORS
-from runtime.service import ServiceDefinition, ServiceRuntime, build_app, runtime_of
+from runtime.pipeline import INFRASTRUCTURE_ERRORS, Incoming
+from runtime.service import RawHandler, ServiceDefinition, ServiceRuntime, build_app, runtime_of
 from services.notifications import handlers, seed
 from services.notifications.channels import Email, Webhook
 from services.notifications.delivery import DeliveryWorker
@@ -24,7 +22,7 @@ from services.notifications.settings import NotificationsSettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def definition(settings: NotificationsSettings, deps: handlers.Deps) -> ServiceDefinition:
+def definition(settings: NotificationsSettings, deps: handlers.Deps, on_dead_letter: RawHandler) -> ServiceDefinition:
     return ServiceDefinition(
         name="notifications",
         description="Tells every party of each step once, by e-mail or signed webhook, and publishers of rejections.",
@@ -34,6 +32,9 @@ def definition(settings: NotificationsSettings, deps: handlers.Deps) -> ServiceD
         # The evaluations service owns the agreement ingress and dead-letters what is wrong there; a second
         # dead letter for the same event would only be noise.
         secondary=frozenset({topics.AGREEMENT_INGRESS}),
+        # The dead-letter topic carries the original bytes (maybe not JSON), so it bypasses the CloudEvents
+        # pipeline; its publishers are told why, deduplicated in the handler's own transaction.
+        raw={topics.DEAD_LETTER: on_dead_letter},
     )
 
 
@@ -84,20 +85,18 @@ class Lifecycle:
             await self._client.aclose()
             self._client = None
 
-    async def on_dead_letter(self, message: KafkaMessage) -> None:
-        raw = message.raw_message
-        assert not isinstance(raw, tuple)
-        headers = {k: v.decode(errors="replace") for k, v in (raw.headers or ())}
+    async def on_dead_letter(self, record: Incoming) -> None:
+        headers = {k: v.decode(errors="replace") for k, v in record.headers}
         try:
             async with self.runtime.pool.acquire() as conn, conn.transaction():
                 created = await handlers.notify_dead_letter(
-                    self.deps, conn, raw.value, headers, self.runtime.clock.now()
+                    self.deps, conn, record.value, headers, self.runtime.clock.now()
                 )
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as error:
             # Dead letters must not stall on a bug here: log loudly and move on.
-            self._log.exception("dead_letter_notify_failed", error_class=type(error).__name__, offset=raw.offset)
+            self._log.exception("dead_letter_notify_failed", error_class=type(error).__name__, offset=record.offset)
             return
         if created and self.worker is not None:
             self.worker.wake()
@@ -112,23 +111,17 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock | Non
         organisations=reference.organisations(),
         own_source=settings.event_source,
     )
-    app = build_app(definition(settings, deps), settings, clock)
+    lifecycle: Lifecycle | None = None
+
+    async def on_dead_letter(record: Incoming) -> None:
+        assert lifecycle is not None
+        await lifecycle.on_dead_letter(record)
+
+    app = build_app(definition(settings, deps, on_dead_letter), settings, clock)
     lifecycle = Lifecycle(runtime_of(app), settings, deps)
     app.on_startup(lifecycle.load_seed)
     app.after_startup(lifecycle.start_worker)
     app.on_shutdown(lifecycle.stop_worker)
-    broker = app.broker
-    assert isinstance(broker, KafkaBroker)
-    # The dead-letter topic carries the original bytes (maybe not JSON), so it bypasses the CloudEvents pipeline.
-    subscriber = broker.subscriber(
-        settings.topic(topics.DEAD_LETTER),
-        group_id=settings.group_id,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest",
-        title=f"notifications:{topics.DEAD_LETTER}",
-        description="Rejected events (original bytes, reason in dlq-* headers); their publishers are told why.",
-    )
-    subscriber(lifecycle.on_dead_letter)
     app.context.set_global("notifications", lifecycle)
     return app
 
