@@ -23,8 +23,9 @@ class Committing(Protocol):
 
 
 class OffsetCommitter:
-    def __init__(self, interval_seconds: float) -> None:
+    def __init__(self, interval_seconds: float, commit_timeout_seconds: float = 10.0) -> None:
         self._interval = interval_seconds
+        self._commit_timeout = commit_timeout_seconds
         self._pending: dict[TopicPartition, int] = {}
         self._consumer: Any = None
         self._wakeup = asyncio.Event()
@@ -47,8 +48,10 @@ class OffsetCommitter:
         if not offsets:
             return
         try:
-            await self._consumer.commit(offsets)
-        except (KafkaError, AssertionError, OSError) as error:
+            # aiokafka retries a commit while the group coordinator is unknown; never let that hold up a stop.
+            async with asyncio.timeout(self._commit_timeout):
+                await self._consumer.commit(offsets)
+        except (KafkaError, AssertionError, OSError, TimeoutError) as error:
             self._log.warning("offsets_commit_failed", error_class=type(error).__name__, error=str(error))
             for tp, offset in offsets.items():
                 self._pending.setdefault(tp, offset)

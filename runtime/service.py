@@ -60,6 +60,9 @@ def clock_from_settings(settings: RuntimeSettings) -> Clock:
     return SystemClock()
 
 
+STOP_TIMEOUT_SECONDS = 15.0
+
+
 class ServiceRuntime:
     """The running parts of one service; started and stopped by the FastStream app's hooks."""
 
@@ -150,18 +153,31 @@ class ServiceRuntime:
         for task in self._tasks:
             if task.get_name() != "outbox-relay":
                 task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # The relay gets a bounded time to finish its pass; a broker that stopped answering must not hang a stop.
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_SECONDS)
+            for task in stuck:
+                self.log.warning("task_stop_timeout", task=task.get_name())
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._tasks = []
         if self.relay is not None and self._pool is not None:
             with contextlib.suppress(Exception):
-                await self.relay.publish_pending()
+                async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                    await self.relay.publish_pending()
         if self._producer is not None:
-            await self._producer.stop()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                    await self._producer.stop()
             self._producer = None
         if self._pool is not None:
-            await self._pool.close()
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                    await self._pool.close()
+            except TimeoutError:
+                self._pool.terminate()
             self._pool = None
         self.log.info("service_stopped")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,6 +14,7 @@ from tests.support.infra import Infra, provide
 from tests.support.kafka import Bus
 
 REQUIRE_INTEGRATION = os.environ.get("LHL_REQUIRE_INTEGRATION") == "1"
+HANG_REPORT_SECONDS = float(os.environ.get("LHL_HANG_REPORT_SECONDS", "240"))
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +28,21 @@ def infra() -> Iterator[Infra]:
     yield provided
     for container in to_stop:
         container.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+async def hang_reporter() -> AsyncIterator[None]:
+    """If a test is still running after a while, print every asyncio task's stack, so a hang says where it is."""
+
+    async def report_later() -> None:
+        await asyncio.sleep(HANG_REPORT_SECONDS)
+        print(f"\n--- still running after {HANG_REPORT_SECONDS} s; asyncio tasks: ---", file=sys.stderr)
+        for task in asyncio.all_tasks():
+            task.print_stack(file=sys.stderr)
+
+    reporter = asyncio.create_task(report_later())
+    yield
+    reporter.cancel()
 
 
 @pytest.fixture
