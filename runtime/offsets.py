@@ -9,13 +9,13 @@ turns into duplicates without effects.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from runtime.logging import get_logger
+from runtime.wakeup import Wakeup
 
 
 class Committing(Protocol):
@@ -28,7 +28,7 @@ class OffsetCommitter:
         self._commit_timeout = commit_timeout_seconds
         self._pending: dict[TopicPartition, int] = {}
         self._consumer: Any = None
-        self._wakeup = asyncio.Event()
+        self._wakeup = Wakeup()
         self._stopping = False
         self._log = get_logger(component="offsets")
 
@@ -58,8 +58,7 @@ class OffsetCommitter:
 
     async def run(self) -> None:
         while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._interval)
+            await self._wakeup.wait(self._interval)
             await self.flush()
 
     async def stop(self) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -17,6 +15,7 @@ from contracts.events.base import EventData
 from contracts.topics import partition_key
 from runtime.db import Connection
 from runtime.logging import get_logger
+from runtime.wakeup import Wakeup
 
 Send = Callable[[str, bytes, str | None, Mapping[str, str]], Awaitable[None]]
 """Publish one record (topic, value, key, headers) and wait until the broker acknowledged it."""
@@ -134,7 +133,7 @@ class OutboxRelay:
         self._send = send
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
-        self._wakeup = asyncio.Event()
+        self._wakeup = Wakeup()
         self._stopping = False
         self._log = get_logger(component="outbox_relay")
 
@@ -176,9 +175,7 @@ class OutboxRelay:
                 self._log.error("outbox_publish_failed", error_class=type(error).__name__, error=str(error))
             if self._stopping:
                 return
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+            await self._wakeup.wait(self._poll_seconds)
 
 
 async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:

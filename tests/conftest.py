@@ -31,14 +31,17 @@ def infra() -> Iterator[Infra]:
 
 
 @pytest.fixture(autouse=True)
-async def hang_reporter() -> AsyncIterator[None]:
+async def hang_reporter(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """If a test is still running after a while, print every asyncio task's stack, so a hang says where it is."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
 
     async def report_later() -> None:
         await asyncio.sleep(HANG_REPORT_SECONDS)
-        print(f"\n--- still running after {HANG_REPORT_SECONDS} s; asyncio tasks: ---", file=sys.stderr)
-        for task in asyncio.all_tasks():
-            task.print_stack(file=sys.stderr)
+        # Past pytest's capture: a hung test never reaches the point where captured output is shown.
+        with capture.global_and_fixture_disabled():
+            print(f"\n--- {request.node.nodeid} still running after {HANG_REPORT_SECONDS} s ---", file=sys.stderr)
+            for task in asyncio.all_tasks():
+                task.print_stack(file=sys.stderr)
 
     reporter = asyncio.create_task(report_later())
     yield

@@ -8,8 +8,6 @@ leaves the row pending, so it is sent again). The window is kept to one UPDATE, 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -22,6 +20,7 @@ from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.outbox import Emitter
 from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.wakeup import Wakeup
 from services.notifications import domain
 from services.notifications.channels import Channel, Outgoing, Sent
 from services.notifications.repository import deliveries
@@ -45,7 +44,7 @@ class DeliveryWorker:
         self._s = settings
         self._channels = channels
         self._on_emitted = on_emitted
-        self._wakeup = asyncio.Event()
+        self._wakeup = Wakeup()
         self._log = get_logger(component="delivery_worker")
 
     def wake(self) -> None:
@@ -156,6 +155,4 @@ class DeliveryWorker:
                 self._log.warning("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
             except Exception as error:
                 self._log.error("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
-            self._wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._s.delivery_poll_seconds)
+            await self._wakeup.wait(self._s.delivery_poll_seconds)
