@@ -9,17 +9,13 @@ turns into duplicates without effects.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from runtime.logging import get_logger
 from runtime.wakeup import Wakeup
-
-
-class Committing(Protocol):
-    async def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
 
 
 class OffsetCommitter:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -70,7 +70,6 @@ class HandlerContext:
     now: datetime
     emitter: Emitter
     log: structlog.stdlib.BoundLogger
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def emit(
         self,

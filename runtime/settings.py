@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -46,7 +45,3 @@ class RuntimeSettings(BaseSettings):
     @property
     def event_source(self) -> str:
         return f"/lhl/{self.service_name}"
-
-
-def fast_clock_start(settings: RuntimeSettings, fallback: datetime) -> datetime:
-    return settings.clock_start or fallback

@@ -87,14 +87,6 @@ async def cancel_prefix(conn: Connection, prefix: str, now: datetime) -> int:
     return int(result.split()[-1])
 
 
-async def pending(conn: Connection) -> list[Timer]:
-    rows = await conn.fetch(
-        "SELECT timer_key, kind, due_at, payload FROM timers"
-        " WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL ORDER BY due_at, timer_key"
-    )
-    return [Timer(r["timer_key"], r["kind"], r["due_at"], r["payload"]) for r in rows]
-
-
 class TimerRunner:
     """Fires due timers, each in its own transaction with the events its handler emits."""
 
