@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import uuid
@@ -21,7 +22,7 @@ from services.notifications.settings import NotificationsSettings
 from tests.integration.notifications.servers import WebhookServer
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
-from tests.support.services import running, settings_for
+from tests.support.services import fetch, running, settings_for
 
 
 async def test_secrets_and_message_texts_stay_out_of_the_logs(
@@ -98,11 +99,17 @@ async def test_secrets_and_message_texts_stay_out_of_the_logs(
         ),
     )
     try:
-        async with running(meetings), running(notifications):
+        async with running(meetings), running(notifications) as runtime:
             await bus.publish_event(
                 topics.MEETINGS_INGRESS, cloud_event(held, source="/statsforvalteren/vestland/moter")
             )
             await bus.events(topics.NOTIFICATIONS_EVENTS, lambda es: any(e["data"]["channel"] == "webhook" for e in es))
+            # The e-mail goes by another worker: wait until its failed login has been tried and a retry planned.
+            async with asyncio.timeout(30):
+                while not await fetch(  # noqa: ASYNC110
+                    runtime, "SELECT 1 FROM deliveries WHERE channel = 'email' AND attempts >= 1"
+                ):
+                    await asyncio.sleep(0.1)
     finally:
         mailbox.stop()
         await webhook.stop()
