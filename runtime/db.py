@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -48,6 +49,15 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
     )
     assert pool is not None
     return pool
+
+
+async def close_pool(pool: Pool, timeout_seconds: float) -> None:
+    """Close gracefully, waiting for connections in use to be released; past the timeout, terminate them."""
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            await pool.close()
+    except TimeoutError:
+        pool.terminate()
 
 
 def _migration_files(directories: Sequence[Path]) -> list[tuple[str, Path]]:

@@ -30,6 +30,7 @@ from runtime.offsets import OffsetCommitter
 from runtime.outbox import Emitter, OutboxRelay, backlog
 from runtime.pipeline import Handler, Incoming, Pipeline
 from runtime.settings import RuntimeSettings
+from runtime.tasks import stop_tasks
 from runtime.timers import Timer, TimerHandler, TimerRunner
 
 RawHandler = Callable[[Incoming], Awaitable[None]]
@@ -150,18 +151,12 @@ class ServiceRuntime:
         # no backlog and publishes nothing twice; the timer loop is safe to cancel (its transaction rolls back).
         if self.relay is not None:
             self.relay.stop()
-        for task in self._tasks:
-            if task.get_name() != "outbox-relay":
-                task.cancel()
-        if self._tasks:
-            # The relay gets a bounded time to finish its pass; a broker that stopped answering must not hang a stop.
-            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_SECONDS)
-            for task in stuck:
-                self.log.warning("task_stop_timeout", task=task.get_name())
-                task.cancel()
-            for task in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        relay = [t for t in self._tasks if t.get_name() == "outbox-relay"]
+        stuck = await stop_tasks([t for t in self._tasks if t not in relay], limit_seconds=STOP_TIMEOUT_SECONDS)
+        # The relay gets a bounded time to finish its pass; a broker that stopped answering must not hang a stop.
+        stuck += await stop_tasks(relay, grace_seconds=STOP_TIMEOUT_SECONDS, limit_seconds=STOP_TIMEOUT_SECONDS)
+        if stuck:
+            self.log.warning("task_stop_timeout", tasks=stuck)
         self._tasks = []
         if self.relay is not None and self._pool is not None:
             with contextlib.suppress(Exception):
@@ -173,11 +168,7 @@ class ServiceRuntime:
                     await self._producer.stop()
             self._producer = None
         if self._pool is not None:
-            try:
-                async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
-                    await self._pool.close()
-            except TimeoutError:
-                self._pool.terminate()
+            await db.close_pool(self._pool, STOP_TIMEOUT_SECONDS)
             self._pool = None
         self.log.info("service_stopped")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sys
 import uuid
@@ -37,11 +38,15 @@ async def hang_reporter(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 
     async def report_later() -> None:
         await asyncio.sleep(HANG_REPORT_SECONDS)
-        # Past pytest's capture: a hung test never reaches the point where captured output is shown.
+        report = io.StringIO()
+        print(f"\n--- {request.node.nodeid} still running after {HANG_REPORT_SECONDS} s ---", file=report)
+        for task in asyncio.all_tasks():
+            task.print_stack(file=report)
+        # Twice: to the captured output, which a test failed by pytest-timeout shows with its failure, and past
+        # the capture, for a hang that never reaches the point where captured output is shown.
+        print(report.getvalue())
         with capture.global_and_fixture_disabled():
-            print(f"\n--- {request.node.nodeid} still running after {HANG_REPORT_SECONDS} s ---", file=sys.stderr)
-            for task in asyncio.all_tasks():
-                task.print_stack(file=sys.stderr)
+            print(report.getvalue(), file=sys.stderr)
 
     reporter = asyncio.create_task(report_later())
     yield

@@ -7,7 +7,6 @@ reads every topic with one batch subscriber and records each batch in one transa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from dataclasses import replace
@@ -23,9 +22,11 @@ from faststream.specification import AsyncAPI
 
 from contracts import topics
 from runtime.clock import Clock
+from runtime.db import close_pool
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
-from runtime.service import clock_from_settings, ensure_topics
+from runtime.service import STOP_TIMEOUT_SECONDS, clock_from_settings, ensure_topics
+from runtime.tasks import stop_tasks
 from services.audit import repository
 from services.audit.connections import bootstrap, take_checkpoint, writer_pool
 from services.audit.domain import Received
@@ -105,14 +106,12 @@ class AuditRuntime:
         if self.http is not None:
             await self.http.stop()
             self.http = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        stuck = await stop_tasks(self._tasks, limit_seconds=STOP_TIMEOUT_SECONDS)
+        if stuck:
+            self.log.warning("task_stop_timeout", tasks=stuck)
         self._tasks = []
         if self._pool is not None:
-            await self._pool.close()
+            await close_pool(self._pool, STOP_TIMEOUT_SECONDS)
             self._pool = None
         self.log.info("service_stopped")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 import httpx
@@ -13,7 +12,15 @@ from contracts import reference, topics
 from runtime.clock import Clock
 from runtime.logging import get_logger
 from runtime.pipeline import INFRASTRUCTURE_ERRORS, Incoming
-from runtime.service import RawHandler, ServiceDefinition, ServiceRuntime, build_app, runtime_of
+from runtime.service import (
+    STOP_TIMEOUT_SECONDS,
+    RawHandler,
+    ServiceDefinition,
+    ServiceRuntime,
+    build_app,
+    runtime_of,
+)
+from runtime.tasks import stop_tasks
 from services.notifications import handlers, seed
 from services.notifications.channels import Email, Webhook
 from services.notifications.delivery import DeliveryWorker
@@ -75,11 +82,11 @@ class Lifecycle:
         ]
 
     async def stop_worker(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self.worker is not None:
+            self.worker.stop()
+        stuck = await stop_tasks(self._tasks, limit_seconds=STOP_TIMEOUT_SECONDS)
+        if stuck:
+            self._log.warning("task_stop_timeout", tasks=stuck)
         self._tasks = []
         if self._client is not None:
             await self._client.aclose()

@@ -45,15 +45,21 @@ class DeliveryWorker:
         self._channels = channels
         self._on_emitted = on_emitted
         self._wakeup = Wakeup()
+        self._stopping = False
         self._log = get_logger(component="delivery_worker")
 
     def wake(self) -> None:
         self._wakeup.set()
 
+    def stop(self) -> None:
+        """The loop ends after the delivery in hand, even if a library swallowed the task's cancellation."""
+        self._stopping = True
+        self._wakeup.set()
+
     async def deliver_due(self, limit: int = 100) -> int:
         """Deliver every row due at the clock's now, one transaction each; returns how many were attempted."""
         done = 0
-        while done < limit and await self.deliver_one():
+        while done < limit and not self._stopping and await self.deliver_one():
             done += 1
         if done:
             self._on_emitted()
@@ -148,7 +154,7 @@ class DeliveryWorker:
         log.error("notification_failed", error=error, permanent=sent.permanent)
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.deliver_due()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
