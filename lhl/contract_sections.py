@@ -20,7 +20,7 @@ CONSUMERS: Final[Mapping[str, tuple[str, ...]]] = {
     topics.REPORTS_INGRESS: ("evaluations", "audit"),
     topics.AGREEMENT_INGRESS: ("evaluations", "notifications", "audit"),
     topics.MEETINGS_EVENTS: ("evaluations", "notifications", "audit"),
-    topics.EVALUATIONS_EVENTS: ("notifications", "audit"),
+    topics.EVALUATIONS_EVENTS: ("meetings", "notifications", "audit"),
     topics.NOTIFICATIONS_EVENTS: ("audit",),
     topics.DEAD_LETTER: ("notifications", "audit"),
 }

@@ -201,6 +201,8 @@ class Pipeline:
         self, rejection: Rejected, event_type: str | None, log: structlog.stdlib.BoundLogger
     ) -> tuple[Outcome, str | None, str | None]:
         """On a topic another service owns, that service dead-letters what is invalid; here it is only passed by."""
+        if rejection.reason is Reason.UNKNOWN_TYPE and event_type in catalog.BY_NAME:
+            return "skipped", event_type, None  # the owner's event of a type this service does not act on
         log.info("event_skipped", reason=rejection.reason.value, error=rejection.message)
         return "skipped", event_type, None
 

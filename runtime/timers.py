@@ -77,12 +77,15 @@ async def cancel(conn: Connection, key: str, now: datetime) -> bool:
     return result.endswith(" 1")
 
 
-async def cancel_prefix(conn: Connection, prefix: str, now: datetime) -> int:
+async def cancel_prefix(conn: Connection, prefix: str, now: datetime, *, due_from: datetime | None = None) -> int:
+    """Cancel the pending timers whose key starts with `prefix` (only those due at `due_from` or later, if given)."""
     result: str = await conn.execute(
         "UPDATE timers SET cancelled_at = $2"
-        " WHERE starts_with(timer_key, $1) AND fired_at IS NULL AND cancelled_at IS NULL",
+        " WHERE starts_with(timer_key, $1) AND fired_at IS NULL AND cancelled_at IS NULL"
+        "   AND ($3::timestamptz IS NULL OR due_at >= $3)",
         prefix,
         now,
+        due_from,
     )
     return int(result.split()[-1])
 

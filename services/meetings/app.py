@@ -27,6 +27,7 @@ def definition(deps: handlers.Deps) -> ServiceDefinition:
         consumes=handlers.routes(deps),
         publishes=(topics.MEETINGS_EVENTS, topics.DEAD_LETTER),
         timers=handlers.timer_handlers(deps),
+        secondary=frozenset({topics.EVALUATIONS_EVENTS}),
     )
 
 

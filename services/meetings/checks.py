@@ -49,27 +49,44 @@ def check_focus_areas(named: dict[str, str], agreement: Agreement) -> None:
             raise Rejected(Reason.INVALID_REFERENCE, f"{path}: unknown focus area '{focus_area}' (known: {known})")
 
 
-def check_within_agreement(path: str, day: date, agreement: Agreement) -> None:
-    """Meetings of an agreement happen between its signing and the end of its term."""
+def check_within_agreement(path: str, day: date, agreement: Agreement, terminated_from: date | None = None) -> None:
+    """Meetings of an agreement happen between its signing and the end of its term, or its termination."""
     if not agreement.signed_on <= day <= agreement.term.end:
         raise Rejected(
             Reason.RULE_VIOLATED,
             f"{path}: {day} is outside the agreement {agreement.id} "
             f"(signed {agreement.signed_on}, term ends {agreement.term.end})",
         )
+    if terminated_from is not None and day >= terminated_from:
+        raise Rejected(
+            Reason.RULE_VIOLATED,
+            f"{path}: {day} is after the agreement {agreement.id} ended: its termination took effect on "
+            f"{terminated_from}",
+        )
 
 
 def check_scheduled(
-    meeting: ContactMeetingScheduled, on: date, agreement: Agreement, regions: Regions, orgs: Organisations
+    meeting: ContactMeetingScheduled,
+    on: date,
+    agreement: Agreement,
+    regions: Regions,
+    orgs: Organisations,
+    terminated_from: date | None = None,
 ) -> None:
-    check_within_agreement("data.scheduled_for", on, agreement)
+    check_within_agreement("data.scheduled_for", on, agreement, terminated_from)
     check_meeting_place(meeting.kind, meeting.region, meeting.county, on, regions)
     check_organisations({"data.organiser": meeting.organiser}, on, orgs, regions)
 
 
-def check_held(meeting: ContactMeetingHeld, agreement: Agreement, regions: Regions, orgs: Organisations) -> None:
+def check_held(
+    meeting: ContactMeetingHeld,
+    agreement: Agreement,
+    regions: Regions,
+    orgs: Organisations,
+    terminated_from: date | None = None,
+) -> None:
     """Everything a held meeting must satisfy before it is recorded."""
-    check_within_agreement("data.held_on", meeting.held_on, agreement)
+    check_within_agreement("data.held_on", meeting.held_on, agreement, terminated_from)
     check_meeting_place(meeting.kind, meeting.region, meeting.county, meeting.held_on, regions)
     named = {"data.organiser": meeting.organiser}
     named |= {f"data.participants.{i}": p for i, p in enumerate(meeting.participants)}

@@ -19,6 +19,11 @@ secretariat stated them, so the final state is the same whatever order the event
 - Action item completed again: no effect. Completed naming another meeting than the item's: rejected.
 - An action item id already assigned from another meeting is rejected: ids are unique within the agreement.
 - Duplicates (same source and id) never reach these rules: the runtime's inbox drops them.
+- An accepted termination (TerminationNoticeAccepted, or AgreementTerminated on the day, from the evaluations
+  service): a meeting scheduled, rescheduled or held on or after its effective date is rejected (rule_violated),
+  and no level is watched for gaps from that date on. Action items already decided keep their reminders until
+  completed, after a termination as after the end of the term. A meeting stated before the notice arrived stays
+  as it was recorded.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from contracts import catalog, reference, topics
+from contracts.events.evaluations import AgreementTerminated, TerminationNoticeAccepted
 from contracts.events.meetings import (
     ActionItemCompleted,
     ContactMeetingCancelled,
@@ -43,10 +44,11 @@ async def plan_meeting(
 ) -> None:
     agreement = deps.agreement(event.agreement_id)
     on = timing.oslo_date(event.scheduled_for)
+    terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
     if isinstance(event, ContactMeetingScheduled):
-        checks.check_scheduled(event, on, agreement, deps.regions, deps.organisations)
+        checks.check_scheduled(event, on, agreement, deps.regions, deps.organisations, terminated_from)
     else:
-        checks.check_within_agreement("data.scheduled_for", on, agreement)
+        checks.check_within_agreement("data.scheduled_for", on, agreement, terminated_from)
         checks.check_meeting_place(event.kind, event.region, None, on, deps.regions)
     current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
     await _record(ctx, current, domain.schedule(current, event, ctx.event.time))
@@ -61,7 +63,8 @@ async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingC
 
 async def record_held_meeting(deps: Deps, ctx: HandlerContext, meeting: ContactMeetingHeld) -> None:
     agreement = deps.agreement(meeting.agreement_id)
-    checks.check_held(meeting, agreement, deps.regions, deps.organisations)
+    terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
+    checks.check_held(meeting, agreement, deps.regions, deps.organisations, terminated_from)
     current = await repository.load_meeting(ctx.conn, meeting.agreement_id, meeting.meeting_id)
     updated = domain.hold(current, meeting)
     ids = [a.action_item_id for a in meeting.action_items]
@@ -78,6 +81,22 @@ async def complete_action_item(deps: Deps, ctx: HandlerContext, completed: Actio
     deps.agreement(completed.agreement_id)
     checks.check_completed(completed, deps.regions, deps.organisations)
     await action_items.complete(ctx.conn, ctx.emitter, completed, ctx.now)
+
+
+async def note_termination(
+    deps: Deps, ctx: HandlerContext, event: TerminationNoticeAccepted | AgreementTerminated
+) -> None:
+    """From an accepted termination's effective date on, no meeting is accepted and no level is watched.
+
+    The notice is accepted months before it takes effect, so the watch stops before a gap after the end could
+    fire; AgreementTerminated says the same again on the day, for a service that missed the notice.
+    """
+    agreement = deps.agreement(event.agreement_id)
+    in_force = await repository.record_termination(
+        ctx.conn, agreement.id, event.effective_date, event.given_by, ctx.event.type, ctx.now
+    )
+    cancelled = await levels.stop_watching_after(ctx.conn, agreement, in_force, ctx.now)
+    ctx.log.info("agreement_termination_noted", terminated_from=in_force.isoformat(), watches_cancelled=cancelled)
 
 
 def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
@@ -98,6 +117,9 @@ def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
     async def on_completed(ctx: HandlerContext, data: ActionItemCompleted) -> None:
         await complete_action_item(deps, ctx, data)
 
+    async def on_termination(ctx: HandlerContext, data: TerminationNoticeAccepted | AgreementTerminated) -> None:
+        await note_termination(deps, ctx, data)
+
     return {
         topics.MEETINGS_INGRESS: {
             catalog.of(ContactMeetingScheduled).name: on_scheduled,
@@ -105,7 +127,12 @@ def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
             catalog.of(ContactMeetingCancelled).name: on_cancelled,
             catalog.of(ContactMeetingHeld).name: on_held,
             catalog.of(ActionItemCompleted).name: on_completed,
-        }
+        },
+        # Owned by the evaluations service, which dead-letters what is wrong there.
+        topics.EVALUATIONS_EVENTS: {
+            catalog.of(TerminationNoticeAccepted).name: on_termination,
+            catalog.of(AgreementTerminated).name: on_termination,
+        },
     }
 
 

@@ -29,8 +29,8 @@ async def _arm(
     conn: Connection, agreement: Agreement, region: str | None, last_held_on: date | None, correlation_id: str | None
 ) -> None:
     since = timing.overdue_since(last_held_on, agreement, region)
-    if since > agreement.term.end:
-        return  # No watch beyond the term: the agreement no longer asks for meetings then.
+    if since > timing.last_day(agreement, await repository.terminated_from(conn, agreement.id)):
+        return  # No watch beyond the term or a termination: the agreement no longer asks for meetings then.
     payload: dict[str, str | None] = {
         "agreement_id": agreement.id,
         "region": region,
@@ -58,11 +58,13 @@ async def watch_levels_that_never_met(
 ) -> None:
     """At start, watch every level with no meeting yet from its agreement's term start.
 
-    An agreement whose term ended before the first start has nothing left to watch: warning about gaps in a
-    finished collaboration would only be noise.
+    An agreement that ended (its term, or by termination) before the first start has nothing left to watch:
+    warning about gaps in a finished collaboration would only be noise.
     """
     for agreement in agreements.values():
-        if now.date() > agreement.term.end:
+        async with pool.acquire() as conn:
+            terminated_from = await repository.terminated_from(conn, agreement.id)
+        if now.date() > timing.last_day(agreement, terminated_from):
             continue
         offices = [o.id for o in regions.county_governor_offices if o.contains(agreement.term.start)]
         for region in [None, *offices]:
@@ -96,3 +98,11 @@ def contact_meetings_overdue_handler(agreements: Mapping[str, Agreement]) -> tim
         )
 
     return warn_of_missing_contact_meetings
+
+
+async def stop_watching_after(conn: Connection, agreement: Agreement, terminated_from: date, now: datetime) -> int:
+    """A termination ends the watch: gaps from its effective date on are no one's to close. Returns how many
+    pending watches were cancelled."""
+    return await timers.cancel_prefix(
+        conn, timing.contact_meetings_of(agreement.id), now, due_from=timing.start_of_day(terminated_from)
+    )

@@ -201,3 +201,28 @@ async def last_held_on(conn: Connection, agreement_id: str, region: str | None) 
         region or NATIONAL,
     )
     return found
+
+
+async def record_termination(
+    conn: Connection, agreement_id: str, terminated_from: date, given_by: str, learnt_from: str, now: datetime
+) -> date:
+    """Note an accepted termination; the earliest effective date stands. Returns the date now in force."""
+    found: date = await conn.fetchval(
+        "INSERT INTO agreement_terminations (agreement_id, terminated_from, given_by, learnt_from, recorded_at)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agreement_id) DO UPDATE SET"
+        "   terminated_from = LEAST(agreement_terminations.terminated_from, EXCLUDED.terminated_from)"
+        " RETURNING terminated_from",
+        agreement_id,
+        terminated_from,
+        given_by,
+        learnt_from,
+        now,
+    )
+    return found
+
+
+async def terminated_from(conn: Connection, agreement_id: str) -> date | None:
+    found: date | None = await conn.fetchval(
+        "SELECT terminated_from FROM agreement_terminations WHERE agreement_id = $1", agreement_id
+    )
+    return found

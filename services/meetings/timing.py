@@ -49,6 +49,18 @@ def overdue_since(last_held_on: date | None, agreement: Agreement, region: str |
     return base + timedelta(days=interval_days(agreement, region) + 1)
 
 
+def last_day(agreement: Agreement, terminated_from: date | None) -> date:
+    """The last day the agreement runs: the end of its term, or the day before its termination took effect."""
+    if terminated_from is None:
+        return agreement.term.end
+    return min(agreement.term.end, terminated_from - timedelta(days=1))
+
+
+def contact_meetings_of(agreement_id: str) -> str:
+    """The key prefix of every contact-meeting watch of the agreement, at all levels."""
+    return f"contact-meetings/{agreement_id}/"
+
+
 def action_item_prefix(agreement_id: str, action_item_id: str) -> str:
     return f"action-item/{agreement_id}/{action_item_id}/"
 
@@ -59,7 +71,7 @@ def action_item_key(agreement_id: str, action_item_id: str, kind: str) -> str:
 
 
 def contact_meetings_prefix(agreement_id: str, region: str | None) -> str:
-    return f"contact-meetings/{agreement_id}/{region or NATIONAL}/"
+    return f"{contact_meetings_of(agreement_id)}{region or NATIONAL}/"
 
 
 def contact_meetings_key(agreement_id: str, region: str | None, last_held_on: date | None) -> str:

@@ -114,3 +114,18 @@ def test_a_completion_names_a_known_organisation() -> None:
     with pytest.raises(Rejected) as raised:
         checks.check_completed(completed(new_id("a"), new_id("m"), by="nobody"), REGIONS, ORGS)
     assert raised.value.message == "data.completed_by: unknown organisation 'nobody'"
+
+
+def test_a_meeting_held_on_the_day_a_termination_took_effect_is_rejected_with_that_day() -> None:
+    meeting = held(new_id("m"), held_on=date(2022, 3, 10))
+    with pytest.raises(Rejected) as raised:
+        checks.check_held(meeting, AGREEMENT, REGIONS, ORGS, terminated_from=date(2022, 3, 10))
+    assert raised.value.reason is Reason.RULE_VIOLATED
+    assert raised.value.message == (
+        f"data.held_on: 2022-03-10 is after the agreement {AGREEMENT.id} ended: its termination took effect on "
+        "2022-03-10"
+    )
+
+
+def test_a_meeting_held_the_day_before_a_termination_took_effect_passes() -> None:
+    checks.check_held(held(new_id("m"), held_on=date(2022, 3, 10)), AGREEMENT, REGIONS, ORGS, date(2022, 3, 11))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from contracts import reference
 from contracts.events.meetings import MeetingKind
@@ -58,3 +58,16 @@ def test_learning_network_gatherings_do_not_count_as_contact_meetings() -> None:
     assert levels.level_of(MeetingKind.LEARNING_NETWORK, "vestland") == (False, None)
     assert levels.level_of(MeetingKind.REGIONAL, "vestland") == (True, "vestland")
     assert levels.level_of(MeetingKind.NATIONAL, None) == (True, None)
+
+
+def test_the_last_day_is_the_end_of_the_term_or_the_day_before_a_termination_took_effect() -> None:
+    assert timing.last_day(AGREEMENT, None) == AGREEMENT.term.end
+    assert timing.last_day(AGREEMENT, date(2022, 6, 1)) == date(2022, 5, 31)
+    assert timing.last_day(AGREEMENT, AGREEMENT.term.end + timedelta(days=30)) == AGREEMENT.term.end
+
+
+def test_one_prefix_covers_the_contact_meeting_watches_of_every_level_of_the_agreement() -> None:
+    of_agreement = timing.contact_meetings_of(AGREEMENT.id)
+    assert timing.contact_meetings_key(AGREEMENT.id, None, None).startswith(of_agreement)
+    assert timing.contact_meetings_key(AGREEMENT.id, "vestland", date(2022, 1, 5)).startswith(of_agreement)
+    assert not timing.contact_meetings_key(AGREEMENT.id + "-2", None, None).startswith(of_agreement)
