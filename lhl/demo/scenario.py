@@ -318,7 +318,7 @@ class Script:
                     region="vestland",
                     county="12",
                     held_on=date(later, 2, 3),
-                    organiser="sf-vestland",
+                    organiser="ks-vestland",
                     participants=("sf-vestland", "ks-vestland"),
                 ),
                 CARELESS_SOURCE,

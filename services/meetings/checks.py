@@ -10,7 +10,7 @@ from contracts.events.meetings import (
     ContactMeetingScheduled,
     MeetingKind,
 )
-from contracts.reference import Agreement, Organisations, ReferenceDataError, Regions
+from contracts.reference import Agreement, Organisation, Organisations, ReferenceDataError, Regions
 from contracts.rejections import Reason, Rejected
 
 
@@ -67,6 +67,7 @@ def check_within_agreement(path: str, day: date, agreement: Agreement, terminate
 
 def check_scheduled(
     meeting: ContactMeetingScheduled,
+    source: str,
     on: date,
     agreement: Agreement,
     regions: Regions,
@@ -76,10 +77,12 @@ def check_scheduled(
     check_within_agreement("data.scheduled_for", on, agreement, terminated_from)
     check_meeting_place(meeting.kind, meeting.region, meeting.county, on, regions)
     check_organisations({"data.organiser": meeting.organiser}, on, orgs, regions)
+    check_source_is(source, meeting.organiser, "data.organiser", orgs)
 
 
 def check_held(
     meeting: ContactMeetingHeld,
+    source: str,
     agreement: Agreement,
     regions: Regions,
     orgs: Organisations,
@@ -92,6 +95,7 @@ def check_held(
     named |= {f"data.participants.{i}": p for i, p in enumerate(meeting.participants)}
     named |= {f"data.action_items.{i}.owner": a.owner for i, a in enumerate(meeting.action_items)}
     check_organisations(named, meeting.held_on, orgs, regions)
+    check_source_is(source, meeting.organiser, "data.organiser", orgs)
     areas = {
         f"data.agenda.{i}.focus_areas.{j}": f for i, a in enumerate(meeting.agenda) for j, f in enumerate(a.focus_areas)
     }
@@ -116,6 +120,38 @@ def check_held(
             )
 
 
-def check_completed(completed: ActionItemCompleted, regions: Regions, orgs: Organisations) -> None:
-    # Work may well be finished after the term ends, so only the reporting organisation is checked.
+def check_completed(completed: ActionItemCompleted, source: str, regions: Regions, orgs: Organisations) -> None:
+    """Work may well be finished after the term ends, so only who reports it is checked: the reporting organisation
+    must exist, and the source must speak at its level (its own system, or the meeting secretariat's)."""
     check_organisations({"data.completed_by": completed.completed_by}, completed.completed_on, orgs, regions)
+    reporter = orgs.get(completed.completed_by, completed.completed_on, regions)
+    check_source_at_level(source, reporter.region, orgs)
+
+
+def _owner_of(source: str, orgs: Organisations) -> Organisation:
+    owner = orgs.owner_of_source(source)
+    if owner is None:
+        raise Rejected(Reason.UNAUTHORISED_SOURCE, f"source: '{source}' is not registered for any organisation")
+    return owner
+
+
+def check_source_is(source: str, org_id: str, path: str, orgs: Organisations) -> None:
+    """Minutes and plans come from the system of the organisation holding the secretariat."""
+    owner = _owner_of(source, orgs)
+    if owner.id != org_id:
+        raise Rejected(
+            Reason.UNAUTHORISED_SOURCE,
+            f"source: '{source}' is registered for '{owner.id}', not for '{org_id}' named in {path}",
+        )
+
+
+def check_source_at_level(source: str, region: str | None, orgs: Organisations) -> None:
+    """A regional meeting's events come from an organisation of that region; a national one's from a national
+    party. For a rescheduling or cancellation, which do not name the organiser, this is what can be checked."""
+    owner = _owner_of(source, orgs)
+    if owner.region != region:
+        level = f"region '{region}'" if region is not None else "the national level"
+        raise Rejected(
+            Reason.UNAUTHORISED_SOURCE,
+            f"source: '{source}' is registered for '{owner.id}', which does not speak for {level}",
+        )

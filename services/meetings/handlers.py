@@ -46,10 +46,13 @@ async def plan_meeting(
     on = timing.oslo_date(event.scheduled_for)
     terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
     if isinstance(event, ContactMeetingScheduled):
-        checks.check_scheduled(event, on, agreement, deps.regions, deps.organisations, terminated_from)
+        checks.check_scheduled(
+            event, ctx.event.source, on, agreement, deps.regions, deps.organisations, terminated_from
+        )
     else:
         checks.check_within_agreement("data.scheduled_for", on, agreement, terminated_from)
         checks.check_meeting_place(event.kind, event.region, None, on, deps.regions)
+        checks.check_source_at_level(ctx.event.source, event.region, deps.organisations)
     current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
     await _record(ctx, current, domain.schedule(current, event, ctx.event.time))
 
@@ -57,6 +60,7 @@ async def plan_meeting(
 async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingCancelled) -> None:
     deps.agreement(event.agreement_id)
     checks.check_meeting_place(event.kind, event.region, None, timing.oslo_date(ctx.event.time), deps.regions)
+    checks.check_source_at_level(ctx.event.source, event.region, deps.organisations)
     current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
     await _record(ctx, current, domain.cancel(current, event))
 
@@ -64,7 +68,7 @@ async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingC
 async def record_held_meeting(deps: Deps, ctx: HandlerContext, meeting: ContactMeetingHeld) -> None:
     agreement = deps.agreement(meeting.agreement_id)
     terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
-    checks.check_held(meeting, agreement, deps.regions, deps.organisations, terminated_from)
+    checks.check_held(meeting, ctx.event.source, agreement, deps.regions, deps.organisations, terminated_from)
     current = await repository.load_meeting(ctx.conn, meeting.agreement_id, meeting.meeting_id)
     updated = domain.hold(current, meeting)
     ids = [a.action_item_id for a in meeting.action_items]
@@ -79,7 +83,7 @@ async def record_held_meeting(deps: Deps, ctx: HandlerContext, meeting: ContactM
 
 async def complete_action_item(deps: Deps, ctx: HandlerContext, completed: ActionItemCompleted) -> None:
     deps.agreement(completed.agreement_id)
-    checks.check_completed(completed, deps.regions, deps.organisations)
+    checks.check_completed(completed, ctx.event.source, deps.regions, deps.organisations)
     await action_items.complete(ctx.conn, ctx.emitter, completed, ctx.now)
 
 

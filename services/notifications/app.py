@@ -111,11 +111,11 @@ class Lifecycle:
 
 def create_app(settings: NotificationsSettings | None = None, clock: Clock | None = None) -> FastStream:
     settings = settings or NotificationsSettings()
-    agreements_dir = Path(settings.agreements_dir) if settings.agreements_dir else reference.AGREEMENTS_DIR
+    known = reference.ReferenceData.load(settings.agreements_dir)
     deps = handlers.Deps(
-        agreements=reference.agreements(agreements_dir),
-        regions=reference.regions(),
-        organisations=reference.organisations(),
+        agreements=known.agreements,
+        regions=known.regions,
+        organisations=known.organisations,
         own_source=settings.event_source,
     )
     lifecycle: Lifecycle | None = None

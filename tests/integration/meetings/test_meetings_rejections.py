@@ -10,7 +10,7 @@ from contracts.events.base import EventData
 from contracts.events.meetings import MeetingKind
 from runtime.clock import ManualClock
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
-from tests.integration.meetings.helpers import meetings_app, of_type, publish, wait_until
+from tests.integration.meetings.helpers import NATIONAL_SOURCE, meetings_app, of_type, publish, wait_until
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, headers_of
 from tests.support.services import fetch, running
@@ -47,6 +47,19 @@ async def test_each_broken_rule_reaches_the_dead_letter_topic_with_its_reason_an
             "rule_violated",
             "data.kind/data.region:",
             region="vestland",
+            source=NATIONAL_SOURCE,
+        )
+        await rejected(
+            held(new_id("m")),
+            "unauthorised_source",
+            "source: '/ks/vestland' is registered for 'ks-vestland', not for 'sf-vestland' named in data.organiser",
+            source="/ks/vestland",
+        )
+        await rejected(
+            cancelled(planned_id),
+            "unauthorised_source",
+            "source: '/ks/rogaland' is registered for 'ks-rogaland', which does not speak for region 'vestland'",
+            source="/ks/rogaland",
         )
         await rejected(
             held(new_id("m"), items=(item(item_id),)),

@@ -29,6 +29,11 @@ def _ref(meeting_id: str, kind: MeetingKind, region: str | None) -> dict[str, An
     return {"meeting_id": meeting_id, "agreement_id": AGREEMENT, "kind": kind, "region": region}
 
 
+def _organiser(region: str | None) -> str:
+    """The organisation whose registered source the integration tests publish a meeting's events from."""
+    return "sf-vestland" if region == "vestland" else "hod"
+
+
 def scheduled(
     meeting_id: str,
     *,
@@ -38,7 +43,7 @@ def scheduled(
     title: str = "Dialogmøte Leve hele livet",
     **overrides: Any,
 ) -> ContactMeetingScheduled:
-    values = {**_ref(meeting_id, kind, region), "scheduled_for": at, "title": title, "organiser": "sf-vestland"}
+    values = {**_ref(meeting_id, kind, region), "scheduled_for": at, "title": title, "organiser": _organiser(region)}
     return ContactMeetingScheduled.model_validate(values | overrides)
 
 
@@ -71,7 +76,7 @@ def held(
         **_ref(meeting_id, kind, region),
         "held_on": held_on,
         "county": "46" if region == "vestland" else None,
-        "organiser": "sf-vestland" if region == "vestland" else "hod",
+        "organiser": _organiser(region),
         "participants": ("sf-vestland", "ks-vestland", "kommune-4601") if region == "vestland" else ("hod", "ks"),
         "agenda": (AgendaItem(title="Mat og måltider", focus_areas=("mat-og-maltider",)),),
         "decisions": (Decision(decision_id=f"{meeting_id}-d1", text="Felles læringsnettverk"),),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -15,20 +16,27 @@ from tests.unit.meetings.builders import completed, held, item, new_id, schedule
 AGREEMENT = reference.agreement(reference.DEFAULT_AGREEMENT_ID)
 REGIONS = reference.regions()
 ORGS = reference.organisations()
+VESTLAND = "/statsforvalteren/vestland/moter"
+HOD = "/hod/saksbehandling"
+
+
+def secretariat(meeting: ContactMeetingHeld) -> str:
+    """The source registered for the organiser the builders give a meeting."""
+    return VESTLAND if meeting.organiser == "sf-vestland" else HOD
 
 
 def rejection_of(meeting: ContactMeetingHeld) -> Rejected:
     with pytest.raises(Rejected) as raised:
-        checks.check_held(meeting, AGREEMENT, REGIONS, ORGS)
+        checks.check_held(meeting, secretariat(meeting), AGREEMENT, REGIONS, ORGS)
     return raised.value
 
 
 def test_a_valid_regional_meeting_passes() -> None:
-    checks.check_held(held(new_id("m"), items=(item(new_id("a")),)), AGREEMENT, REGIONS, ORGS)
+    checks.check_held(held(new_id("m"), items=(item(new_id("a")),)), VESTLAND, AGREEMENT, REGIONS, ORGS)
 
 
 def test_a_valid_national_meeting_passes() -> None:
-    checks.check_held(held(new_id("m"), kind=MeetingKind.NATIONAL, region=None), AGREEMENT, REGIONS, ORGS)
+    checks.check_held(held(new_id("m"), kind=MeetingKind.NATIONAL, region=None), HOD, AGREEMENT, REGIONS, ORGS)
 
 
 def test_a_county_from_another_period_is_rejected_with_the_period_it_was_valid() -> None:
@@ -106,20 +114,20 @@ def test_an_action_item_due_before_the_meeting_is_rejected() -> None:
 def test_a_scheduling_names_a_known_organiser() -> None:
     meeting = scheduled(new_id("m"), organiser="nobody")
     with pytest.raises(Rejected) as raised:
-        checks.check_scheduled(meeting, date(2022, 3, 10), AGREEMENT, REGIONS, ORGS)
+        checks.check_scheduled(meeting, VESTLAND, date(2022, 3, 10), AGREEMENT, REGIONS, ORGS)
     assert raised.value.message == "data.organiser: unknown organisation 'nobody'"
 
 
 def test_a_completion_names_a_known_organisation() -> None:
     with pytest.raises(Rejected) as raised:
-        checks.check_completed(completed(new_id("a"), new_id("m"), by="nobody"), REGIONS, ORGS)
+        checks.check_completed(completed(new_id("a"), new_id("m"), by="nobody"), VESTLAND, REGIONS, ORGS)
     assert raised.value.message == "data.completed_by: unknown organisation 'nobody'"
 
 
 def test_a_meeting_held_on_the_day_a_termination_took_effect_is_rejected_with_that_day() -> None:
     meeting = held(new_id("m"), held_on=date(2022, 3, 10))
     with pytest.raises(Rejected) as raised:
-        checks.check_held(meeting, AGREEMENT, REGIONS, ORGS, terminated_from=date(2022, 3, 10))
+        checks.check_held(meeting, secretariat(meeting), AGREEMENT, REGIONS, ORGS, terminated_from=date(2022, 3, 10))
     assert raised.value.reason is Reason.RULE_VIOLATED
     assert raised.value.message == (
         f"data.held_on: 2022-03-10 is after the agreement {AGREEMENT.id} ended: its termination took effect on "
@@ -128,4 +136,48 @@ def test_a_meeting_held_on_the_day_a_termination_took_effect_is_rejected_with_th
 
 
 def test_a_meeting_held_the_day_before_a_termination_took_effect_passes() -> None:
-    checks.check_held(held(new_id("m"), held_on=date(2022, 3, 10)), AGREEMENT, REGIONS, ORGS, date(2022, 3, 11))
+    meeting = held(new_id("m"), held_on=date(2022, 3, 10))
+    checks.check_held(meeting, VESTLAND, AGREEMENT, REGIONS, ORGS, date(2022, 3, 11))
+
+
+def source_rejection(check: Callable[[], None]) -> str:
+    with pytest.raises(Rejected) as raised:
+        check()
+    assert raised.value.reason is Reason.UNAUTHORISED_SOURCE
+    return raised.value.message
+
+
+def test_minutes_from_another_organisations_system_are_rejected_naming_both() -> None:
+    meeting = held(new_id("m"))
+    message = source_rejection(lambda: checks.check_held(meeting, "/ks/vestland", AGREEMENT, REGIONS, ORGS))
+    assert (
+        message
+        == "source: '/ks/vestland' is registered for 'ks-vestland', not for 'sf-vestland' named in data.organiser"
+    )
+
+
+def test_a_plan_from_an_unregistered_source_is_rejected() -> None:
+    meeting = scheduled(new_id("m"))
+    message = source_rejection(
+        lambda: checks.check_scheduled(meeting, "/somebody", date(2022, 3, 10), AGREEMENT, REGIONS, ORGS)
+    )
+    assert message == "source: '/somebody' is not registered for any organisation"
+
+
+def test_a_cancellation_must_come_from_an_organisation_of_the_meetings_region() -> None:
+    checks.check_source_at_level("/ks/vestland", "vestland", ORGS)
+    message = source_rejection(lambda: checks.check_source_at_level("/ks/rogaland", "vestland", ORGS))
+    assert (
+        message == "source: '/ks/rogaland' is registered for 'ks-rogaland', which does not speak for region 'vestland'"
+    )
+    message = source_rejection(lambda: checks.check_source_at_level(VESTLAND, None, ORGS))
+    assert message.endswith("which does not speak for the national level")
+
+
+def test_a_completion_comes_from_the_level_of_the_organisation_that_reports_it() -> None:
+    done = completed(new_id("a"), new_id("m"), by="kommune-4601")
+    checks.check_completed(done, VESTLAND, REGIONS, ORGS)
+    message = source_rejection(lambda: checks.check_completed(done, HOD, REGIONS, ORGS))
+    assert (
+        message == "source: '/hod/saksbehandling' is registered for 'hod', which does not speak for region 'vestland'"
+    )
