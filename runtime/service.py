@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
+import structlog
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -62,6 +63,18 @@ def clock_from_settings(settings: RuntimeSettings) -> Clock:
 
 
 STOP_TIMEOUT_SECONDS = 15.0
+BROKER_STOP_TIMEOUT_SECONDS = 30.0
+"""FastStream gives in-flight handlers up to 15 s, then each consumer leaves its group; past this, give up."""
+
+
+async def stop_broker(broker: KafkaBroker, log: structlog.stdlib.BoundLogger) -> None:
+    """Stop the broker's consumers and producer, but never wait on a broker that stopped answering for ever:
+    aiokafka's consumer stop waits for its group coordination to finish, which retries while the broker is gone."""
+    try:
+        async with asyncio.timeout(BROKER_STOP_TIMEOUT_SECONDS):
+            await broker.stop()
+    except TimeoutError:
+        log.warning("broker_stop_timeout", seconds=BROKER_STOP_TIMEOUT_SECONDS)
 
 
 class ServiceRuntime:
@@ -80,6 +93,7 @@ class ServiceRuntime:
         self.timers: TimerRunner | None = None
         self.metrics = Metrics(definition.name)
         self.http: HealthServer | None = None
+        self.broker: KafkaBroker | None = None
         self.offsets = OffsetCommitter(settings.offset_commit_seconds)
         self._raw = {settings.topic(topic): handler for topic, handler in definition.raw.items()}
 
@@ -179,9 +193,12 @@ class ServiceRuntime:
             return
         await self._pipelines[record.topic].process(record)
 
-    async def commit_offsets(self) -> None:
-        """Runs before the broker stops its consumers, while they can still commit what was processed."""
+    async def stop_consuming(self) -> None:
+        """Runs before FastStream stops the broker: commit what was processed while the consumers still can, then
+        stop the broker within a bound (FastStream's own stop afterwards finds it stopped)."""
         await self.offsets.stop()
+        if self.broker is not None:
+            await stop_broker(self.broker, self.log)
 
     async def readiness(self) -> dict[str, bool]:
         """Ready when the database answers with every migration applied and the broker answers."""
@@ -275,13 +292,14 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         broker,
         logger=faststream_logger,
         on_startup=[runtime.start],
-        on_shutdown=[runtime.commit_offsets],
+        on_shutdown=[runtime.stop_consuming],
         after_shutdown=[runtime.stop],
         specification=AsyncAPI(
             broker, title=f"lhl-{definition.name}", version="1.0.0", description=definition.description
         ),
     )
     app.context.set_global("runtime", runtime)
+    runtime.broker = broker
     return app
 
 

@@ -25,7 +25,7 @@ from runtime.clock import Clock
 from runtime.db import close_pool
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
-from runtime.service import STOP_TIMEOUT_SECONDS, clock_from_settings, ensure_topics
+from runtime.service import STOP_TIMEOUT_SECONDS, clock_from_settings, ensure_topics, stop_broker
 from runtime.tasks import stop_tasks
 from services.audit import repository
 from services.audit.connections import bootstrap, take_checkpoint, writer_pool
@@ -115,6 +115,11 @@ class AuditRuntime:
             self._pool = None
         self.log.info("service_stopped")
 
+    async def stop_consuming(self) -> None:
+        """Before FastStream's own broker stop, which then finds it stopped: bounded, like every service's."""
+        if self.broker is not None:
+            await stop_broker(self.broker, self.log)
+
     async def checkpoint(self) -> Path:
         path = await take_checkpoint(self.pool, self.settings, self.clock)
         self.log.info("audit_checkpoint_written", path=str(path))
@@ -203,6 +208,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         broker,
         logger=faststream_logger,
         on_startup=[runtime.start],
+        on_shutdown=[runtime.stop_consuming],
         after_shutdown=[runtime.stop],
         specification=AsyncAPI(broker, title="lhl-audit", version="1.0.0", description="The audit trail."),
     )

@@ -1,4 +1,4 @@
-"""A stop ends its background tasks within its bound, even one whose library call swallowed the cancellation.
+"""A stop ends its background tasks and the broker within its bound, even when something swallowed a cancellation.
 
 aiosmtplib waits for each SMTP reply with asyncio.wait_for. On Python 3.11 a cancellation that arrives in the
 tick the reply does is lost there, and the notifications delivery worker looped on after its stop: a CI run
@@ -8,7 +8,13 @@ hung for 480 s in a test's teardown.
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
+import pytest
+from faststream.kafka import KafkaBroker
+
+from runtime import service
+from runtime.logging import get_logger
 from runtime.tasks import stop_tasks
 
 
@@ -81,3 +87,20 @@ async def test_a_task_that_failed_before_the_stop_is_done_and_its_error_retrieve
     await asyncio.sleep(0)
     assert await stop_tasks([task], limit_seconds=1) == []
     assert isinstance(task.exception(), RuntimeError)
+
+
+class BrokerThatStoppedAnswering:
+    def __init__(self) -> None:
+        self.stop_called = False
+
+    async def stop(self) -> None:
+        self.stop_called = True
+        await asyncio.Event().wait()
+
+
+async def test_a_broker_that_stopped_answering_does_not_hold_up_the_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "BROKER_STOP_TIMEOUT_SECONDS", 0.2)
+    broker = BrokerThatStoppedAnswering()
+    async with asyncio.timeout(5):
+        await service.stop_broker(cast(KafkaBroker, broker), get_logger(component="test"))
+    assert broker.stop_called
