@@ -90,8 +90,15 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
     _t("notification", "failed", nt.NotificationFailed, topics.NOTIFICATIONS_EVENTS, "notifications"),
 )
 
-BY_NAME: Final = {t.name: t for t in EVENT_TYPES}
-BY_MODEL: Final = {t.model: t for t in EVENT_TYPES}
+WEBHOOK_ONLY: Final = "webhook"
+"""In place of a topic: the type is only ever the body of a signed webhook."""
+
+REJECTION_NOTICE: Final = _t("deadletter", "rejected", nt.EventRejected, WEBHOOK_ONLY, "notifications")
+WEBHOOK_TYPES: Final[tuple[EventType, ...]] = (REJECTION_NOTICE,)
+"""Types never published on Kafka, so not consumed by any service, but part of the contract all the same."""
+
+BY_NAME: Final = {t.name: t for t in (*EVENT_TYPES, *WEBHOOK_TYPES)}
+BY_MODEL: Final = {t.model: t for t in (*EVENT_TYPES, *WEBHOOK_TYPES)}
 
 
 def of(model: type[EventData]) -> EventType:

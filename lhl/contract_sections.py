@@ -133,6 +133,12 @@ Values from the first example:</p>
 </section>"""
 
 
+def _where(kind: catalog.EventType) -> str:
+    if kind.topic == catalog.WEBHOOK_ONLY:
+        return "<dt>Delivered</dt><dd>as the body of a signed webhook, to the contact of the publishing system</dd>"
+    return f'<dt>Topic</dt><dd><a href="#topic-{escape(kind.topic)}">{_code(kind.topic)}</a></dd>'
+
+
 def event_type_article(kind: catalog.EventType) -> str:
     example = json.dumps(envelope(kind.name).model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False)
     producer = "external publishing systems" if kind.producer == catalog.EXTERNAL else f"the {kind.producer} service"
@@ -141,7 +147,7 @@ def event_type_article(kind: catalog.EventType) -> str:
 <h3>{_code(kind.name)}</h3>
 <p>{escape(kind.description)}</p>
 <dl>
-<dt>Topic</dt><dd><a href="#topic-{escape(kind.topic)}">{_code(kind.topic)}</a></dd>
+{_where(kind)}
 <dt>Published by</dt><dd>{escape(producer)}</dd>
 <dt>dataschema</dt><dd>{_code(kind.dataschema)}</dd>
 <dt>JSON Schema</dt><dd><a href="../../contracts/schemas/{escape(kind.schema_file)}">{escape(kind.schema_file)}</a></dd>
@@ -150,6 +156,16 @@ def event_type_article(kind: catalog.EventType) -> str:
 {fields_table(field_rows(kind.model.model_json_schema()))}
 <details><summary>Example record value</summary><pre><code>{escape(example)}</code></pre></details>
 </article>"""
+
+
+def webhook_bodies_section() -> str:
+    articles = "\n".join(event_type_article(k) for k in catalog.WEBHOOK_TYPES)
+    return f"""<section id="webhook-bodies"><h2>Webhook bodies</h2>
+<p>A recipient with a webhook contact point gets each notification as an HTTP POST of a CloudEvent, signed with
+{_code("X-LHL-Signature")} (see the notifications service's README). The body is the event notified about,
+unchanged, except for these types, which are never on a topic.</p>
+{articles}
+</section>"""
 
 
 def event_types_section() -> str:

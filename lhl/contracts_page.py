@@ -96,6 +96,7 @@ def render_page() -> str:
             ("topics", "Topics"),
             ("envelope", "Envelope"),
             ("event-types", "Event types"),
+            ("webhook-bodies", "Webhook bodies"),
             ("rejections", "Rejections"),
         )
     )
@@ -105,6 +106,7 @@ def render_page() -> str:
             contract_sections.topics_section(),
             contract_sections.envelope_section(),
             contract_sections.event_types_section(),
+            contract_sections.webhook_bodies_section(),
             contract_sections.rejections_section(),
         )
     )
@@ -119,7 +121,8 @@ def render_page() -> str:
 <body>
 <header>
 <h1>Leve hele livet: event contracts</h1>
-<p>{len(catalog.EVENT_TYPES)} event types on {len(topics.ALL_TOPICS)} topics. Generated from {_code("contracts/")}
+<p>{len(catalog.EVENT_TYPES)} event types on {len(topics.ALL_TOPICS)} topics, and {len(catalog.WEBHOOK_TYPES)} sent only
+by webhook. Generated from {_code("contracts/")}
 by {_code("python -m lhl.contracts_page")}; do not edit by hand.</p>
 <nav>{nav}</nav>
 <p><label for="filter">Filter </label><input id="filter" type="search" placeholder="event type, topic, field, reason"

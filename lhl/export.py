@@ -35,15 +35,16 @@ DEAD_LETTER_PAYLOAD = {
 def event_schemas() -> dict[str, dict[str, Any]]:
     """File name -> JSON Schema, for every event type's data and for the envelope."""
     schemas: dict[str, dict[str, Any]] = {}
-    for kind in catalog.EVENT_TYPES:
-        schema = kind.model.model_json_schema()
+    for kind in (*catalog.EVENT_TYPES, *catalog.WEBHOOK_TYPES):
+        # A webhook-only type has no topic: it says how it is delivered instead.
+        where = {"x-delivery": "signed webhook"} if kind.topic == catalog.WEBHOOK_ONLY else {"x-topic": kind.topic}
         schemas[kind.schema_file] = {
             "$schema": JSON_SCHEMA_DIALECT,
             "$id": kind.dataschema,
             "x-event-type": kind.name,
-            "x-topic": kind.topic,
+            **where,
             "x-producer": kind.producer,
-            **schema,
+            **kind.model.model_json_schema(),
         }
     envelope = CloudEvent.model_json_schema()
     schemas["cloudevent.json"] = {

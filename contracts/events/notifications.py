@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field, PositiveInt
+from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt
 
 from contracts.events.base import BusinessId, EventData, Text
 
@@ -37,3 +37,21 @@ class NotificationFailed(_NotificationRef):
     failed_at: AwareDatetime = Field(description="When delivery gave up.")
     permanent: bool = Field(description="True for an error that retrying cannot fix.")
     error: Text = Field(description="The last error, without message content.")
+
+
+class EventRejected(EventData):
+    """An event a service rejected, told to the publishing system registered for its source.
+
+    Sent only as the body of a signed webhook (the e-mail says the same in Norwegian); on Kafka the rejection is the
+    dead letter itself, on lhl.deadletter.v1.
+    """
+
+    rejected_event_source: str = Field(description="CloudEvents source of the rejected event.")
+    rejected_event_id: str = Field(description="CloudEvents id of the rejected event.")
+    rejected_event_type: str | None = Field(description="Its type, when it could be read.")
+    reason: str = Field(description="The rejection reason code (see the contract's table of reasons).")
+    message: str = Field(description="What was wrong and where, with field paths.")
+    original_topic: str = Field(description="Topic the rejected event was published to.")
+    original_partition: NonNegativeInt | None = Field(description="Its partition, when known.")
+    original_offset: NonNegativeInt | None = Field(description="Its offset, when known.")
+    failed_at: AwareDatetime = Field(description="When it was rejected.")

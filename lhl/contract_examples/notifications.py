@@ -12,6 +12,7 @@ from contracts.events import notifications as nt
 from lhl.contract_examples.example import Example, example_event_id
 
 _SOURCE = "/lhl/notifications"
+_REJECTED = "8b6c1c3e-2f4d-4a43-9a53-5d2b8f0e7c11"
 
 
 def examples() -> list[Example]:
@@ -59,5 +60,22 @@ def examples() -> list[Example]:
             "nordland-report-2022-05-15",
             ev.RegionalReportOverdue,
             partition_region="nordland",
+        ),
+        Example(
+            nt.EventRejected(
+                rejected_event_source="/hod/saksbehandling",
+                rejected_event_id=_REJECTED,
+                rejected_event_type=catalog.of(ev.TerminationNoticeGiven).name,
+                reason="invalid_data",
+                message="data.effective_date: Input should be a valid date or datetime, input is too short",
+                original_topic="lhl.ingress.agreement.v1",
+                original_partition=0,
+                original_offset=41,
+                failed_at=datetime(2022, 6, 2, 8, 29, 59, tzinfo=UTC),
+            ),
+            _SOURCE,
+            datetime(2022, 6, 2, 8, 30, 1, tzinfo=UTC),
+            f"rejected/{_REJECTED}",
+            "hod-termination-notice-2022-06",
         ),
     ]

@@ -11,6 +11,7 @@ from typing import Any
 from contracts import catalog, reference, topics
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
+from contracts.events.notifications import EventRejected
 from runtime import deadletter as dlq
 from runtime.db import Connection
 from runtime.logging import get_logger
@@ -19,8 +20,6 @@ from services.notifications import domain, templates
 from services.notifications.repository import deliveries, subscriptions
 
 CONSUMED_TOPICS = (topics.MEETINGS_EVENTS, topics.EVALUATIONS_EVENTS, topics.AGREEMENT_INGRESS)
-DEAD_LETTER_SCHEMA = "urn:levehelelivet:schema:deadletter.rejected:v1"
-DEAD_LETTER_CE_TYPE = "no.levehelelivet.deadletter.rejected.v1"
 
 
 @dataclass(frozen=True)
@@ -117,28 +116,7 @@ async def notify_dead_letter(
         failed_at=failed_at,
     )
     agreement_id = _agreement_of(value)
-    document = CloudEvent(
-        specversion="1.0",
-        id=domain.notification_id(source, event_id, "deadletter", reason),
-        source=deps.own_source,
-        type=DEAD_LETTER_CE_TYPE,
-        time=now,
-        subject=f"rejected/{event_id}",
-        dataschema=DEAD_LETTER_SCHEMA,
-        correlationid=correlation_id,
-        partitionkey=topics.partition_key(agreement_id or "none", None),
-        data={
-            "rejected_event_source": source,
-            "rejected_event_id": event_id,
-            "rejected_event_type": event_type,
-            "reason": reason,
-            "message": message_text,
-            "original_topic": topic,
-            "original_partition": headers.get(dlq.ORIGINAL_PARTITION),
-            "original_offset": headers.get(dlq.ORIGINAL_OFFSET),
-            "failed_at": failed_at,
-        },
-    )
+    document = rejection_notice(deps.own_source, headers, agreement_id, now)
     created = 0
     for recipient, point in domain.contact_points_of(subs, chosen):
         nid = domain.notification_id(source, event_id, recipient.recipient_id, point.contact_point_id)
@@ -161,6 +139,50 @@ async def notify_dead_letter(
         created += await deliveries.add_delivery(conn, row, now)
     log.info("dead_letter_notifications_planned", recipients=[r.recipient_id for r in chosen], deliveries=created)
     return created
+
+
+def rejection_notice(
+    own_source: str, headers: Mapping[str, str], agreement_id: str | None, now: datetime
+) -> CloudEvent:
+    """The webhook body telling a publishing system that its event was rejected, from the dead letter's headers."""
+    source, event_id = headers[dlq.EVENT_SOURCE], headers[dlq.EVENT_ID]
+    reason = headers.get(dlq.ERROR_CLASS, "unknown")
+    kind = catalog.REJECTION_NOTICE
+    data = EventRejected(
+        rejected_event_source=source,
+        rejected_event_id=event_id,
+        rejected_event_type=headers.get(dlq.EVENT_TYPE),
+        reason=reason,
+        message=headers.get(dlq.ERROR_MESSAGE, ""),
+        original_topic=headers.get(dlq.ORIGINAL_TOPIC, ""),
+        original_partition=_count(headers.get(dlq.ORIGINAL_PARTITION)),
+        original_offset=_count(headers.get(dlq.ORIGINAL_OFFSET)),
+        failed_at=_instant(headers.get(dlq.FAILED_AT), now),
+    )
+    return CloudEvent(
+        specversion="1.0",
+        id=domain.notification_id(source, event_id, "deadletter", reason),
+        source=own_source,
+        type=kind.name,
+        time=now,
+        subject=f"rejected/{event_id}",
+        dataschema=kind.dataschema,
+        correlationid=headers.get("correlationid") or f"deadletter:{event_id}",
+        partitionkey=topics.partition_key(agreement_id or "none", None),
+        data=data.model_dump(mode="json"),
+    )
+
+
+def _count(header: str | None) -> int | None:
+    return int(header) if header is not None and header.isdigit() else None
+
+
+def _instant(header: str | None, default: datetime) -> datetime:
+    try:
+        found = datetime.fromisoformat(header) if header else default
+    except ValueError:
+        return default
+    return found if found.tzinfo is not None else default
 
 
 def _agreement_of(value: bytes | None) -> str | None:
