@@ -98,6 +98,22 @@ def format_validation_error(error: ValidationError, prefix: str) -> str:
     return "; ".join(parts)
 
 
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path of the first key or string holding NUL: valid JSON that PostgreSQL can store neither as text nor as
+    jsonb, so it must be refused here, with its place, rather than fail in a handler's INSERT."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where
+        found = _nul_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
 def parse_event(value: bytes | None, expected_types: Mapping[str, catalog.EventType]) -> tuple[CloudEvent, EventData]:
     """Turn a record's bytes into a typed event, or raise Rejected saying what is wrong and where."""
     if value is None:
@@ -108,6 +124,9 @@ def parse_event(value: bytes | None, expected_types: Mapping[str, catalog.EventT
         raise Rejected(Reason.NOT_JSON, f"the value is not JSON: {error}") from error
     if not isinstance(raw, dict):
         raise Rejected(Reason.NOT_CLOUDEVENT, f"expected a JSON object (a CloudEvent), got {type(raw).__name__}")
+    nul = _nul_at(raw, "")
+    if nul is not None:
+        raise Rejected(Reason.INVALID_DATA, f"{nul}: text must not contain the NUL character (U+0000)")
     try:
         event = CloudEvent.model_validate(raw)
     except ValidationError as error:

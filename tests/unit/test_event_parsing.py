@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -96,3 +98,22 @@ def test_envelope_round_trips_through_bytes() -> None:
     assert event.kafka_headers()["content-type"] == "application/cloudevents+json"
     assert uuid.UUID(event.id)
     assert datetime.now(UTC) >= event.time
+
+
+@pytest.mark.parametrize(
+    ("place", "expected_path"),
+    [
+        (lambda raw: raw["data"].update(completed_by="ks\u0000"), "data.completed_by"),
+        (lambda raw: raw.update(subject="x\u0000"), "subject"),
+        (lambda raw: raw["data"].update({"extra\u0000": 1}), "data.extra\u0000"),
+    ],
+    ids=["data field", "envelope attribute", "key"],
+)
+def test_nul_anywhere_is_invalid_data_at_its_path_since_postgresql_cannot_store_it(
+    place: Callable[[dict[str, Any]], None], expected_path: str
+) -> None:
+    raw = json.loads(completed().to_bytes())
+    place(raw)
+    rejected = rejection(json.dumps(raw).encode())
+    assert rejected.reason is Reason.INVALID_DATA
+    assert rejected.message == f"{expected_path}: text must not contain the NUL character (U+0000)"

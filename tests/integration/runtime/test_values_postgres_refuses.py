@@ -1,0 +1,66 @@
+"""Text PostgreSQL refuses (NUL, a lone surrogate) inside an otherwise valid event is dead-lettered with a reason,
+and the service goes on with the next event instead of retrying the poison one for ever."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+
+from contracts import topics
+from contracts.events.meetings import ActionItem, ContactMeetingHeld, MeetingKind
+from runtime.clock import ManualClock
+from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
+from services.meetings.app import create_app
+from services.meetings.settings import MeetingsSettings
+from tests.support.infra import Infra
+from tests.support.kafka import Bus, cloud_event, headers_of
+from tests.support.services import fetch, running, settings_for
+
+
+def national_meeting(title_of_item: str) -> ContactMeetingHeld:
+    meeting_id = f"m-{uuid.uuid4().hex[:8]}"
+    return ContactMeetingHeld(
+        meeting_id=meeting_id,
+        agreement_id="leve-hele-livet-2019-2023",
+        kind=MeetingKind.NATIONAL,
+        held_on=date(2021, 9, 1),
+        organiser="hdir",
+        participants=("hod", "ks", "hdir"),
+        action_items=(
+            ActionItem(action_item_id=f"{meeting_id}-a1", text=title_of_item, owner="ks", due_on=date(2021, 10, 1)),
+        ),
+    )
+
+
+async def test_nul_and_lone_surrogates_are_dead_lettered_and_the_next_event_is_processed(
+    infra: Infra, run_id: str, bus: Bus
+) -> None:
+    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
+    source = "/hdir/leve-hele-livet"
+    poisons = []
+    for marker, escaped in (("NUL", b"\\u0000"), ("SURROGATE", b"\\ud800")):
+        event = cloud_event(national_meeting(f"Invitere {marker} kommunene"), source=source)
+        raw = event.to_bytes().replace(marker.encode(), escaped)
+        assert json.loads(raw)  # still valid JSON: only PostgreSQL refuses it
+        poisons.append((event, raw))
+    healthy = cloud_event(national_meeting("Invitere kommunene"), source=source)
+    app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
+    async with running(app) as runtime:
+        for event, raw in poisons:
+            await bus.publish_raw(topics.MEETINGS_INGRESS, raw, key=event.partitionkey)
+        await bus.publish_event(topics.MEETINGS_INGRESS, healthy)
+        letters = await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 2)
+        healthy_meeting = healthy.data["meeting_id"]
+        recorded = await bus.events(
+            topics.MEETINGS_EVENTS, lambda es: any(e["data"].get("meeting_id") == healthy_meeting for e in es)
+        )
+        items = await fetch(runtime, "SELECT text FROM action_items")
+    got = {headers_of(r)[EVENT_ID]: (headers_of(r)[ERROR_CLASS], headers_of(r)[ERROR_MESSAGE]) for r in letters}
+    assert set(got) == {event.id for event, _ in poisons}
+    (nul, _), (surrogate, _) = poisons
+    assert got[nul.id] == ("invalid_data", "data.action_items.0.text: text must not contain the NUL character (U+0000)")
+    assert got[surrogate.id][0] == "invalid_data"
+    assert got[surrogate.id][1].startswith("data.action_items.0.text: ")
+    assert any(e["data"].get("meeting_id") == healthy_meeting for e in recorded)
+    assert [r["text"] for r in items] == ["Invitere kommunene"]
