@@ -66,7 +66,7 @@ def _fail(message: str) -> None:
 
 @app.command("list")
 def list_subscriptions() -> None:
-    """Print recipients with their contact points and filters as JSON (secrets are not shown).
+    """Print recipients with their contact points and filters as JSON (webhook secrets are never stored).
 
     Example: `lhl subscriptions list`
     """
@@ -82,9 +82,7 @@ def list_subscriptions() -> None:
                 "sources": list(r.sources),
                 "agreements": list(r.agreements),
                 "contact_points": [
-                    {"id": cp.contact_point_id, "channel": cp.channel, "address": cp.address}
-                    for cp in subs.contact_points
-                    if cp.recipient_id == r.recipient_id
+                    _contact_point(cp) for cp in subs.contact_points if cp.recipient_id == r.recipient_id
                 ],
                 "filters": [
                     {"id": f.filter_id, "event_types": f.event_types, "regions": f.regions, "agreements": f.agreements}
@@ -94,6 +92,13 @@ def list_subscriptions() -> None:
             }
         )
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+def _contact_point(cp: domain.ContactPoint) -> dict[str, str]:
+    shown = {"id": cp.contact_point_id, "channel": cp.channel, "address": cp.address}
+    if cp.signing_secret_env is not None:
+        shown["signing_secret_env"] = cp.signing_secret_env
+    return shown
 
 
 @app.command("add-recipient")
@@ -128,14 +133,17 @@ def add_contact_point(
     contact_point_id: str,
     email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
     webhook_url: Annotated[str | None, typer.Option(help="Webhook URL.")] = None,
-    signing_secret: Annotated[
-        str | None, typer.Option(envvar="LHL_WEBHOOK_SIGNING_SECRET", help="Webhook secret (or from the env).")
+    signing_secret_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable of the notifications service that holds the webhook's secret."),
     ] = None,
 ) -> None:
-    """Add or update an e-mail address, or a webhook URL with its signing secret.
+    """Add or update an e-mail address, or a webhook URL with the name of its signing secret's variable.
 
-    Example: `lhl subscriptions add-contact-point ks-agder ks-agder-hook --webhook-url https://ks.example/hooks`
-    with the secret in LHL_WEBHOOK_SIGNING_SECRET.
+    The secret itself never goes into the database: set it in the notifications service's environment.
+
+    Example: `lhl subscriptions add-contact-point ks-agder ks-agder-hook --webhook-url https://ks.example/hooks
+    --signing-secret-env LHL_WEBHOOK_SECRET_KS_AGDER`
     """
     _check_ids(recipient_id=recipient_id, contact_point_id=contact_point_id)
     if (email is None) == (webhook_url is None):
@@ -144,11 +152,13 @@ def add_contact_point(
         _fail(f"--email: not an e-mail address: {email!r}")
     if webhook_url is not None and not webhook_url.startswith(("https://", "http://")):
         _fail(f"--webhook-url: expected an http(s) URL, got {webhook_url!r}")
-    if webhook_url is not None and not signing_secret:
-        _fail("--signing-secret: a webhook needs a signing secret")
+    if webhook_url is not None and not signing_secret_env:
+        _fail("--signing-secret-env: a webhook needs the name of its secret's environment variable")
+    if signing_secret_env is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", signing_secret_env):
+        _fail(f"--signing-secret-env: expected an environment variable name in upper case, got {signing_secret_env!r}")
     channel, address = ("email", email) if email is not None else ("webhook", webhook_url)
     assert address is not None
-    point = domain.ContactPoint(contact_point_id, recipient_id, channel, address, signing_secret)
+    point = domain.ContactPoint(contact_point_id, recipient_id, channel, address, signing_secret_env)
 
     async def save(conn: Connection, now: datetime) -> bool:
         if await conn.fetchval("SELECT 1 FROM recipients WHERE recipient_id = $1 AND removed_at IS NULL", recipient_id):

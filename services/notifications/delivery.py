@@ -8,6 +8,7 @@ leaves the row pending, so it is sent again). The window is kept to one UPDATE, 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -78,7 +79,7 @@ class DeliveryWorker:
                     notification_id=row["notification_id"],
                     channel=row["channel"],
                     address=row["address"],
-                    signing_secret=row["signing_secret"],
+                    signing_secret=os.environ.get(row["signing_secret_env"]) if row["signing_secret_env"] else None,
                     subject=row["subject"],
                     body=row["body"],
                     payload=bytes(row["payload"]),
@@ -86,6 +87,9 @@ class DeliveryWorker:
                 )
                 if row["contact_point_removed"]:
                     sent = Sent(ok=False, error="the contact point was removed before delivery", permanent=True)
+                elif row["channel"] == "webhook" and not outgoing.signing_secret:
+                    # An operator can set it and restart the service, so the delivery is retried meanwhile.
+                    sent = Sent(ok=False, error=f"{row['signing_secret_env']} is not set in the notifications service")
                 else:
                     sent = await self._channels[row["channel"]].send(outgoing)
                 await self._record(conn, row, sent, now)

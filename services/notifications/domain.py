@@ -40,7 +40,8 @@ class ContactPoint:
     recipient_id: str
     channel: str
     address: str
-    signing_secret: str | None = None
+    signing_secret_env: str | None = None
+    """A webhook's secret stays out of the database: this names the service's environment variable holding it."""
 
 
 @dataclass(frozen=True)

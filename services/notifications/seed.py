@@ -30,7 +30,9 @@ class SeedContactPoint(_Closed):
     email: str | None = Field(default=None, description="E-mail address.")
     webhook_url: AnyHttpUrl | None = Field(default=None, description="Webhook URL (https in production).")
     signing_secret_env: str | None = Field(
-        default=None, description="Environment variable holding the webhook's signing secret (never the secret)."
+        default=None,
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Environment variable holding the webhook's signing secret (never the secret).",
     )
 
     @model_validator(mode="after")
@@ -92,11 +94,10 @@ async def apply(conn: Connection, seed: Seed, now: datetime) -> int:
             if cp.email is not None:
                 point = domain.ContactPoint(cp.id, r.id, "email", cp.email)
             else:
-                secret = os.environ.get(cp.signing_secret_env or "")
-                if not secret:
+                if not os.environ.get(cp.signing_secret_env or ""):
                     skipped += 1
                     continue
-                point = domain.ContactPoint(cp.id, r.id, "webhook", str(cp.webhook_url), secret)
+                point = domain.ContactPoint(cp.id, r.id, "webhook", str(cp.webhook_url), cp.signing_secret_env)
             await subscriptions.upsert_contact_point(conn, point, now)
         for f in r.filters:
             await subscriptions.upsert_filter(

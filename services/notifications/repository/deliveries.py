@@ -73,7 +73,7 @@ async def first_sight_of_dead_letter(
 _DELIVERY_COLUMNS = (
     "d.notification_id, d.about_event_source, d.about_event_id, d.about_event_type, d.recipient_id,"
     " d.contact_point_id, d.channel, d.agreement_id, d.region, d.correlation_id, d.traceparent, d.subject, d.body,"
-    " d.payload, d.attempts, d.first_attempt_at, d.created_at, cp.address, cp.signing_secret,"
+    " d.payload, d.attempts, d.first_attempt_at, d.created_at, cp.address, cp.signing_secret_env,"
     " cp.removed_at IS NOT NULL AS contact_point_removed"
 )
 

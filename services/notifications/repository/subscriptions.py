@@ -13,7 +13,7 @@ async def load_subscriptions(conn: Connection) -> Subscriptions:
         "SELECT recipient_id, name, kind, organisation, sources, agreements FROM recipients WHERE removed_at IS NULL"
     )
     points = await conn.fetch(
-        "SELECT cp.contact_point_id, cp.recipient_id, cp.channel, cp.address, cp.signing_secret"
+        "SELECT cp.contact_point_id, cp.recipient_id, cp.channel, cp.address, cp.signing_secret_env"
         " FROM contact_points cp JOIN recipients r USING (recipient_id)"
         " WHERE cp.removed_at IS NULL AND r.removed_at IS NULL"
     )
@@ -28,7 +28,7 @@ async def load_subscriptions(conn: Connection) -> Subscriptions:
             for r in recipients
         ],
         contact_points=[
-            ContactPoint(p["contact_point_id"], p["recipient_id"], p["channel"], p["address"], p["signing_secret"])
+            ContactPoint(p["contact_point_id"], p["recipient_id"], p["channel"], p["address"], p["signing_secret_env"])
             for p in points
         ],
         filters=[
@@ -60,16 +60,16 @@ async def upsert_recipient(conn: Connection, r: Recipient, now: datetime) -> Non
 
 async def upsert_contact_point(conn: Connection, cp: ContactPoint, now: datetime) -> None:
     await conn.execute(
-        "INSERT INTO contact_points (contact_point_id, recipient_id, channel, address, signing_secret, updated_at)"
+        "INSERT INTO contact_points (contact_point_id, recipient_id, channel, address, signing_secret_env, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, $6)"
         " ON CONFLICT (contact_point_id) DO UPDATE SET recipient_id = EXCLUDED.recipient_id,"
-        "   channel = EXCLUDED.channel, address = EXCLUDED.address, signing_secret = EXCLUDED.signing_secret,"
+        "   channel = EXCLUDED.channel, address = EXCLUDED.address, signing_secret_env = EXCLUDED.signing_secret_env,"
         "   updated_at = EXCLUDED.updated_at",
         cp.contact_point_id,
         cp.recipient_id,
         cp.channel,
         cp.address,
-        cp.signing_secret,
+        cp.signing_secret_env,
         now,
     )
 

@@ -14,7 +14,19 @@ from services.notifications.cli import app
         (["add-contact-point", "hdir", "hdir epost", "--email", "a@b.no"], "contact_point_id: 'hdir epost'"),
         (["add-contact-point", "hdir", "hdir-2", "--email", "ikke-en-adresse"], "--email: not an e-mail address"),
         (["add-contact-point", "hdir", "hdir-2"], "give exactly one of --email and --webhook-url"),
-        (["add-contact-point", "hdir", "hdir-3", "--webhook-url", "https://h.example/x"], "--signing-secret"),
+        (["add-contact-point", "hdir", "hdir-3", "--webhook-url", "https://h.example/x"], "--signing-secret-env"),
+        (
+            [
+                "add-contact-point",
+                "hdir",
+                "h-4",
+                "--webhook-url",
+                "https://h.example/x",
+                "--signing-secret-env",
+                "s3cr3t!",
+            ],
+            "--signing-secret-env: expected an environment variable name in upper case, got 's3cr3t!'",
+        ),
         (["add-recipient", "x", "--name", "X", "--kind", "robot"], "--kind: expected organisation or system"),
         (["add-recipient", "x", "--name", "X", "--organisation", "nobody"], "unknown organisation 'nobody'"),
         (["add-filter", "hod", "f1", "--event-types", "no.levehelelivet.nothing.v1"], "--event-types: unknown"),
@@ -22,6 +34,6 @@ from services.notifications.cli import app
     ],
 )
 def test_bad_input_is_refused_with_the_option_named(args: list[str], message: str) -> None:
-    result = CliRunner().invoke(app, args, env={"LHL_WEBHOOK_SIGNING_SECRET": ""})
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert message in result.output
