@@ -94,6 +94,16 @@ def _agreement_and_region(event: CloudEvent) -> tuple[str | None, str | None]:
     )
 
 
+INDEXABLE_LENGTH = 500
+"""Longer than any bounded envelope attribute. A longer value (a header, the type, or an agreement or region from the
+data) stays in the record's headers, envelope or data, but not in an indexed column, where PostgreSQL would refuse
+it (a btree row holds about 2.7 kB) and stall the log in retries."""
+
+
+def _indexable(header: str | None) -> str | None:
+    return header if header is not None and len(header) <= INDEXABLE_LENGTH else None
+
+
 def entry_of(record: Received, dead_letter_topic: str) -> Entry:
     """Classify one record: a CloudEvent, a dead letter (keyed by the rejected event), or a non-CloudEvent."""
     payload = record.value or b""
@@ -105,7 +115,7 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
     kind: Kind
     if record.topic == dead_letter_topic:
         kind = "dead_letter"
-        source, event_id = by_name.get(EVENT_SOURCE), by_name.get(EVENT_ID)
+        source, event_id = _indexable(by_name.get(EVENT_SOURCE)), _indexable(by_name.get(EVENT_ID))
         if source is None or event_id is None:
             source, event_id = coordinates
         reason, reason_message = by_name.get(ERROR_CLASS), by_name.get(ERROR_MESSAGE)
@@ -118,11 +128,11 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
         kind=kind,
         event_source=storable(source),
         event_id=storable(event_id),
-        event_type=storable(event.type) if event else by_name.get(EVENT_TYPE),
+        event_type=_indexable(storable(event.type) if event else by_name.get(EVENT_TYPE)),
         event_time=_utc_or_none(event),
-        correlation_id=storable(event.correlationid) if event else by_name.get("correlationid"),
-        agreement_id=storable(agreement) if agreement else None,
-        region=storable(region) if region else None,
+        correlation_id=storable(event.correlationid) if event else _indexable(by_name.get("correlationid")),
+        agreement_id=_indexable(storable(agreement)) if agreement else None,
+        region=_indexable(storable(region)) if region else None,
         topic=storable(record.topic),
         kafka_partition=record.partition,
         kafka_offset=record.offset,

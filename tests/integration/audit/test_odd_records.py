@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -41,13 +42,23 @@ async def test_odd_records_are_recorded_and_the_chain_over_them_verifies_live_an
         await bus.publish_raw(topics.REPORTS_INGRESS, b'{"specversion": "1.0", "x": 1e400}')
         await bus.publish_raw(topics.REPORTS_INGRESS, b"")
         await publish_with_raw_header(bus, topics.AGREEMENT_INGRESS, b"[1, 2, 3]", ("x-sender", b"\xff"))
-        await wait_for_count(audit, 5)
+        # Headers longer than an index row holds, written straight to the dead-letter topic.
+        huge = secrets.token_hex(5_000)  # random, so PostgreSQL cannot compress it under the limit
+        await bus.publish_raw(topics.DEAD_LETTER, b"{}", headers={"dlq-event-id": huge, "correlationid": huge})
+        # A valid CloudEvent whose type (it fits the pattern) and data's agreement are as long.
+        raw = json.loads(cloud_event(report(), source=REPORTS_SOURCE).to_bytes())
+        raw["type"] = f"no.levehelelivet.report.{huge}.v1"
+        raw["data"]["agreement_id"] = huge
+        await bus.publish_raw(topics.REPORTS_INGRESS, json.dumps(raw).encode())
+        await wait_for_count(audit, 7)
 
     trail = jsonl(await audit_cli(settings, "trail", "--output", "jsonl"))
     stored = {r["event_id"]: r for r in trail if r["kind"] == "event"}
     assert stored[odd.id]["data"]["summary"] == "Alle\ufffdkommunene\ufffd er nådd."
     assert stored[far_east.id]["event_time"] == "2022-05-14T11:30:00.000000Z"
     assert sorted(r["kind"] for r in trail) == [
+        "dead_letter",
+        "event",
         "event",
         "event",
         "not_cloudevent",
@@ -61,6 +72,6 @@ async def test_odd_records_are_recorded_and_the_chain_over_them_verifies_live_an
     assert (await audit_cli(settings, "export", "--out", str(exported))).exit_code == 0
     offline = await audit_cli(settings, "verify", "--file", str(exported))
     assert offline.exit_code == 0, offline.stdout
-    assert "OK: 5 records verified" in offline.stdout
+    assert "OK: 7 records verified" in offline.stdout
     headers = [json.loads(line)["headers"] for line in exported.read_text(encoding="utf-8").splitlines()[1:]]
     assert [["x-sender", "\ufffd"]] in headers

@@ -103,6 +103,21 @@ def test_a_dead_letter_of_bytes_that_are_not_json_keeps_the_bytes_and_the_header
     assert (entry.envelope, entry.data, entry.event_type) == (None, None, None)
 
 
+def test_dead_letter_headers_too_long_to_index_are_kept_in_the_headers_and_keyed_by_coordinates() -> None:
+    huge = "x" * 10_000
+    headers = (
+        (EVENT_SOURCE, b"/some/publisher"),
+        (EVENT_ID, huge.encode()),
+        (EVENT_TYPE, huge.encode()),
+        ("correlationid", huge.encode()),
+        (ERROR_CLASS, b"not_cloudevent"),
+    )
+    entry = entry_of(Received(DEAD_LETTER, 2, 9, b"{}", headers), DEAD_LETTER)
+    assert entry.key == (f"kafka:{DEAD_LETTER}", "2:9", "dead_letter")
+    assert (entry.event_type, entry.correlation_id) == (None, None)
+    assert dict(entry.headers)[EVENT_ID] == huge
+
+
 def test_a_record_that_is_not_a_cloudevent_is_keyed_by_its_topic_partition_and_offset() -> None:
     entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 12, b'{"hello": "world"}'), DEAD_LETTER)
     assert entry.key == (f"kafka:{topics.MEETINGS_INGRESS}", "0:12", "not_cloudevent")
