@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import asyncpg
 import structlog
@@ -326,9 +326,24 @@ def _identity_from_bytes(record: Incoming) -> tuple[str, str, str | None]:
     """Best effort: the source and id of an event we could not fully parse, else its Kafka coordinates."""
     try:
         raw = json.loads(record.value or b"")
-        if isinstance(raw, dict) and isinstance(raw.get("source"), str) and isinstance(raw.get("id"), str):
-            event_type = raw.get("type") if isinstance(raw.get("type"), str) else None
-            return raw["source"], raw["id"], event_type
     except (UnicodeDecodeError, json.JSONDecodeError):
-        pass
+        raw = None
+    if isinstance(raw, dict):
+        source, event_id, event_type = raw.get("source"), raw.get("id"), raw.get("type")
+        # Only what the envelope would accept: the identity goes into the inbox's key, which PostgreSQL must store.
+        if _usable(source, MAX_SOURCE) and _usable(event_id, MAX_ID):
+            return source, event_id, event_type if _usable(event_type, MAX_ID) else None
     return f"kafka:{record.topic}", f"{record.partition}:{record.offset}", None
+
+
+MAX_SOURCE, MAX_ID = 500, 200
+
+
+def _usable(value: object, limit: int) -> TypeGuard[str]:
+    if not isinstance(value, str) or not 0 < len(value) <= limit or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

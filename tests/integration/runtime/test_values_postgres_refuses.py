@@ -4,13 +4,14 @@ and the service goes on with the next event instead of retrying the poison one f
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from datetime import UTC, date, datetime
 
 from contracts import topics
 from contracts.events.meetings import ActionItem, ContactMeetingHeld, MeetingKind
 from runtime.clock import ManualClock
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
+from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_TYPE
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
 from tests.support.infra import Infra
@@ -64,3 +65,36 @@ async def test_nul_and_lone_surrogates_are_dead_lettered_and_the_next_event_is_p
     assert got[surrogate.id][1].startswith("data.action_items.0.text: ")
     assert any(e["data"].get("meeting_id") == healthy_meeting for e in recorded)
     assert [r["text"] for r in items] == ["Invitere kommunene"]
+
+
+async def test_an_invalid_event_whose_id_postgresql_cannot_store_is_dead_lettered_under_its_coordinates(
+    infra: Infra, run_id: str, bus: Bus
+) -> None:
+    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
+    source = "/hdir/leve-hele-livet"
+    unstorable = [
+        {"specversion": "1.0", "id": "a\u0000b", "source": source, "type": "nonsense"},
+        {"specversion": "1.0", "id": secrets.token_hex(5_000), "source": source, "type": "nonsense"},
+        {
+            "specversion": "1.0",
+            "id": "ok",
+            "source": source,
+            "type": f"no.levehelelivet.x.{secrets.token_hex(5_000)}.v1",
+        },
+    ]
+    healthy = cloud_event(national_meeting("Invitere kommunene"), source=source)
+    app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
+    async with running(app):
+        for raw in unstorable:
+            await bus.publish_raw(topics.MEETINGS_INGRESS, json.dumps(raw).encode(), key="poison")
+        await bus.publish_event(topics.MEETINGS_INGRESS, healthy)
+        letters = await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 3)
+        healthy_meeting = healthy.data["meeting_id"]
+        recorded = await bus.events(
+            topics.MEETINGS_EVENTS, lambda es: any(e["data"].get("meeting_id") == healthy_meeting for e in es)
+        )
+    identities = [headers_of(r)[EVENT_ID] for r in letters]
+    assert identities[:2] == [f"{r.partition}:{r.offset}" for r in letters[:2]]
+    assert identities[2] == "ok"
+    assert EVENT_TYPE not in headers_of(letters[2])
+    assert any(e["data"].get("meeting_id") == healthy_meeting for e in recorded)
