@@ -94,15 +94,20 @@ def status_command(
     year: Annotated[int, typer.Option("--year", help="The year to show.")],
     agreement: Annotated[str, typer.Option(help="Agreement id.")] = reference.DEFAULT_AGREEMENT_ID,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for machines.")] = False,
+    meetings_schema: Annotated[str, typer.Option(help="Schema of the meetings service.")] = "meetings",
+    evaluations_schema: Annotated[str, typer.Option(help="Schema of the evaluations service.")] = "evaluations",
 ) -> None:
     """Reports per office and reporting date, contact meetings, action items, the evaluation and the term.
+
+    It reads two services' schemas, so one DB_SCHEMA cannot name both: each has its own option, and DB_SCHEMA
+    in the environment is not used.
 
     Example: `lhl status --year 2022`
     """
     console = Console()
     today = oslo_day(SystemClock().now())
-    shown = asyncio.run(
-        show_year(EvaluationsSettings(), MeetingsSettings(), agreement, year, today, console, as_json=as_json)
-    )
+    evaluations = EvaluationsSettings(db_schema=evaluations_schema)
+    meetings = MeetingsSettings(db_schema=meetings_schema)
+    shown = asyncio.run(show_year(evaluations, meetings, agreement, year, today, console, as_json=as_json))
     if as_json:
         typer.echo(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
