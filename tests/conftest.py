@@ -7,12 +7,13 @@ import io
 import os
 import sys
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from tests.support.infra import Infra, provide
-from tests.support.kafka import Bus
+from tests.support.kafka import Bus, delete_topics_with_prefix
 
 REQUIRE_INTEGRATION = os.environ.get("LHL_REQUIRE_INTEGRATION") == "1"
 HANG_REPORT_SECONDS = float(os.environ.get("LHL_HANG_REPORT_SECONDS", "240"))
@@ -57,6 +58,23 @@ async def hang_reporter(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 def run_id() -> str:
     """A fresh id per test, used for topic prefixes and database schemas so tests never see each other."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(autouse=True)
+async def _test_topics_deleted_afterwards(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """A test with its own topic prefix leaves no topics behind: a dev broker that piles up thousands of them takes
+    longer to start than the launcher waits. Best effort; a broker that refuses only costs a warning."""
+    if not {"infra", "run_id"} <= set(request.fixturenames):
+        yield
+        return
+    infra: Infra = request.getfixturevalue("infra")
+    run_id: str = request.getfixturevalue("run_id")
+    yield
+    try:
+        async with asyncio.timeout(15):
+            await delete_topics_with_prefix(infra.kafka_bootstrap_servers, f"t{run_id}.")
+    except Exception as error:  # cleanup must never fail the test it follows
+        warnings.warn(f"could not delete the test's topics t{run_id}.*: {error!r}", stacklevel=1)
 
 
 @pytest.fixture

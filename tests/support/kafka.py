@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts import catalog
 from contracts.envelope import CONTENT_TYPE, CloudEvent
@@ -114,3 +115,16 @@ class Bus:
 
 def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
     return {k: v.decode() for k, v in (record.headers or ())}
+
+
+async def delete_topics_with_prefix(bootstrap_servers: str, prefix: str) -> int:
+    """Delete a finished test's topics: a long-lived dev broker with thousands of them takes minutes to start."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+        return len(mine)
+    finally:
+        await admin.close()
