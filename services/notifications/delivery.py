@@ -4,6 +4,8 @@ Each delivery is one transaction: lock the row (FOR UPDATE SKIP LOCKED), send, t
 NotificationDelivered/NotificationFailed to the outbox, and commit. The one window in which a message can go
 out twice is between the recipient accepting it and that commit (a crash or a lost database connection there
 leaves the row pending, so it is sent again). The window is kept to one UPDATE, one INSERT and the COMMIT.
+A bug there (not the database going away) parks the row with `accepted_at` set, and its retry records the
+delivery without sending the message again.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from runtime.outbox import Emitter
 from runtime.pipeline import INFRASTRUCTURE_ERRORS
 from runtime.wakeup import Wakeup
 from services.notifications import domain
-from services.notifications.channels import Channel, Outgoing, Sent
+from services.notifications.channels import DELIVERED, Channel, Outgoing, Sent
 from services.notifications.repository import deliveries
 from services.notifications.settings import NotificationsSettings
 
@@ -69,6 +71,7 @@ class DeliveryWorker:
     async def deliver_one(self) -> bool:
         now = self._clock.now()
         claimed: str | None = None
+        sent: Sent | None = None
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 row = await deliveries.claim_due(conn, now)
@@ -85,7 +88,9 @@ class DeliveryWorker:
                     payload=bytes(row["payload"]),
                     timestamp=int(now.timestamp()),
                 )
-                if row["contact_point_removed"]:
+                if row["accepted_at"] is not None:
+                    sent = DELIVERED  # accepted before a crash kept it from being recorded: never send it twice
+                elif row["contact_point_removed"]:
                     sent = Sent(ok=False, error="the contact point was removed before delivery", permanent=True)
                 elif row["channel"] == "webhook" and not outgoing.signing_secret:
                     # An operator can set it and restart the service, so the delivery is retried meanwhile.
@@ -100,8 +105,11 @@ class DeliveryWorker:
                 raise
             # A bug on one row must not block the queue behind it: park the row and carry on with the next.
             self._log.exception("delivery_crashed", notification_id=claimed, error_class=type(error).__name__)
+            accepted_at = now if sent is not None and sent.ok else None
             async with self._pool.acquire() as conn:
-                await deliveries.park(conn, claimed, f"{type(error).__name__}: {error}"[:1000], now + PARK_FOR)
+                await deliveries.park(
+                    conn, claimed, f"{type(error).__name__}: {error}"[:1000], now + PARK_FOR, accepted_at
+                )
         return True
 
     async def _record(self, conn: Connection, row: asyncpg.Record, sent: Sent, now: datetime) -> None:

@@ -74,7 +74,7 @@ _DELIVERY_COLUMNS = (
     "d.notification_id, d.about_event_source, d.about_event_id, d.about_event_type, d.recipient_id,"
     " d.contact_point_id, d.channel, d.agreement_id, d.region, d.correlation_id, d.traceparent, d.subject, d.body,"
     " d.payload, d.attempts, d.first_attempt_at, d.created_at, cp.address, cp.signing_secret_env,"
-    " cp.removed_at IS NOT NULL AS contact_point_removed"
+    " d.accepted_at, cp.removed_at IS NOT NULL AS contact_point_removed"
 )
 
 
@@ -131,13 +131,18 @@ async def record_failed(
     )
 
 
-async def park(conn: Connection, notification_id: str, error: str, until: datetime) -> None:
-    """Move a row that crashed the worker out of the way, without counting an attempt."""
+async def park(
+    conn: Connection, notification_id: str, error: str, until: datetime, accepted_at: datetime | None = None
+) -> None:
+    """Move a row that crashed the worker out of the way, without counting an attempt; `accepted_at` remembers
+    that the recipient had already accepted the message, so the retry does not send it again."""
     await conn.execute(
-        "UPDATE deliveries SET next_attempt_at = $3, last_error = $2 WHERE notification_id = $1 AND status = 'pending'",
+        "UPDATE deliveries SET next_attempt_at = $3, last_error = $2, accepted_at = coalesce(accepted_at, $4)"
+        " WHERE notification_id = $1 AND status = 'pending'",
         notification_id,
         error,
         until,
+        accepted_at,
     )
 
 

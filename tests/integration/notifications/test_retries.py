@@ -13,8 +13,10 @@ import pytest
 
 from contracts import topics
 from runtime.clock import ManualClock
+from runtime.db import Connection
 from runtime.service import ServiceRuntime
 from services.notifications.app import create_app, lifecycle_of
+from services.notifications.repository import deliveries
 from tests.integration.notifications import scenario as sc
 from tests.integration.notifications.servers import SmtpServer, WebhookServer
 from tests.support.infra import Infra
@@ -136,3 +138,44 @@ async def test_a_permanent_failure_ends_in_notification_failed_and_can_be_retrie
     assert [(f["notification_id"], f["recipient_id"], f["permanent"]) for f in listed] == [(nid, "sf-vestland", True)]
     assert outcomes(events, nid) == [("failed", 1), ("delivered", 1)]
     assert len(smtp.to(sc.ADDRESS["sf-vestland"])) == 1
+
+
+async def test_a_message_accepted_before_the_worker_crashed_is_recorded_on_retry_not_sent_again(
+    infra: Infra,
+    run_id: str,
+    bus: Bus,
+    smtp: SmtpServer,
+    webhook: WebhookServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    record_delivered = deliveries.record_delivered
+    crashes: list[str] = []
+
+    async def crashes_once(conn: Connection, notification_id: str, *args: Any) -> None:
+        if not crashes:
+            crashes.append(notification_id)
+            raise RuntimeError("a bug after the recipient accepted the message")
+        await record_delivered(conn, notification_id, *args)
+
+    monkeypatch.setattr(deliveries, "record_delivered", crashes_once)
+    clock = ManualClock(datetime.now(UTC))
+    settings = sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url), delivery_concurrency=1)
+    overdue = cloud_event(sc.report_overdue("rogaland"), source=sc.EVALUATIONS_SOURCE, region="rogaland")
+    async with running(create_app(settings, clock)) as runtime:
+        await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
+        [parked] = await sc.eventually(
+            lambda: fetch(runtime, "SELECT notification_id, accepted_at FROM deliveries WHERE accepted_at IS NOT NULL"),
+            "the crashed row is parked, remembering the acceptance",
+        )
+        clock.advance(timedelta(minutes=31))
+        nid = parked["notification_id"]
+        events = await bus.events(topics.NOTIFICATIONS_EVENTS, lambda es: ("delivered", 1) in outcomes(es, nid))
+        [row] = await fetch(
+            runtime, "SELECT status, channel, recipient_id FROM deliveries WHERE notification_id = $1", nid
+        )
+    assert crashes == [nid]
+    assert outcomes(events, nid) == [("delivered", 1)]
+    assert row["status"] == "delivered"
+    sent_to = webhook.requests if row["channel"] == "webhook" else smtp.to(sc.ADDRESS[row["recipient_id"]])
+    assert len(sent_to) == 1
