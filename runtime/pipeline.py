@@ -98,6 +98,25 @@ def format_validation_error(error: ValidationError, prefix: str) -> str:
     return "; ".join(parts)
 
 
+MAX_DEPTH = 64
+TOO_DEEP = f"the value nests JSON deeper than {MAX_DEPTH} levels, which no event of the contract does"
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    """Without recursion: a value nested a thousand levels deep would exhaust Python's stack in any recursive walk
+    (the parser's, the validator's, ours) and come back as a crash on every redelivery."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _nul_at(value: Any, path: str) -> str | None:
     """The path of the first key or string holding NUL: valid JSON that PostgreSQL can store neither as text nor as
     jsonb, so it must be refused here, with its place, rather than fail in a handler's INSERT."""
@@ -122,6 +141,10 @@ def parse_event(value: bytes | None, expected_types: Mapping[str, catalog.EventT
         raw = json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise Rejected(Reason.NOT_JSON, f"the value is not JSON: {error}") from error
+    except RecursionError as error:
+        raise Rejected(Reason.INVALID_DATA, TOO_DEEP) from error
+    if _nests_deeper_than(raw, MAX_DEPTH):
+        raise Rejected(Reason.INVALID_DATA, TOO_DEEP)
     if not isinstance(raw, dict):
         raise Rejected(Reason.NOT_CLOUDEVENT, f"expected a JSON object (a CloudEvent), got {type(raw).__name__}")
     nul = _nul_at(raw, "")
@@ -326,7 +349,7 @@ def _identity_from_bytes(record: Incoming) -> tuple[str, str, str | None]:
     """Best effort: the source and id of an event we could not fully parse, else its Kafka coordinates."""
     try:
         raw = json.loads(record.value or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raw = None
     if isinstance(raw, dict):
         source, event_id, event_type = raw.get("source"), raw.get("id"), raw.get("type")

@@ -30,6 +30,7 @@ from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
 from runtime.outbox import Emitter, OutboxRelay, backlog
 from runtime.pipeline import Handler, Incoming, Pipeline
+from runtime.records import do_not_decode, parse_leniently
 from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
 from runtime.timers import Timer, TimerHandler, TimerRunner
@@ -320,6 +321,8 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
         # Committed by the runtime's OffsetCommitter after each record's transaction, a few times a second.
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
+        parser=parse_leniently,
+        decoder=do_not_decode,
         description=f"Structured-mode CloudEvents ({CONTENT_TYPE_NOTE}). Accepted types: {accepted}.",
     )
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-from aiokafka import ConsumerRecord
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
@@ -25,6 +22,7 @@ from runtime.clock import Clock
 from runtime.db import close_pool
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
+from runtime.records import do_not_decode, parse_leniently
 from runtime.service import STOP_TIMEOUT_SECONDS, clock_from_settings, ensure_topics, stop_broker
 from runtime.tasks import stop_tasks
 from services.audit import repository
@@ -35,29 +33,6 @@ from services.audit.settings import AuditSettings
 
 # A batch that fails (database unreachable) is rewound and retried; the pause keeps that from spinning.
 _RETRY_PAUSE_SECONDS = 1.0
-
-
-async def _parse_leniently(records: tuple[ConsumerRecord[Any, Any], ...], original: Any) -> Any:
-    """FastStream's parser decodes header values strictly; one non-UTF-8 header must not stall the whole log."""
-    return await original(tuple(r if _utf8_headers(r) else _with_utf8_headers(r) for r in records))
-
-
-def _utf8_headers(record: ConsumerRecord[Any, Any]) -> bool:
-    try:
-        for _, value in record.headers or ():
-            value.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _with_utf8_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
-    return replace(record, headers=[(k, v.decode("utf-8", "replace").encode()) for k, v in record.headers])
-
-
-async def _do_not_decode(message: Any) -> None:
-    """The recorder reads the raw records; decoding bodies by content type would only waste time or fail."""
-    return None
 
 
 class AuditRuntime:
@@ -193,8 +168,8 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
         group_id=settings.group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
-        parser=_parse_leniently,
-        decoder=_do_not_decode,
+        parser=parse_leniently,
+        decoder=do_not_decode,
         title="audit:all-topics",
         description="Every record of every topic, recorded once in the hash-chained audit log.",
     )

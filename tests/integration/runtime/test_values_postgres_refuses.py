@@ -8,6 +8,8 @@ import secrets
 import uuid
 from datetime import UTC, date, datetime
 
+from aiokafka import AIOKafkaProducer
+
 from contracts import topics
 from contracts.events.meetings import ActionItem, ContactMeetingHeld, MeetingKind
 from runtime.clock import ManualClock
@@ -98,3 +100,49 @@ async def test_an_invalid_event_whose_id_postgresql_cannot_store_is_dead_lettere
     assert identities[2] == "ok"
     assert EVENT_TYPE not in headers_of(letters[2])
     assert any(e["data"].get("meeting_id") == healthy_meeting for e in recorded)
+
+
+def nested(depth: int) -> bytes:
+    """A CloudEvent-shaped record whose data nests `depth` arrays deep."""
+    return b'{"specversion": "1.0", "id": "deep", "source": "/x", "data": {"x": ' + b"[" * depth + b"]" * depth + b"}}"
+
+
+async def test_json_nested_deeper_than_any_event_is_dead_lettered_and_the_next_event_is_processed(
+    infra: Infra, run_id: str, bus: Bus
+) -> None:
+    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
+    healthy = cloud_event(national_meeting("Invitere kommunene"), source="/hdir/leve-hele-livet")
+    app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
+    async with running(app):
+        # Deeper than Python's parser recurses, and deep enough to exhaust a recursive walk after parsing.
+        for depth in (100_000, 900):
+            await bus.publish_raw(topics.MEETINGS_INGRESS, nested(depth), key="deep")
+        await bus.publish_event(topics.MEETINGS_INGRESS, healthy)
+        letters = await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 2)
+        healthy_meeting = healthy.data["meeting_id"]
+        recorded = await bus.events(
+            topics.MEETINGS_EVENTS, lambda es: any(e["data"].get("meeting_id") == healthy_meeting for e in es)
+        )
+    reasons = [(headers_of(r)[ERROR_CLASS], headers_of(r)[ERROR_MESSAGE]) for r in letters]
+    too_deep = "the value nests JSON deeper than 64 levels, which no event of the contract does"
+    assert reasons == [("invalid_data", too_deep), ("invalid_data", too_deep)]
+    assert any(e["data"].get("meeting_id") == healthy_meeting for e in recorded)
+
+
+async def test_an_event_with_a_header_that_is_not_utf8_is_still_processed(infra: Infra, run_id: str, bus: Bus) -> None:
+    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
+    event = cloud_event(national_meeting("Invitere kommunene"), source="/hdir/leve-hele-livet")
+    app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
+    async with running(app):
+        await producer.start()
+        try:
+            headers = [("content-type", b"application/cloudevents+json"), ("x-sender", b"\xff\xfe")]
+            await producer.send_and_wait(bus.topic(topics.MEETINGS_INGRESS), event.to_bytes(), headers=headers)
+        finally:
+            await producer.stop()
+        meeting = event.data["meeting_id"]
+        recorded = await bus.events(
+            topics.MEETINGS_EVENTS, lambda es: any(e["data"].get("meeting_id") == meeting for e in es)
+        )
+    assert any(e["causationid"] == event.id for e in recorded)

@@ -1,0 +1,35 @@
+"""How FastStream hands records to the services: headers made readable, bodies left as the bytes they were.
+
+The handlers parse each record themselves and dead-letter what they cannot read. FastStream's defaults would get
+there first: its parser decodes every header value as strict UTF-8, and its decoder json-decodes every body. One
+header that is not UTF-8, or a body nested too deep for Python's JSON parser, then failed before any handler ran,
+and the record was passed over without a dead letter (or, for the audit's batches, retried for ever).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+
+async def parse_leniently(received: Any, original: Any) -> Any:
+    """FastStream's parser, given records whose header values are valid UTF-8 (others replaced with U+FFFD)."""
+    if isinstance(received, tuple):
+        return await original(tuple(_readable_headers(r) for r in received))
+    return await original(_readable_headers(received))
+
+
+async def do_not_decode(message: Any) -> None:
+    """No decoded body: the handlers read the raw record."""
+    return None
+
+
+def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    try:
+        for _, value in record.headers or ():
+            value.decode()
+    except UnicodeDecodeError:
+        return replace(record, headers=[(k, v.decode("utf-8", "replace").encode()) for k, v in record.headers])
+    return record
