@@ -20,9 +20,10 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.specification import AsyncAPI
+from opentelemetry.sdk.trace import TracerProvider
 
 from contracts import catalog, topics
-from runtime import db
+from runtime import db, tracing
 from runtime.clock import Clock, ScaledClock, SystemClock
 from runtime.db import Connection
 from runtime.logging import configure_logging, get_logger
@@ -34,6 +35,7 @@ from runtime.records import do_not_decode, parse_leniently
 from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
 from runtime.timers import Timer, TimerHandler, TimerRunner
+from runtime.tracing import configure_tracing
 
 RawHandler = Callable[[Incoming], Awaitable[None]]
 
@@ -95,6 +97,7 @@ class ServiceRuntime:
         self.metrics = Metrics(definition.name)
         self.http: HealthServer | None = None
         self.broker: KafkaBroker | None = None
+        self.tracing: TracerProvider | None = None
         self.offsets = OffsetCommitter(settings.offset_commit_seconds)
         self._raw = {settings.topic(topic): handler for topic, handler in definition.raw.items()}
 
@@ -185,6 +188,7 @@ class ServiceRuntime:
         if self._pool is not None:
             await db.close_pool(self._pool, STOP_TIMEOUT_SECONDS)
             self._pool = None
+        await tracing.flush(self.tracing)
         self.log.info("service_stopped")
 
     async def process(self, record: Incoming) -> None:
@@ -272,6 +276,7 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
     """The service's only composition root calls this with its definition and settings."""
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
     runtime = ServiceRuntime(definition, settings, clock or clock_from_settings(settings))
+    runtime.tracing = configure_tracing(settings.service_name)
     # FastStream's own access log goes through the JSON handler too; per-record lines come from the pipeline.
     faststream_logger = logging.getLogger("lhl.faststream")
     broker = KafkaBroker(

@@ -1,0 +1,111 @@
+"""With OTEL_EXPORTER_OTLP_ENDPOINT set, a service sends its spans to that collector, in the publisher's trace."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import uuid
+from datetime import date
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from contracts import topics
+from contracts.envelope import CONTENT_TYPE
+from contracts.events.meetings import ContactMeetingHeld, MeetingKind
+from tests.support.infra import Infra
+from tests.support.kafka import Bus, cloud_event
+from tests.support.processes import LHL, free_port, wait_until_ready
+
+
+class Collector:
+    """Answers OTLP/HTTP exports with 200 and keeps each request's spans as (trace id, service name, span name)."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[str, str, str]] = []
+        self.paths: list[str] = []
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in head[1:] if ":" in ln)}
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.paths.append(head[0].split(" ")[1])
+            request = ExportTraceServiceRequest.FromString(body)
+            for resource_spans in request.resource_spans:
+                attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+                for scope in resource_spans.scope_spans:
+                    for span in scope.spans:
+                        self.spans.append((span.trace_id.hex(), attributes.get("service.name", ""), span.name))
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+async def test_the_spans_of_a_consumed_event_reach_the_configured_collector_in_its_trace(
+    infra: Infra, run_id: str, bus: Bus, tmp_path: Path
+) -> None:
+    collector = Collector()
+    await collector.start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "DATABASE_URL": infra.database_url,
+        "TOPIC_PREFIX": bus.prefix,
+        "DB_SCHEMA": f"t{run_id}_meetings",
+        "HTTP_PORT": str(port),
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+    }
+    the_trace = secrets.token_hex(16)
+    traceparent = f"00-{the_trace}-{secrets.token_hex(8)}-01"
+    held = ContactMeetingHeld(
+        meeting_id=f"m-{uuid.uuid4().hex[:8]}",
+        agreement_id="leve-hele-livet-2019-2023",
+        kind=MeetingKind.NATIONAL,
+        held_on=date(2022, 3, 10),
+        organiser="hdir",
+        participants=("hod", "ks", "hdir"),
+    )
+    event = cloud_event(held, source="/hdir/leve-hele-livet").model_copy(update={"traceparent": traceparent})
+    with (tmp_path / "run.log").open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            str(LHL), "run", "meetings", env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
+        try:
+            await wait_until_ready(f"http://127.0.0.1:{port}/health/ready", process)
+            await bus.publish_raw(
+                topics.MEETINGS_INGRESS,
+                event.to_bytes(),
+                key=event.partitionkey,
+                headers={"content-type": CONTENT_TYPE, "traceparent": traceparent},
+            )
+            async with asyncio.timeout(30):
+                while not any(trace_id == the_trace for trace_id, _, _ in collector.spans):  # noqa: ASYNC110
+                    await asyncio.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(60):
+                await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await collector.stop()
+    ours = [(service, name) for trace_id, service, name in collector.spans if trace_id == the_trace]
+    assert set(collector.paths) == {"/v1/traces"}
+    assert {service for service, _ in ours} == {"lhl-meetings"}
+    assert any(topics.MEETINGS_INGRESS in name for _, name in ours), ours
