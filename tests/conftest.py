@@ -10,6 +10,7 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 
 from tests.support.infra import Infra, provide
@@ -62,8 +63,8 @@ def run_id() -> str:
 
 @pytest.fixture(autouse=True)
 async def _test_topics_deleted_afterwards(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """A test with its own topic prefix leaves no topics behind: a dev broker that piles up thousands of them takes
-    longer to start than the launcher waits. Best effort; a broker that refuses only costs a warning."""
+    """A test with its own run id leaves no topics or schemas behind: a dev broker that piles up thousands of topics
+    takes longer to start than the launcher waits. Best effort; a refusal only costs a warning."""
     if not {"infra", "run_id"} <= set(request.fixturenames):
         yield
         return
@@ -73,8 +74,19 @@ async def _test_topics_deleted_afterwards(request: pytest.FixtureRequest) -> Asy
     try:
         async with asyncio.timeout(15):
             await delete_topics_with_prefix(infra.kafka_bootstrap_servers, f"t{run_id}.")
+            await drop_schemas_with_prefix(infra.admin_database_url, f"t{run_id}_")
     except Exception as error:  # cleanup must never fail the test it follows
-        warnings.warn(f"could not delete the test's topics t{run_id}.*: {error!r}", stacklevel=1)
+        warnings.warn(f"could not delete the test's topics and schemas t{run_id}*: {error!r}", stacklevel=1)
+
+
+async def drop_schemas_with_prefix(admin_database_url: str, prefix: str) -> None:
+    conn = await asyncpg.connect(admin_database_url)
+    try:
+        names = await conn.fetch("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)", prefix)
+        for row in names:
+            await conn.execute(f'DROP SCHEMA "{row["nspname"]}" CASCADE')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
