@@ -1,5 +1,6 @@
-"""Text PostgreSQL refuses (NUL, a lone surrogate) inside an otherwise valid event is dead-lettered with a reason,
-and the service goes on with the next event instead of retrying the poison one for ever."""
+"""Records that would stall a naive consumer: text PostgreSQL refuses (NUL, a lone surrogate, 10 kB ids), JSON
+nested too deep to parse, headers that are not UTF-8. Each is dead-lettered with a reason (or, when only a header
+is odd, processed), and the service goes on with the next event instead of retrying the poison one for ever."""
 
 from __future__ import annotations
 
