@@ -12,6 +12,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 CONTENT_TYPE: Final = "application/cloudevents+json"
 DATA_CONTENT_TYPE: Final = "application/json"
 SPEC_VERSION: Final = "1.0"
+MAX_ID_LENGTH: Final = 200
+MAX_SOURCE_LENGTH: Final = 500
 _TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
@@ -21,10 +23,10 @@ class CloudEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version; always 1.0.")
-    id: str = Field(min_length=1, max_length=200, description="Unique per source; a redelivery keeps it.")
+    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH, description="Unique per source; a redelivery keeps it.")
     source: str = Field(
         min_length=1,
-        max_length=500,
+        max_length=MAX_SOURCE_LENGTH,
         description="URI-reference of the publishing system, e.g. /hod/saksbehandling.",
     )
     type: str = Field(

@@ -51,6 +51,15 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
     return pool
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """The text with NUL and lone surrogates as U+FFFD: PostgreSQL's text and jsonb refuse both (and UTF-8, which
+    Kafka headers carry, has no lone surrogates)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 async def close_pool(pool: Pool, timeout_seconds: float) -> None:
     """Close gracefully, waiting for connections in use to be released; past the timeout, terminate them."""
     try:

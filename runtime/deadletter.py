@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from contracts.envelope import isoformat
+from runtime.db import storable
 
 if TYPE_CHECKING:
     from runtime.pipeline import Incoming
@@ -54,10 +55,5 @@ def dead_letter_headers(
         headers["correlationid"] = correlation_id
     if traceparent:
         headers["traceparent"] = traceparent
-    return {name: storable_text(value) for name, value in headers.items()}
-
-
-def storable_text(value: str) -> str:
-    """The text with NUL and lone surrogates replaced: a rejection's message may quote what was wrong, and the
-    headers go through PostgreSQL (the outbox) and Kafka (UTF-8), which refuse those."""
-    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    # A rejection's message may quote what was wrong, and the headers go through PostgreSQL (the outbox) and Kafka.
+    return {name: storable(value) for name, value in headers.items()}

@@ -19,12 +19,12 @@ import structlog
 from pydantic import ValidationError
 
 from contracts import catalog, topics
-from contracts.envelope import CloudEvent
+from contracts.envelope import MAX_ID_LENGTH, MAX_SOURCE_LENGTH, CloudEvent
 from contracts.events.base import EventData
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
 from runtime.clock import Clock
-from runtime.db import Connection
+from runtime.db import Connection, storable
 from runtime.deadletter import dead_letter_headers
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, add_record
@@ -354,19 +354,10 @@ def _identity_from_bytes(record: Incoming) -> tuple[str, str, str | None]:
     if isinstance(raw, dict):
         source, event_id, event_type = raw.get("source"), raw.get("id"), raw.get("type")
         # Only what the envelope would accept: the identity goes into the inbox's key, which PostgreSQL must store.
-        if _usable(source, MAX_SOURCE) and _usable(event_id, MAX_ID):
-            return source, event_id, event_type if _usable(event_type, MAX_ID) else None
+        if _usable(source, MAX_SOURCE_LENGTH) and _usable(event_id, MAX_ID_LENGTH):
+            return source, event_id, event_type if _usable(event_type, MAX_ID_LENGTH) else None
     return f"kafka:{record.topic}", f"{record.partition}:{record.offset}", None
 
 
-MAX_SOURCE, MAX_ID = 500, 200
-
-
 def _usable(value: object, limit: int) -> TypeGuard[str]:
-    if not isinstance(value, str) or not 0 < len(value) <= limit or "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(value, str) and 0 < len(value) <= limit and storable(value) == value

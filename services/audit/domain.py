@@ -14,11 +14,11 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from contracts.envelope import CloudEvent
+from runtime.db import storable
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from services.audit.chain import Entry, Kind
 
-# PostgreSQL text and jsonb refuse NUL and lone surrogates; they are stored (and hashed) as U+FFFD.
-_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+# PostgreSQL text and jsonb refuse NUL and lone surrogates; they are stored (and hashed) as U+FFFD (see storable).
 _UNSTORABLE_ESCAPE: Final = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
@@ -31,10 +31,6 @@ class Received:
     offset: int
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
-
-
-def storable(text: str) -> str:
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def storable_json(value: Any) -> Any:

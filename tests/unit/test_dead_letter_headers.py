@@ -23,5 +23,5 @@ def test_nul_and_lone_surrogates_quoted_in_a_rejection_are_replaced_so_postgresq
         traceparent=None,
     )
     assert headers[ERROR_MESSAGE] == "data.extra\ufffd: text must not contain the NUL character (U+0000)"
-    assert headers[EVENT_ID] == "id-?"
+    assert headers[EVENT_ID] == "id-\ufffd"
     assert all(value.encode("utf-8") for value in headers.values())
