@@ -102,35 +102,35 @@ MAX_DEPTH = 64
 TOO_DEEP = f"the value nests JSON deeper than {MAX_DEPTH} levels, which no event of the contract does"
 
 
-def _nests_deeper_than(value: Any, limit: int) -> bool:
-    """Without recursion: a value nested a thousand levels deep would exhaust Python's stack in any recursive walk
-    (the parser's, the validator's, ours) and come back as a crash on every redelivery."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+def _scan(value: Any) -> tuple[bool, str | None]:
+    """One pass over a parsed value, without recursion: whether it nests deeper than MAX_DEPTH, and the path of the
+    first key or string (in document order) holding NUL.
+
+    A value nested a thousand levels deep would exhaust Python's stack in any recursive walk and come back as a
+    crash on every redelivery; NUL is valid JSON that PostgreSQL stores neither as text nor as jsonb, so it must be
+    refused here, with its place, rather than fail in a handler's INSERT.
+    """
+    nul: str | None = None
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
     while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if nul is None and "\x00" in item:
+                nul = path
             continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _nul_at(value: Any, path: str) -> str | None:
-    """The path of the first key or string holding NUL: valid JSON that PostgreSQL can store neither as text nor as
-    jsonb, so it must be refused here, with its place, rather than fail in a handler's INSERT."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        where = f"{path}.{key}" if path else str(key)
-        if isinstance(key, str) and "\x00" in key:
-            return where
-        found = _nul_at(item, where)
-        if found is not None:
-            return found
-    return None
+        entries = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else None
+        if entries is None:
+            continue
+        if depth > MAX_DEPTH:
+            return True, nul
+        children: list[tuple[Any, str, int]] = []
+        for key, child in entries:
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str):
+                children.append((key, where, depth))  # a key is checked before its value, as a reader meets it
+            children.append((child, where, depth + 1))
+        stack.extend(reversed(children))
+    return False, nul
 
 
 def parse_event(value: bytes | None, expected_types: Mapping[str, catalog.EventType]) -> tuple[CloudEvent, EventData]:
@@ -143,11 +143,11 @@ def parse_event(value: bytes | None, expected_types: Mapping[str, catalog.EventT
         raise Rejected(Reason.NOT_JSON, f"the value is not JSON: {error}") from error
     except RecursionError as error:
         raise Rejected(Reason.INVALID_DATA, TOO_DEEP) from error
-    if _nests_deeper_than(raw, MAX_DEPTH):
+    too_deep, nul = _scan(raw)
+    if too_deep:
         raise Rejected(Reason.INVALID_DATA, TOO_DEEP)
     if not isinstance(raw, dict):
         raise Rejected(Reason.NOT_CLOUDEVENT, f"expected a JSON object (a CloudEvent), got {type(raw).__name__}")
-    nul = _nul_at(raw, "")
     if nul is not None:
         raise Rejected(Reason.INVALID_DATA, f"{nul}: text must not contain the NUL character (U+0000)")
     try:
