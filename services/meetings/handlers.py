@@ -78,7 +78,8 @@ async def record_held_meeting(deps: Deps, ctx: HandlerContext, meeting: ContactM
         await action_items.assign(ctx.conn, ctx.emitter, agreement, item, ctx.now, ctx.event.correlationid)
     counts, region = levels.level_of(meeting.kind, meeting.region)
     if counts:
-        await levels.note_held(ctx.conn, agreement, region, meeting.held_on, ctx.now, ctx.event.correlationid)
+        last_day = timing.last_day(agreement, terminated_from)
+        await levels.note_held(ctx.conn, agreement, region, meeting.held_on, ctx.now, ctx.event.correlationid, last_day)
 
 
 async def complete_action_item(deps: Deps, ctx: HandlerContext, completed: ActionItemCompleted) -> None:

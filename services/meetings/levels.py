@@ -26,10 +26,15 @@ def level_of(kind: MeetingKind, region: str | None) -> tuple[bool, str | None]:
 
 
 async def _arm(
-    conn: Connection, agreement: Agreement, region: str | None, last_held_on: date | None, correlation_id: str | None
+    conn: Connection,
+    agreement: Agreement,
+    region: str | None,
+    last_held_on: date | None,
+    correlation_id: str | None,
+    last_day: date,
 ) -> None:
     since = timing.overdue_since(last_held_on, agreement, region)
-    if since > timing.last_day(agreement, await repository.terminated_from(conn, agreement.id)):
+    if since > last_day:
         return  # No watch beyond the term or a termination: the agreement no longer asks for meetings then.
     payload: dict[str, str | None] = {
         "agreement_id": agreement.id,
@@ -43,14 +48,21 @@ async def _arm(
 
 
 async def note_held(
-    conn: Connection, agreement: Agreement, region: str | None, held_on: date, now: datetime, correlation_id: str
+    conn: Connection,
+    agreement: Agreement,
+    region: str | None,
+    held_on: date,
+    now: datetime,
+    correlation_id: str,
+    last_day: date,
 ) -> None:
-    """Re-arm the level's watch from the latest meeting held; an older meeting arriving late changes nothing."""
+    """Re-arm the level's watch from the latest meeting held, up to the agreement's `last_day`; an older meeting
+    arriving late changes nothing."""
     previous = await repository.record_level_held(conn, agreement.id, region, held_on, now)
     if previous is not None and held_on <= previous:
         return
     await timers.cancel_prefix(conn, timing.contact_meetings_prefix(agreement.id, region), now)
-    await _arm(conn, agreement, region, held_on, correlation_id)
+    await _arm(conn, agreement, region, held_on, correlation_id, last_day)
 
 
 async def watch_levels_that_never_met(
@@ -64,13 +76,14 @@ async def watch_levels_that_never_met(
     for agreement in agreements.values():
         async with pool.acquire() as conn:
             terminated_from = await repository.terminated_from(conn, agreement.id)
-        if now.date() > timing.last_day(agreement, terminated_from):
+        last_day = timing.last_day(agreement, terminated_from)
+        if now.date() > last_day:
             continue
         offices = [o.id for o in regions.county_governor_offices if o.contains(agreement.term.start)]
         for region in [None, *offices]:
             async with pool.acquire() as conn, conn.transaction():
                 if await repository.start_watching_level(conn, agreement.id, region, now):
-                    await _arm(conn, agreement, region, None, None)
+                    await _arm(conn, agreement, region, None, None, last_day)
 
 
 def contact_meetings_overdue_handler(agreements: Mapping[str, Agreement]) -> timers.TimerHandler:
