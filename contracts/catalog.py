@@ -97,8 +97,11 @@ REJECTION_NOTICE: Final = _t("deadletter", "rejected", nt.EventRejected, WEBHOOK
 WEBHOOK_TYPES: Final[tuple[EventType, ...]] = (REJECTION_NOTICE,)
 """Types never published on Kafka, so not consumed by any service, but part of the contract all the same."""
 
-BY_NAME: Final = {t.name: t for t in (*EVENT_TYPES, *WEBHOOK_TYPES)}
-BY_MODEL: Final = {t.model: t for t in (*EVENT_TYPES, *WEBHOOK_TYPES)}
+CONTRACT_TYPES: Final[tuple[EventType, ...]] = (*EVENT_TYPES, *WEBHOOK_TYPES)
+"""Every type of the contract: those on topics, then those sent only by webhook."""
+
+BY_NAME: Final = {t.name: t for t in CONTRACT_TYPES}
+BY_MODEL: Final = {t.model: t for t in CONTRACT_TYPES}
 
 
 def of(model: type[EventData]) -> EventType:

@@ -35,7 +35,7 @@ DEAD_LETTER_PAYLOAD = {
 def event_schemas() -> dict[str, dict[str, Any]]:
     """File name -> JSON Schema, for every event type's data and for the envelope."""
     schemas: dict[str, dict[str, Any]] = {}
-    for kind in (*catalog.EVENT_TYPES, *catalog.WEBHOOK_TYPES):
+    for kind in catalog.CONTRACT_TYPES:
         # A webhook-only type has no topic: it says how it is delivered instead.
         where = {"x-delivery": "signed webhook"} if kind.topic == catalog.WEBHOOK_ONLY else {"x-topic": kind.topic}
         schemas[kind.schema_file] = {

@@ -30,7 +30,7 @@ EXAMPLES: Final[Mapping[str, EventData]] = {name: example.data for name, example
 
 def missing_examples() -> list[str]:
     """Event types of the catalogue that have no example yet."""
-    return [kind.name for kind in (*catalog.EVENT_TYPES, *catalog.WEBHOOK_TYPES) if kind.name not in EXAMPLE_EVENTS]
+    return [kind.name for kind in catalog.CONTRACT_TYPES if kind.name not in EXAMPLE_EVENTS]
 
 
 def envelope(type_name: str) -> CloudEvent:

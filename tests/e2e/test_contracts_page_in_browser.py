@@ -9,7 +9,7 @@ from contracts.events import evaluations as ev
 from lhl.contracts_page import write_page
 from tests.support import browser
 
-ALL_TYPES = {kind.name for kind in (*catalog.EVENT_TYPES, *catalog.WEBHOOK_TYPES)}
+ALL_TYPES = {kind.name for kind in catalog.CONTRACT_TYPES}
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from lhl.contract_sections import CONSUMERS, DEAD_LETTER_HEADERS, DEAD_LETTER_PU
 from runtime.pipeline import parse_event
 
 COMMITTED = contracts_page.DEFAULT_OUT_DIR / contracts_page.PAGE_NAME
-TYPE_NAMES = [kind.name for kind in (*catalog.EVENT_TYPES, *catalog.WEBHOOK_TYPES)]
+TYPE_NAMES = [kind.name for kind in catalog.CONTRACT_TYPES]
 
 
 @pytest.fixture(scope="module")
