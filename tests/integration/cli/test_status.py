@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, date, datetime
 
 from typer.testing import CliRunner
 
 from contracts import topics
-from contracts.events.meetings import ContactMeetingHeld, MeetingKind
 from lhl.cli import app
 from runtime.clock import ManualClock
 from services.evaluations.app import create_app as create_evaluations
 from services.evaluations.settings import EvaluationsSettings
 from services.meetings.app import create_app as create_meetings
 from services.meetings.settings import MeetingsSettings
+from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.services import running, settings_for
@@ -28,16 +27,9 @@ async def test_status_shows_both_services_of_the_year_whatever_db_schema_says(
     clock = ManualClock(datetime(2022, 3, 12, tzinfo=UTC))
     meetings = settings_for(MeetingsSettings, infra, run_id)
     evaluations = settings_for(EvaluationsSettings, infra, run_id)
-    held = ContactMeetingHeld(
-        meeting_id=f"m-{uuid.uuid4().hex[:8]}",
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.NATIONAL,
-        held_on=date(2022, 3, 10),
-        organiser="hdir",
-        participants=("hod", "ks", "hdir"),
-    )
+    held = national_meeting_held(held_on=date(2022, 3, 10))
     async with running(create_meetings(meetings, clock)), running(create_evaluations(evaluations, clock)):
-        await bus.publish_event(topics.MEETINGS_INGRESS, cloud_event(held, source="/hdir/leve-hele-livet"))
+        await bus.publish_event(topics.MEETINGS_INGRESS, cloud_event(held, source=NATIONAL_SECRETARIAT))
         await bus.events(topics.MEETINGS_EVENTS, lambda es: any(e["type"].endswith(".meeting.recorded.v1") for e in es))
     arguments = [
         "status",

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from contracts import topics
-from contracts.events.meetings import ContactMeetingHeld, MeetingKind
 from lhl.dlq import read_dead_letters, replay
 from runtime.clock import ManualClock
 from runtime.settings import RuntimeSettings
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
+from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.services import fetch, running, settings_for
@@ -22,15 +21,8 @@ async def test_a_replayed_dead_letter_is_processed_once_after_the_fix(
     infra: Infra, run_id: str, bus: Bus, tmp_path: Path
 ) -> None:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
-    meeting = ContactMeetingHeld(
-        meeting_id=f"m-{uuid.uuid4().hex[:8]}",
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.NATIONAL,
-        held_on=date(2021, 9, 1),
-        organiser="hdir",
-        participants=("hod", "ks", "hdir"),
-    )
-    event = cloud_event(meeting, source="/hdir/leve-hele-livet")
+    meeting = national_meeting_held()
+    event = cloud_event(meeting, source=NATIONAL_SECRETARIAT)
     # The service is misconfigured: its agreements folder is empty, so the agreement is unknown.
     broken = create_app(settings_for(MeetingsSettings, infra, run_id, agreements_dir=str(tmp_path)), clock=clock)
     async with running(broken):

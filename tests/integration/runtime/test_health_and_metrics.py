@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import httpx
 
 from contracts import topics
-from contracts.events.meetings import ContactMeetingHeld, MeetingKind
 from runtime.clock import ManualClock
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
+from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.services import running, settings_for
@@ -31,20 +30,13 @@ async def test_health_endpoints_and_metrics_reflect_what_the_service_did(infra: 
     app = create_app(
         settings_for(MeetingsSettings, infra, run_id, http_port=0), clock=ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
     )
-    meeting = ContactMeetingHeld(
-        meeting_id=f"m-{uuid.uuid4().hex[:8]}",
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.NATIONAL,
-        held_on=date(2021, 9, 1),
-        organiser="hdir",
-        participants=("hod", "ks", "hdir"),
-    )
+    meeting = national_meeting_held()
     async with running(app) as runtime, httpx.AsyncClient() as client:
         assert runtime.http is not None
         base = f"http://127.0.0.1:{runtime.http.bound_port}"
         live = await client.get(f"{base}/health/live")
         ready = await client.get(f"{base}/health/ready")
-        event = cloud_event(meeting, source="/hdir/leve-hele-livet")
+        event = cloud_event(meeting, source=NATIONAL_SECRETARIAT)
         await bus.publish_event(topics.MEETINGS_INGRESS, event)
         await bus.publish_raw(topics.MEETINGS_INGRESS, b"{broken")
         await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 1)

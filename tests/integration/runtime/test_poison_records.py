@@ -6,49 +6,33 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
 from contracts import topics
-from contracts.events.meetings import ActionItem, ContactMeetingHeld, MeetingKind
 from runtime.clock import ManualClock
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_TYPE
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
+from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event, headers_of
 from tests.support.services import fetch, running, settings_for
-
-
-def national_meeting(title_of_item: str) -> ContactMeetingHeld:
-    meeting_id = f"m-{uuid.uuid4().hex[:8]}"
-    return ContactMeetingHeld(
-        meeting_id=meeting_id,
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.NATIONAL,
-        held_on=date(2021, 9, 1),
-        organiser="hdir",
-        participants=("hod", "ks", "hdir"),
-        action_items=(
-            ActionItem(action_item_id=f"{meeting_id}-a1", text=title_of_item, owner="ks", due_on=date(2021, 10, 1)),
-        ),
-    )
 
 
 async def test_nul_and_lone_surrogates_are_dead_lettered_and_the_next_event_is_processed(
     infra: Infra, run_id: str, bus: Bus
 ) -> None:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
-    source = "/hdir/leve-hele-livet"
+    source = NATIONAL_SECRETARIAT
     poisons = []
     for marker, escaped in (("NUL", b"\\u0000"), ("SURROGATE", b"\\ud800")):
-        event = cloud_event(national_meeting(f"Invitere {marker} kommunene"), source=source)
+        event = cloud_event(national_meeting_held(item_text=f"Invitere {marker} kommunene"), source=source)
         raw = event.to_bytes().replace(marker.encode(), escaped)
         assert json.loads(raw)  # still valid JSON: only PostgreSQL refuses it
         poisons.append((event, raw))
-    healthy = cloud_event(national_meeting("Invitere kommunene"), source=source)
+    healthy = cloud_event(national_meeting_held(item_text="Invitere kommunene"), source=source)
     app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
     async with running(app) as runtime:
         for event, raw in poisons:
@@ -74,7 +58,7 @@ async def test_an_invalid_event_whose_id_postgresql_cannot_store_is_dead_lettere
     infra: Infra, run_id: str, bus: Bus
 ) -> None:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
-    source = "/hdir/leve-hele-livet"
+    source = NATIONAL_SECRETARIAT
     unstorable = [
         {"specversion": "1.0", "id": "a\u0000b", "source": source, "type": "nonsense"},
         {"specversion": "1.0", "id": secrets.token_hex(5_000), "source": source, "type": "nonsense"},
@@ -85,7 +69,7 @@ async def test_an_invalid_event_whose_id_postgresql_cannot_store_is_dead_lettere
             "type": f"no.levehelelivet.x.{secrets.token_hex(5_000)}.v1",
         },
     ]
-    healthy = cloud_event(national_meeting("Invitere kommunene"), source=source)
+    healthy = cloud_event(national_meeting_held(item_text="Invitere kommunene"), source=source)
     app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
     async with running(app):
         for raw in unstorable:
@@ -112,7 +96,7 @@ async def test_json_nested_deeper_than_any_event_is_dead_lettered_and_the_next_e
     infra: Infra, run_id: str, bus: Bus
 ) -> None:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
-    healthy = cloud_event(national_meeting("Invitere kommunene"), source="/hdir/leve-hele-livet")
+    healthy = cloud_event(national_meeting_held(item_text="Invitere kommunene"), source=NATIONAL_SECRETARIAT)
     app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
     async with running(app):
         # Deeper than Python's parser recurses, and deep enough to exhaust a recursive walk after parsing.
@@ -132,7 +116,7 @@ async def test_json_nested_deeper_than_any_event_is_dead_lettered_and_the_next_e
 
 async def test_an_event_with_a_header_that_is_not_utf8_is_still_processed(infra: Infra, run_id: str, bus: Bus) -> None:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
-    event = cloud_event(national_meeting("Invitere kommunene"), source="/hdir/leve-hele-livet")
+    event = cloud_event(national_meeting_held(item_text="Invitere kommunene"), source=NATIONAL_SECRETARIAT)
     app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
     async with running(app):

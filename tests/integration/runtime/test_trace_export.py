@@ -6,7 +6,6 @@ import asyncio
 import os
 import secrets
 import signal
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from contracts import topics
 from contracts.envelope import CONTENT_TYPE
-from contracts.events.meetings import ContactMeetingHeld, MeetingKind
+from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.processes import LHL, free_port, wait_until_ready
@@ -73,15 +72,8 @@ async def test_the_spans_of_a_consumed_event_reach_the_configured_collector_in_i
     }
     the_trace = secrets.token_hex(16)
     traceparent = f"00-{the_trace}-{secrets.token_hex(8)}-01"
-    held = ContactMeetingHeld(
-        meeting_id=f"m-{uuid.uuid4().hex[:8]}",
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.NATIONAL,
-        held_on=date(2022, 3, 10),
-        organiser="hdir",
-        participants=("hod", "ks", "hdir"),
-    )
-    event = cloud_event(held, source="/hdir/leve-hele-livet").model_copy(update={"traceparent": traceparent})
+    held = national_meeting_held(held_on=date(2022, 3, 10))
+    event = cloud_event(held, source=NATIONAL_SECRETARIAT).model_copy(update={"traceparent": traceparent})
     with (tmp_path / "run.log").open("wb") as out:
         process = await asyncio.create_subprocess_exec(
             str(LHL), "run", "meetings", env=env, stdout=out, stderr=asyncio.subprocess.STDOUT
