@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from pathlib import Path
 
@@ -11,13 +10,6 @@ import httpx
 
 LHL = Path(sys.executable).parent / "lhl"
 """The console script `make run` calls, from the environment the tests run in."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def wait_until_ready(url: str, process: asyncio.subprocess.Process, timeout: float = 90.0) -> dict[str, object]:

@@ -7,8 +7,9 @@ import os
 import signal
 from pathlib import Path
 
+from tests.support.http import free_port
 from tests.support.infra import Infra
-from tests.support.processes import LHL, free_port, wait_until_ready
+from tests.support.processes import LHL, wait_until_ready
 
 
 async def test_a_service_started_by_lhl_run_becomes_ready_and_stops_cleanly_on_sigterm(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
-import socket
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -13,12 +11,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.support.http import LocalHttpServer, Request, free_port
 
 
 @dataclass(frozen=True)
@@ -74,45 +67,19 @@ class SmtpServer:
             return [m for m in self.mails if address in m.to]
 
 
-@dataclass(frozen=True)
-class Request:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class WebhookServer:
+class WebhookServer(LocalHttpServer):
     """Answers each POST with the next scripted status (then 200), and records every request."""
 
-    statuses: list[int] = field(default_factory=list)
-    requests: list[Request] = field(default_factory=list)
-    port: int = 0
-    _server: asyncio.Server | None = None
+    def __init__(self) -> None:
+        super().__init__()
+        self.statuses: list[int] = []
+        self.requests: list[Request] = []
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/lhl"
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            path = lines[0].split(" ")[1]
-            headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:] if ":" in ln)}
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.requests.append(Request(path, headers, body))
-            status = self.statuses.pop(0) if self.statuses else 200
-            writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
-            await writer.drain()
-        finally:
-            writer.close()
+    def answer(self, request: Request) -> bytes:
+        self.requests.append(request)
+        status = self.statuses.pop(0) if self.statuses else 200
+        return f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()

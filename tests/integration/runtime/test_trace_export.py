@@ -14,44 +14,28 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from contracts import topics
 from contracts.envelope import CONTENT_TYPE
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
+from tests.support.http import LocalHttpServer, Request, free_port
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
-from tests.support.processes import LHL, free_port, wait_until_ready
+from tests.support.processes import LHL, wait_until_ready
 
 
-class Collector:
+class Collector(LocalHttpServer):
     """Answers OTLP/HTTP exports with 200 and keeps each request's spans as (trace id, service name, span name)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.spans: list[tuple[str, str, str]] = []
         self.paths: list[str] = []
-        self._server: asyncio.Server | None = None
-        self.port = 0
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in head[1:] if ":" in ln)}
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.paths.append(head[0].split(" ")[1])
-            request = ExportTraceServiceRequest.FromString(body)
-            for resource_spans in request.resource_spans:
-                attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-                for scope in resource_spans.scope_spans:
-                    for span in scope.spans:
-                        self.spans.append((span.trace_id.hex(), attributes.get("service.name", ""), span.name))
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n")
-            await writer.drain()
-        finally:
-            writer.close()
+    def answer(self, request: Request) -> bytes:
+        self.paths.append(request.path)
+        for resource_spans in ExportTraceServiceRequest.FromString(request.body).resource_spans:
+            attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope in resource_spans.scope_spans:
+                for span in scope.spans:
+                    self.spans.append((span.trace_id.hex(), attributes.get("service.name", ""), span.name))
+        return b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
 
 
 async def test_the_spans_of_a_consumed_event_reach_the_configured_collector_in_its_trace(
