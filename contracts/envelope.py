@@ -2,70 +2,107 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts import limits
+from contracts.events.base import Moment
 
 CONTENT_TYPE: Final = "application/cloudevents+json"
+BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
 DATA_CONTENT_TYPE: Final = "application/json"
 SPEC_VERSION: Final = "1.0"
-MAX_ID_LENGTH: Final = 200
-MAX_SOURCE_LENGTH: Final = 500
-_TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+MAX_ID_LENGTH: Final = limits.MAX_ID_CHARS
+MAX_SOURCE_LENGTH: Final = limits.MAX_SOURCE_CHARS
+_TRACEPARENT = "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+ATTRIBUTE_NAME = "^[a-z0-9]{1,40}$"
+"""CloudEvents attribute names: lower-case letters and digits (the spec recommends at most 20 characters; we take
+up to 40 from others and use fewer ourselves)."""
+MAX_EXTENSIONS: Final = 32
+EXTENSION_TEXT_CHARS: Final = 2000
+CLOUDEVENTS_INTEGER = (-(2**31), 2**31 - 1)
+"""The CloudEvents type system's Integer: a signed 32-bit number."""
+
+
+def _extension_attributes(schema: dict[str, Any]) -> None:
+    """Extension attributes we do not know are accepted and kept, as CloudEvents requires of a consumer; their
+    names and values follow the spec's type system, within bounds."""
+    schema["additionalProperties"] = {
+        "anyOf": [
+            {"type": "string", "maxLength": EXTENSION_TEXT_CHARS},
+            {"type": "integer", "minimum": CLOUDEVENTS_INTEGER[0], "maximum": CLOUDEVENTS_INTEGER[1]},
+            {"type": "boolean"},
+        ],
+        "description": "An extension attribute: a string, a 32-bit integer or a boolean.",
+    }
+    schema["propertyNames"] = {"pattern": ATTRIBUTE_NAME, "maxLength": 40}
+    schema["maxProperties"] = len(CloudEvent.model_fields) + MAX_EXTENSIONS
 
 
 class CloudEvent(BaseModel):
-    """One event as it travels on Kafka: the CloudEvents attributes, our extensions and the data."""
+    """One event as it travels on Kafka: the CloudEvents attributes, our extensions and the data.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Attributes this model does not name are extension attributes of other parties: kept as they came (in
+    `model_extra`) and written out again with the event.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow", json_schema_extra=_extension_attributes)
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version; always 1.0.")
-    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH, description="Unique per source; a redelivery keeps it.")
+    id: str = Field(
+        min_length=1, max_length=limits.MAX_ID_CHARS, description="Unique per source; a redelivery keeps it."
+    )
     source: str = Field(
         min_length=1,
-        max_length=MAX_SOURCE_LENGTH,
+        max_length=limits.MAX_SOURCE_CHARS,
         description="URI-reference of the publishing system, e.g. /hod/saksbehandling.",
     )
     type: str = Field(
         pattern=r"^no\.levehelelivet\.[a-z0-9-]+\.[a-z0-9-]+\.v[1-9][0-9]*$",
+        max_length=limits.MAX_TYPE_CHARS,
         description="Reverse-DNS event type with major version: no.levehelelivet.<aggregate>.<event>.v<major>.",
     )
-    time: AwareDatetime = Field(description="When the fact happened, RFC 3339 with offset.")
-    subject: str | None = Field(default=None, max_length=500, description="The aggregate the event is about.")
+    time: Moment = Field(description="When the fact happened, RFC 3339 with offset.")
+    subject: str | None = Field(
+        default=None, max_length=limits.MAX_SUBJECT_CHARS, description="The aggregate the event is about."
+    )
     datacontenttype: Literal["application/json"] = Field(
-        default="application/json", description="Always application/json."
+        default="application/json",
+        description="application/json (a charset parameter, if sent, must be utf-8 and is dropped on reading).",
     )
-    dataschema: str = Field(description="URI of the JSON Schema of `data`; must match the type.")
+    dataschema: str = Field(max_length=200, description="URI of the JSON Schema of `data`; must match the type.")
     correlationid: str = Field(
-        min_length=1, max_length=200, description="Ties together every event of one collaboration step."
+        min_length=1,
+        max_length=limits.MAX_ID_CHARS,
+        description="Ties together every event of one collaboration step.",
     )
-    causationid: str | None = Field(default=None, max_length=200, description="Id of the event that caused this one.")
-    traceparent: str | None = Field(default=None, description="W3C trace context of the publishing operation.")
-    partitionkey: str = Field(min_length=1, max_length=300, description="Kafka key: '<agreement>/<region|national>'.")
+    causationid: str | None = Field(
+        default=None, max_length=limits.MAX_ID_CHARS, description="Id of the event that caused this one."
+    )
+    traceparent: str | None = Field(
+        default=None,
+        pattern=_TRACEPARENT,
+        max_length=55,
+        description="W3C trace context of the publishing operation.",
+    )
+    partitionkey: str = Field(
+        min_length=1,
+        max_length=limits.MAX_PARTITION_KEY_CHARS,
+        description="Kafka key: '<agreement>/<region|national>'; the record's key must be the same.",
+    )
     data: dict[str, Any] = Field(description="The event's data, described by `dataschema`.")
-
-    @field_validator("traceparent")
-    @classmethod
-    def _traceparent_is_w3c(cls, value: str | None) -> str | None:
-        if value is not None and not _TRACEPARENT.match(value):
-            raise ValueError("traceparent must be W3C trace context: 00-<32 hex>-<16 hex>-<2 hex>")
-        return value
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
 
     def kafka_headers(self) -> dict[str, str]:
-        """Structured mode carries everything in the body; these headers let routers and operators peek."""
-        headers = {
-            "content-type": CONTENT_TYPE,
-            "ce_id": self.id,
-            "ce_source": self.source,
-            "ce_type": self.type,
-            "correlationid": self.correlationid,
-        }
+        """Structured mode, as the CloudEvents Kafka binding has it: everything is in the value, and the content
+        type says so. No `ce_*` headers, which would make a reader take the record for binary mode; only the
+        trace context, so that tracing works without reading the value."""
+        headers = {"content-type": CONTENT_TYPE}
         if self.traceparent:
             headers["traceparent"] = self.traceparent
         return headers

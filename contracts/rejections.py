@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 
 class Reason(StrEnum):
@@ -12,6 +12,7 @@ class Reason(StrEnum):
     UNKNOWN_TYPE = "unknown_type"
     WRONG_DATASCHEMA = "wrong_dataschema"
     INVALID_DATA = "invalid_data"
+    WRONG_KEY = "wrong_key"
     INVALID_REFERENCE = "invalid_reference"
     UNAUTHORISED_SOURCE = "unauthorised_source"
     RULE_VIOLATED = "rule_violated"
@@ -20,10 +21,14 @@ class Reason(StrEnum):
 
 DESCRIPTIONS: Final[dict[Reason, str]] = {
     Reason.NOT_JSON: "The record's value is not JSON (or is empty).",
-    Reason.NOT_CLOUDEVENT: "The JSON is not a CloudEvents 1.0 structured event with this system's extensions.",
+    Reason.NOT_CLOUDEVENT: "The record is not a CloudEvents 1.0 event in JSON: neither structured mode (content-type "
+    "application/cloudevents+json) nor binary mode (ce_ headers) as the Kafka protocol binding defines them.",
     Reason.UNKNOWN_TYPE: "The event type is not accepted on the topic it was published to.",
     Reason.WRONG_DATASCHEMA: "The dataschema attribute does not name the schema of the event type.",
-    Reason.INVALID_DATA: "The data does not match the event type's schema; the message lists field paths.",
+    Reason.INVALID_DATA: "The event does not match its committed JSON Schema (the envelope's or the type's data); "
+    "the message lists each field path with what was expected and what came.",
+    Reason.WRONG_KEY: "The record's Kafka key is not the event's partitionkey, so it would be ordered with the wrong "
+    "region's events.",
     Reason.INVALID_REFERENCE: "A code (agreement, office, county, organisation, focus area) is unknown or not "
     "valid on the event's date.",
     Reason.UNAUTHORISED_SOURCE: "The event's source is not registered for the organisation it speaks for.",
@@ -39,3 +44,5 @@ class Rejected(Exception):
         super().__init__(f"{reason.value}: {message}")
         self.reason = reason
         self.message = message
+        self.event: Any = None
+        """The event as read, when it was readable and only a check against the reference data refused it."""

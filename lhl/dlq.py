@@ -16,7 +16,7 @@ from rich.table import Table
 
 from contracts import topics
 from runtime import deadletter as dl
-from runtime.pipeline import REPLAY_HEADER
+from runtime.records import REPLAY_HEADER
 from runtime.settings import RuntimeSettings
 
 app = typer.Typer(help="Dead letters: what was rejected and why; replay after a fix.", no_args_is_help=True)

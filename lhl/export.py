@@ -1,7 +1,9 @@
 """Generate the committed contract documents: a JSON Schema per event type and an AsyncAPI 3 document per service.
 
 `python -m lhl.export` (or `make contracts`) rewrites them; it refuses to overwrite a committed schema with one
-that breaks backward compatibility, since that needs a new major version of the event type instead.
+that breaks backward compatibility, since that needs a new major version of the event type instead. Only
+`--accept-breaking` overrides that: for a schema that promised more than any service ever accepted, where
+tightening it makes the document true rather than breaking a working publisher.
 """
 
 from __future__ import annotations
@@ -120,10 +122,14 @@ def incompatible_with_committed(schemas: dict[str, dict[str, Any]]) -> list[str]
     return problems
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    accept = "--accept-breaking" in (sys.argv[1:] if argv is None else argv)
     schemas = event_schemas()
     problems = incompatible_with_committed(schemas)
-    if problems:
+    if problems and accept:
+        print("overwriting committed schemas with breaking changes (--accept-breaking):")
+        print("\n".join(f"  {p}" for p in problems))
+    elif problems:
         print("refusing to overwrite committed schemas with breaking changes (add a new major version):")
         print("\n".join(f"  {p}" for p in problems))
         return 1

@@ -15,9 +15,12 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import catalog
 from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.reference import ReferenceData
 from contracts.rejections import Reason, Rejected
 from contracts.topics import partition_key
-from runtime.pipeline import parse_event
+from lhl import services
+from runtime.admission import admit
+from runtime.records import Incoming
 from runtime.settings import RuntimeSettings
 
 
@@ -38,8 +41,9 @@ def complete_envelope(raw: dict[str, Any], source: str) -> dict[str, Any]:
     return event
 
 
-def validate(raw: dict[str, Any], source: str) -> tuple[CloudEvent, str]:
-    """The event and its topic, or Rejected with field paths."""
+def validate(raw: dict[str, Any], source: str, deps: ReferenceData | None = None) -> tuple[CloudEvent, str]:
+    """The event and its topic, or Rejected: exactly the checks the owning service runs when the event arrives
+    (its schema, strictly, then the reference data, who may send it and the agreement's term)."""
     event = complete_envelope(raw, source)
     kind = catalog.BY_NAME.get(str(event.get("type")))
     if kind is None or kind.producer != catalog.EXTERNAL:
@@ -48,7 +52,16 @@ def validate(raw: dict[str, Any], source: str) -> tuple[CloudEvent, str]:
             Reason.UNKNOWN_TYPE,
             f"type: {event.get('type')!r} is not published by external systems (accepted: {accepted})",
         )
-    parsed, _ = parse_event(json.dumps(event).encode(), {kind.name: kind})
+    key = event.get("partitionkey")
+    record = Incoming(
+        topic=kind.topic,
+        partition=0,
+        offset=0,
+        key=key.encode() if isinstance(key, str) else None,
+        value=json.dumps(event).encode(),
+        headers=(("content-type", CONTENT_TYPE.encode()),),
+    )
+    parsed, _ = admit(record, {kind.name: kind}, services.admission(deps or ReferenceData.load()))
     return parsed, kind.topic
 
 

@@ -9,6 +9,9 @@ from typing import Final
 
 from faststream import FastStream
 
+from contracts.reference import ReferenceData
+from runtime.admission import Check
+
 SERVICES: Final = ("meetings", "evaluations", "notifications", "audit")
 HTTP_PORTS: Final = {"meetings": 8081, "evaluations": 8082, "notifications": 8083, "audit": 8084}
 """Where `lhl run` serves each service's health and metrics."""
@@ -31,6 +34,22 @@ def local_audit_keys() -> dict[str, str]:
         "AUDIT_SIGNING_KEY": str(signing),
         "AUDIT_CHECKPOINT_DIR": os.environ.get("AUDIT_CHECKPOINT_DIR", str(LOCAL_AUDIT_CHECKPOINTS)),
     }
+
+
+def admission(deps: ReferenceData) -> dict[str, Check]:
+    """Event type -> the check its owning service runs on it against the reference data, from every service that
+    has such checks (`services/<name>/checks.py`, `admission`): what `lhl publish --dry-run` runs too."""
+    found: dict[str, Check] = {}
+    for service in available():
+        try:
+            module = importlib.import_module(f"services.{service}.checks")
+        except ModuleNotFoundError:
+            continue
+        owned = module.admission(deps)
+        if overlap := found.keys() & owned.keys():
+            raise RuntimeError(f"{service} checks {sorted(overlap)}, which another service checks too")
+        found.update(owned)
+    return found
 
 
 def factory_path(service: str) -> str:

@@ -9,7 +9,7 @@ from contracts.envelope import isoformat
 from runtime.db import storable
 
 if TYPE_CHECKING:
-    from runtime.pipeline import Incoming
+    from runtime.records import Incoming
 
 ORIGINAL_TOPIC = "dlq-original-topic"
 ORIGINAL_PARTITION = "dlq-original-partition"

@@ -7,27 +7,28 @@ the infrastructure itself (database or broker unreachable) propagate, so the rec
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal
 
 import asyncpg
 import structlog
 from pydantic import ValidationError
 
 from contracts import catalog, topics
-from contracts.envelope import MAX_ID_LENGTH, MAX_SOURCE_LENGTH, CloudEvent
+from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
+from runtime.admission import Check, admit, identity_of
 from runtime.clock import Clock
-from runtime.db import Connection, storable
+from runtime.db import Connection
 from runtime.deadletter import dead_letter_headers
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, add_record
+from runtime.records import Incoming
 
 Outcome = Literal["processed", "duplicate", "dead_lettered", "skipped"]
 
@@ -41,24 +42,6 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     TimeoutError,
 )
-
-
-REPLAY_HEADER = "lhl-replay-of"
-"""Set by `lhl dlq replay` on a dead letter sent back to its topic: '<dead-letter partition>:<offset>'."""
-
-
-@dataclass(frozen=True)
-class Incoming:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-    @property
-    def is_replay(self) -> bool:
-        return any(name == REPLAY_HEADER for name, _ in self.headers)
 
 
 @dataclass
@@ -90,86 +73,6 @@ Observe = Callable[[str, str | None, str, str | None, float], None]
 """Called after each record: (topic, event type, outcome, dead-letter reason, seconds)."""
 
 
-def format_validation_error(error: ValidationError, prefix: str) -> str:
-    parts = []
-    for item in error.errors(include_url=False):
-        location = ".".join(str(p) for p in (prefix, *item["loc"]) if p != "")
-        parts.append(f"{location}: {item['msg']}")
-    return "; ".join(parts)
-
-
-MAX_DEPTH = 64
-TOO_DEEP = f"the value nests JSON deeper than {MAX_DEPTH} levels, which no event of the contract does"
-
-
-def _scan(value: Any) -> tuple[bool, str | None]:
-    """One pass over a parsed value, without recursion: whether it nests deeper than MAX_DEPTH, and the path of the
-    first key or string (in document order) holding NUL.
-
-    A value nested a thousand levels deep would exhaust Python's stack in any recursive walk and come back as a
-    crash on every redelivery; NUL is valid JSON that PostgreSQL stores neither as text nor as jsonb, so it must be
-    refused here, with its place, rather than fail in a handler's INSERT.
-    """
-    nul: str | None = None
-    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
-    while stack:
-        item, path, depth = stack.pop()
-        if isinstance(item, str):
-            if nul is None and "\x00" in item:
-                nul = path
-            continue
-        entries = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else None
-        if entries is None:
-            continue
-        if depth > MAX_DEPTH:
-            return True, nul
-        children: list[tuple[Any, str, int]] = []
-        for key, child in entries:
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str):
-                children.append((key, where, depth))  # a key is checked before its value, as a reader meets it
-            children.append((child, where, depth + 1))
-        stack.extend(reversed(children))
-    return False, nul
-
-
-def parse_event(value: bytes | None, expected_types: Mapping[str, catalog.EventType]) -> tuple[CloudEvent, EventData]:
-    """Turn a record's bytes into a typed event, or raise Rejected saying what is wrong and where."""
-    if value is None:
-        raise Rejected(Reason.NOT_JSON, "the record has no value (tombstone); expected a CloudEvent in JSON")
-    try:
-        raw = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise Rejected(Reason.NOT_JSON, f"the value is not JSON: {error}") from error
-    except RecursionError as error:
-        raise Rejected(Reason.INVALID_DATA, TOO_DEEP) from error
-    too_deep, nul = _scan(raw)
-    if too_deep:
-        raise Rejected(Reason.INVALID_DATA, TOO_DEEP)
-    if not isinstance(raw, dict):
-        raise Rejected(Reason.NOT_CLOUDEVENT, f"expected a JSON object (a CloudEvent), got {type(raw).__name__}")
-    if nul is not None:
-        raise Rejected(Reason.INVALID_DATA, f"{nul}: text must not contain the NUL character (U+0000)")
-    try:
-        event = CloudEvent.model_validate(raw)
-    except ValidationError as error:
-        raise Rejected(Reason.NOT_CLOUDEVENT, format_validation_error(error, "")) from error
-    kind = expected_types.get(event.type)
-    if kind is None:
-        accepted = ", ".join(sorted(expected_types))
-        raise Rejected(Reason.UNKNOWN_TYPE, f"type '{event.type}' is not accepted on this topic (accepted: {accepted})")
-    if event.dataschema != kind.dataschema:
-        raise Rejected(
-            Reason.WRONG_DATASCHEMA,
-            f"dataschema '{event.dataschema}' does not match type {kind.name}: expected '{kind.dataschema}'",
-        )
-    try:
-        data = kind.model.model_validate(event.data)
-    except ValidationError as error:
-        raise Rejected(Reason.INVALID_DATA, format_validation_error(error, "data")) from error
-    return event, data
-
-
 class Pipeline:
     """Consumes records of one service: one transaction per record, effects and inbox row together."""
 
@@ -183,6 +86,7 @@ class Pipeline:
         source: str,
         topic_of: Callable[[str], str],
         handlers: Mapping[str, Handler],
+        checks: Mapping[str, Check] | None = None,
         on_committed: Callable[[], None] = lambda: None,
         observe: Observe | None = None,
         dead_letters: bool = True,
@@ -195,6 +99,7 @@ class Pipeline:
         self._topic_of = topic_of
         self._handlers = handlers
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
+        self._checks = checks or {}
         self._on_committed = on_committed
         self._observe = observe
         self._dead_letters = dead_letters
@@ -209,12 +114,13 @@ class Pipeline:
     async def _process(self, record: Incoming) -> tuple[Outcome, str | None, str | None]:
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)
         try:
-            event, data = parse_event(record.value, self._types)
+            event, data = admit(record, self._types, self._checks)
         except Rejected as rejection:
-            source, event_id, event_type = _identity_from_bytes(record)
+            read: CloudEvent | None = rejection.event  # set when only the service's checks refused it
+            source, event_id, event_type = (read.source, read.id, read.type) if read else identity_of(record)
             if not self._dead_letters:
                 return self._skip(rejection, event_type, log)
-            outcome = await self._dead_letter(record, rejection, source, event_id, event_type, None, log)
+            outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log)
             return outcome, event_type, rejection.reason.value
         log = log.bind(
             event_id=event.id, event_type=event.type, correlation_id=event.correlationid, source=event.source
@@ -343,21 +249,3 @@ async def _record_in_inbox(
         record.is_replay,
     )
     return row is not None
-
-
-def _identity_from_bytes(record: Incoming) -> tuple[str, str, str | None]:
-    """Best effort: the source and id of an event we could not fully parse, else its Kafka coordinates."""
-    try:
-        raw = json.loads(record.value or b"")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raw = None
-    if isinstance(raw, dict):
-        source, event_id, event_type = raw.get("source"), raw.get("id"), raw.get("type")
-        # Only what the envelope would accept: the identity goes into the inbox's key, which PostgreSQL must store.
-        if _usable(source, MAX_SOURCE_LENGTH) and _usable(event_id, MAX_ID_LENGTH):
-            return source, event_id, event_type if _usable(event_type, MAX_ID_LENGTH) else None
-    return f"kafka:{record.topic}", f"{record.partition}:{record.offset}", None
-
-
-def _usable(value: object, limit: int) -> TypeGuard[str]:
-    return isinstance(value, str) and 0 < len(value) <= limit and storable(value) == value

@@ -8,7 +8,7 @@ and the record was passed over without a dead letter (or, for the audit's batche
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -33,3 +33,23 @@ def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, A
     except UnicodeDecodeError:
         return replace(record, headers=[(k, v.decode("utf-8", "replace").encode()) for k, v in record.headers])
     return record
+
+
+REPLAY_HEADER = "lhl-replay-of"
+"""Set by `lhl dlq replay` on a dead letter sent back to its topic: '<dead-letter partition>:<offset>'."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One Kafka record as the pipeline sees it: where it was, and its bytes as they came."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def is_replay(self) -> bool:
+        return any(name == REPLAY_HEADER for name, _ in self.headers)

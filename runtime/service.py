@@ -24,14 +24,15 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from contracts import catalog, topics
 from runtime import db, tracing
+from runtime.admission import Check
 from runtime.clock import Clock, ScaledClock, SystemClock
 from runtime.db import Connection
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
 from runtime.outbox import Emitter, OutboxRelay, backlog
-from runtime.pipeline import Handler, Incoming, Pipeline
-from runtime.records import do_not_decode, parse_leniently
+from runtime.pipeline import Handler, Pipeline
+from runtime.records import Incoming, do_not_decode, parse_leniently
 from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
 from runtime.timers import Timer, TimerHandler, TimerRunner
@@ -53,6 +54,9 @@ class ServiceDefinition:
     timers: Mapping[str, TimerHandler] = field(default_factory=dict)
     secondary: frozenset[str] = frozenset()
     """Consumed topics another service owns: their invalid events are that service's to dead-letter, not ours."""
+    checks: Mapping[str, Check] = field(default_factory=dict)
+    """Event type -> the service's check of it against the reference data, run before dedupe and handler (and by
+    `lhl publish --dry-run`); see runtime.admission."""
     raw: Mapping[str, RawHandler] = field(default_factory=dict)
     """Topics whose records are not CloudEvents (the dead-letter topic): the handler gets each record as it is,
     on the same consumer, and owns its own deduplication."""
@@ -146,6 +150,7 @@ class ServiceRuntime:
                 source=s.event_source,
                 topic_of=s.topic,
                 handlers=handlers,
+                checks=self.definition.checks,
                 on_committed=self.relay.wake,
                 observe=self.metrics.observe_record,
                 dead_letters=topic not in self.definition.secondary,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 
-from pydantic import Field, NonNegativeInt, model_validator
+from pydantic import Field
 
+from contracts import limits
 from contracts.events.base import (
     AgreementId,
     BusinessId,
+    Count,
+    Day,
     EventData,
     FocusAreaId,
     OrganisationId,
@@ -22,19 +24,10 @@ class FocusAreaStatus(EventData):
     """How far the municipalities of the region have come in one focus area."""
 
     focus_area: FocusAreaId = Field(description="Focus area id from the agreement.")
-    municipalities_reached: NonNegativeInt = Field(description="Municipalities reached by the regional apparatus.")
-    planning: NonNegativeInt = Field(description="Municipalities planning their local adaptation.")
-    decided: NonNegativeInt = Field(description="Municipalities whose council has decided.")
-    implementing: NonNegativeInt = Field(description="Municipalities implementing.")
-
-    @model_validator(mode="after")
-    def _stages_fit_within_reached(self) -> FocusAreaStatus:
-        for stage in ("planning", "decided", "implementing"):
-            if getattr(self, stage) > self.municipalities_reached:
-                raise ValueError(
-                    f"{stage} ({getattr(self, stage)}) exceeds municipalities_reached ({self.municipalities_reached})"
-                )
-        return self
+    municipalities_reached: Count = Field(description="Municipalities reached by the regional apparatus.")
+    planning: Count = Field(description="Municipalities planning their local adaptation.")
+    decided: Count = Field(description="Municipalities whose council has decided.")
+    implementing: Count = Field(description="Municipalities implementing.")
 
 
 class RegionalStatusReportSubmitted(EventData):
@@ -43,9 +36,11 @@ class RegionalStatusReportSubmitted(EventData):
     report_id: BusinessId = Field(description="Id of this submission; a resubmission has a new id.")
     agreement_id: AgreementId
     region: RegionId = Field(description="The reporting county governor office.")
-    reporting_date: date = Field(description="The reporting date reported for (15 May or 1 November).")
+    reporting_date: Day = Field(description="The reporting date reported for (15 May or 1 November).")
     submitted_by: OrganisationId = Field(description="The office's organisation id, e.g. sf-vestland.")
-    focus_areas: tuple[FocusAreaStatus, ...] = Field(min_length=1, description="Status per focus area.")
+    focus_areas: tuple[FocusAreaStatus, ...] = Field(
+        max_length=limits.MAX_ITEMS, min_length=1, description="Status per focus area."
+    )
     summary: Text = Field(description="Free-text status.")
     office_name: Text | None = Field(
         default=None,
@@ -67,7 +62,7 @@ class RegionalReportReceived(EventData):
     report_id: BusinessId = Field(description="Id of the accepted submission.")
     agreement_id: AgreementId
     region: RegionId = Field(description="The reporting office.")
-    reporting_date: date = Field(description="The reporting date.")
+    reporting_date: Day = Field(description="The reporting date.")
     late: bool = Field(description="True when received after the reporting date.")
     supersedes: BusinessId | None = Field(default=None, description="Earlier submission this one replaces.")
 
@@ -77,8 +72,8 @@ class RegionalReportDue(EventData):
 
     agreement_id: AgreementId
     region: RegionId = Field(description="The office that is to report.")
-    reporting_date: date = Field(description="The reporting date.")
-    days_left: NonNegativeInt = Field(description="Whole days until the date.")
+    reporting_date: Day = Field(description="The reporting date.")
+    days_left: Count = Field(description="Whole days until the date.")
     office_name: Text | None = Field(default=None, description="The office's official name on the reporting date.")
 
 
@@ -87,36 +82,42 @@ class RegionalReportOverdue(EventData):
 
     agreement_id: AgreementId
     region: RegionId = Field(description="The office that has not reported.")
-    reporting_date: date = Field(description="The reporting date that passed.")
+    reporting_date: Day = Field(description="The reporting date that passed.")
     office_name: Text | None = Field(default=None, description="The office's official name on the reporting date.")
 
 
 class PacketReport(EventData):
     region: RegionId = Field(description="The office.")
-    reporting_date: date = Field(description="The reporting date.")
+    reporting_date: Day = Field(description="The reporting date.")
     status: ReportStatus = Field(description="on_time, late, missing or not_yet_due.")
     report_id: BusinessId | None = Field(default=None, description="The latest accepted submission, if any.")
 
 
 class PacketMeetings(EventData):
-    national_held: NonNegativeInt = Field(description="National contact meetings held in the year.")
-    regional_held: dict[RegionId, NonNegativeInt] = Field(description="Regional meetings held, per office.")
-    learning_network_held: NonNegativeInt = Field(description="Learning-network gatherings held.")
+    national_held: Count = Field(description="National contact meetings held in the year.")
+    regional_held: dict[RegionId, Count] = Field(
+        max_length=limits.MAX_ITEMS, description="Regional meetings held, per office."
+    )
+    learning_network_held: Count = Field(description="Learning-network gatherings held.")
 
 
 class PacketActionItem(EventData):
     action_item_id: BusinessId = Field(description="Id of the action item.")
     owner: OrganisationId = Field(description="Organisation responsible.")
-    due_on: date = Field(description="Due date.")
+    due_on: Day = Field(description="Due date.")
     overdue: bool = Field(description="True when past due and not completed.")
 
 
 class EvaluationPacket(EventData):
     """What the year holds, so the parties can evaluate it."""
 
-    reports: tuple[PacketReport, ...] = Field(description="Every office and reporting date of the year.")
+    reports: tuple[PacketReport, ...] = Field(
+        max_length=limits.MAX_ITEMS, description="Every office and reporting date of the year."
+    )
     meetings: PacketMeetings = Field(description="Contact meetings held.")
-    open_action_items: tuple[PacketActionItem, ...] = Field(description="Action items not yet completed.")
+    open_action_items: tuple[PacketActionItem, ...] = Field(
+        max_length=limits.MAX_ITEMS, description="Action items not yet completed."
+    )
 
 
 class AnnualEvaluationDue(EventData):
@@ -124,8 +125,8 @@ class AnnualEvaluationDue(EventData):
 
     agreement_id: AgreementId
     year: int = Field(ge=2000, le=2100, description="The year evaluated.")
-    consultation_meeting_on: date = Field(description="The autumn consultation meeting.")
-    deadline: date = Field(description="Date by which evaluation completed is expected.")
+    consultation_meeting_on: Day = Field(description="The autumn consultation meeting.")
+    deadline: Day = Field(description="Date by which evaluation completed is expected.")
     packet: EvaluationPacket = Field(description="The evaluation packet.")
 
 
@@ -134,7 +135,7 @@ class AnnualEvaluationCompleted(EventData):
 
     agreement_id: AgreementId
     year: int = Field(ge=2000, le=2100, description="The year evaluated.")
-    completed_on: date = Field(description="Date completed.")
+    completed_on: Day = Field(description="Date completed.")
     completed_by: OrganisationId = Field(description="The party publishing the completion.")
     summary: Text | None = Field(default=None, description="Main conclusions.")
 
@@ -144,7 +145,7 @@ class AnnualEvaluationOverdue(EventData):
 
     agreement_id: AgreementId
     year: int = Field(ge=2000, le=2100, description="The year evaluated.")
-    deadline: date = Field(description="The deadline that passed.")
+    deadline: Day = Field(description="The deadline that passed.")
 
 
 class TerminationNoticeGiven(EventData):
@@ -152,8 +153,8 @@ class TerminationNoticeGiven(EventData):
 
     agreement_id: AgreementId
     given_by: OrganisationId = Field(description="The party giving notice.")
-    notice_date: date = Field(description="Date the notice was given.")
-    effective_date: date = Field(description="Date the termination takes effect.")
+    notice_date: Day = Field(description="Date the notice was given.")
+    effective_date: Day = Field(description="Date the termination takes effect.")
     reason: Text | None = Field(default=None, description="Reason given.")
 
 
@@ -162,15 +163,15 @@ class TerminationNoticeAccepted(EventData):
 
     agreement_id: AgreementId
     given_by: OrganisationId = Field(description="The party that gave notice.")
-    notice_date: date = Field(description="Date the notice was given.")
-    effective_date: date = Field(description="Date the termination takes effect.")
+    notice_date: Day = Field(description="Date the notice was given.")
+    effective_date: Day = Field(description="Date the termination takes effect.")
 
 
 class AgreementTerminated(EventData):
     """The agreement ended by termination."""
 
     agreement_id: AgreementId
-    effective_date: date = Field(description="The day the termination took effect.")
+    effective_date: Day = Field(description="The day the termination took effect.")
     given_by: OrganisationId = Field(description="The party that gave notice.")
 
 
@@ -178,4 +179,4 @@ class AgreementExpired(EventData):
     """The agreement reached the end of its term."""
 
     agreement_id: AgreementId
-    expired_on: date = Field(description="The last day of the term.")
+    expired_on: Day = Field(description="The last day of the term.")

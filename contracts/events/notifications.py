@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt
+from pydantic import Field
 
-from contracts.events.base import BusinessId, EventData, Text
+from contracts.events.base import (
+    Attempts,
+    BusinessId,
+    EventData,
+    EventId,
+    EventSource,
+    EventTypeName,
+    KafkaOffset,
+    KafkaPartition,
+    Moment,
+    ReasonCode,
+    Text,
+    TopicName,
+)
 
 
 class Channel(StrEnum):
@@ -16,25 +29,25 @@ class Channel(StrEnum):
 
 class _NotificationRef(EventData):
     notification_id: BusinessId = Field(description="Id of the (event, recipient, channel) notification.")
-    about_event_id: str = Field(description="CloudEvents id of the event notified about.")
-    about_event_source: str = Field(description="CloudEvents source of the event notified about.")
-    about_event_type: str = Field(description="Type of the event notified about (or 'deadletter').")
+    about_event_id: EventId = Field(description="CloudEvents id of the event notified about.")
+    about_event_source: EventSource = Field(description="CloudEvents source of the event notified about.")
+    about_event_type: EventTypeName = Field(description="Type of the event notified about (or 'deadletter').")
     recipient: BusinessId = Field(description="Recipient id (an organisation or publishing system).")
     channel: Channel = Field(description="email or webhook.")
     contact_point: BusinessId = Field(description="Id of the contact point used (not the address itself).")
-    attempts: PositiveInt = Field(description="Delivery attempts made.")
+    attempts: Attempts = Field(description="Delivery attempts made.")
 
 
 class NotificationDelivered(_NotificationRef):
     """The recipient's contact point accepted the message."""
 
-    delivered_at: AwareDatetime = Field(description="When it was accepted.")
+    delivered_at: Moment = Field(description="When it was accepted.")
 
 
 class NotificationFailed(_NotificationRef):
     """Delivery gave up: a permanent error, or the last retry failed."""
 
-    failed_at: AwareDatetime = Field(description="When delivery gave up.")
+    failed_at: Moment = Field(description="When delivery gave up.")
     permanent: bool = Field(description="True for an error that retrying cannot fix.")
     error: Text = Field(description="The last error, without message content.")
 
@@ -46,12 +59,12 @@ class EventRejected(EventData):
     dead letter itself, on lhl.deadletter.v1.
     """
 
-    rejected_event_source: str = Field(description="CloudEvents source of the rejected event.")
-    rejected_event_id: str = Field(description="CloudEvents id of the rejected event.")
-    rejected_event_type: str | None = Field(description="Its type, when it could be read.")
-    reason: str = Field(description="The rejection reason code (see the contract's table of reasons).")
-    message: str = Field(description="What was wrong and where, with field paths.")
-    original_topic: str = Field(description="Topic the rejected event was published to.")
-    original_partition: NonNegativeInt | None = Field(description="Its partition, when known.")
-    original_offset: NonNegativeInt | None = Field(description="Its offset, when known.")
-    failed_at: AwareDatetime = Field(description="When it was rejected.")
+    rejected_event_source: EventSource = Field(description="CloudEvents source of the rejected event.")
+    rejected_event_id: EventId = Field(description="CloudEvents id of the rejected event.")
+    rejected_event_type: EventTypeName | None = Field(description="Its type, when it could be read.")
+    reason: ReasonCode = Field(description="The rejection reason code (see the contract's table of reasons).")
+    message: Text = Field(description="What was wrong and where, with field paths.")
+    original_topic: TopicName = Field(description="Topic the rejected event was published to.")
+    original_partition: KafkaPartition | None = Field(description="Its partition, when known.")
+    original_offset: KafkaOffset | None = Field(description="Its offset, when known.")
+    failed_at: Moment = Field(description="When it was rejected.")

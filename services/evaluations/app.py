@@ -9,7 +9,7 @@ from faststream import FastStream
 from contracts import reference, topics
 from runtime.clock import Clock
 from runtime.service import ServiceDefinition, build_app, runtime_of
-from services.evaluations import deadlines, handlers
+from services.evaluations import checks, deadlines, handlers
 from services.evaluations.settings import EvaluationsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,6 +25,7 @@ def definition(deps: handlers.Deps) -> ServiceDefinition:
         description="Regional status reports, the annual evaluation and the term of the Leve hele livet agreement.",
         migrations=MIGRATIONS,
         consumes=handlers.routes(deps),
+        checks=checks.admission(deps),
         publishes=(topics.EVALUATIONS_EVENTS, topics.DEAD_LETTER),
         timers=deadlines.timer_routes(deps),
     )

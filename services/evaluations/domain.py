@@ -100,6 +100,15 @@ def check_report(
     duplicated = sorted({f for f in seen if seen.count(f) > 1})
     if duplicated:
         raise Rejected(Reason.INVALID_DATA, f"data.focus_areas: reported more than once: {', '.join(duplicated)}")
+    for i, status in enumerate(report.focus_areas):
+        for stage in ("planning", "decided", "implementing"):
+            count = getattr(status, stage)
+            if count > status.municipalities_reached:
+                raise Rejected(
+                    Reason.INVALID_DATA,
+                    f"data.focus_areas.{i}.{stage}: {count} municipalities cannot be more than the "
+                    f"{status.municipalities_reached} reached (municipalities_reached)",
+                )
 
 
 def check_report_owed(report: RegionalStatusReportSubmitted, agreement: Agreement, term: TermState) -> None:
@@ -132,37 +141,12 @@ def earliest_effective_date(agreement: Agreement, notice_date: date) -> date:
     return add_months(notice_date, agreement.notice_period_months)
 
 
-def check_termination(
-    notice: TerminationNoticeGiven,
-    source: str,
-    agreement: Agreement,
-    organisations: Organisations,
-    today: date,
-    term: TermState,
-) -> bool:
-    """Validate a notice; returns False for a repeat of the notice already accepted (no second effect).
-
-    A second, different notice is rejected: the first accepted notice fixes the end, and a party that wants
-    another date must settle it outside this system (the agreement has no rule for withdrawing a notice).
-    """
+def check_notice(
+    notice: TerminationNoticeGiven, source: str, agreement: Agreement, organisations: Organisations
+) -> None:
+    """What a notice must satisfy whatever has happened before: a party gives it, inside the term, with at least
+    the agreement's notice period before an effective date that is inside the term too."""
     check_party(notice.given_by, "data.given_by", source, agreement, organisations)
-    if term.ended_on is not None:
-        raise Rejected(Reason.RULE_VIOLATED, f"data.agreement_id: {agreement.id} already {term.describe(agreement)}")
-    if term.effective_date is not None:
-        same = (notice.given_by, notice.notice_date, notice.effective_date) == (
-            term.notice_given_by,
-            term.notice_date,
-            term.effective_date,
-        )
-        if same:
-            return False
-        raise Rejected(
-            Reason.RULE_VIOLATED,
-            f"data: notice was already accepted from '{term.notice_given_by}' given {term.notice_date}, "
-            f"effective {term.effective_date}; a second notice is not accepted",
-        )
-    if notice.notice_date > today:
-        raise Rejected(Reason.RULE_VIOLATED, f"data.notice_date: {notice.notice_date} is after today ({today})")
     if not agreement.in_term(notice.notice_date):
         raise Rejected(
             Reason.RULE_VIOLATED,
@@ -181,6 +165,32 @@ def check_termination(
             Reason.RULE_VIOLATED,
             f"data.effective_date: {notice.effective_date} is after the term ends ({agreement.term.end})",
         )
+
+
+def check_termination(notice: TerminationNoticeGiven, agreement: Agreement, today: date, term: TermState) -> bool:
+    """A valid notice (see check_notice) against the term's state and today; False for a repeat of the notice
+    already accepted (no second effect).
+
+    A second, different notice is rejected: the first accepted notice fixes the end, and a party that wants
+    another date must settle it outside this system (the agreement has no rule for withdrawing a notice).
+    """
+    if term.ended_on is not None:
+        raise Rejected(Reason.RULE_VIOLATED, f"data.agreement_id: {agreement.id} already {term.describe(agreement)}")
+    if term.effective_date is not None:
+        same = (notice.given_by, notice.notice_date, notice.effective_date) == (
+            term.notice_given_by,
+            term.notice_date,
+            term.effective_date,
+        )
+        if same:
+            return False
+        raise Rejected(
+            Reason.RULE_VIOLATED,
+            f"data: notice was already accepted from '{term.notice_given_by}' given {term.notice_date}, "
+            f"effective {term.effective_date}; a second notice is not accepted",
+        )
+    if notice.notice_date > today:
+        raise Rejected(Reason.RULE_VIOLATED, f"data.notice_date: {notice.notice_date} is after today ({today})")
     if notice.effective_date < today:
         raise Rejected(Reason.RULE_VIOLATED, f"data.effective_date: {notice.effective_date} has already passed")
     return True

@@ -31,8 +31,7 @@ Deps = reference.ReferenceData
 
 
 async def receive_report(deps: Deps, ctx: HandlerContext, report: RegionalStatusReportSubmitted) -> None:
-    agreement = deps.agreement(report.agreement_id)
-    domain.check_report(report, ctx.event.source, agreement, deps.regions, deps.organisations)
+    agreement = deps.agreement(report.agreement_id)  # checks.admission has checked the report itself
     domain.check_report_owed(report, agreement, await repository.term_state(ctx.conn, agreement.id))
     known = await repository.report_subject(ctx.conn, agreement.id, report.report_id)
     if known is not None:
@@ -69,7 +68,7 @@ async def accept_termination_notice(deps: Deps, ctx: HandlerContext, notice: Ter
     agreement = deps.agreement(notice.agreement_id)
     term = await repository.term_state(ctx.conn, agreement.id)
     today = oslo_day(ctx.now)
-    if not domain.check_termination(notice, ctx.event.source, agreement, deps.organisations, today, term):
+    if not domain.check_termination(notice, agreement, today, term):
         ctx.log.info("termination_notice_repeated", given_by=notice.given_by)
         return
     await repository.accept_notice(
@@ -98,8 +97,7 @@ async def accept_termination_notice(deps: Deps, ctx: HandlerContext, notice: Ter
 
 
 async def complete_evaluation(deps: Deps, ctx: HandlerContext, completed: AnnualEvaluationCompleted) -> None:
-    agreement = deps.agreement(completed.agreement_id)
-    domain.check_completion(completed, ctx.event.source, agreement, deps.organisations)
+    agreement = deps.agreement(completed.agreement_id)  # checks.admission has checked the completion itself
     if not await repository.complete_evaluation(ctx.conn, completed):
         ctx.log.info("evaluation_already_completed", year=completed.year)
         return

@@ -9,7 +9,7 @@ from faststream import FastStream
 from contracts import reference, topics
 from runtime.clock import Clock
 from runtime.service import ServiceDefinition, build_app, runtime_of
-from services.meetings import handlers, levels
+from services.meetings import checks, handlers, levels
 from services.meetings.settings import MeetingsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,6 +25,7 @@ def definition(deps: handlers.Deps) -> ServiceDefinition:
         description="Contact meetings, decisions and action items of the Leve hele livet agreement.",
         migrations=MIGRATIONS,
         consumes=handlers.routes(deps),
+        checks=checks.admission(deps),
         publishes=(topics.MEETINGS_EVENTS, topics.DEAD_LETTER),
         timers=handlers.timer_handlers(deps),
         secondary=frozenset({topics.EVALUATIONS_EVENTS}),

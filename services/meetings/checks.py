@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
+from contracts import catalog
+from contracts.envelope import CloudEvent
 from contracts.events.meetings import (
     ActionItemCompleted,
+    ContactMeetingCancelled,
     ContactMeetingHeld,
+    ContactMeetingRescheduled,
     ContactMeetingScheduled,
     MeetingKind,
 )
-from contracts.reference import Agreement, Organisation, Organisations, ReferenceDataError, Regions
+from contracts.reference import (
+    Agreement,
+    Organisation,
+    Organisations,
+    ReferenceData,
+    ReferenceDataError,
+    Regions,
+)
 from contracts.rejections import Reason, Rejected
+from runtime.admission import Check
+from services.meetings.timing import oslo_date
 
 
 def check_meeting_place(kind: MeetingKind, region: str | None, county: str | None, on: date, regions: Regions) -> None:
@@ -155,3 +170,44 @@ def check_source_at_level(source: str, region: str | None, orgs: Organisations) 
             Reason.UNAUTHORISED_SOURCE,
             f"source: '{source}' is registered for '{owner.id}', which does not speak for {level}",
         )
+
+
+def admission(deps: ReferenceData) -> Mapping[str, Check]:
+    """Event type -> what the meetings service checks of it before anything else, against the reference data
+    only: the same checks `lhl publish --dry-run` runs (see runtime.admission). Whether a termination has ended the
+    agreement depends on the service's state, and is checked by the handler."""
+
+    def scheduled(event: CloudEvent, data: Any) -> None:
+        assert isinstance(data, ContactMeetingScheduled)
+        on = oslo_date(data.scheduled_for)
+        check_scheduled(data, event.source, on, deps.agreement(data.agreement_id), deps.regions, deps.organisations)
+
+    def rescheduled(event: CloudEvent, data: Any) -> None:
+        assert isinstance(data, ContactMeetingRescheduled)
+        on = oslo_date(data.scheduled_for)
+        check_within_agreement("data.scheduled_for", on, deps.agreement(data.agreement_id))
+        check_meeting_place(data.kind, data.region, None, on, deps.regions)
+        check_source_at_level(event.source, data.region, deps.organisations)
+
+    def cancelled(event: CloudEvent, data: Any) -> None:
+        assert isinstance(data, ContactMeetingCancelled)
+        deps.agreement(data.agreement_id)
+        check_meeting_place(data.kind, data.region, None, oslo_date(event.time), deps.regions)
+        check_source_at_level(event.source, data.region, deps.organisations)
+
+    def held(event: CloudEvent, data: Any) -> None:
+        assert isinstance(data, ContactMeetingHeld)
+        check_held(data, event.source, deps.agreement(data.agreement_id), deps.regions, deps.organisations)
+
+    def completed(event: CloudEvent, data: Any) -> None:
+        assert isinstance(data, ActionItemCompleted)
+        deps.agreement(data.agreement_id)
+        check_completed(data, event.source, deps.regions, deps.organisations)
+
+    return {
+        catalog.of(ContactMeetingScheduled).name: scheduled,
+        catalog.of(ContactMeetingRescheduled).name: rescheduled,
+        catalog.of(ContactMeetingCancelled).name: cancelled,
+        catalog.of(ContactMeetingHeld).name: held,
+        catalog.of(ActionItemCompleted).name: completed,
+    }

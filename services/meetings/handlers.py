@@ -42,25 +42,16 @@ async def _record(ctx: HandlerContext, current: Meeting | None, updated: Meeting
 async def plan_meeting(
     deps: Deps, ctx: HandlerContext, event: ContactMeetingScheduled | ContactMeetingRescheduled
 ) -> None:
+    # checks.admission has checked the event against the reference data; a termination is the service's to know.
     agreement = deps.agreement(event.agreement_id)
-    on = timing.oslo_date(event.scheduled_for)
     terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
-    if isinstance(event, ContactMeetingScheduled):
-        checks.check_scheduled(
-            event, ctx.event.source, on, agreement, deps.regions, deps.organisations, terminated_from
-        )
-    else:
-        checks.check_within_agreement("data.scheduled_for", on, agreement, terminated_from)
-        checks.check_meeting_place(event.kind, event.region, None, on, deps.regions)
-        checks.check_source_at_level(ctx.event.source, event.region, deps.organisations)
+    on = timing.oslo_date(event.scheduled_for)
+    checks.check_within_agreement("data.scheduled_for", on, agreement, terminated_from)
     current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
     await _record(ctx, current, domain.schedule(current, event, ctx.event.time))
 
 
 async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingCancelled) -> None:
-    deps.agreement(event.agreement_id)
-    checks.check_meeting_place(event.kind, event.region, None, timing.oslo_date(ctx.event.time), deps.regions)
-    checks.check_source_at_level(ctx.event.source, event.region, deps.organisations)
     current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
     await _record(ctx, current, domain.cancel(current, event))
 
@@ -68,7 +59,7 @@ async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingC
 async def record_held_meeting(deps: Deps, ctx: HandlerContext, meeting: ContactMeetingHeld) -> None:
     agreement = deps.agreement(meeting.agreement_id)
     terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
-    checks.check_held(meeting, ctx.event.source, agreement, deps.regions, deps.organisations, terminated_from)
+    checks.check_within_agreement("data.held_on", meeting.held_on, agreement, terminated_from)
     current = await repository.load_meeting(ctx.conn, meeting.agreement_id, meeting.meeting_id)
     updated = domain.hold(current, meeting)
     ids = [a.action_item_id for a in meeting.action_items]
@@ -83,8 +74,6 @@ async def record_held_meeting(deps: Deps, ctx: HandlerContext, meeting: ContactM
 
 
 async def complete_action_item(deps: Deps, ctx: HandlerContext, completed: ActionItemCompleted) -> None:
-    deps.agreement(completed.agreement_id)
-    checks.check_completed(completed, ctx.event.source, deps.regions, deps.organisations)
     await action_items.complete(ctx.conn, ctx.emitter, completed, ctx.now)
 
 

@@ -11,7 +11,8 @@ from faststream import FastStream
 from contracts import reference, topics
 from runtime.clock import Clock
 from runtime.logging import get_logger
-from runtime.pipeline import INFRASTRUCTURE_ERRORS, Incoming
+from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.records import Incoming
 from runtime.service import (
     STOP_TIMEOUT_SECONDS,
     RawHandler,

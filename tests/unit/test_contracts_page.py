@@ -16,7 +16,7 @@ from lhl import contracts_page, services
 from lhl.contract_examples import EXAMPLE_EVENTS, envelope, missing_examples
 from lhl.contract_fields import field_rows
 from lhl.contract_sections import CONSUMERS, DEAD_LETTER_HEADERS, DEAD_LETTER_PUBLISHERS, SERVICES
-from runtime.pipeline import parse_event
+from runtime.admission import parse_event
 
 COMMITTED = contracts_page.DEFAULT_OUT_DIR / contracts_page.PAGE_NAME
 TYPE_NAMES = [kind.name for kind in catalog.CONTRACT_TYPES]

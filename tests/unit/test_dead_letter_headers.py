@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from runtime.deadletter import ERROR_MESSAGE, EVENT_ID, dead_letter_headers
-from runtime.pipeline import Incoming
+from runtime.records import Incoming
 
 
 def test_nul_and_lone_surrogates_quoted_in_a_rejection_are_replaced_so_postgresql_and_kafka_accept_them() -> None:

@@ -14,7 +14,7 @@ from contracts import catalog
 from contracts.envelope import CloudEvent
 from contracts.events.meetings import ActionItemCompleted
 from contracts.rejections import Reason, Rejected
-from runtime.pipeline import parse_event
+from runtime.admission import parse_event
 from tests.support.kafka import cloud_event
 
 TYPES = {k.name: k for k in catalog.on_topic("lhl.ingress.meetings.v1")}
@@ -52,8 +52,8 @@ def test_bytes_that_are_not_json_are_rejected() -> None:
 def test_json_that_is_not_a_cloudevent_names_the_missing_attributes() -> None:
     rejected = rejection(json.dumps({"id": "x"}).encode())
     assert rejected.reason is Reason.NOT_CLOUDEVENT
-    assert "source: Field required" in rejected.message
-    assert "specversion: Field required" in rejected.message
+    assert "source: missing; every CloudEvent has this attribute" in rejected.message
+    assert "specversion: missing; every CloudEvent has this attribute" in rejected.message
 
 
 def test_an_unknown_type_lists_the_accepted_ones() -> None:
@@ -74,15 +74,17 @@ def test_invalid_data_names_the_field_path() -> None:
     raw["data"]["surprise"] = 1
     rejected = rejection(json.dumps(raw).encode())
     assert rejected.reason is Reason.INVALID_DATA
-    assert "data.completed_on" in rejected.message
-    assert "data.surprise: Extra inputs are not permitted" in rejected.message
+    assert 'data.completed_on: expected a date written YYYY-MM-DD from 1900 to 2999, got the text "yesterday"' in (
+        rejected.message
+    )
+    assert "data.surprise: unknown field; the fields here are action_item_id, agreement_id" in rejected.message
 
 
 def test_a_time_without_offset_is_not_accepted() -> None:
     raw = json.loads(completed().to_bytes()) | {"time": datetime(2022, 1, 1).isoformat()}  # noqa: DTZ001
     rejected = rejection(json.dumps(raw).encode())
-    assert rejected.reason is Reason.NOT_CLOUDEVENT
-    assert "time" in rejected.message
+    assert rejected.reason is Reason.INVALID_DATA
+    assert rejected.message.startswith("time: expected a date and time in RFC 3339 with an offset")
 
 
 def test_a_malformed_traceparent_is_rejected() -> None:
@@ -116,4 +118,4 @@ def test_nul_anywhere_is_invalid_data_at_its_path_since_postgresql_cannot_store_
     place(raw)
     rejected = rejection(json.dumps(raw).encode())
     assert rejected.reason is Reason.INVALID_DATA
-    assert rejected.message == f"{expected_path}: text must not contain the NUL character (U+0000)"
+    assert rejected.message == f"{expected_path}: text must not contain the NUL character (U+0000) or a lone surrogate"

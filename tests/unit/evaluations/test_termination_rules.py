@@ -22,8 +22,20 @@ ORGS = reference.organisations()
 def check(
     agreement: reference.Agreement, given: TerminationNoticeGiven, *, source: str = KS, term: TermState | None = None
 ) -> bool:
-    """Check a notice as if it arrived on 30 June 2023."""
-    return domain.check_termination(given, source, agreement, ORGS, date(2023, 6, 30), term or TermState())
+    """Check a notice as if it arrived on 30 June 2023: first what any notice must satisfy, then against the term."""
+    return received_on(date(2023, 6, 30), agreement, given, source=source, term=term)
+
+
+def received_on(
+    today: date,
+    agreement: reference.Agreement,
+    given: TerminationNoticeGiven,
+    *,
+    source: str = KS,
+    term: TermState | None = None,
+) -> bool:
+    domain.check_notice(given, source, agreement, ORGS)
+    return domain.check_termination(given, agreement, today, term or TermState())
 
 
 @pytest.mark.parametrize(
@@ -58,10 +70,10 @@ def test_notice_one_day_short_of_three_months_is_rejected_with_the_earliest_date
 
 def test_notice_given_30_november_may_take_effect_28_february(agreement: reference.Agreement) -> None:
     given = notice(date(2022, 11, 30), date(2023, 2, 28))
-    assert domain.check_termination(given, KS, agreement, ORGS, date(2022, 11, 30), TermState()) is True
+    assert received_on(date(2022, 11, 30), agreement, given) is True
     short = notice(date(2022, 11, 30), date(2023, 2, 27))
     with pytest.raises(Rejected, match="earliest effective date is 2023-02-28"):
-        domain.check_termination(short, KS, agreement, ORGS, date(2022, 11, 30), TermState())
+        received_on(date(2022, 11, 30), agreement, short)
 
 
 def test_effective_date_after_the_term_is_rejected(agreement: reference.Agreement) -> None:
