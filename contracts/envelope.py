@@ -9,7 +9,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import limits
-from contracts.events.base import Moment
+from contracts.events.base import NO_NUL, Moment
 
 CONTENT_TYPE: Final = "application/cloudevents+json"
 BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
@@ -32,7 +32,7 @@ def _extension_attributes(schema: dict[str, Any]) -> None:
     names and values follow the spec's type system, within bounds."""
     schema["additionalProperties"] = {
         "anyOf": [
-            {"type": "string", "maxLength": EXTENSION_TEXT_CHARS},
+            {"type": "string", "maxLength": EXTENSION_TEXT_CHARS, "pattern": NO_NUL},
             {"type": "integer", "minimum": CLOUDEVENTS_INTEGER[0], "maximum": CLOUDEVENTS_INTEGER[1]},
             {"type": "boolean"},
         ],
@@ -53,9 +53,13 @@ class CloudEvent(BaseModel):
 
     specversion: Literal["1.0"] = Field(description="CloudEvents version; always 1.0.")
     id: str = Field(
-        min_length=1, max_length=limits.MAX_ID_CHARS, description="Unique per source; a redelivery keeps it."
+        pattern=NO_NUL,
+        min_length=1,
+        max_length=limits.MAX_ID_CHARS,
+        description="Unique per source; a redelivery keeps it.",
     )
     source: str = Field(
+        pattern=NO_NUL,
         min_length=1,
         max_length=limits.MAX_SOURCE_CHARS,
         description="URI-reference of the publishing system, e.g. /hod/saksbehandling.",
@@ -67,20 +71,29 @@ class CloudEvent(BaseModel):
     )
     time: Moment = Field(description="When the fact happened, RFC 3339 with offset.")
     subject: str | None = Field(
-        default=None, max_length=limits.MAX_SUBJECT_CHARS, description="The aggregate the event is about."
+        default=None,
+        pattern=NO_NUL,
+        max_length=limits.MAX_SUBJECT_CHARS,
+        description="The aggregate the event is about.",
     )
     datacontenttype: Literal["application/json"] = Field(
         default="application/json",
         description="application/json (a charset parameter, if sent, must be utf-8 and is dropped on reading).",
     )
-    dataschema: str = Field(max_length=200, description="URI of the JSON Schema of `data`; must match the type.")
+    dataschema: str = Field(
+        max_length=200, pattern=NO_NUL, description="URI of the JSON Schema of `data`; must match the type."
+    )
     correlationid: str = Field(
+        pattern=NO_NUL,
         min_length=1,
         max_length=limits.MAX_ID_CHARS,
         description="Ties together every event of one collaboration step.",
     )
     causationid: str | None = Field(
-        default=None, max_length=limits.MAX_ID_CHARS, description="Id of the event that caused this one."
+        default=None,
+        pattern=NO_NUL,
+        max_length=limits.MAX_ID_CHARS,
+        description="Id of the event that caused this one.",
     )
     traceparent: str | None = Field(
         default=None,
@@ -89,6 +102,7 @@ class CloudEvent(BaseModel):
         description="W3C trace context of the publishing operation.",
     )
     partitionkey: str = Field(
+        pattern=NO_NUL,
         min_length=1,
         max_length=limits.MAX_PARTITION_KEY_CHARS,
         description="Kafka key: '<agreement>/<region|national>'; the record's key must be the same.",

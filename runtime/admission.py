@@ -67,6 +67,10 @@ def _constant(name: str) -> Any:
     raise _NotReadable(f"{name} is not a JSON value (JSON has no NaN or Infinity)")
 
 
+_DECODER = json.JSONDecoder(parse_int=_integer, parse_float=_float, parse_constant=_constant)
+"""Built once: json.loads with hooks would build a new decoder for every record."""
+
+
 def read_json(value: bytes, what: str = "the value") -> Any:
     """Parse UTF-8 JSON, refusing what the contract cannot hold: numbers too long to be any of its numbers, NaN and
     Infinity, nesting deeper than any event, and text PostgreSQL cannot store (NUL, lone surrogates)."""
@@ -75,7 +79,7 @@ def read_json(value: bytes, what: str = "the value") -> Any:
     except UnicodeDecodeError as error:
         raise Rejected(Reason.NOT_JSON, f"{what} is not UTF-8 text: byte {error.start} is not valid UTF-8") from error
     try:
-        raw = json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+        raw = _DECODER.decode(text)
     except _NotReadable as error:
         raise Rejected(Reason.INVALID_DATA, f"{what}: {error}") from error
     except json.JSONDecodeError as error:

@@ -68,13 +68,21 @@ BusinessId = Annotated[
     StringConstraints(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
     Field(description="Identifier chosen by the publishing system; stable across updates."),
 ]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_TEXT_CHARS, pattern=r"[^\s]")]
-"""Free text with at least one character that is not white space."""
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_ID_CHARS)]
-EventSource = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_SOURCE_CHARS)]
-EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_TYPE_CHARS)]
+NO_NUL = r"^[^\u0000]*$"
+"""Text without NUL, which PostgreSQL stores neither as text nor as jsonb (`\\u0000` reads the same in ECMA-262,
+Python and Rust regular expressions)."""
+Text = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=limits.MAX_TEXT_CHARS, pattern=r"^[^\u0000]*[^ \t\n\r\u0000][^\u0000]*$"
+    ),
+]
+"""Free text with at least one character that is not white space, and no NUL."""
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_ID_CHARS, pattern=NO_NUL)]
+EventSource = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_SOURCE_CHARS, pattern=NO_NUL)]
+EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_TYPE_CHARS, pattern=NO_NUL)]
 KafkaPartition = Annotated[int, Field(ge=0, le=2**31 - 1)]
 KafkaOffset = Annotated[int, Field(ge=0, le=2**63 - 1)]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$", max_length=40)]
-TopicName = Annotated[str, StringConstraints(min_length=1, max_length=249)]
+TopicName = Annotated[str, StringConstraints(min_length=1, max_length=249, pattern=NO_NUL)]
 """Kafka's own limit on a topic's name."""
