@@ -322,18 +322,29 @@ def _pydantic_problems(error: ValidationError) -> str:
 def identity_of(record: Incoming) -> tuple[str, str, str | None]:
     """Best effort: the source, id and type of an event that could not be admitted, else its Kafka coordinates.
 
-    Only what the envelope would accept is used: the identity goes into the inbox's unique key, whose size
-    PostgreSQL limits in bytes (see contracts.limits), and into the dead letter's headers.
+    Read leniently (the event may have been refused for something elsewhere in it), but only what the envelope
+    would accept is used: the identity goes into the inbox's unique key, whose size PostgreSQL limits in bytes
+    (see contracts.limits), and into the dead letter's headers.
     """
-    try:
-        raw = envelope_of(record)
-    except Rejected:
-        raw = None
-    if isinstance(raw, dict):
-        source, event_id, event_type = raw.get("source"), raw.get("id"), raw.get("type")
-        if _usable(source, limits.MAX_SOURCE_CHARS) and _usable(event_id, limits.MAX_ID_CHARS):
-            return source, event_id, event_type if _usable(event_type, limits.MAX_TYPE_CHARS) else None
+    raw = _attributes_leniently(record)
+    source, event_id, event_type = raw.get("source"), raw.get("id"), raw.get("type")
+    if _usable(source, limits.MAX_SOURCE_CHARS) and _usable(event_id, limits.MAX_ID_CHARS):
+        return source, event_id, event_type if _usable(event_type, limits.MAX_TYPE_CHARS) else None
     return f"kafka:{record.topic}", f"{record.partition}:{record.offset}", None
+
+
+def _attributes_leniently(record: Incoming) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for name, value in record.headers:
+        if name.lower().startswith(CE_PREFIX) and value is not None:
+            attributes.setdefault(name[len(CE_PREFIX) :].lower(), value.decode("utf-8", "replace"))
+    if attributes:
+        return attributes
+    try:
+        parsed = _DECODER.decode((record.value or b"").decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError covers JSON errors and our limits
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _usable(value: object, limit: int) -> TypeGuard[str]:

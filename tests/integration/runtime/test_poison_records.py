@@ -47,7 +47,10 @@ async def test_nul_and_lone_surrogates_are_dead_lettered_and_the_next_event_is_p
     got = {headers_of(r)[EVENT_ID]: (headers_of(r)[ERROR_CLASS], headers_of(r)[ERROR_MESSAGE]) for r in letters}
     assert set(got) == {event.id for event, _ in poisons}
     (nul, _), (surrogate, _) = poisons
-    assert got[nul.id] == ("invalid_data", "data.action_items.0.text: text must not contain the NUL character (U+0000)")
+    assert got[nul.id] == (
+        "invalid_data",
+        "data.action_items.0.text: text must not contain the NUL character (U+0000) or a lone surrogate",
+    )
     assert got[surrogate.id][0] == "invalid_data"
     assert got[surrogate.id][1].startswith("data.action_items.0.text: ")
     assert any(e["data"].get("meeting_id") == healthy_meeting for e in recorded)
@@ -123,7 +126,9 @@ async def test_an_event_with_a_header_that_is_not_utf8_is_still_processed(infra:
         await producer.start()
         try:
             headers = [("content-type", b"application/cloudevents+json"), ("x-sender", b"\xff\xfe")]
-            await producer.send_and_wait(bus.topic(topics.MEETINGS_INGRESS), event.to_bytes(), headers=headers)
+            await producer.send_and_wait(
+                bus.topic(topics.MEETINGS_INGRESS), event.to_bytes(), key=event.partitionkey.encode(), headers=headers
+            )
         finally:
             await producer.stop()
         meeting = event.data["meeting_id"]
