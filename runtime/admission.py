@@ -86,7 +86,7 @@ def read_json(value: bytes, what: str = "the value") -> Any:
         raise Rejected(Reason.NOT_JSON, f"{what} is not JSON: {error}") from error
     except RecursionError as error:
         raise Rejected(Reason.INVALID_DATA, TOO_DEEP) from error
-    too_deep, unstorable = _scan(raw)
+    too_deep, unstorable = _scan(raw) if _needs_scan(text) else (False, None)
     if too_deep:
         raise Rejected(Reason.INVALID_DATA, TOO_DEEP)
     if unstorable is not None:
@@ -95,6 +95,17 @@ def read_json(value: bytes, what: str = "the value") -> Any:
             f"{unstorable or what}: text must not contain the NUL character (U+0000) or a lone surrogate",
         )
     return raw
+
+
+_SUSPECT_ESCAPE = re.compile(r"\\u(0000|[dD][89a-fA-F])")
+"""The only ways valid JSON text can carry NUL or a lone surrogate: as a \\u escape (raw control characters are not
+valid JSON, and UTF-8 has no surrogates)."""
+
+
+def _needs_scan(text: str) -> bool:
+    """Whether the parsed value must be walked: it may nest deeper than MAX_DEPTH (more brackets than that) or
+    carry text PostgreSQL cannot store (a suspect escape). Most events need neither."""
+    return text.count("{") + text.count("[") > limits.MAX_DEPTH or _SUSPECT_ESCAPE.search(text) is not None
 
 
 def _scan(value: Any) -> tuple[bool, str | None]:
