@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from lhl import services
-from lhl.demo.mailbox import Mailbox
+from lhl.demo.mailbox import Mailbox, SinkUnavailableError
 
 app = typer.Typer(
     help="Leve hele livet event backend: run the stack and services, publish events, inspect the audit trail.",
@@ -112,7 +112,11 @@ def run(
 def _local_smtp_sink() -> tuple[Mailbox, dict[str, str]]:
     """Without SMTP_HOST, e-mails go to a sink in this process, so a local run never retries against nothing."""
     sink = Mailbox()
-    sink.start()
+    try:
+        sink.start()
+    except SinkUnavailableError as error:
+        typer.echo(f"{error}; or set SMTP_HOST to use a real server", err=True)
+        raise typer.Exit(1) from error
     typer.echo(f"e-mails go to a local SMTP sink on 127.0.0.1:{sink.port}; set SMTP_HOST to use a real server")
     return sink, {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port)}
 

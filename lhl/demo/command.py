@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lhl.demo import report
+from lhl.demo.mailbox import SinkUnavailableError
 from lhl.demo.runner import DemoConfig, replay_term, running_demo
 
 
@@ -83,6 +84,10 @@ def demo_command(
     Example: `lhl demo` or `lhl demo --from 2021 --to 2021`
     """
     console = Console(width=None if sys.stdout.isatty() else 140)
-    outcome = asyncio.run(run(config_from_environment(range(first_year, last_year + 1)), console))
+    try:
+        outcome = asyncio.run(run(config_from_environment(range(first_year, last_year + 1)), console))
+    except SinkUnavailableError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
     if not outcome.audit_verified:
         raise typer.Exit(1)

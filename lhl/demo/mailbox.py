@@ -5,9 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.controller import Controller
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+
+
+class SinkUnavailableError(RuntimeError):
+    """aiosmtpd is missing: it comes with the `local` extra, which the service image leaves out."""
 
 
 def _free_port() -> int:
@@ -28,6 +33,13 @@ class Mailbox:
         self._controller: Controller | None = None
 
     def start(self) -> None:
+        # Imported here, not above: `lhl` imports this module, and the image has `lhl` but not aiosmtpd.
+        try:
+            from aiosmtpd.controller import Controller
+        except ModuleNotFoundError as error:
+            raise SinkUnavailableError(
+                "the local SMTP sink needs aiosmtpd, which comes with the `local` extra: `make venv` installs it"
+            ) from error
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
