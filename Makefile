@@ -4,18 +4,41 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+# Every install comes from the lock files: requirements/dev.txt for the venv (runtime, dev and local extras),
+# requirements/runtime.txt for the service image. `make lock` regenerates both from pyproject.toml.
+LOCKS  := requirements/runtime.txt requirements/dev.txt
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCKS) | sha256sum | cut -c1-12)
+# Only `make lock` needs uv, in a throwaway venv of its own: installing needs nothing but pip.
+UV_VERSION := 0.13.9
+LOCK_TOOLS := .local/lock-tools
+UV_COMPILE  = $(LOCK_TOOLS)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 --python-platform linux \
+              --custom-compile-command 'make lock' $(LOCK_FLAGS)
 STACK_ENV = set -a && eval "$$($(PYTHON) -m deploy.stack env)" && set +a
 
-.PHONY: venv up down status lint test test-unit run demo contracts bench clean
+.PHONY: venv lock up down status lint test test-unit run demo contracts bench clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+# A fresh venv each time, so a package the lock no longer names does not linger. The locks pin pip and the build
+# backend too; --no-build-isolation builds the project with the locked setuptools instead of the newest one.
+$(STAMP): pyproject.toml $(LOCKS)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	$(PY) -m deploy.lockfile verify requirements/dev.txt
+	touch $(STAMP)
+
+# After a change to pyproject.toml's dependencies: regenerate both locks, keeping every pin that still fits, then
+# commit them. `make lock LOCK_FLAGS=--upgrade` takes the newest releases instead. The runtime lock constrains the
+# dev lock, so the venv runs the image's exact versions.
+LOCK_FLAGS ?=
+lock:
+	$(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	$(PYTHON) -m deploy.lockfile installer | $(UV_COMPILE) pyproject.toml - -o requirements/runtime.txt
+	$(PYTHON) -m deploy.lockfile installer | $(UV_COMPILE) pyproject.toml - --extra dev --extra local \
+		-c requirements/runtime.txt -o requirements/dev.txt
 
 up:
 	$(PYTHON) -m deploy.stack up
