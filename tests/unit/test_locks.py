@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import sys
 import tomllib
 from pathlib import Path
 
@@ -15,6 +18,10 @@ RUNTIME = lockfile.read(lockfile.RUNTIME_LOCK)
 DEV = lockfile.read(lockfile.DEV_LOCK)
 EXTRAS = PYPROJECT["project"]["optional-dependencies"]
 LINTERS = {"ruff", "mypy", "asyncpg-stubs", "types-pyyaml", "types-jsonschema"}
+# What the image holds: these packages, installed with the runtime lock only.
+IMAGE_PACKAGES = ["contracts", "runtime", "services", "lhl", "deploy"]
+# Imported only inside the function that needs it, which says which extra to install when it is missing.
+OPTIONAL_IMPORTS = {"aiosmtpd"}
 
 
 def requirements(*groups: list[str]) -> list[Requirement]:
@@ -50,6 +57,29 @@ def test_every_dependency_of_the_venv_is_locked_for_it() -> None:
 def test_the_venv_runs_the_image_versions() -> None:
     differ = {name: (pin.version, DEV[name].version) for name, pin in RUNTIME.items() if DEV.get(name) != pin}
     assert differ == {}, "run `make lock`"
+
+
+def imported_modules(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (lockfile.ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_code_in_the_image_imports_only_what_the_runtime_lock_installs() -> None:
+    modules = {m for package in IMAGE_PACKAGES for m in imported_modules(package)}
+    third_party = modules - set(sys.stdlib_module_names) - set(IMAGE_PACKAGES) - OPTIONAL_IMPORTS
+    providers = importlib.metadata.packages_distributions()
+    unlocked = sorted(
+        module
+        for module in third_party
+        if not any(lockfile.normalise(dist) in RUNTIME for dist in providers.get(module, []))
+    )
+    assert unlocked == [], "add them to pyproject's dependencies and run `make lock`"
 
 
 def test_the_local_smtp_sink_stays_out_of_the_image() -> None:
