@@ -54,6 +54,28 @@ def test_every_dependency_of_the_venv_is_locked_for_it() -> None:
     assert unmet(wanted, DEV) == [], "run `make lock`"
 
 
+def generated_for(lock: Path) -> set[str]:
+    """The pins that the lock's `# via` comments attribute to pyproject.toml: its direct dependencies then."""
+    direct: set[str] = set()
+    current = ""
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if line[:1].isalnum():
+            current = lockfile.normalise(line.split("==")[0])
+        elif "(pyproject.toml)" in line:
+            direct.add(current)
+    return direct
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"),
+    [(lockfile.RUNTIME_LOCK, []), (lockfile.DEV_LOCK, ["dev", "local"])],
+    ids=["runtime", "dev"],
+)
+def test_a_dependency_removed_from_pyproject_is_gone_from_the_lock(lock: Path, extras: list[str]) -> None:
+    declared = requirements(PYPROJECT["project"]["dependencies"], *(EXTRAS[extra] for extra in extras))
+    assert generated_for(lock) == {lockfile.normalise(r.name) for r in declared}, "run `make lock`"
+
+
 def test_the_venv_runs_the_image_versions() -> None:
     differ = {name: (pin.version, DEV[name].version) for name, pin in RUNTIME.items() if DEV.get(name) != pin}
     assert differ == {}, "run `make lock`"
