@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from contracts.events.base import AGREEMENT_ID_PATTERN, REGION_ID_PATTERN
+
 # Ingress: external government systems publish here.
 MEETINGS_INGRESS: Final = "lhl.ingress.meetings.v1"
 REPORTS_INGRESS: Final = "lhl.ingress.reports.v1"
@@ -22,6 +24,8 @@ DERIVED_TOPICS: Final = (MEETINGS_EVENTS, EVALUATIONS_EVENTS, NOTIFICATIONS_EVEN
 ALL_TOPICS: Final = (*INGRESS_TOPICS, *DERIVED_TOPICS, DEAD_LETTER)
 
 NATIONAL: Final = "national"
+PARTITION_KEY_PATTERN: Final = f"^{AGREEMENT_ID_PATTERN[1:-1]}/({NATIONAL}|{REGION_ID_PATTERN[1:-1]})$"
+"""Every key partition_key makes: an agreement id, a slash, and a region id or the national level."""
 
 
 def partition_key(agreement_id: str, region: str | None) -> str:
