@@ -40,7 +40,8 @@ class Operation:
 
 def from_app(app: FastStream) -> dict[str, Any]:
     """The document of one service's app."""
-    assert app.schema is not None and app.broker is not None
+    assert app.schema is not None
+    assert app.broker is not None
     generated = app.schema.to_specification().to_jsonable()
     runtime = app.context.get("runtime")
     consumes = runtime.definition.consumes if isinstance(runtime, ServiceRuntime) else {}
@@ -123,12 +124,8 @@ def _operation(operation: Operation, channel: dict[str, Any]) -> dict[str, Any]:
 
 
 def _channel_description(topic: str) -> str:
-    if topic == topics.DEAD_LETTER:
-        return "Records a service could not process, with the reason in `dlq-*` headers."
-    producer = catalog.on_topic(topic)[0].producer
-    if producer == catalog.EXTERNAL:
-        return "Ingress: the government systems publish here. An invalid event is dead-lettered with the reason."
-    return f"Facts the {producer} service derives, published through its outbox."
+    kinds = catalog.on_topic(topic)
+    return f"{topics.ROLES[topic]} Published by {am.publisher(kinds[0])}." if kinds else topics.ROLES[topic]
 
 
 def _topic(address: str) -> str:

@@ -95,7 +95,7 @@ def correlation_ids() -> dict[str, Any]:
 
 
 def event_message(kind: catalog.EventType) -> dict[str, Any]:
-    description = f"{kind.description}\n\nPublished by {_producer(kind)} on `{kind.topic}`."
+    description = f"{kind.description}\n\nPublished by {publisher(kind)} on `{kind.topic}`."
     if kind.producer == catalog.EXTERNAL:
         description += f"\n\n{BINARY_MODE_NOTE}"
     message: dict[str, Any] = {
@@ -213,7 +213,7 @@ def _dead_letter_example() -> dict[str, Any]:
     return {"name": Reason.INVALID_REFERENCE.value, "summary": message, "headers": headers, "payload": raw}
 
 
-def _producer(kind: catalog.EventType) -> str:
+def publisher(kind: catalog.EventType) -> str:
     return "the government systems" if kind.producer == catalog.EXTERNAL else f"the {kind.producer} service"
 
 
