@@ -5,9 +5,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+# The AsyncAPI project's parser validates the committed documents; installed from its lock, again only when it changes.
+ASYNCAPI_TOOLS := tools/asyncapi
+ASYNCAPI_STAMP := $(ASYNCAPI_TOOLS)/node_modules/.installed-$(shell sha256sum $(ASYNCAPI_TOOLS)/package-lock.json | cut -c1-12)
 STACK_ENV = set -a && eval "$$($(PYTHON) -m deploy.stack env)" && set +a
 
-.PHONY: venv up down status lint test test-unit run demo contracts bench clean
+.PHONY: venv asyncapi-tools up down status lint test test-unit run demo contracts bench clean
 
 venv: $(STAMP)
 
@@ -16,6 +19,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+# npm ci starts from an empty node_modules, so an older stamp goes with it; no install scripts are needed.
+asyncapi-tools: $(ASYNCAPI_STAMP)
+
+$(ASYNCAPI_STAMP): $(ASYNCAPI_TOOLS)/package-lock.json
+	cd $(ASYNCAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
 
 up:
 	$(PYTHON) -m deploy.stack up
@@ -39,7 +49,7 @@ contracts: venv
 test-unit: venv
 	$(PY) -m pytest tests/unit -q
 
-test: venv lint up
+test: venv lint asyncapi-tools up
 	$(STACK_ENV) && LHL_REQUIRE_INTEGRATION=1 $(PY) -m pytest
 
 run: venv up
