@@ -1,5 +1,6 @@
 # The two commands a newcomer needs: `make run` starts the whole system, `make test` runs the whole suite.
-# Both install what they need: a virtual environment, the Kafka broker's jars and PostgreSQL.
+# Both install what they need: a virtual environment, the Kafka broker's jars and PostgreSQL (and `make test` the
+# AsyncAPI parser, from its npm lock).
 
 PYTHON ?= python3
 VENV   ?= .venv
