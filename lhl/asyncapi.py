@@ -115,7 +115,7 @@ def _operation(operation: Operation, channel: dict[str, Any]) -> dict[str, Any]:
         built["summary"] = "Published through the service's transactional outbox, at least once."
     else:
         built["summary"] = "Consumed at least once; a redelivered event has no second effect."
-        if operation.handles is not None:
+        if len(names) < len(channel["messages"]):
             built["description"] = "The service acts on the listed types and skips the others on the topic."
     if operation.group_id:
         group = {"type": "string", "enum": [operation.group_id]}
@@ -124,8 +124,8 @@ def _operation(operation: Operation, channel: dict[str, Any]) -> dict[str, Any]:
 
 
 def _channel_description(topic: str) -> str:
-    kinds = catalog.on_topic(topic)
-    return f"{topics.ROLES[topic]} Published by {am.publisher(kinds[0])}." if kinds else topics.ROLES[topic]
+    derived = [k for k in catalog.on_topic(topic) if k.producer != catalog.EXTERNAL]
+    return f"{topics.ROLES[topic]} Here: {am.publisher(derived[0])}." if derived else topics.ROLES[topic]
 
 
 def _topic(address: str) -> str:

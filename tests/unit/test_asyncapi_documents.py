@@ -85,11 +85,7 @@ def test_each_event_type_on_a_channel_is_its_own_message_in_structured_mode(name
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_the_correlation_id_is_where_the_records_carry_it(name: str) -> None:
     document = DOCUMENTS[name]
-    locations = {
-        key: value["location"]
-        for key, value in document["components"]["correlationIds"].items()
-        if key in str(document)
-    }
+    locations = {key: value["location"] for key, value in document["components"]["correlationIds"].items()}
     for type_name, message in _messages(document).items():
         location = locations[message["correlationId"]["$ref"].rsplit("/", 1)[-1]]
         if type_name == asyncapi_messages.DEAD_LETTER:
