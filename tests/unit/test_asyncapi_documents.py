@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,10 @@ import pytest
 
 from contracts import catalog, topics
 from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.rejections import Reason
 from lhl import asyncapi_messages, export
 from runtime import deadletter
+from runtime.pipeline import Incoming
 from tests.support.asyncapi import Verdict, validate
 
 COMMITTED = sorted(export.ASYNCAPI_DIR.glob("*.json"))
@@ -143,9 +147,27 @@ def test_the_dead_letter_headers_are_those_the_runtime_writes(name: str) -> None
 
 
 def test_every_dlq_header_name_in_the_runtime_is_documented() -> None:
-    """A header added to runtime/deadletter.py without a HeaderDoc would be missing from every document."""
-    source = Path(deadletter.__file__).read_text(encoding="utf-8")
-    named = set(re.findall(r'"(dlq-[a-z-]+)"', source))
+    """A header named anywhere in runtime/ without a HeaderDoc would be missing from every document."""
+    runtime = Path(deadletter.__file__).parent
+    named = {name for path in runtime.glob("*.py") for name in re.findall(r'"(dlq-[a-z-]+)"', path.read_text("utf-8"))}
 
-    assert named, "runtime/deadletter.py names no dlq-* header"
+    assert named, "runtime/ names no dlq-* header"
     assert named <= set(deadletter.HEADERS)
+
+
+def test_a_dead_letter_that_knows_everything_carries_exactly_the_documented_headers() -> None:
+    record = Incoming(topics.MEETINGS_INGRESS, 2, 17, b"leve-hele-livet-2019-2023/vestland", b"{}")
+    headers = deadletter.dead_letter_headers(
+        record,
+        group_id="lhl-meetings",
+        reason=Reason.RULE_VIOLATED,
+        message="data.meeting_id: a held meeting cannot be cancelled",
+        failed_at=datetime(2022, 3, 11, tzinfo=UTC),
+        event_source="/statsforvalteren/vestland/moter",
+        event_id=str(uuid.uuid4()),
+        event_type="no.levehelelivet.meeting.cancelled.v1",
+        correlation_id=str(uuid.uuid4()),
+        traceparent=f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01",
+    )
+
+    assert set(headers) == set(deadletter.HEADERS)
