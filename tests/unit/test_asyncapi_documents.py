@@ -17,7 +17,7 @@ from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.rejections import Reason
 from lhl import asyncapi_messages, export
 from runtime import deadletter
-from runtime.pipeline import Incoming
+from runtime.records import Incoming
 from tests.support.asyncapi import Verdict, validate
 
 COMMITTED = sorted(export.ASYNCAPI_DIR.glob("*.json"))
