@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from contracts import catalog, reference, topics
+from contracts import catalog, topics
 from contracts.envelope import CONTENT_TYPE, DATA_CONTENT_TYPE, TRACEPARENT_PATTERN, CloudEvent
 from contracts.events import meetings as mt
-from contracts.rejections import Reason
-from lhl import contract_examples
+from contracts.reference import ReferenceData
+from contracts.rejections import Reason, Rejected
+from lhl import contract_examples, services
 from runtime import deadletter
+from runtime.admission import admit
 from runtime.records import REPLAY_HEADER, Incoming
 
 KAFKA_BINDING_VERSION: Final = "0.5.0"
@@ -39,8 +41,9 @@ CORRELATION_IN_HEADER: Final = "DeadLetterCorrelationId"
 BINARY_MODE_NOTE: Final = (
     "Publishers may instead send it in binary mode (CloudEvents Kafka protocol binding): each envelope attribute "
     "but `data` as a `ce_<attribute>` header (`ce_specversion`, `ce_id`, `ce_source`, `ce_type`, `ce_time`, "
-    f"`ce_dataschema`, `ce_correlationid`, `ce_partitionkey`, ...), `content-type: {DATA_CONTENT_TYPE}`, and the "
-    "value holding `data` alone. The services accept both; what they publish is always structured."
+    f"`ce_dataschema`, `ce_correlationid`, ...), `content-type: {DATA_CONTENT_TYPE}` in place of "
+    "`datacontenttype`, and the value holding `data` alone; without `ce_partitionkey` the record's key is taken "
+    "as the partitionkey. The services accept both modes; what they publish is always structured."
 )
 
 
@@ -65,7 +68,7 @@ def schemas() -> dict[str, Any]:
         "type": "string",
         "pattern": topics.PARTITION_KEY_PATTERN,
         "description": "The record key: the envelope's partitionkey, '<agreement>/<region|national>', so that one "
-        "region's events keep their order. A record whose key differs from its partitionkey is dead-lettered.",
+        f"region's events keep their order. A record whose key differs is dead-lettered as `{Reason.WRONG_KEY.value}`.",
         "examples": [topics.partition_key(contract_examples.AGREEMENT, r) for r in ("vestland", None)],
     }
     found[DEAD_LETTER_HEADERS] = _dead_letter_headers()
@@ -186,22 +189,25 @@ def _dead_letter_headers() -> dict[str, Any]:
 
 
 def _dead_letter_example() -> dict[str, Any]:
-    """A secretariat's scheduling that names county 12, which ceased to exist in 2020, as the service rejects it."""
+    """A secretariat's scheduling naming county 12, which ceased to exist in 2020, as the admission step rejects it."""
     kind = catalog.of(mt.ContactMeetingScheduled)
     event = contract_examples.envelope(kind.name)
     value = event.model_dump(mode="json", exclude_none=True)
     value["data"]["county"] = "12"
-    on = date.fromisoformat(value["data"]["scheduled_for"][:10])
+    raw = json.dumps(value, ensure_ascii=False).encode()
+    headers = event.kafka_headers()
+    record = Incoming(
+        kind.topic, 0, 41, event.partitionkey.encode(), raw, tuple((k, v.encode()) for k, v in headers.items())
+    )
     try:
-        reference.regions().county("12", on)
-        raise AssertionError("county 12 was meant to be invalid on the example's date")
-    except reference.ReferenceDataError as error:
-        message = f"data.county: {error}"
-    raw = json.dumps(value, ensure_ascii=False)
-    headers = deadletter.dead_letter_headers(
-        Incoming(kind.topic, 0, 41, event.partitionkey.encode(), raw.encode()),
+        admit(record, {kind.name: kind}, services.admission(ReferenceData.load()))
+        raise AssertionError("the dead-letter example was meant to be rejected")
+    except Rejected as rejected:
+        reason, message = rejected.reason, rejected.message
+    dead_letter_headers = deadletter.dead_letter_headers(
+        record,
         group_id="lhl-meetings",
-        reason=Reason.INVALID_REFERENCE,
+        reason=reason,
         message=message,
         failed_at=event.time + timedelta(seconds=2),
         event_source=event.source,
@@ -210,7 +216,7 @@ def _dead_letter_example() -> dict[str, Any]:
         correlation_id=event.correlationid,
         traceparent=event.traceparent,
     )
-    return {"name": Reason.INVALID_REFERENCE.value, "summary": message, "headers": headers, "payload": raw}
+    return {"name": reason.value, "summary": message, "headers": dead_letter_headers, "payload": raw.decode()}
 
 
 def publisher(kind: catalog.EventType) -> str:
