@@ -15,9 +15,10 @@ import pytest
 from contracts import catalog, topics
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.rejections import Reason
-from lhl import asyncapi_messages, export
+from lhl import asyncapi_messages, export, services
 from runtime import deadletter
 from runtime.records import Incoming
+from runtime.service import runtime_of
 from tests.support.asyncapi import Verdict, validate
 
 COMMITTED = sorted(export.ASYNCAPI_DIR.glob("*.json"))
@@ -171,3 +172,16 @@ def test_a_dead_letter_that_knows_everything_carries_exactly_the_documented_head
     )
 
     assert set(headers) == set(deadletter.HEADERS)
+
+
+@pytest.mark.parametrize("service", [s for s in services.available() if s != "audit"])
+def test_a_receive_operation_lists_the_types_the_service_acts_on(service: str) -> None:
+    document = DOCUMENTS[f"{service}.json"]
+    consumes = runtime_of(services.create_app(service)).definition.consumes
+
+    for operation in document["operations"].values():
+        if operation["action"] == "receive":
+            topic = operation["channel"]["$ref"].rsplit("/", 1)[-1]
+            listed = {ref["$ref"].rsplit("/", 1)[-1] for ref in operation["messages"]}
+            expected = set(consumes[topic]) if topic in consumes else {asyncapi_messages.DEAD_LETTER}
+            assert listed == expected, topic
