@@ -1,5 +1,6 @@
 # The two commands a newcomer needs: `make run` starts the whole system, `make test` runs the whole suite.
-# Both install what they need: a virtual environment, the Kafka broker's jars and PostgreSQL.
+# Both install what they need: a virtual environment, the Kafka broker's jars and PostgreSQL (and `make test` the
+# AsyncAPI parser, from its npm lock).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -15,7 +16,11 @@ UV_COMPILE  = $(LOCK_TOOLS)/bin/uv pip compile --quiet --generate-hashes --pytho
               --custom-compile-command 'make lock' $(LOCK_FLAGS)
 STACK_ENV = set -a && eval "$$($(PYTHON) -m deploy.stack env)" && set +a
 
-.PHONY: venv lock up down status lint test test-unit run demo contracts bench clean
+# The AsyncAPI project's parser validates the committed documents; installed from its lock, again only when it changes.
+ASYNCAPI_TOOLS := tools/asyncapi
+ASYNCAPI_STAMP := $(ASYNCAPI_TOOLS)/node_modules/.installed-$(shell sha256sum $(ASYNCAPI_TOOLS)/package-lock.json | cut -c1-12)
+
+.PHONY: venv lock asyncapi-tools up down status lint test test-unit run demo contracts bench clean
 
 venv: $(STAMP)
 
@@ -40,6 +45,16 @@ lock:
 	$(PYTHON) -m deploy.lockfile installer | $(UV_COMPILE) pyproject.toml - --extra dev --extra local \
 		-c requirements/runtime.txt -o requirements/dev.txt
 
+# npm ci starts from an empty node_modules, so an older stamp goes with it; no install scripts are needed. The
+# stamp is named after the lock's content, not its time, so a checkout or rebase that rewrites the file does not
+# reinstall the same packages.
+asyncapi-tools: $(ASYNCAPI_STAMP)
+
+$(ASYNCAPI_STAMP):
+	command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd $(ASYNCAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 up:
 	$(PYTHON) -m deploy.stack up
 
@@ -62,7 +77,7 @@ contracts: venv
 test-unit: venv
 	$(PY) -m pytest tests/unit -q
 
-test: venv lint up
+test: venv lint asyncapi-tools up
 	$(STACK_ENV) && LHL_REQUIRE_INTEGRATION=1 $(PY) -m pytest
 
 run: venv up

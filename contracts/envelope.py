@@ -17,7 +17,8 @@ DATA_CONTENT_TYPE: Final = "application/json"
 SPEC_VERSION: Final = "1.0"
 MAX_ID_LENGTH: Final = limits.MAX_ID_CHARS
 MAX_SOURCE_LENGTH: Final = limits.MAX_SOURCE_CHARS
-_TRACEPARENT = "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+TRACEPARENT_PATTERN: Final = "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+"""W3C trace context, version 00: the envelope attribute and the Kafka header alike."""
 ATTRIBUTE_NAME = "^[a-z0-9]{1,40}$"
 """CloudEvents attribute names: lower-case letters and digits (the spec recommends at most 20 characters; we take
 up to 40 from others and use fewer ourselves)."""
@@ -97,7 +98,7 @@ class CloudEvent(BaseModel):
     )
     traceparent: str | None = Field(
         default=None,
-        pattern=_TRACEPARENT,
+        pattern=TRACEPARENT_PATTERN,
         max_length=55,
         description="W3C trace context of the publishing operation.",
     )

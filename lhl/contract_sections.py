@@ -28,26 +28,7 @@ SERVICES: Final = tuple(sorted({s for readers in CONSUMERS.values() for s in rea
 # The audit service records rejected records instead of dead-lettering them; every other consumer dead-letters.
 DEAD_LETTER_PUBLISHERS: Final = tuple(s for s in SERVICES if s != "audit")
 
-DEAD_LETTER_HEADERS: Final = (
-    (deadletter.ORIGINAL_TOPIC, "Topic the rejected record was consumed from."),
-    (deadletter.ORIGINAL_PARTITION, "Its partition."),
-    (deadletter.ORIGINAL_OFFSET, "Its offset."),
-    (deadletter.CONSUMER_GROUP, "Consumer group of the service that rejected it."),
-    (deadletter.ERROR_CLASS, "The rejection reason code (table above)."),
-    (deadletter.ERROR_MESSAGE, "What was wrong and where, with field paths (at most 2000 characters)."),
-    (deadletter.FAILED_AT, "When it was rejected, RFC 3339 UTC."),
-    (deadletter.EVENT_SOURCE, "The event's `source` (or the record's coordinates when it had none)."),
-    (deadletter.EVENT_ID, "The event's `id` (or the record's coordinates when it had none)."),
-    (deadletter.EVENT_TYPE, "The event's `type`, when it could be read."),
-    ("correlationid", "The event's correlation id, when it could be read."),
-    ("traceparent", "The event's W3C trace context, when it had one."),
-)
-
-_TOPIC_ROLES: Final = {
-    **dict.fromkeys(topics.INGRESS_TOPICS, "Ingress: external government systems publish facts here."),
-    **dict.fromkeys(topics.DERIVED_TOPICS, "Derived: a service publishes its own facts here, through its outbox."),
-    topics.DEAD_LETTER: "Dead letters: the rejected record's value unchanged, with the reason in dlq-* headers.",
-}
+DEAD_LETTER_HEADERS: Final = tuple((name, doc.description) for name, doc in deadletter.HEADERS.items())
 
 
 def _code(text: str) -> str:
@@ -78,7 +59,7 @@ def topics_section() -> str:
         carried = "<br>".join(_type_link(k.name) for k in kinds) or "Any record another service rejected."
         rows.append(
             f'<tr id="topic-{escape(topic)}" data-topic="{escape(topic)}" data-filter>'
-            f"<td>{_code(topic)}</td><td>{escape(_TOPIC_ROLES[topic])}</td>"
+            f"<td>{_code(topic)}</td><td>{escape(topics.ROLES[topic])}</td>"
             f"<td>{escape(', '.join(_publishers(topic)))}</td>"
             f"<td>{escape(', '.join(CONSUMERS.get(topic, ())))}</td><td>{carried}</td></tr>"
         )

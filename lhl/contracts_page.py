@@ -76,7 +76,9 @@ producer is <em>external</em>, on the ingress topics.</li>
 corrected event needs a new {_code("id")}: the rejected one is remembered, and a copy with it is ignored as a
 duplicate.</li>
 </ol>
-<p>Machine-readable: the AsyncAPI document of each service, beside this page:</p><ul>{asyncapi}</ul>
+<p>Machine-readable: the AsyncAPI 3.0 document of each service, beside this page, with one message per event
+type (its envelope and data schema, headers, Kafka key and an example) and the dead letter with its headers:</p>
+<ul>{asyncapi}</ul>
 <p>JSON Schemas of every event type's data are in {_code("contracts/schemas/")}.</p>
 </section>"""
 

@@ -13,25 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
-
-from contracts import catalog, topics
+from contracts import catalog
 from contracts.compat import breaking_changes
-from contracts.envelope import CONTENT_TYPE, CloudEvent
-from lhl import services
+from contracts.envelope import CloudEvent
+from lhl import asyncapi, services
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "contracts" / "schemas"
 ASYNCAPI_DIR = ROOT / "docs" / "asyncapi"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-DEAD_LETTER_PAYLOAD = {
-    "type": "string",
-    "contentEncoding": "binary",
-    "description": "The rejected record's value, unchanged (it may not be JSON). Headers dlq-original-topic, "
-    "dlq-original-partition, dlq-original-offset, dlq-consumer-group, dlq-error-class, dlq-error-message, "
-    "dlq-failed-at, dlq-event-source, dlq-event-id and dlq-event-type say where it came from and why.",
-}
 
 
 def event_schemas() -> dict[str, dict[str, Any]]:
@@ -58,54 +48,8 @@ def event_schemas() -> dict[str, dict[str, Any]]:
 
 
 def asyncapi_documents() -> dict[str, dict[str, Any]]:
-    documents: dict[str, dict[str, Any]] = {}
-    for service in services.available():
-        app = services.create_app(service)
-        assert app.schema is not None
-        documents[f"{service}.json"] = with_event_payloads(app.schema.to_specification().to_jsonable())
-    return documents
-
-
-def with_event_payloads(document: dict[str, Any]) -> dict[str, Any]:
-    """Give every channel's messages the CloudEvent schemas of the types on its topic.
-
-    The subscribers take raw records (so that bad bytes can be dead-lettered rather than crash the handler), which
-    leaves FastStream without a payload type to document; the catalogue knows what each topic carries.
-    """
-    models: list[type[BaseModel]] = [CloudEvent, *(kind.model for kind in catalog.EVENT_TYPES)]
-    _, top = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
-    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update(top.get("$defs", {}))
-    for kind in catalog.EVENT_TYPES:
-        schemas[kind.name] = {
-            "title": kind.name,
-            "description": kind.description,
-            "allOf": [{"$ref": "#/components/schemas/CloudEvent"}],
-            "properties": {
-                "type": {"const": kind.name},
-                "dataschema": {"const": kind.dataschema},
-                "data": {"$ref": f"#/components/schemas/{kind.model.__name__}"},
-            },
-        }
-    messages = document["components"].get("messages", {})
-    for channel in document.get("channels", {}).values():
-        address = channel.get("address", "")
-        topic = next((t for t in topics.ALL_TOPICS if address.endswith(t)), None)
-        kinds = catalog.on_topic(topic) if topic else ()
-        for ref in channel.get("messages", {}).values():
-            message = messages[ref["$ref"].rsplit("/", 1)[-1]]
-            if topic == topics.DEAD_LETTER:
-                message["payload"] = DEAD_LETTER_PAYLOAD
-            elif kinds:
-                message["payload"] = {"oneOf": [{"$ref": f"#/components/schemas/{k.name}"} for k in kinds]}
-                message["contentType"] = CONTENT_TYPE
-    # The document describes the contract, not one machine: name the local broker the launcher starts.
-    for server in document.get("servers", {}).values():
-        server["host"] = "127.0.0.1:19092"
-    unused = {"EmptyPayload"} | {name for name in schemas if name.endswith(":Message:Payload")}
-    for name in unused:
-        schemas.pop(name, None)
-    return document
+    """File name -> AsyncAPI document, for every service of this checkout."""
+    return {f"{service}.json": asyncapi.from_app(services.create_app(service)) for service in services.available()}
 
 
 def render(document: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ pattern of bounded length), every number a minimum and a maximum, every list a l
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -38,14 +38,17 @@ Moment = Annotated[
 Count = Annotated[int, Field(ge=0, le=limits.MAX_COUNT)]
 Attempts = Annotated[int, Field(ge=1, le=1000)]
 
+AGREEMENT_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{2,80}$"
+REGION_ID_PATTERN: Final = r"^[a-z][a-z-]{1,40}$"
+
 AgreementId = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{2,80}$", max_length=81),
+    StringConstraints(pattern=AGREEMENT_ID_PATTERN, max_length=81),
     Field(description="Agreement id, e.g. leve-hele-livet-2019-2023."),
 ]
 RegionId = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z][a-z-]{1,40}$", max_length=41),
+    StringConstraints(pattern=REGION_ID_PATTERN, max_length=41),
     Field(description="County governor office id, e.g. vestland."),
 ]
 OrganisationId = Annotated[
