@@ -8,6 +8,7 @@ from pydantic import Field
 
 from contracts import limits
 from contracts.events.base import (
+    REGION_ID_PATTERN,
     AgreementId,
     BusinessId,
     Count,
@@ -96,7 +97,13 @@ class PacketReport(EventData):
 class PacketMeetings(EventData):
     national_held: Count = Field(description="National contact meetings held in the year.")
     regional_held: dict[RegionId, Count] = Field(
-        max_length=limits.MAX_ITEMS, description="Regional meetings held, per office."
+        max_length=limits.MAX_ITEMS,
+        description="Regional meetings held, per office.",
+        # Pydantic states the key's pattern only as patternProperties, which lets any other key through.
+        json_schema_extra={
+            "additionalProperties": False,
+            "propertyNames": {"pattern": REGION_ID_PATTERN, "maxLength": 41},
+        },
     )
     learning_network_held: Count = Field(description="Learning-network gatherings held.")
 
