@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
-from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+from tests.support import debian
+
 CHROMIUM = Path("/usr/bin/chromium")
-INSTALL_COMMAND = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium"
 
 # Every switch that would make chromium reach the network or a user's profile is off: the page must work offline.
 FLAGS = (
@@ -25,49 +24,13 @@ FLAGS = (
     "--disable-sync",
 )
 
-# Another process (another engineer's session, unattended-upgrades) may hold the dpkg lock for a while.
-_APT_LOCK_WAIT = ("-o", "DPkg::Lock::Timeout=600")
-_INSTALL_TIMEOUT_SECONDS = 1200.0
-
-
-class BrowserUnavailable(RuntimeError):
-    """Chromium is missing and cannot be installed from here; the message says what to run."""
+BrowserUnavailable = debian.PackageUnavailable
+"""Chromium is missing and cannot be installed from here; the message says what to run."""
 
 
 def chromium() -> Path:
     """The chromium binary, installed with apt-get first when it is missing and we are root."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.geteuid() != 0:
-        raise BrowserUnavailable(
-            f"{CHROMIUM} is missing and installing it needs root; run: sudo sh -c '{INSTALL_COMMAND}'"
-        )
-    _apt_lists_updated()
-    _apt_get("install", "-y", "chromium")
-    if not CHROMIUM.exists():
-        raise BrowserUnavailable(f"apt-get installed chromium but {CHROMIUM} is still missing; run: {INSTALL_COMMAND}")
-    return CHROMIUM
-
-
-@cache
-def _apt_lists_updated() -> None:
-    """`apt-get update` once per test session: it is slow and its result does not change within a run."""
-    _apt_get("update")
-
-
-def _apt_get(*args: str) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", *_APT_LOCK_WAIT, *args]
-    try:
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=_INSTALL_TIMEOUT_SECONDS, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise BrowserUnavailable(f"{' '.join(command)} failed ({error}); run: {INSTALL_COMMAND}") from error
-    if done.returncode != 0:
-        raise BrowserUnavailable(
-            f"{' '.join(command)} exited {done.returncode}: {done.stderr.strip()[-1500:]}; run: {INSTALL_COMMAND}"
-        )
+    return debian.program(CHROMIUM, "chromium")
 
 
 def dump_dom(url: str, *, timeout: float = 90.0) -> str:
