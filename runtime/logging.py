@@ -7,6 +7,7 @@ import sys
 from typing import Any, Literal
 
 import structlog
+from opentelemetry import trace
 
 # Keys whose values must never reach a log line.
 _SECRET_KEYS = frozenset({"password", "secret", "signing_secret", "token", "authorization", "smtp_password"})
@@ -19,6 +20,15 @@ def _redact_secrets(_: Any, __: str, event_dict: structlog.types.EventDict) -> s
     return event_dict
 
 
+def _add_trace_context(_: Any, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+    """Join a line to its trace: the ids of the span current where it was logged, as the W3C traceparent has them."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    return event_dict
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: Literal["auto", "json", "console"] = "auto") -> None:
     """Configure structlog and route the standard library (FastStream, aiokafka) through it."""
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
@@ -27,6 +37,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: Literal["auto", "j
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact_secrets,
+        _add_trace_context,
     ]
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()

@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.exposition import choose_encoder
 
 from runtime.logging import get_logger
 
@@ -23,6 +31,9 @@ class Metrics:
         self.service = service
         self.registry = CollectorRegistry()
         r = self.registry
+        # process_* (CPU, memory, open files, start time) and python_info, as every Prometheus exporter has them.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
         self.consumed = Counter("lhl_events_consumed", "Records consumed, by topic.", ["service", "topic"], registry=r)
         self.outcomes = Counter(
             "lhl_events",
@@ -56,7 +67,7 @@ class Metrics:
         )
         self.consumer_lag = Gauge(
             "lhl_consumer_lag",
-            "Records behind the partition's high watermark.",
+            "Records behind the partition's end: its end offset minus the group's committed offset, read at scrape.",
             ["service", "topic", "partition"],
             registry=r,
         )
@@ -71,8 +82,11 @@ class Metrics:
         if reason is not None:
             self.dead_lettered.labels(self.service, kind, reason).inc()
 
-    def observe_lag(self, topic: str, partition: int, lag: int) -> None:
-        self.consumer_lag.labels(self.service, topic, str(partition)).set(lag)
+    def observe_lag(self, lag: Mapping[tuple[str, int], int]) -> None:
+        """Replace every partition's lag, so a partition no longer consumed leaves no stale series behind."""
+        self.consumer_lag.clear()
+        for (topic, partition), behind in lag.items():
+            self.consumer_lag.labels(self.service, topic, str(partition)).set(behind)
 
     def observe_timer_lag(self, seconds: float) -> None:
         self.timer_lag.labels(self.service).observe(seconds)
@@ -108,13 +122,16 @@ class HealthServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            accept = ""
             async with asyncio.timeout(5):
                 request_line = await reader.readline()
-                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass
+                while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    if name.strip().lower() == "accept":
+                        accept = value.strip()
             parts = request_line.decode(errors="replace").split()
             path = parts[1] if len(parts) >= 2 else "/"
-            status, content_type, body = await self._route(parts[0] if parts else "", path)
+            status, content_type, body = await self._route(parts[0] if parts else "", path, accept)
             head = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n"
@@ -126,7 +143,7 @@ class HealthServer:
         finally:
             writer.close()
 
-    async def _route(self, method: str, path: str) -> tuple[str, str, bytes]:
+    async def _route(self, method: str, path: str, accept: str = "") -> tuple[str, str, bytes]:
         if method != "GET":
             return "405 Method Not Allowed", "text/plain", b"only GET\n"
         if path == "/health/live":
@@ -138,5 +155,7 @@ class HealthServer:
             return ("200 OK" if ok else "503 Service Unavailable"), "application/json", body
         if path == "/metrics":
             await self.refresh()
-            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry)
+            # Prometheus asks for OpenMetrics first (exemplars, _created, # EOF); other scrapers get the text format.
+            encode, content_type = choose_encoder(accept)
+            return "200 OK", content_type, encode(self.metrics.registry)
         return "404 Not Found", "text/plain", b"try /health/live, /health/ready or /metrics\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
@@ -27,6 +27,7 @@ from runtime import db, tracing
 from runtime.admission import Check
 from runtime.clock import Clock, ScaledClock, SystemClock
 from runtime.db import Connection
+from runtime.lag import LagProbe, refresh_lag
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
@@ -104,6 +105,8 @@ class ServiceRuntime:
         self.tracing: TracerProvider | None = None
         self.offsets = OffsetCommitter(settings.offset_commit_seconds)
         self._raw = {settings.topic(topic): handler for topic, handler in definition.raw.items()}
+        consumed = [settings.topic(t) for t in (*definition.consumes, *definition.raw)]
+        self.lag = LagProbe(settings.kafka_bootstrap_servers, settings.group_id, consumed)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -190,6 +193,9 @@ class ServiceRuntime:
                 async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
                     await self._producer.stop()
             self._producer = None
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                await self.lag.close()
         if self._pool is not None:
             await db.close_pool(self._pool, STOP_TIMEOUT_SECONDS)
             self._pool = None
@@ -231,6 +237,7 @@ class ServiceRuntime:
     async def refresh_gauges(self) -> None:
         if self._pool is None:
             return
+        await refresh_lag(self.lag, self.metrics)
         pending = await backlog(self._pool)
         self.metrics.outbox_backlog.labels(self.metrics.service).set(pending["pending"])
         oldest = pending["oldest"]
@@ -347,11 +354,6 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
             await message.nack()  # the database or broker failed: seek back, so the record comes again
             raise
         runtime.offsets.processed(message.consumer, raw.topic, raw.partition, raw.offset)
-        highwater = getattr(message.consumer, "highwater", None)
-        if highwater is not None:
-            end = highwater(TopicPartition(raw.topic, raw.partition))
-            if end is not None:
-                runtime.metrics.observe_lag(raw.topic, raw.partition, max(end - raw.offset - 1, 0))
 
     consume.__name__ = f"consume_{runtime.definition.name}"
     subscriber(consume)

@@ -1,9 +1,11 @@
 """Where the services' spans go: to an OTLP/HTTP collector when the standard OpenTelemetry variables name one.
 
 Set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://otel-collector:4318) or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; the
-exporter reads its other OTEL_EXPORTER_OTLP_* settings itself. Without them no provider is installed and spans
-cost nothing. The W3C trace context travels in every event either way (`traceparent`), so a trace joins up in
-the collector across services, from the external publisher to the notification.
+exporter reads its other OTEL_EXPORTER_OTLP_* settings itself. The spans' resource is `service.name` `lhl-<service>`
+unless OTEL_SERVICE_NAME (or `service.name` in OTEL_RESOURCE_ATTRIBUTES) names it otherwise, plus every attribute
+of OTEL_RESOURCE_ATTRIBUTES (`deployment.environment=prod,service.namespace=lhl`). Without an endpoint no provider
+is installed and spans cost nothing. The W3C trace context travels in every event either way (`traceparent`), so a
+trace joins up in the collector across services, from the external publisher to the notification.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import SERVICE_NAME, OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -26,10 +28,16 @@ def configure_tracing(service_name: str) -> TracerProvider | None:
         return None
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return None  # the embedding process (a test, another app) chose its own
-    provider = TracerProvider(resource=Resource.create({"service.name": f"lhl-{service_name}"}))
+    provider = TracerProvider(resource=resource(service_name))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     return provider
+
+
+def resource(service_name: str) -> Resource:
+    """The standard variables first: an operator's OTEL_SERVICE_NAME beats our default name, which beats none."""
+    named_by_operator = OTELResourceDetector().detect().attributes.get(SERVICE_NAME)
+    return Resource.create({} if named_by_operator else {SERVICE_NAME: f"lhl-{service_name}"})
 
 
 async def flush(provider: TracerProvider | None, timeout_seconds: float = 5.0) -> None:
