@@ -72,6 +72,17 @@ class Metrics:
             registry=r,
         )
 
+        # Only the audit service sets these.
+        self.audit_records = Gauge(
+            "lhl_audit_records", "Records in the audit log (its head's seq).", ["service"], registry=r
+        )
+        self.audit_checkpoint_time = Gauge(
+            "lhl_audit_checkpoint_timestamp_seconds",
+            "When (Unix time, service clock) this process last wrote a signed checkpoint.",
+            ["service"],
+            registry=r,
+        )
+
     def observe_record(
         self, topic: str, event_type: str | None, outcome: str, reason: str | None, seconds: float
     ) -> None:

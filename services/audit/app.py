@@ -7,6 +7,7 @@ reads every topic with one batch subscriber and records each batch in one transa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,7 @@ from faststream.specification import AsyncAPI
 from contracts import topics
 from runtime.clock import Clock
 from runtime.db import close_pool
+from runtime.lag import LagProbe, refresh_lag
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.records import do_not_decode, parse_leniently
@@ -48,6 +50,8 @@ class AuditRuntime:
         self.metrics = Metrics(settings.service_name)
         self.http: HealthServer | None = None
         self.broker: KafkaBroker | None = None
+        consumed = [settings.topic(t) for t in topics.ALL_TOPICS]
+        self.lag = LagProbe(settings.kafka_bootstrap_servers, settings.group_id, consumed)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -73,7 +77,7 @@ class AuditRuntime:
         elif s.audit_checkpoint_interval_seconds > 0:
             self.log.warning("audit_checkpoints_off", why="no audit_signing_key configured")
         if s.http_port is not None:
-            self.http = HealthServer(self.metrics, self.readiness, _nothing_to_refresh, s.http_host, s.http_port)
+            self.http = HealthServer(self.metrics, self.readiness, self.refresh_gauges, s.http_host, s.http_port)
             await self.http.start()
         self.log.info("service_started", group_id=s.group_id)
 
@@ -85,6 +89,9 @@ class AuditRuntime:
         if stuck:
             self.log.warning("task_stop_timeout", tasks=stuck)
         self._tasks = []
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                await self.lag.close()
         if self._pool is not None:
             await close_pool(self._pool, STOP_TIMEOUT_SECONDS)
             self._pool = None
@@ -97,6 +104,7 @@ class AuditRuntime:
 
     async def checkpoint(self) -> Path:
         path = await take_checkpoint(self.pool, self.settings, self.clock)
+        self.metrics.audit_checkpoint_time.labels(self.metrics.service).set(self.clock.now().timestamp())
         self.log.info("audit_checkpoint_written", path=str(path))
         return path
 
@@ -114,6 +122,14 @@ class AuditRuntime:
             self.metrics.consumed.labels(self.metrics.service, topic).inc(count)
         self.metrics.outcomes.labels(self.metrics.service, "any", "processed").inc(outcome.recorded)
         self.metrics.outcomes.labels(self.metrics.service, "any", "duplicate").inc(outcome.received - outcome.recorded)
+
+    async def refresh_gauges(self) -> None:
+        if self._pool is None:
+            return
+        await refresh_lag(self.lag, self.metrics)
+        async with self._pool.acquire() as conn:
+            records, _ = await repository.head(conn)
+        self.metrics.audit_records.labels(self.metrics.service).set(records)
 
     async def readiness(self) -> dict[str, bool]:
         """Ready when the log (migrated, so its table exists) answers to the writer role and the broker answers."""
@@ -140,10 +156,6 @@ class AuditRuntime:
                     last = current
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
                 self.log.error("audit_checkpoint_failed", error_class=type(error).__name__, error=str(error))
-
-
-async def _nothing_to_refresh() -> None:
-    """The audit has no gauges to refresh before a scrape."""
 
 
 def create_app(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastStream:
