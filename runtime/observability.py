@@ -72,6 +72,13 @@ class Metrics:
             registry=r,
         )
 
+        # Only the notifications service sets this one.
+        self.deliveries = Counter(
+            "lhl_deliveries",
+            "Notification delivery attempts, by channel and outcome (delivered, retry_scheduled, failed, crashed).",
+            ["service", "channel", "outcome"],
+            registry=r,
+        )
         # Only the audit service sets these.
         self.audit_records = Gauge(
             "lhl_audit_records", "Records in the audit log (its head's seq).", ["service"], registry=r
@@ -98,6 +105,9 @@ class Metrics:
         self.consumer_lag.clear()
         for (topic, partition), behind in lag.items():
             self.consumer_lag.labels(self.service, topic, str(partition)).set(behind)
+
+    def observe_delivery(self, channel: str, outcome: str) -> None:
+        self.deliveries.labels(self.service, channel, outcome).inc()
 
     def observe_timer_lag(self, seconds: float) -> None:
         self.timer_lag.labels(self.service).observe(seconds)

@@ -75,6 +75,7 @@ class Lifecycle:
             self.settings,
             {"email": Email(self.settings), "webhook": Webhook(self._client)},
             on_emitted=relay.wake if relay is not None else lambda: None,
+            observe=self.runtime.metrics.observe_delivery,
         )
         worker = self.worker
         self._tasks = [

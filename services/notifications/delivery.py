@@ -41,12 +41,14 @@ class DeliveryWorker:
         settings: NotificationsSettings,
         channels: Mapping[str, Channel],
         on_emitted: Callable[[], None] = lambda: None,
+        observe: Callable[[str, str], None] = lambda channel, outcome: None,
     ) -> None:
         self._pool = pool
         self._clock = clock
         self._s = settings
         self._channels = channels
         self._on_emitted = on_emitted
+        self._observe = observe
         self._wakeup = Wakeup()
         self._stopping = False
         self._log = get_logger(component="delivery_worker")
@@ -105,6 +107,7 @@ class DeliveryWorker:
                 raise
             # A bug on one row must not block the queue behind it: park the row and carry on with the next.
             self._log.exception("delivery_crashed", notification_id=claimed, error_class=type(error).__name__)
+            self._observe("unknown", "crashed")
             accepted_at = now if sent is not None and sent.ok else None
             async with self._pool.acquire() as conn:
                 await deliveries.park(
@@ -145,6 +148,7 @@ class DeliveryWorker:
             await deliveries.record_delivered(conn, nid, attempts, first, now)
             await emitter.emit(NotificationDelivered(**ref, delivered_at=now), **where)
             log.info("notification_delivered")
+            self._observe(row["channel"], "delivered")
             return
         error = (sent.error or "unknown error")[:1000]
         next_at = None
@@ -160,10 +164,12 @@ class DeliveryWorker:
         if next_at is not None:
             await deliveries.record_retry(conn, nid, attempts, first, error, next_at)
             log.warning("notification_retry_scheduled", error=error, next_attempt_at=next_at.isoformat())
+            self._observe(row["channel"], "retry_scheduled")
             return
         await deliveries.record_failed(conn, nid, attempts, first, error, sent.permanent, now)
         await emitter.emit(NotificationFailed(**ref, failed_at=now, permanent=sent.permanent, error=error), **where)
         log.error("notification_failed", error=error, permanent=sent.permanent)
+        self._observe(row["channel"], "failed")
 
     async def run(self) -> None:
         while not self._stopping:
