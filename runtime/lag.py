@@ -57,12 +57,14 @@ class LagProbe:
 
     async def _ask(self) -> Lag:
         admin, offsets = await self._clients()
-        await offsets.topics()  # refreshes the metadata, so new partitions are seen
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in self._topics
-            for p in sorted(offsets.partitions_for_topic(topic) or ())
-        ]
+        # Asked each time, so partitions added to a topic are seen; a topic not created yet has none.
+        described = await admin.describe_topics(list(self._topics))
+        partitions = sorted(
+            TopicPartition(topic["topic"], p["partition"])
+            for topic in described
+            if topic["error_code"] == 0
+            for p in topic["partitions"]
+        )
         if not partitions:
             return {}
         committed = await admin.list_consumer_group_offsets(self._group_id, partitions=partitions)

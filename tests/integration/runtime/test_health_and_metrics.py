@@ -41,7 +41,13 @@ async def test_health_endpoints_and_metrics_reflect_what_the_service_did(infra: 
         await bus.publish_raw(topics.MEETINGS_INGRESS, b"{broken")
         await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 1)
         await bus.events(topics.MEETINGS_EVENTS, lambda es: any(e["causationid"] == event.id for e in es))
-        scraped = (await client.get(f"{base}/metrics")).text
+        plain = await client.get(f"{base}/metrics")
+        scraped = plain.text
+        # What Prometheus sends: OpenMetrics first, the text format as the fallback.
+        openmetrics = await client.get(
+            f"{base}/metrics",
+            headers={"Accept": "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4"},
+        )
         missing = await client.get(f"{base}/nowhere")
     assert live.status_code == 200
     assert ready.status_code == 200
@@ -55,3 +61,9 @@ async def test_health_endpoints_and_metrics_reflect_what_the_service_did(infra: 
     assert "lhl_timers_pending{" in scraped
     assert "lhl_consumer_lag{" in scraped
     assert missing.status_code == 404
+    assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert openmetrics.text.endswith("# EOF\n")
+    assert metric(openmetrics.text, "lhl_events_total", outcome="processed") == 1
+    assert "process_cpu_seconds_total " in scraped
+    assert "process_start_time_seconds " in scraped
