@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import signal
@@ -21,20 +22,26 @@ from tests.support.processes import LHL, wait_until_ready
 
 
 class Collector(LocalHttpServer):
-    """Answers OTLP/HTTP exports with 200 and keeps each request's spans as (trace id, service name, span name)."""
+    """Answers OTLP/HTTP exports with 200 and keeps each request's spans as (trace id, service name, span name),
+    their span ids and the resource attributes."""
 
     def __init__(self) -> None:
         super().__init__()
         self.spans: list[tuple[str, str, str]] = []
+        self.span_ids: dict[str, str] = {}
+        """Span id -> trace id."""
+        self.resources: list[dict[str, str]] = []
         self.paths: list[str] = []
 
     def answer(self, request: Request) -> bytes:
         self.paths.append(request.path)
         for resource_spans in ExportTraceServiceRequest.FromString(request.body).resource_spans:
             attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            self.resources.append(attributes)
             for scope in resource_spans.scope_spans:
                 for span in scope.spans:
                     self.spans.append((span.trace_id.hex(), attributes.get("service.name", ""), span.name))
+                    self.span_ids[span.span_id.hex()] = span.trace_id.hex()
         return b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -53,6 +60,7 @@ async def test_the_spans_of_a_consumed_event_reach_the_configured_collector_in_i
         "HTTP_PORT": str(port),
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
         "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment=test-{run_id}",
     }
     the_trace = secrets.token_hex(16)
     traceparent = f"00-{the_trace}-{secrets.token_hex(8)}-01"
@@ -85,3 +93,10 @@ async def test_the_spans_of_a_consumed_event_reach_the_configured_collector_in_i
     assert set(collector.paths) == {"/v1/traces"}
     assert {service for service, _ in ours} == {"lhl-meetings"}
     assert any(topics.MEETINGS_INGRESS in name for _, name in ours), ours
+    assert {r.get("deployment.environment") for r in collector.resources} == {f"test-{run_id}"}
+    # The service's log line about the event names the trace and the very span the collector received.
+    lines = [json.loads(line) for line in (tmp_path / "run.log").read_text().splitlines() if line.startswith("{")]
+    processed = next(line for line in lines if line["event"] == "event_processed" and line["event_id"] == event.id)
+    assert processed["trace_id"] == the_trace
+    assert collector.span_ids.get(processed["span_id"]) == the_trace
+    assert not any("trace_id" in line for line in lines if line["event"] == "service_started")
