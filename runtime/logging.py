@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any, Literal
 
 import structlog
@@ -29,7 +30,48 @@ def _add_trace_context(_: Any, __: str, event_dict: structlog.types.EventDict) -
     return event_dict
 
 
-def configure_logging(service: str, level: str = "INFO", fmt: Literal["auto", "json", "console"] = "auto") -> None:
+# What aiokafka reports while a consumer group forms or a new topic gets its leaders: each is retried and passes.
+TRANSIENT_AT_STARTUP = (
+    "GroupCoordinatorNotAvailableError",
+    "CoordinatorNotAvailableError",
+    "NotCoordinatorForGroupError",
+    "NotCoordinatorError",
+    "CoordinatorLoadInProgressError",
+    "NotLeaderForPartitionError",
+    "LeaderNotAvailableError",
+    "RebalanceInProgressError",
+    "Marking the coordinator dead",
+)
+STARTUP_GRACE_SECONDS = 60.0
+
+
+class StartupNoise(logging.Filter):
+    """Lowers aiokafka's known transient errors to info during the first minute of a process, when a consumer group
+    forms and new topics elect leaders: at error level they woke operators at every start for nothing. Any other
+    error, and the same errors later (a broker that moved or died), keep their level."""
+
+    def __init__(self, grace_seconds: float, threshold: int) -> None:
+        super().__init__()
+        self._until = time.monotonic() + grace_seconds
+        self._threshold = threshold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno > logging.INFO
+            and record.name.startswith("aiokafka")
+            and time.monotonic() < self._until
+            and any(marker in record.getMessage() for marker in TRANSIENT_AT_STARTUP)
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return record.levelno >= self._threshold
+
+
+def configure_logging(
+    service: str,
+    level: str = "INFO",
+    fmt: Literal["auto", "json", "console"] = "auto",
+    startup_grace_seconds: float = STARTUP_GRACE_SECONDS,
+) -> None:
     """Configure structlog and route the standard library (FastStream, aiokafka) through it."""
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     shared: list[structlog.types.Processor] = [
@@ -42,9 +84,10 @@ def configure_logging(service: str, level: str = "INFO", fmt: Literal["auto", "j
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
     )
+    threshold: int = logging.getLevelName(level.upper())
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
@@ -60,6 +103,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: Literal["auto", "j
             ],
         )
     )
+    handler.addFilter(StartupNoise(startup_grace_seconds, threshold))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -47,7 +47,7 @@ def total(scraped: Samples, name: str) -> float:
 
 async def scrape_until(client: httpx.AsyncClient, url: str, holds: Callable[[Samples], bool]) -> Samples:
     async with asyncio.timeout(30):
-        while not holds(scraped := samples((await client.get(url)).text)):
+        while not holds(scraped := samples((await client.get(url)).text)):  # noqa: ASYNC110
             await asyncio.sleep(0.5)
     return scraped
 
