@@ -27,13 +27,19 @@ class TermState:
     ended_on: date | None = None
     end_kind: str | None = None
 
-    def describe(self, agreement: Agreement) -> str:
+    def describe(self, agreement: Agreement, today: date | None = None) -> str:
+        """As of `today` when given: a term whose end has passed is told as ended even before the service has
+        recorded the end (its timer fires at the next start, or the read is of a database long stopped)."""
         if self.end_kind == "terminated":
             return f"terminated on {self.ended_on} (notice from {self.notice_given_by})"
         if self.end_kind == "expired":
             return f"expired after {self.ended_on}"
         if self.effective_date is not None:
+            if today is not None and today >= self.effective_date:
+                return f"terminated on {self.effective_date} (notice from {self.notice_given_by})"
             return f"running; terminates on {self.effective_date} (notice from {self.notice_given_by})"
+        if today is not None and today > agreement.term.end:
+            return f"expired after {agreement.term.end}"
         return f"running until {agreement.term.end}"
 
 

@@ -48,7 +48,12 @@ def evaluation_state(
     agreement: Agreement, year: int, completion: tuple[date, str] | None, term: TermState, today: date
 ) -> str:
     if completion is not None:
-        return f"completed on {completion[0]} by {completion[1]}"
+        completed_on, by = completion
+        if year in schedule.evaluation_years(agreement):
+            deadline = schedule.evaluation_deadline(agreement, year)
+            if completed_on > deadline:
+                return f"completed late on {completed_on} by {by} (deadline {deadline})"
+        return f"completed on {completed_on} by {by}"
     if year not in schedule.evaluation_years(agreement):
         return "none this year (the autumn consultation meeting is outside the term)"
     due_on, deadline = schedule.evaluation_due_on(agreement, year), schedule.evaluation_deadline(agreement, year)
@@ -76,7 +81,7 @@ def year_status(
         agreement_id=agreement.id,
         year=year,
         as_of=today,
-        term=term.describe(agreement),
+        term=term.describe(agreement, today),
         evaluation=evaluation_state(agreement, year, completion, term, today),
         standings=tuple(standing),
         totals={d: packet.national_totals(d, submissions) for d in dates},

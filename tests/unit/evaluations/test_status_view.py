@@ -79,3 +79,39 @@ def test_reporting_dates_from_the_termination_on_are_not_owed_and_not_shown_as_m
     assert "missing" not in text
     assert "Agreement: terminated on 2023-04-10 (notice from ks)" in text
     assert "Evaluation 2023: none this year (the agreement ends by termination on 2023-04-10)" in text
+
+
+def test_a_year_read_after_the_term_ran_out_says_when_it_ended(agreement: reference.Agreement) -> None:
+    status = year_status(agreement, REGIONS, 2022, [], None, TermState(), date(2026, 12, 2))
+    console = Console(record=True, width=200)
+    render(status, console)
+
+    assert status.term == "expired after 2023-12-31"
+    assert "Agreement: expired after 2023-12-31" in console.export_text()
+    assert year_status(agreement, REGIONS, 2022, [], None, TermState(), date(2023, 12, 31)).term == (
+        "running until 2023-12-31"
+    )
+
+
+def test_a_termination_whose_day_has_passed_is_told_as_done(agreement: reference.Agreement) -> None:
+    notice = TermState(notice_given_by="ks", notice_date=date(2022, 3, 1), effective_date=date(2022, 9, 1))
+
+    before = year_status(agreement, REGIONS, 2022, [], None, notice, date(2022, 8, 31))
+    after = year_status(agreement, REGIONS, 2022, [], None, notice, date(2022, 9, 1))
+
+    assert before.term == "running; terminates on 2022-09-01 (notice from ks)"
+    assert after.term == "terminated on 2022-09-01 (notice from ks)"
+
+
+def test_an_evaluation_completed_after_its_deadline_is_marked_late(agreement: reference.Agreement) -> None:
+    late = (date(2022, 12, 20), "hod")
+    on_the_day = (date(2022, 12, 15), "hod")
+
+    status = year_status(agreement, REGIONS, 2022, [], late, TermState(), date(2023, 1, 5))
+    console = Console(record=True, width=200)
+    render(status, console)
+
+    assert "Evaluation 2022: completed late on 2022-12-20 by hod (deadline 2022-12-15)" in console.export_text()
+    assert evaluation_state(agreement, 2022, on_the_day, TermState(), date(2023, 1, 5)) == (
+        "completed on 2022-12-15 by hod"
+    )
