@@ -35,4 +35,4 @@ async def test_the_demo_replays_the_whole_term_and_the_audit_trail_verifies(infr
     assert "Statsforvalteren i Vestland" in shown
     assert shown.count("missing") == 1
     assert "Agreement: expired after 2023-12-31" in shown
-    assert "Evaluation 2021: completed on 2021-12-27 by hod" in shown
+    assert "Evaluation 2021: completed late on 2021-12-27 by hod (deadline 2021-12-15)" in shown
