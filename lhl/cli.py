@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -20,6 +21,23 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"lhl {metadata.version('leve-hele-livet-events')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    pass
+
+
 stack_app = typer.Typer(help="The local Kafka broker and PostgreSQL.\n\nExample: `lhl stack up`", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts import topics
+from lhl.text import shorten
 from runtime import deadletter as dl
 from runtime.records import REPLAY_HEADER
 from runtime.settings import RuntimeSettings
@@ -22,6 +23,8 @@ from runtime.settings import RuntimeSettings
 app = typer.Typer(help="Dead letters: what was rejected and why; replay after a fix.", no_args_is_help=True)
 
 LEDGER_SCHEMA = "lhl_ops"
+MESSAGE_WIDTH = 120
+"""Characters of a message in `list`; `show` prints it whole."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def list_command(
     reason: Annotated[str | None, typer.Option(help="Only this reason, e.g. invalid_data.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for machines.")] = False,
 ) -> None:
-    """List dead letters with their reasons.
+    """List dead letters with their reasons; long messages are shortened with "…" (`show` prints one whole).
 
     Example: `lhl dlq list --reason invalid_reference`
     """
@@ -161,7 +164,7 @@ def list_command(
             letter.reason,
             row["event_source"] or "",
             row["event_type"] or "",
-            (row["message"] or "")[:120],
+            shorten(row["message"] or "", MESSAGE_WIDTH),
         )
     Console().print(table)
 

@@ -13,8 +13,9 @@ from rich.table import Table
 
 from contracts import reference
 from lhl.demo.runner import Demo
-from lhl.dlq import read_dead_letters
+from lhl.dlq import MESSAGE_WIDTH, read_dead_letters
 from lhl.status import show_year
+from lhl.text import shorten
 from runtime.settings import RuntimeSettings
 from services.evaluations.settings import EvaluationsSettings
 from services.meetings.settings import MeetingsSettings
@@ -67,7 +68,8 @@ async def show_dead_letters(demo: Demo, console: Console) -> dict[str, int]:
     for letter in letters:
         row = letter.as_json()
         reasons[letter.reason] = reasons.get(letter.reason, 0) + 1
-        table.add_row(letter.reason, row["event_source"] or "", row["event_type"] or "", (row["message"] or "")[:100])
+        message = shorten(row["message"] or "", MESSAGE_WIDTH)
+        table.add_row(letter.reason, row["event_source"] or "", row["event_type"] or "", message)
     console.print(table)
     return reasons
 

@@ -1,0 +1,52 @@
+"""`lhl dlq list` shortens a long message at a word boundary with "…"; `lhl dlq show` prints it whole."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from typer.testing import CliRunner
+
+from contracts import topics
+from lhl.cli import app
+from runtime import deadletter as dl
+from tests.support.infra import Infra
+from tests.support.kafka import Bus
+
+MESSAGE = (
+    "data.participants[3]: expected an organisation registered in the reference data for the region vestland "
+    "on 2022-03-10, got 'kommune-4699', which is not a municipality of Vestland in 2022 (known: kommune-4601, "
+    "kommune-4602, kommune-4611)"
+)
+
+
+async def test_the_list_shortens_a_long_message_between_words_and_show_prints_it_whole(infra: Infra, bus: Bus) -> None:
+    headers = {
+        dl.ERROR_CLASS: "invalid_reference",
+        dl.ERROR_MESSAGE: MESSAGE,
+        dl.ORIGINAL_TOPIC: bus.topic(topics.MEETINGS_INGRESS),
+        dl.EVENT_SOURCE: "/statsforvalteren/vestland/moter",
+        dl.EVENT_TYPE: "no.levehelelivet.meeting.held.v1",
+    }
+    await bus.publish_raw(topics.DEAD_LETTER, b"{}", key="leve-hele-livet-2019-2023/vestland", headers=headers)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+        "DATABASE_URL": infra.database_url,
+        "TOPIC_PREFIX": bus.prefix,
+        "COLUMNS": "400",
+    }
+
+    listed = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "list"], env=env)
+    row = next(line for line in listed.output.splitlines() if "invalid_reference" in line)
+    ref = row.strip("│ ").split()[0]
+    shown = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "show", ref], env=env)
+
+    assert listed.exit_code == 0, listed.output
+    shortened = row.split("│")[-2].strip()
+    assert shortened.endswith("…")
+    kept = shortened.removesuffix("…")
+    assert MESSAGE.startswith(kept)
+    assert not MESSAGE[len(kept)].isalnum()  # cut between words, not inside one
+    assert 60 <= len(shortened) <= 120
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["message"] == MESSAGE
