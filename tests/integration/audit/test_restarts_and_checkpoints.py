@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -55,6 +56,11 @@ async def test_the_service_writes_signed_checkpoints_on_its_schedule(
                 if mix.expected_records in counts:
                     break
                 await asyncio.sleep(0.1)
+        signed_at = audit.metrics.registry.get_sample_value(
+            "lhl_audit_checkpoint_timestamp_seconds", {"service": settings.service_name}
+        )
+    assert signed_at is not None
+    assert abs(signed_at - time.time()) < 60
     verified = await audit_cli(settings, "verify")
     assert verified.exit_code == 0, verified.stdout
     assert f"the latest covering {mix.expected_records} records" in verified.stdout
@@ -97,3 +103,7 @@ async def test_the_service_reports_ready_and_counts_what_it_recorded(
         f'lhl_events_total{{event_type="any",outcome="processed",service="audit"}} {mix.expected_records}.0' in metrics
     )
     assert 'lhl_events_total{event_type="any",outcome="duplicate",service="audit"} 2.0' in metrics
+    assert f'lhl_audit_records{{service="audit"}} {mix.expected_records}.0' in metrics
+    lag = [line for line in metrics.splitlines() if line.startswith("lhl_consumer_lag{")]
+    assert lag
+    assert all(line.endswith(" 0.0") for line in lag), lag

@@ -72,7 +72,14 @@ async def test_webhook_that_fails_twice_then_succeeds_is_delivered_once(
         clock.advance(timedelta(hours=13))
         assert await lifecycle_of(app).worker.deliver_due() == 0  # type: ignore[union-attr]
         final = await delivery(runtime, overdue.id, "hdir", "webhook")
+        counted = {
+            outcome: runtime.metrics.registry.get_sample_value(
+                "lhl_deliveries_total", {"service": "notifications", "channel": "webhook", "outcome": outcome}
+            )
+            for outcome in ("retry_scheduled", "delivered", "failed")
+        }
     assert outcomes(events, nid) == [("delivered", 3)]
+    assert counted == {"retry_scheduled": 2.0, "delivered": 1.0, "failed": None}
     assert final is not None
     assert (final["status"], final["attempts"]) == ("delivered", 3)
     assert len(webhook.requests) == 3
