@@ -4,10 +4,12 @@ operations guide, and naming only series the services really export."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.support import promtool
@@ -118,3 +120,17 @@ def test_the_dashboard_shows_each_concern_with_series_the_services_export() -> N
         r"time\(\) - lhl_audit_checkpoint_timestamp_seconds",
     ):
         assert re.search(concern, everything), concern
+
+
+def test_under_make_test_a_promtool_that_cannot_be_installed_fails_the_test(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(promtool, "PROMTOOL", tmp_path / "promtool")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # not root: installing is not ours to do
+
+    monkeypatch.setenv("LHL_REQUIRE_INTEGRATION", "1")
+    with pytest.raises(pytest.fail.Exception, match="sudo sh -c 'apt-get update && "):
+        promtool.promtool()
+    monkeypatch.delenv("LHL_REQUIRE_INTEGRATION")
+    with pytest.raises(pytest.skip.Exception, match="installing it needs root"):
+        promtool.promtool()
