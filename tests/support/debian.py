@@ -38,8 +38,7 @@ def _apt_lists_updated(command: str) -> None:
 
 
 def _apt_get(advice: str, *args: str) -> None:
-    # policy-rc.d-less containers would try to start an installed daemon (prometheus); tests want the tools only.
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "RUNLEVEL": "1"}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     command = ["apt-get", *_APT_LOCK_WAIT, *args]
     try:
         done = subprocess.run(
