@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import structlog
 from aiokafka.errors import GroupCoordinatorNotAvailableError, NotLeaderForPartitionError
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -15,6 +17,18 @@ from opentelemetry.sdk.trace import TracerProvider
 from runtime.logging import configure_logging, get_logger
 
 COORDINATOR = logging.getLogger("aiokafka.consumer.group_coordinator")
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """configure_logging writes to the stderr of the moment, here pytest's capture, which is closed after the test:
+    put back what was configured before, so later tests do not log into a closed file."""
+    root = logging.getLogger()
+    handlers, level, config = list(root.handlers), root.level, structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**config)
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
