@@ -89,7 +89,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 async def send(settings: RuntimeSettings, topic: str, event: CloudEvent) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**settings.kafka.options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(
