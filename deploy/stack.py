@@ -77,6 +77,22 @@ class Ports:
     postgres: int
 
 
+def state_dir() -> Path:
+    """The state folder the launcher uses by default ($LHL_STATE_DIR or <repo>/.local)."""
+    return _resolve_state_dir(None)
+
+
+def broker_password(user: str, state_dir: str | os.PathLike[str] | None = None) -> str:
+    """The password of one of the policy's broker principals (a publishing system's, a service's, the operator's);
+    never the broker's own or the controller's, which are super users."""
+    if user in (broker.BROKER_USER, broker.CONTROLLER_USER):
+        raise StackError(f"{user} is a super user of the broker; its password stays in the state folder")
+    known = credentials.read(_resolve_state_dir(state_dir), "kafka")
+    if user not in known:
+        raise StackError(f"no broker principal {user!r}; `lhl acl show` lists them")
+    return known[user]
+
+
 def _resolve_state_dir(state_dir: str | os.PathLike[str] | None) -> Path:
     if state_dir is None:
         state_dir = os.environ.get("LHL_STATE_DIR") or system.checkout() / ".local"
@@ -258,7 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python3 -m deploy.stack",
         description="Local Kafka (KRaft) + PostgreSQL for development and tests, without Docker.",
     )
-    parser.add_argument("command", choices=["up", "down", "status", "env", "reset"])
+    parser.add_argument("command", choices=["up", "down", "status", "env", "reset", "credential"])
+    parser.add_argument("user", nargs="?", help="for `credential`: a broker principal, e.g. org-sf-vestland")
     parser.add_argument("--state-dir", help="state folder (default: $LHL_STATE_DIR or <repo>/.local)")
     args = parser.parse_args(argv)
     state_dir: str | None = args.state_dir
@@ -272,6 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             down(state_dir)
         elif args.command == "reset":
             reset(state_dir)
+        elif args.command == "credential":
+            if not args.user:
+                parser.error("credential needs the principal's name, e.g. org-sf-vestland")
+            print(broker_password(args.user, state_dir))
         elif args.command == "env":
             for key, value in info(state_dir).as_env().items():
                 print(f"export {key}={shlex.quote(value)}")

@@ -19,8 +19,9 @@ S = TypeVar("S", bound=RuntimeSettings)
 def settings_for(cls: type[S], infra: Infra, run_id: str, **overrides: Any) -> S:
     name = cls.model_fields["service_name"].default
     values: dict[str, Any] = {
+        # No credentials: each service's own (LHL_<SERVICE>_KAFKA_*, LHL_<SERVICE>_DATABASE_URL) come from the
+        # environment, so a test exercises the least privilege the service has in production.
         "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-        "database_url": infra.database_url,
         "db_schema": f"t{run_id}_{name}",
         "topic_prefix": f"t{run_id}.",
         "outbox_poll_seconds": 0.1,
