@@ -221,3 +221,24 @@ def held(host: str, port: int, login: Login) -> set[Binding]:
 
 def principals_of(bindings: Iterable[Binding]) -> set[str]:
     return {b.principal for b in bindings}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python3 -m deploy.acl HOST:PORT`: apply the policy as LHL_ACL_USERNAME (a super user, e.g. the broker's own
+    principal in the compose stack, where no ACL exists yet for the operator to act with)."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(prog="python3 -m deploy.acl", description=main.__doc__)
+    parser.add_argument("bootstrap", help="host:port of a SASL/SCRAM-SHA-512 listener")
+    parser.add_argument("--topic-prefix", default="", help="namespace to apply to (default: the production names)")
+    args = parser.parse_args(argv)
+    host, _, port = args.bootstrap.rpartition(":")
+    login = Login(os.environ["LHL_ACL_USERNAME"], os.environ["LHL_ACL_PASSWORD"])
+    change = apply(host, int(port), login, load_policy(), args.topic_prefix)
+    system.log(f"acl: {change.created} created, {change.deleted} removed, {change.kept} kept")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

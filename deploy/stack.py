@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy import broker, credentials, database, system, tls
+from deploy import acl, broker, credentials, database, system, tls
 from deploy.system import HOST, StackError
 
 __all__ = ["StackError", "StackInfo", "down", "info", "pids", "reset", "status", "up"]
@@ -91,6 +91,48 @@ def broker_password(user: str, state_dir: str | os.PathLike[str] | None = None) 
     if user not in known:
         raise StackError(f"no broker principal {user!r}; `lhl acl show` lists them")
     return known[user]
+
+
+COMPOSE_CLUSTER_ID = "3H043d-80iRwWAvTPPtSeg"
+
+
+def compose_files(state_dir: str | os.PathLike[str] | None = None) -> tuple[Path, Path]:
+    """Write deploy/.env (the compose stack's passwords, made once in the state folder like the launcher's) and
+    deploy/postgres/init.generated.sql (the same roles and schemas the launcher provisions); both git-ignored."""
+    state = _resolve_state_dir(state_dir)
+    policy = acl.load_policy()
+    kafka = broker.passwords(state, policy)
+    postgres = database.passwords(state)
+    variables = {
+        "LHL_KAFKA_BROKER_PASSWORD": kafka[broker.BROKER_USER],
+        "LHL_KAFKA_CONTROLLER_PASSWORD": kafka[broker.CONTROLLER_USER],
+        "LHL_KAFKA_OPERATOR_PASSWORD": kafka[broker.OPERATOR_USER],
+        # Only for the image's first start; the init script removes it, so the superuser has no password at all.
+        "LHL_POSTGRES_INIT_PASSWORD": credentials.ensure(state, "compose", ["postgres-init"])["postgres-init"],
+        "LHL_OPERATOR_DB_PASSWORD": postgres[database.APP_ROLE],
+        "AUDIT_WRITER_PASSWORD": postgres[database.AUDIT_WRITER_ROLE],
+        # Every principal's SCRAM credential, as `kafka-storage format --add-scram` arguments.
+        "LHL_KAFKA_SCRAM_USERS": " ".join(
+            f"--add-scram SCRAM-SHA-512=[name={user},password={kafka[user]}]" for user in broker.scram_users(policy)
+        ),
+    }
+    for service in SERVICES:
+        variables[f"LHL_{service.upper()}_KAFKA_PASSWORD"] = kafka[f"svc-{service}"]
+        variables[f"LHL_{service.upper()}_DB_PASSWORD"] = postgres[database.service_role(service)]
+    deploy = system.checkout() / "deploy"
+    env_file, init_file = deploy / ".env", deploy / "postgres" / "init.generated.sql"
+    # The init script must be readable by the container's postgres user, so its folder keeps other host users out.
+    init_file.parent.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(init_file.parent, 0o700)
+    for path, text, mode in (
+        (env_file, "".join(f"{key}='{value}'\n" for key, value in variables.items()), 0o600),
+        (init_file, database.provision_sql(postgres), 0o644),
+    ):
+        path.touch(mode=0o600)
+        os.chmod(path, 0o600)
+        path.write_text(text)
+        os.chmod(path, mode)
+    return env_file, init_file
 
 
 def _resolve_state_dir(state_dir: str | os.PathLike[str] | None) -> Path:
@@ -274,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python3 -m deploy.stack",
         description="Local Kafka (KRaft) + PostgreSQL for development and tests, without Docker.",
     )
-    parser.add_argument("command", choices=["up", "down", "status", "env", "reset", "credential"])
+    parser.add_argument("command", choices=["up", "down", "status", "env", "reset", "credential", "compose-env"])
     parser.add_argument("user", nargs="?", help="for `credential`: a broker principal, e.g. org-sf-vestland")
     parser.add_argument("--state-dir", help="state folder (default: $LHL_STATE_DIR or <repo>/.local)")
     args = parser.parse_args(argv)
@@ -289,6 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             down(state_dir)
         elif args.command == "reset":
             reset(state_dir)
+        elif args.command == "compose-env":
+            for path in compose_files(state_dir):
+                system.log(f"stack: wrote {path} (git-ignored; it holds passwords)")
         elif args.command == "credential":
             if not args.user:
                 parser.error("credential needs the principal's name, e.g. org-sf-vestland")
