@@ -32,6 +32,16 @@ def settings_for(cls: type[S], infra: Infra, run_id: str, **overrides: Any) -> S
     return cls(**values)
 
 
+def playing(infra: Infra, service: str) -> dict[str, Any]:
+    """Settings overrides for a test's own service that stands in for a real one: that one's principal and role."""
+    kafka = infra.service_kafka(service)
+    return {
+        "kafka_username": kafka.username,
+        "kafka_password": kafka.password,
+        "database_url": infra.service_database_url(service),
+    }
+
+
 @asynccontextmanager
 async def running(app: FastStream) -> AsyncIterator[ServiceRuntime]:
     """Start the app's broker, subscribers, relay and timers; stop them cleanly afterwards."""
