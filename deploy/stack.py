@@ -170,8 +170,10 @@ SERVICES = database.SERVICE_SCHEMAS
 def _info(state: Path, kafka_port: int, kafka_tls_port: int, pg_port: int) -> StackInfo:
     kafka = credentials.read(state, "kafka")
     postgres = credentials.read(state, "postgres")
-    if not kafka or not postgres:
-        raise StackError(f"no credentials in {credentials.folder(state)} yet; run `python3 -m deploy.stack up`")
+    wanted = [broker.OPERATOR_USER, *(f"svc-{s}" for s in SERVICES)]
+    roles = database.login_roles()
+    if any(user not in kafka for user in wanted) or any(role not in postgres for role in roles):
+        raise StackError(f"credentials missing in {credentials.folder(state)}; run `python3 -m deploy.stack up`")
 
     def db(role: str) -> str:
         return database.url(pg_port, role, postgres[role])
