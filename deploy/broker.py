@@ -259,13 +259,7 @@ def _format_storage(java: str, paths: KafkaPaths, controller_port: int, users: d
                 f"kafka: storage in {paths.data} was formatted before the broker required authentication; "
                 "wipe it with `python3 -m deploy.stack reset`"
             )
-        new = sorted(set(users) - formatted)
-        if new:
-            raise system.StackError(
-                f"kafka: the ACL policy names principals without SCRAM credentials in this storage ({', '.join(new)}); "
-                "add them as docs/security.md says (`kafka-configs --alter --entity-type users`) or wipe the "
-                "storage with `python3 -m deploy.stack reset`"
-            )
+        # Principals the policy gained since (a new organisation) get their credential once the broker runs.
         marker = paths.formatted_controller_port
         formatted_for = marker.read_text().strip() if marker.is_file() else ""
         if formatted_for and formatted_for != str(controller_port):
@@ -342,6 +336,7 @@ def up(state: Path, port: int, tls_port: int, controller_port: int) -> int:
         else:
             system.log(f"kafka: pid {pid} is running but not answering yet; waiting")
             _wait_ready(paths, pid, running_port, broker_login)
+        _add_users(paths, running_port, broker_login, users, policy)
         _apply_policy(running_port, broker_login, policy)
         return running_port
 
@@ -363,8 +358,55 @@ def up(state: Path, port: int, tls_port: int, controller_port: int) -> int:
     paths.pid_file.write_text(f"{pid}\n")
     _wait_ready(paths, pid, port, broker_login)
     system.log(f"kafka: started pid {pid} on {system.HOST}:{port} (ready in {time.monotonic() - started:.1f} s)")
+    _add_users(paths, port, broker_login, users, policy)
     _apply_policy(port, broker_login, policy)
     return port
+
+
+def _add_users(paths: KafkaPaths, port: int, broker_login: Login, users: dict[str, str], policy: acl.Policy) -> None:
+    """Give the principals the policy gained after the storage was formatted their SCRAM credential."""
+    formatted = set(paths.formatted_users.read_text().split()) if paths.formatted_users.is_file() else set()
+    new = [user for user in scram_users(policy) if user not in formatted]
+    if not new:
+        return
+    try:
+        with Connection(system.HOST, port, broker_login) as conn:
+            for user in new:
+                conn.set_scram_password(user, users[user])
+    except (OSError, KafkaError) as exc:
+        raise system.StackError(f"kafka: could not add the SCRAM users {', '.join(new)}: {exc}") from exc
+    for user in new:
+        _wait_until_accepted(port, Login(user, users[user]))
+    paths.formatted_users.write_text("".join(f"{user}\n" for user in sorted(formatted | set(new))))
+    system.log(f"kafka: SCRAM credentials added for {', '.join(new)}")
+
+
+def rotate(state: Path, port: int, user: str) -> None:
+    """A new password for one of the policy's principals: set on the broker first, then kept in the state folder."""
+    if user in (BROKER_USER, CONTROLLER_USER):
+        raise system.StackError(f"kafka: {user} is the broker's own; see docs/security.md to rotate it")
+    if user not in acl.load_policy().principals:
+        raise system.StackError(f"kafka: no principal {user!r} in the policy; `lhl acl show` lists them")
+    broker_login = login(state, BROKER_USER)
+    old = credentials.read(state, "kafka")[user]
+    new = credentials.replace(state, "kafka", user)
+    try:
+        with Connection(system.HOST, port, broker_login) as conn:
+            conn.set_scram_password(user, new)
+    except (OSError, KafkaError) as exc:
+        credentials.restore(state, "kafka", user, old)
+        raise system.StackError(f"kafka: could not set {user}'s new password: {exc}") from exc
+    _wait_until_accepted(port, Login(user, new))
+    system.log(f"kafka: new password for {user}; restart what logs in as it (`deploy.stack env` has the new one)")
+
+
+def _wait_until_accepted(port: int, user: Login, timeout: float = 10.0) -> None:
+    """The controller commits a credential before the broker applies it; return once a login with it succeeds."""
+    deadline = time.monotonic() + timeout
+    while not ready(port, user):
+        if time.monotonic() >= deadline:
+            raise system.StackError(f"kafka: {user.username}'s new credential is not accepted after {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 def _apply_policy(port: int, broker_login: Login, policy: acl.Policy) -> None:

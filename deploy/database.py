@@ -461,3 +461,21 @@ def delete_cluster(state: Path) -> None:
     if paths.record.is_file() and outside:
         shutil.rmtree(paths.base, ignore_errors=True)
     shutil.rmtree(state / "postgres", ignore_errors=True)
+
+
+def rotate(state: Path, role: str) -> None:
+    """A new password for one login role, set at once over the unix socket and kept in the state folder."""
+    if role not in login_roles():
+        raise system.StackError(f"postgres: no login role {role!r} (roles: {', '.join(login_roles())})")
+    paths = cluster_paths(state)
+    bin_dir, port = find_bin_dir(), configured_port(paths)
+    if postmaster_pid(paths) is None or bin_dir is None or port is None:
+        raise system.StackError("postgres: not running; `up` first")
+    old = credentials.read(state, "postgres")[role]
+    credentials.replace(state, "postgres", role)
+    try:
+        _provision(bin_dir, paths, port, passwords(state))
+    except system.StackError:
+        credentials.restore(state, "postgres", role, old)
+        raise
+    system.log(f"postgres: new password for {role}; restart what logs in as it (`deploy.stack env` has the new one)")

@@ -23,6 +23,9 @@ API_DESCRIBE_ACLS = 29
 API_CREATE_ACLS = 30
 API_DELETE_ACLS = 31
 API_SASL_AUTHENTICATE = 36
+API_ALTER_USER_SCRAM_CREDENTIALS = 51
+SCRAM_SHA_512 = 2
+SCRAM_ITERATIONS = 4096
 
 
 class KafkaError(RuntimeError):
@@ -50,6 +53,29 @@ def string(value: str | None) -> bytes:
 
 def sized_bytes(value: bytes) -> bytes:
     return i32(len(value)) + value
+
+
+def uvarint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def compact_bytes(value: bytes) -> bytes:
+    return uvarint(len(value) + 1) + value
+
+
+def compact_string(value: str) -> bytes:
+    return compact_bytes(value.encode())
+
+
+NO_TAGS = uvarint(0)
 
 
 class Reader:
@@ -92,6 +118,32 @@ class Reader:
 
     def array(self) -> Iterator[int]:
         return iter(range(max(self.i32(), 0)))
+
+    def uvarint(self) -> int:
+        value, shift = 0, 0
+        while True:
+            byte = self.data[self.at]
+            self.at += 1
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return value
+            shift += 7
+
+    def compact_string(self) -> str | None:
+        size = self.uvarint() - 1
+        if size < 0:
+            return None
+        value = self.data[self.at : self.at + size].decode()
+        self.at += size
+        return value
+
+    def compact_array(self) -> Iterator[int]:
+        return iter(range(max(self.uvarint() - 1, 0)))
+
+    def skip_tags(self) -> None:
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.at += self.uvarint()
 
 
 @dataclass(frozen=True)
@@ -154,6 +206,41 @@ class Connection:
         if reader.i32() != self._correlation:
             raise KafkaError("the broker answered another request than the one sent")
         return reader
+
+    def flexible_request(self, api_key: int, api_version: int, body: bytes) -> Reader:
+        """The same with a v2 header (tagged fields), for APIs that only have flexible versions."""
+        self._correlation += 1
+        header = struct.pack(">hhih", api_key, api_version, self._correlation, len(CLIENT_ID)) + CLIENT_ID + NO_TAGS
+        payload = header + body
+        self.sock.sendall(i32(len(payload)) + payload)
+        (size,) = struct.unpack(">i", self._recv_exact(4))
+        reader = Reader(self._recv_exact(size))
+        if reader.i32() != self._correlation:
+            raise KafkaError("the broker answered another request than the one sent")
+        reader.skip_tags()
+        return reader
+
+    def set_scram_password(self, user: str, password: str) -> None:
+        """Create or replace a user's SCRAM-SHA-512 credential (AlterUserScramCredentials v0; needs ALTER on the
+        cluster). The broker stores only the salted password, as format's --add-scram does."""
+        salt = os.urandom(32)
+        salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, SCRAM_ITERATIONS)
+        upsertion = (
+            compact_string(user)
+            + i8(SCRAM_SHA_512)
+            + i32(SCRAM_ITERATIONS)
+            + compact_bytes(salt)
+            + compact_bytes(salted)
+            + NO_TAGS
+        )
+        body = uvarint(1) + uvarint(2) + upsertion + NO_TAGS  # no deletions, one upsertion
+        reply = self.flexible_request(API_ALTER_USER_SCRAM_CREDENTIALS, 0, body)
+        reply.i32()
+        for _ in reply.compact_array():
+            name, code, message = reply.compact_string(), reply.i16(), reply.compact_string()
+            reply.skip_tags()
+            if code != 0:
+                raise KafkaError(f"AlterUserScramCredentials refused for {name} (error {code}): {message}")
 
     def _authenticate(self, login: Login) -> None:
         handshake = self.request(API_SASL_HANDSHAKE, 1, string(SCRAM_MECHANISM))

@@ -135,6 +135,19 @@ def compose_files(state_dir: str | os.PathLike[str] | None = None) -> tuple[Path
     return env_file, init_file
 
 
+def rotate(name: str, state_dir: str | os.PathLike[str] | None = None) -> None:
+    """Give a broker principal or a database role a new password, on the running server and in the state folder."""
+    state = _resolve_state_dir(state_dir)
+    with system.locked(state):
+        if name in database.login_roles():
+            database.rotate(state, name)
+            return
+        port = broker.listener_port(broker.kafka_paths(state).properties, broker.CLIENT_LISTENER)
+        if broker.broker_pid(broker.kafka_paths(state)) is None or port is None:
+            raise StackError("kafka: not running; `up` first")
+        broker.rotate(state, port, name)
+
+
 def _resolve_state_dir(state_dir: str | os.PathLike[str] | None) -> Path:
     if state_dir is None:
         state_dir = os.environ.get("LHL_STATE_DIR") or system.checkout() / ".local"
@@ -318,8 +331,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python3 -m deploy.stack",
         description="Local Kafka (KRaft) + PostgreSQL for development and tests, without Docker.",
     )
-    parser.add_argument("command", choices=["up", "down", "status", "env", "reset", "credential", "compose-env"])
-    parser.add_argument("user", nargs="?", help="for `credential`: a broker principal, e.g. org-sf-vestland")
+    parser.add_argument(
+        "command", choices=["up", "down", "status", "env", "reset", "credential", "rotate", "compose-env"]
+    )
+    parser.add_argument(
+        "user",
+        nargs="?",
+        help="for `credential`: a broker principal, e.g. org-sf-vestland; for `rotate`: a broker principal or a "
+        "database role, e.g. svc-meetings or lhl_meetings",
+    )
     parser.add_argument("--state-dir", help="state folder (default: $LHL_STATE_DIR or <repo>/.local)")
     args = parser.parse_args(argv)
     state_dir: str | None = args.state_dir
@@ -336,6 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "compose-env":
             for path in compose_files(state_dir):
                 system.log(f"stack: wrote {path} (git-ignored; it holds passwords)")
+        elif args.command == "rotate":
+            if not args.user:
+                parser.error("rotate needs a principal or role, e.g. svc-meetings or lhl_meetings")
+            rotate(args.user, state_dir)
         elif args.command == "credential":
             if not args.user:
                 parser.error("credential needs the principal's name, e.g. org-sf-vestland")

@@ -3,12 +3,14 @@ error each client then sees. Every test works in its own prefixed namespace, whi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError, TopicAuthorizationFailedError
 
 from contracts import topics
+from deploy import stack
 from runtime.kafka_access import KafkaAccess
 from runtime.service import ensure_topics
 from tests.integration.security.access import (
@@ -140,3 +142,15 @@ async def test_the_operator_reads_and_writes_over_tls_with_scram(infra: Infra, n
     assert over_tls.options()["security_protocol"] == "SASL_SSL"
     await produce(over_tls, namespace + topics.MEETINGS_INGRESS, b'{"over": "tls"}')
     assert await read_values(over_tls, namespace + topics.MEETINGS_INGRESS) == [b'{"over": "tls"}']
+
+
+async def test_a_rotated_password_works_at_once_and_the_old_one_no_longer(infra: Infra, namespace: str) -> None:
+    before = publisher(infra, "ks-agder")
+    await produce(before, namespace + topics.MEETINGS_INGRESS, b"before")
+    await asyncio.to_thread(stack.rotate, "org-ks-agder")
+    after = publisher(infra, "ks-agder")
+    assert after.password != before.password
+    await produce(after, namespace + topics.MEETINGS_INGRESS, b"after")
+    with pytest.raises(KafkaConnectionError, match="Unable to bootstrap"):
+        await produce(before, namespace + topics.MEETINGS_INGRESS, b"stale")
+    assert await read_values(infra.kafka, namespace + topics.MEETINGS_INGRESS) == [b"before", b"after"]
