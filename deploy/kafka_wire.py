@@ -155,7 +155,7 @@ class Login:
     cafile: str | None = None
 
 
-def _escape(name: str) -> str:
+def escape_scram_name(name: str) -> str:
     return name.replace("=", "=3D").replace(",", "=2C")
 
 
@@ -249,7 +249,7 @@ class Connection:
             offered = [handshake.string() for _ in handshake.array()]
             raise KafkaError(f"the broker does not offer {SCRAM_MECHANISM} (error {code}; offers {offered})")
         nonce = base64.b64encode(os.urandom(24)).decode()
-        first_bare = f"n={_escape(login.username)},r={nonce}"
+        first_bare = f"n={escape_scram_name(login.username)},r={nonce}"
         server_first = self._sasl_step(f"n,,{first_bare}".encode()).decode()
         fields = dict(part.split("=", 1) for part in server_first.split(","))
         if not fields.get("r", "").startswith(nonce):
