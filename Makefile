@@ -69,10 +69,11 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
-# Regenerate the committed JSON Schemas and AsyncAPI document after a contract change.
+# Regenerate the committed JSON Schemas, AsyncAPI documents and the broker's ACL policy after a contract change.
 contracts: venv
 	$(PY) -m lhl.export
 	$(PY) -m lhl.contracts_page
+	$(VENV)/bin/lhl acl export
 
 test-unit: venv
 	$(PY) -m pytest tests/unit -q

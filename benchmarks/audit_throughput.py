@@ -1,8 +1,8 @@
 """How fast the audit consumer records events, beside a raw aiokafka consumer reading the same topic.
 
 Run: `make bench`, or `python -m benchmarks.audit_throughput --events 20000` with the stack's environment
-(KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, ADMIN_DATABASE_URL). It produces the events to a fresh prefixed
-topic, reads them with a raw consumer, lets the audit service record them into a fresh schema, and prints both
+(`python3 -m deploy.stack env`: the operator's and each service's credentials). It produces the events to a fresh
+prefixed topic, reads them with a raw consumer, lets the audit service record them into a fresh schema, and prints both
 sustained rates and their ratio. For scale it also measures the floor of every other service: the runtime's
 per-record pipeline with a handler that does nothing, over the first `--pipeline-events` of the same events.
 The topics and the schemas are removed afterwards.
@@ -28,11 +28,14 @@ from faststream import FastStream
 
 from benchmarks.workload import EVENT_TYPE, TOPIC, produce
 from contracts import topics
+from lhl.acls import apply_namespace, remove_namespace
 from runtime.pipeline import HandlerContext
 from runtime.service import ServiceDefinition, build_app, ensure_topics, runtime_of
 from runtime.settings import RuntimeSettings
 from services.audit.app import audit_runtime_of, create_app
 from services.audit.settings import AuditSettings
+from services.evaluations.settings import EvaluationsSettings
+from services.meetings.settings import MeetingsSettings
 
 Count = Callable[[], Awaitable[int]]
 
@@ -52,9 +55,7 @@ class Rate:
 
 async def raw_consumer_rate(settings: AuditSettings, count: int) -> Rate:
     """The ceiling: a plain aiokafka consumer that reads the records and does nothing with them."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**settings.kafka.options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         partitions = [TopicPartition(settings.topic(TOPIC), p) for p in range(settings.topic_partitions)]
@@ -133,20 +134,22 @@ async def _count(pool: asyncpg.Pool, table: str) -> int:
     return found
 
 
-async def clean_up(settings: AuditSettings, schemas: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+async def clean_up(operator: RuntimeSettings, owned: list[tuple[str, str]]) -> None:
+    """Delete the topics and their ACLs as the operator, and each schema as the role that owns it."""
+    admin = AIOKafkaAdminClient(**operator.kafka.options())
     await admin.start()
     try:
         with contextlib.suppress(Exception):
-            await admin.delete_topics([settings.topic(t) for t in topics.ALL_TOPICS])
+            await admin.delete_topics([operator.topic(t) for t in topics.ALL_TOPICS])
     finally:
         await admin.close()
-    conn = await asyncpg.connect(settings.admin_database_url)
-    try:
-        for schema in schemas:
+    await remove_namespace(operator.kafka, operator.topic_prefix)
+    for database_url, schema in owned:
+        conn = await asyncpg.connect(database_url)
+        try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
+        finally:
+            await conn.close()
 
 
 async def run(count: int, batch: int, partitions: int, pipeline_count: int, keep: bool) -> None:
@@ -159,18 +162,20 @@ async def run(count: int, batch: int, partitions: int, pipeline_count: int, keep
         audit_checkpoint_interval_seconds=0,
         log_format="json",
     )
-    floor = RuntimeSettings(**common, service_name=f"bench{tag}-floor", db_schema=f"bench{tag}_floor")
-    await ensure_topics(
-        settings.kafka_bootstrap_servers, [settings.topic(t) for t in topics.ALL_TOPICS], settings.topic_partitions
-    )
+    # The floor consumes the meetings service's events as the evaluations service does, under its principal.
+    floor = EvaluationsSettings(**common, db_schema=f"bench{tag}_floor")
+    operator = RuntimeSettings(**common, service_name="lhl-cli")
+    await apply_namespace(operator.kafka, operator.topic_prefix)
+    await ensure_topics(operator.kafka, [settings.topic(t) for t in topics.ALL_TOPICS], settings.topic_partitions)
     try:
-        produced = await produce(settings, count, tag)
+        produced = await produce(MeetingsSettings(**common), count, tag)
         raw = await raw_consumer_rate(settings, count)
         audit = await audit_rate(settings, count)
         pipeline = await pipeline_floor_rate(floor, min(pipeline_count, count)) if pipeline_count else None
     finally:
         if not keep:
-            await clean_up(settings, [settings.schema_name, floor.schema_name])
+            owned = [(settings.owner_database_url, settings.schema_name), (floor.database_url, floor.schema_name)]
+            await clean_up(operator, owned)
     print(f"events:            {count} on {settings.topic(TOPIC)} ({partitions} partitions), audit batch {batch}")
     print(f"produced in:       {produced:.2f} s")
     print(f"raw aiokafka:      {raw.per_second:>10,.0f} events/s  (startup {raw.startup_seconds:.2f} s)")

@@ -54,7 +54,7 @@ def events(count: int, run: str) -> list[CloudEvent]:
 
 
 async def produce(settings: RuntimeSettings, count: int, run: str) -> float:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**settings.kafka.options(), acks="all", linger_ms=5)
     await producer.start()
     started = time.perf_counter()
     try:

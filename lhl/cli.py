@@ -140,9 +140,10 @@ def _local_smtp_sink() -> tuple[Mailbox, dict[str, str]]:
 
 
 def _mount_operator_clis() -> None:
-    from lhl import dlq, publish
+    from lhl import acls, dlq, publish
 
     app.add_typer(dlq.app, name="dlq")
+    app.add_typer(acls.app, name="acl")
     app.command("publish")(publish.publish_command)
     try:
         from lhl.status import status_command

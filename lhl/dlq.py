@@ -65,7 +65,7 @@ async def read_dead_letters(settings: RuntimeSettings) -> list[DeadLetter]:
     topic = settings.topic(topics.DEAD_LETTER)
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka.options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -99,7 +99,7 @@ async def replay(settings: RuntimeSettings, refs: list[str]) -> dict[str, str]:
         raise ValueError(f"no dead letter at {', '.join(unknown)} (refs are partition:offset, see `lhl dlq list`)")
     dlq_topic = settings.topic(topics.DEAD_LETTER)
     conn = await asyncpg.connect(settings.database_url)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**settings.kafka.options(), acks="all", enable_idempotence=True)
     await producer.start()
     results: dict[str, str] = {}
     try:

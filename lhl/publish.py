@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
 from contracts import catalog
 from contracts.envelope import CONTENT_TYPE, CloudEvent
@@ -89,7 +90,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 async def send(settings: RuntimeSettings, topic: str, event: CloudEvent) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**settings.kafka.options(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(
@@ -112,6 +113,9 @@ def publish_command(
     The file holds a CloudEvent; `id`, `time`, `specversion`, `dataschema`, `correlationid` and `partitionkey` are
     filled in when missing. What is wrong is printed as field paths with reasons.
 
+    It logs in as KAFKA_USERNAME: the operator's under `deploy.stack env`, or a publishing system's own principal,
+    which may write only its organisation's ingress topics.
+
     Example: `lhl publish meeting-held.yaml --source /statsforvalteren/vestland/moter`
     """
     raw = load(file)
@@ -128,5 +132,18 @@ def publish_command(
     if dry_run:
         typer.echo(f"valid {event.type} for {topic}")
         return
-    asyncio.run(send(RuntimeSettings(service_name="lhl-cli"), topic, event))
+    settings = RuntimeSettings(service_name="lhl-cli")
+    who = settings.kafka_username or "nobody (KAFKA_USERNAME is not set)"
+    try:
+        asyncio.run(send(settings, topic, event))
+    except TopicAuthorizationFailedError as refused:
+        typer.echo(f"the broker refused: {who} may not write {settings.topic(topic)}", err=True)
+        raise typer.Exit(1) from refused
+    except KafkaConnectionError as refused:
+        typer.echo(
+            f"cannot log in to the broker at {settings.kafka_bootstrap_servers} as {who}: "
+            "check KAFKA_USERNAME and KAFKA_PASSWORD",
+            err=True,
+        )
+        raise typer.Exit(1) from refused
     typer.echo(event.id)

@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from runtime.logging import get_logger
+from runtime.kafka_access import KafkaAccess
 from runtime.observability import Metrics
 
 Lag = dict[tuple[str, int], int]
@@ -28,14 +29,14 @@ class LagProbe:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaAccess,
         group_id: str,
         topics: Sequence[str],
         *,
         cache_seconds: float = 5.0,
         timeout_seconds: float = 3.0,
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._group_id = group_id
         self._topics = tuple(topics)
         self._cache_seconds = cache_seconds
@@ -80,13 +81,13 @@ class LagProbe:
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         # Kept open between scrapes: a connection per scrape would cost more than the question.
         if self._admin is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id="lhl-lag-probe")
+            admin = AIOKafkaAdminClient(**self._kafka.options(), client_id="lhl-lag-probe")
             await admin.start()
             self._admin = admin
         if self._offsets is None:
             # No group: this consumer only asks for offsets, it never joins or commits.
             offsets = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False, client_id="lhl-lag-probe"
+                **self._kafka.options(), group_id=None, enable_auto_commit=False, client_id="lhl-lag-probe"
             )
             await offsets.start()
             self._offsets = offsets

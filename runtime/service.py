@@ -27,6 +27,7 @@ from runtime import db, tracing
 from runtime.admission import Check
 from runtime.clock import Clock, ScaledClock, SystemClock
 from runtime.db import Connection
+from runtime.kafka_access import KafkaAccess
 from runtime.lag import LagProbe, refresh_lag
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
@@ -106,7 +107,7 @@ class ServiceRuntime:
         self.offsets = OffsetCommitter(settings.offset_commit_seconds)
         self._raw = {settings.topic(topic): handler for topic, handler in definition.raw.items()}
         consumed = [settings.topic(t) for t in (*definition.consumes, *definition.raw)]
-        self.lag = LagProbe(settings.kafka_bootstrap_servers, settings.group_id, consumed)
+        self.lag = LagProbe(settings.kafka, settings.group_id, consumed)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -126,9 +127,9 @@ class ServiceRuntime:
         self._pool = await db.create_pool(s.database_url, s.schema_name)
         applied = await db.migrate(self._pool, self.migration_dirs())
         self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
-        await ensure_topics(s.kafka_bootstrap_servers, self.all_topics(), s.topic_partitions)
+        await ensure_topics(s.kafka, self.all_topics(), s.topic_partitions)
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
+            **s.kafka.options(),
             acks="all",
             enable_idempotence=True,
             client_id=f"lhl-{s.service_name}-outbox",
@@ -271,8 +272,9 @@ class ServiceRuntime:
         )
 
 
-async def ensure_topics(bootstrap_servers: str, names: Sequence[str], partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+async def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: int) -> None:
+    """Create those of the topics that are missing; the broker lets each principal create only its own topics."""
+    admin = AIOKafkaAdminClient(**kafka.options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -293,6 +295,7 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
     faststream_logger = logging.getLogger("lhl.faststream")
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=settings.kafka.security(),
         client_id=f"lhl-{settings.service_name}",
         logger=faststream_logger,
         log_level=logging.DEBUG,

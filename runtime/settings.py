@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AwareDatetime, Field, SecretStr
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from runtime.kafka_access import KafkaAccess
 
 
 class RuntimeSettings(BaseSettings):
@@ -15,7 +17,10 @@ class RuntimeSettings(BaseSettings):
 
     service_name: str = Field(default="service", description="Name in logs, sources and consumer groups.")
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092")
-    database_url: str = Field(default="postgresql://lhl:lhl@127.0.0.1:15432/lhl")
+    kafka_username: str | None = Field(default=None, description="SASL/SCRAM-SHA-512 user; none: anonymous.")
+    kafka_password: SecretStr | None = Field(default=None, description="Its password.")
+    kafka_ssl_cafile: str | None = Field(default=None, description="CA file: connect over TLS (SASL_SSL).")
+    database_url: str = Field(default="postgresql://127.0.0.1:15432/lhl", description="PostgreSQL, with the role.")
     db_schema: str | None = Field(default=None, description="PostgreSQL schema; defaults to the service name.")
     topic_prefix: str = Field(default="", description="Prefix for every topic, to isolate test runs.")
     topic_partitions: int = Field(default=3, ge=1)
@@ -30,6 +35,26 @@ class RuntimeSettings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="Where health and metrics are served.")
     http_port: int | None = Field(default=None, ge=0, description="Health/metrics port; 0 picks one, None: off.")
     agreements_dir: str | None = Field(default=None, description="Folder of agreement definitions (JSON).")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """LHL_<SERVICE>_KAFKA_PASSWORD and the like override the plain names, so one environment (the launcher's
+        `env`) carries each service's own credentials and the operator's."""
+        service = cls.model_fields["service_name"].default
+        own = EnvSettingsSource(settings_cls, env_prefix=f"LHL_{service.upper()}_", case_sensitive=False)
+        return init_settings, own, env_settings, dotenv_settings, file_secret_settings
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        password = self.kafka_password.get_secret_value() if self.kafka_password else None
+        return KafkaAccess(self.kafka_bootstrap_servers, self.kafka_username, password, self.kafka_ssl_cafile)
 
     @property
     def schema_name(self) -> str:

@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from tests.support.infra import Infra, provide
+from lhl.acls import apply_namespace, remove_namespace
+from tests.support.infra import SERVICES, Infra, provide
 from tests.support.kafka import Bus, delete_topics_with_prefix
 
 REQUIRE_INTEGRATION = os.environ.get("LHL_REQUIRE_INTEGRATION") == "1"
@@ -62,36 +63,44 @@ def run_id() -> str:
 
 
 @pytest.fixture(autouse=True)
-async def _test_topics_deleted_afterwards(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """A test with its own run id leaves no topics or schemas behind: a dev broker that piles up thousands of topics
-    takes longer to start than the launcher waits. Best effort; a refusal only costs a warning."""
+async def _test_namespace(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """A test with its own run id gets the production ACLs for its prefix first, and leaves no topics, ACLs or
+    schemas behind: a dev broker that piles up thousands of topics takes longer to start than the launcher waits.
+    The cleanup is best effort; a refusal only costs a warning."""
     if not {"infra", "run_id"} <= set(request.fixturenames):
         yield
         return
     infra: Infra = request.getfixturevalue("infra")
     run_id: str = request.getfixturevalue("run_id")
+    await apply_namespace(infra.kafka, f"t{run_id}.")
     yield
     try:
         async with asyncio.timeout(15):
-            await delete_topics_with_prefix(infra.kafka_bootstrap_servers, f"t{run_id}.")
-            await drop_schemas_with_prefix(infra.admin_database_url, f"t{run_id}_")
+            await delete_topics_with_prefix(infra.kafka, f"t{run_id}.")
+            await remove_namespace(infra.kafka, f"t{run_id}.")
+            await drop_schemas_with_prefix(infra, f"t{run_id}_")
     except Exception as error:  # cleanup must never fail the test it follows
-        warnings.warn(f"could not delete the test's topics and schemas t{run_id}*: {error!r}", stacklevel=1)
+        warnings.warn(f"could not delete the test's topics, ACLs and schemas t{run_id}*: {error!r}", stacklevel=1)
 
 
-async def drop_schemas_with_prefix(admin_database_url: str, prefix: str) -> None:
-    conn = await asyncpg.connect(admin_database_url)
-    try:
-        names = await conn.fetch("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)", prefix)
-        for row in names:
-            await conn.execute(f'DROP SCHEMA "{row["nspname"]}" CASCADE')
-    finally:
-        await conn.close()
+async def drop_schemas_with_prefix(infra: Infra, prefix: str) -> None:
+    """Each schema is dropped by the role that owns it: no one role may drop them all."""
+    for database_url in (infra.database_url, *(infra.service_database_url(s) for s in SERVICES)):
+        conn = await asyncpg.connect(database_url)
+        try:
+            names = await conn.fetch(
+                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1) AND pg_has_role(nspowner, 'USAGE')",
+                prefix,
+            )
+            for row in names:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{row["nspname"]}" CASCADE')
+        finally:
+            await conn.close()
 
 
 @pytest.fixture
 async def bus(infra: Infra, run_id: str) -> AsyncIterator[Bus]:
-    b = Bus(infra.kafka_bootstrap_servers, prefix=f"t{run_id}.")
+    b = Bus(infra, prefix=f"t{run_id}.")
     await b.start()
     yield b
     await b.stop()

@@ -18,17 +18,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from lhl.demo import report
 from lhl.demo.mailbox import SinkUnavailableError
 from lhl.demo.runner import DemoConfig, replay_term, running_demo
+from runtime.settings import RuntimeSettings
 
 
 def config_from_environment(years: range) -> DemoConfig:
-    kafka, database = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
-    admin = os.environ.get("ADMIN_DATABASE_URL")
-    if not (kafka and database and admin):
+    if not (os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL")):
         from deploy import stack
 
-        info = stack.up()
-        kafka, database, admin = info.kafka_bootstrap_servers, info.database_url, info.admin_database_url
-    return DemoConfig(kafka, database, admin, years)
+        # Into the environment, where each service's settings find its own credentials, as under `make demo`.
+        os.environ.update(stack.up().as_env())
+    operator = RuntimeSettings(service_name="lhl-cli")
+    return DemoConfig(operator.kafka, operator.database_url, years)
 
 
 async def run(config: DemoConfig, console: Console) -> report.Outcome:

@@ -17,6 +17,7 @@ from lhl.dlq import MESSAGE_WIDTH, read_dead_letters
 from lhl.status import show_year
 from lhl.text import shorten
 from runtime.settings import RuntimeSettings
+from services.audit.settings import AuditSettings
 from services.evaluations.settings import EvaluationsSettings
 from services.meetings.settings import MeetingsSettings
 
@@ -56,7 +57,7 @@ def show_notifications(demo: Demo, console: Console) -> int:
 async def show_dead_letters(demo: Demo, console: Console) -> dict[str, int]:
     ops = RuntimeSettings(
         service_name="lhl-cli",
-        kafka_bootstrap_servers=demo.config.kafka_bootstrap_servers,
+        kafka_bootstrap_servers=demo.config.kafka.bootstrap_servers,
         database_url=demo.config.database_url,
         topic_prefix=demo.config.prefix,
     )
@@ -78,8 +79,6 @@ def verify_audit(demo: Demo, checkpoint_dir: str) -> tuple[bool, str]:
     """Run the operator's own command, `audit verify`, against the demo's audit log."""
     env = {
         **os.environ,
-        "DATABASE_URL": demo.config.database_url,
-        "ADMIN_DATABASE_URL": demo.config.admin_database_url,
         "DB_SCHEMA": demo.config.schema("audit"),
         "AUDIT_CHECKPOINT_DIR": checkpoint_dir,
     }
@@ -90,8 +89,9 @@ def verify_audit(demo: Demo, checkpoint_dir: str) -> tuple[bool, str]:
 
 
 async def audit_record_count(demo: Demo) -> int:
-    # The audit schema belongs to its restricted writer role and the superuser, not to the other services.
-    conn = await asyncpg.connect(demo.config.admin_database_url)
+    # The audit schema belongs to the audit's roles alone, not to the operator or the other services.
+    settings = AuditSettings(**demo.config.common("audit"))
+    conn = await asyncpg.connect(settings.writer_database_url)
     try:
         count: int = await conn.fetchval(f"SELECT count(*) FROM {demo.config.schema('audit')}.audit_log")
     finally:

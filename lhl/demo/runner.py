@@ -21,9 +21,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream import FastStream
 
 from contracts import reference, topics
+from lhl.acls import apply_namespace
 from lhl.demo.mailbox import Mailbox
 from lhl.demo.scenario import Publication, Script
 from runtime.clock import ManualClock
+from runtime.kafka_access import KafkaAccess
 from runtime.service import ServiceRuntime, runtime_of
 from services.audit.app import create_app as create_audit
 from services.audit.settings import AuditSettings
@@ -39,9 +41,10 @@ Progress = Callable[[datetime, int, int], None]
 
 @dataclass(frozen=True)
 class DemoConfig:
-    kafka_bootstrap_servers: str
+    """The operator's access; each service gets its own credentials from the environment (LHL_<SERVICE>_...)."""
+
+    kafka: KafkaAccess
     database_url: str
-    admin_database_url: str
     years: range
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
@@ -54,8 +57,7 @@ class DemoConfig:
 
     def common(self, service: str) -> dict[str, Any]:
         return {
-            "kafka_bootstrap_servers": self.kafka_bootstrap_servers,
-            "database_url": self.database_url,
+            "kafka_bootstrap_servers": self.kafka.bootstrap_servers,
             "db_schema": self.schema(service),
             "topic_prefix": self.prefix,
             "outbox_poll_seconds": 0.05,
@@ -100,7 +102,6 @@ def build_apps(config: DemoConfig, clock: ManualClock, smtp_port: int, checkpoin
         "audit": create_audit(
             AuditSettings(
                 **config.common("audit"),
-                admin_database_url=config.admin_database_url,
                 audit_checkpoint_dir=checkpoint_dir,
                 audit_checkpoint_interval_seconds=0,
             ),
@@ -113,6 +114,8 @@ def build_apps(config: DemoConfig, clock: ManualClock, smtp_port: int, checkpoin
 async def running_demo(config: DemoConfig, checkpoint_dir: str) -> AsyncIterator[Demo]:
     start = datetime(config.years.start, 1, 1, tzinfo=UTC) - timedelta(days=1)
     clock = ManualClock(start)
+    # The demo's own topics and groups get the same ACLs as the production ones, for its prefix.
+    await apply_namespace(config.kafka, config.prefix)
     mailbox = Mailbox()
     mailbox.start()
     apps = build_apps(config, clock, mailbox.port, checkpoint_dir)
@@ -133,9 +136,8 @@ async def replay_term(demo: Demo, progress: Progress) -> None:
     agreement = reference.agreement(reference.DEFAULT_AGREEMENT_ID)
     script = Script(agreement, reference.regions()).build(demo.config.years)
     end = datetime(demo.config.years.stop, 1, 2, tzinfo=UTC)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=demo.config.kafka_bootstrap_servers, acks="all", enable_idempotence=True
-    )
+    # As the operator, who may write every ingress topic: the script speaks for many publishing systems.
+    producer = AIOKafkaProducer(**demo.config.kafka.options(), acks="all", enable_idempotence=True)
     await producer.start()
     watcher = Settler(demo)
     await watcher.start()
@@ -192,8 +194,8 @@ class Settler:
 
     def __init__(self, demo: Demo) -> None:
         self.demo = demo
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=demo.config.kafka_bootstrap_servers)
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=demo.config.kafka_bootstrap_servers, group_id=None)
+        self._admin = AIOKafkaAdminClient(**demo.config.kafka.options())
+        self._consumer = AIOKafkaConsumer(**demo.config.kafka.options(), group_id=None)
         self._groups = [f"{demo.config.prefix}lhl-{s}" for s in ("meetings", "evaluations", "notifications", "audit")]
 
     async def start(self) -> None:

@@ -51,7 +51,7 @@ class AuditRuntime:
         self.http: HealthServer | None = None
         self.broker: KafkaBroker | None = None
         consumed = [settings.topic(t) for t in topics.ALL_TOPICS]
-        self.lag = LagProbe(settings.kafka_bootstrap_servers, settings.group_id, consumed)
+        self.lag = LagProbe(settings.kafka, settings.group_id, consumed)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -71,7 +71,7 @@ class AuditRuntime:
         self.log.info("migrations_applied", applied=applied, schema=s.schema_name, role=s.audit_writer_role)
         self._pool = await writer_pool(s)
         self._recorder = Recorder(self._pool, self.clock, s.topic(topics.DEAD_LETTER))
-        await ensure_topics(s.kafka_bootstrap_servers, [s.topic(t) for t in topics.ALL_TOPICS], s.topic_partitions)
+        await ensure_topics(s.kafka, [s.topic(t) for t in topics.ALL_TOPICS], s.topic_partitions)
         if s.audit_checkpoint_interval_seconds > 0 and s.audit_signing_key:
             self._tasks.append(asyncio.create_task(self._checkpoint_periodically(), name="audit-checkpoints"))
         elif s.audit_checkpoint_interval_seconds > 0:
@@ -167,6 +167,7 @@ def create_app(settings: AuditSettings | None = None, clock: Clock | None = None
     faststream_logger = logging.getLogger("lhl.faststream")
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=settings.kafka.security(),
         client_id=f"lhl-{settings.service_name}",
         logger=faststream_logger,
         log_level=logging.DEBUG,

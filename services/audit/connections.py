@@ -1,4 +1,4 @@
-"""The audit service's database connections: bootstrap as the superuser, then work as the restricted writer."""
+"""The audit service's database connections: bootstrap as the schema's owner, then work as the restricted writer."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def bootstrap(settings: AuditSettings) -> list[str]:
-    """As the superuser: create the schema, apply migrations, and give the writer role only INSERT and SELECT."""
-    admin = await db.create_pool(settings.admin_database_url, settings.schema_name, min_size=1, max_size=1)
+    """As the schema's owner: create the schema, apply migrations, and give the writer role only INSERT and SELECT."""
+    admin = await db.create_pool(settings.owner_database_url, settings.schema_name, min_size=1, max_size=1)
     try:
         applied = await db.migrate(admin, [MIGRATIONS])
         async with admin.acquire() as conn, conn.transaction():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,21 +40,19 @@ _SELECT: Final = f"SELECT {', '.join(COLUMNS)}, data FROM audit_log"
 
 
 async def grant_writer(conn: Connection, schema: str, role: str, password: str) -> None:
-    """Create (or re-key) the service's login role with INSERT and SELECT on the log and nothing else."""
+    """Give the service's login role INSERT and SELECT on the log and nothing else. The launcher (or the DBA) makes
+    the role and keeps its password; the role is created here only where the owner may (a bare database)."""
     exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-    verb = "ALTER" if exists else "CREATE"
-    statement = await conn.fetchval(
-        "SELECT format('%s ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD %L',"
-        " $1::text, $2::text, $3::text)",
-        verb,
-        role,
-        password,
-    )
-    try:
-        await conn.execute(statement)
-    except asyncpg.DuplicateObjectError:
-        # Another instance created it between our check and our CREATE; set the password on it instead.
-        await conn.execute(statement.replace("CREATE ROLE", "ALTER ROLE", 1))
+    if not exists:
+        statement = await conn.fetchval(
+            "SELECT format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD %L',"
+            " $1::text, $2::text)",
+            role,
+            password,
+        )
+        # Another instance may have created it between our check and our CREATE.
+        with contextlib.suppress(asyncpg.DuplicateObjectError):
+            await conn.execute(statement)
     grants = await conn.fetchval(
         "SELECT format('GRANT USAGE ON SCHEMA %1$I TO %2$I; REVOKE ALL ON %1$I.audit_log FROM %2$I;"
         " GRANT SELECT, INSERT ON %1$I.audit_log TO %2$I', $1::text, $2::text)",

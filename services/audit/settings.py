@@ -11,16 +11,19 @@ from runtime.settings import RuntimeSettings
 
 class AuditSettings(RuntimeSettings):
     service_name: str = "audit"
-    admin_database_url: str = Field(
-        default="postgresql://postgres:postgres@127.0.0.1:15432/lhl",
-        description="Superuser DSN, used only at start-up to migrate and to create the restricted writer role.",
+    admin_database_url: str | None = Field(
+        default=None,
+        description="DSN of the audit schema's owner (not a superuser), used only at start-up to migrate and to grant "
+        "the writer role its rights; defaults to DATABASE_URL.",
     )
     audit_writer_role: str = Field(
         default="lhl_audit_writer",
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="Database role the service connects as; it may only INSERT and SELECT the audit log.",
     )
-    audit_writer_password: str = Field(default="lhl-audit-writer", min_length=8, description="Its password.")
+    audit_writer_password: str = Field(
+        default="", description="Its password (the launcher's AUDIT_WRITER_PASSWORD); it never has a default."
+    )
     audit_batch_max_records: int = Field(default=1000, ge=1, description="Most records recorded per transaction.")
     audit_checkpoint_dir: str = Field(default=".local/audit-checkpoints", description="Folder of signed checkpoints.")
     audit_checkpoint_interval_seconds: float = Field(
@@ -34,6 +37,10 @@ class AuditSettings(RuntimeSettings):
         description="Ed25519 public key: path to a PEM file, or base64 of the raw 32 bytes; "
         "defaults to the signing key's public half.",
     )
+
+    @property
+    def owner_database_url(self) -> str:
+        return self.admin_database_url or self.database_url
 
     @property
     def writer_database_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -88,7 +89,9 @@ def test_status_reports_kafka_and_postgres_up(shared_stack: stack.StackInfo) -> 
     assert stack.status() == BOTH_UP
 
 
-def test_env_subcommand_prints_the_three_exports(shared_stack: stack.StackInfo) -> None:
+def test_env_subcommand_prints_the_operators_and_each_services_credentials_but_no_superusers(
+    shared_stack: stack.StackInfo,
+) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "deploy.stack", "env"],
         cwd=REPO_ROOT,
@@ -97,11 +100,11 @@ def test_env_subcommand_prints_the_three_exports(shared_stack: stack.StackInfo) 
         check=True,
     )
 
-    assert result.stdout.splitlines() == [
-        f"export KAFKA_BOOTSTRAP_SERVERS={shared_stack.kafka_bootstrap_servers}",
-        f"export DATABASE_URL={shared_stack.database_url}",
-        f"export ADMIN_DATABASE_URL={shared_stack.admin_database_url}",
-    ]
+    assert result.stdout.splitlines() == [f"export {k}={shlex.quote(v)}" for k, v in shared_stack.as_env().items()]
+    assert shared_stack.services["meetings"].database_url.startswith("postgresql://lhl_meetings:")
+    assert shared_stack.services["audit"].kafka_username == "svc-audit"
+    assert "postgres:" not in result.stdout
+    assert "ADMIN_DATABASE_URL" not in result.stdout
 
 
 def test_down_leaves_no_process_of_its_state_dir_and_up_starts_it_again(tmp_path: Path) -> None:
@@ -112,7 +115,9 @@ def test_down_leaves_no_process_of_its_state_dir_and_up_starts_it_again(tmp_path
     try:
         info = stack.up(state, **ports)
         assert info.kafka_bootstrap_servers == f"127.0.0.1:{ports['kafka_port']}"
-        assert info.database_url == f"postgresql://lhl:lhl@127.0.0.1:{ports['pg_port']}/lhl"
+        assert info.database_url.startswith("postgresql://lhl:")
+        assert info.database_url.endswith(f"@127.0.0.1:{ports['pg_port']}/lhl")
+        assert not info.database_url.startswith("postgresql://lhl:lhl@")
         assert stack.status(state) == BOTH_UP
 
         for _ in range(2):

@@ -13,9 +13,7 @@ from tests.support.infra import Infra
 
 async def test_the_demo_replays_the_whole_term_and_the_audit_trail_verifies(infra: Infra) -> None:
     screen = io.StringIO()
-    config = DemoConfig(
-        infra.kafka_bootstrap_servers, infra.database_url, infra.admin_database_url, years=range(2019, 2024)
-    )
+    config = DemoConfig(infra.kafka, infra.database_url, years=range(2019, 2024))
     outcome = await run(config, Console(file=screen, width=160))
     shown = screen.getvalue()
     # The careless publisher's four kinds of mistake, and KS's notice one month short, are each dead-lettered once.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import uuid
 from datetime import UTC, date, datetime
@@ -120,3 +121,11 @@ async def test_secrets_and_message_texts_stay_out_of_the_logs(
     assert smtp_password not in logs
     assert webhook_secret not in logs
     assert private_text not in logs
+    # Nor the services' own broker and database passwords, which their settings carry.
+    for service in ("meetings", "notifications"):
+        assert own_secret(service, "KAFKA_PASSWORD") not in logs
+        assert own_secret(service, "DATABASE_URL").split("@")[0] not in logs
+
+
+def own_secret(service: str, variable: str) -> str:
+    return os.environ[f"LHL_{service.upper()}_{variable}"]

@@ -12,10 +12,12 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
-from contracts import catalog
+from contracts import catalog, topics
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.events.base import EventData
 from contracts.topics import partition_key
+from runtime.kafka_access import KafkaAccess
+from tests.support.infra import Infra
 
 
 def cloud_event(
@@ -42,19 +44,41 @@ def cloud_event(
     )
 
 
-class Bus:
-    """A producer and readers against the real broker, scoped to one topic prefix."""
+def writer_of(topic: str) -> str | None:
+    """The service whose principal alone may write a derived topic (per the catalogue); None: the operator may."""
+    if topic == topics.DEAD_LETTER:
+        # Written by whichever service rejected a record; a test's dead letters stand for the meetings service's.
+        return "meetings"
+    producers = {t.producer for t in catalog.on_topic(topic)} - {catalog.EXTERNAL}
+    return producers.pop() if len(producers) == 1 else None
 
-    def __init__(self, bootstrap_servers: str, prefix: str) -> None:
-        self.bootstrap_servers = bootstrap_servers
+
+class Bus:
+    """Producers and readers against the real broker, scoped to one topic prefix. It writes ingress topics as the
+    operator (who speaks for many publishing systems here) and a service's own topic as that service, whose part
+    the test plays: the broker lets no one else write it."""
+
+    def __init__(self, infra: Infra, prefix: str) -> None:
+        self.infra = infra
+        self.kafka = infra.kafka
         self.prefix = prefix
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+        self._producers: dict[str | None, AIOKafkaProducer] = {}
 
     async def start(self) -> None:
-        await self._producer.start()
+        await self._producer_for(None)
 
     async def stop(self) -> None:
-        await self._producer.stop()
+        for producer in self._producers.values():
+            await producer.stop()
+        self._producers.clear()
+
+    async def _producer_for(self, service: str | None) -> AIOKafkaProducer:
+        if service not in self._producers:
+            access = self.kafka if service is None else self.infra.service_kafka(service)
+            producer = AIOKafkaProducer(**access.options(), acks="all")
+            await producer.start()
+            self._producers[service] = producer
+        return self._producers[service]
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -65,7 +89,8 @@ class Bus:
     async def publish_raw(
         self, topic: str, value: bytes, *, key: str | None = None, headers: dict[str, str] | None = None
     ) -> None:
-        await self._producer.send_and_wait(
+        producer = await self._producer_for(writer_of(topic))
+        await producer.send_and_wait(
             self.topic(topic),
             value=value,
             key=key.encode() if key else None,
@@ -82,7 +107,7 @@ class Bus:
         """Read the whole topic from the beginning until `until(records)` holds or the time runs out."""
         consumer = AIOKafkaConsumer(
             self.topic(topic),
-            bootstrap_servers=self.bootstrap_servers,
+            **self.kafka.options(),
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
@@ -117,9 +142,9 @@ def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
     return {k: v.decode() for k, v in (record.headers or ())}
 
 
-async def delete_topics_with_prefix(bootstrap_servers: str, prefix: str) -> int:
+async def delete_topics_with_prefix(kafka: KafkaAccess, prefix: str) -> int:
     """Delete a finished test's topics: a long-lived dev broker with thousands of them takes minutes to start."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.options())
     await admin.start()
     try:
         mine = [t for t in await admin.list_topics() if t.startswith(prefix)]

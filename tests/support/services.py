@@ -19,8 +19,9 @@ S = TypeVar("S", bound=RuntimeSettings)
 def settings_for(cls: type[S], infra: Infra, run_id: str, **overrides: Any) -> S:
     name = cls.model_fields["service_name"].default
     values: dict[str, Any] = {
+        # No credentials: each service's own (LHL_<SERVICE>_KAFKA_*, LHL_<SERVICE>_DATABASE_URL) come from the
+        # environment, so a test exercises the least privilege the service has in production.
         "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-        "database_url": infra.database_url,
         "db_schema": f"t{run_id}_{name}",
         "topic_prefix": f"t{run_id}.",
         "outbox_poll_seconds": 0.1,
@@ -29,6 +30,16 @@ def settings_for(cls: type[S], infra: Infra, run_id: str, **overrides: Any) -> S
     }
     values.update(overrides)
     return cls(**values)
+
+
+def playing(infra: Infra, service: str) -> dict[str, Any]:
+    """Settings overrides for a test's own service that stands in for a real one: that one's principal and role."""
+    kafka = infra.service_kafka(service)
+    return {
+        "kafka_username": kafka.username,
+        "kafka_password": kafka.password,
+        "database_url": infra.service_database_url(service),
+    }
 
 
 @asynccontextmanager

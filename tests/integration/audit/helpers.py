@@ -1,4 +1,4 @@
-"""Running the audit service and its CLI against the real broker and database, and tampering as a superuser."""
+"""Running the audit service and its CLI against the real broker and database, and tampering as the owner."""
 
 from __future__ import annotations
 
@@ -33,7 +33,6 @@ def audit_settings(infra: Infra, run_id: str, checkpoint_dir: Path) -> AuditSett
         AuditSettings,
         infra,
         run_id,
-        admin_database_url=infra.admin_database_url,
         audit_checkpoint_dir=str(checkpoint_dir),
         audit_checkpoint_interval_seconds=0,
         audit_signing_key=base64.b64encode(key).decode(),
@@ -57,7 +56,7 @@ async def end_offsets(settings: AuditSettings) -> dict[tuple[str, int], int]:
     partitions = [
         TopicPartition(settings.topic(name), p) for name in topics.ALL_TOPICS for p in range(settings.topic_partitions)
     ]
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    consumer = AIOKafkaConsumer(**settings.kafka.options(), group_id=None)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions)
@@ -113,9 +112,10 @@ def jsonl(result: Result) -> list[dict[str, Any]]:
 
 
 @asynccontextmanager
-async def as_superuser(infra: Infra, settings: AuditSettings) -> AsyncIterator[asyncpg.Connection]:
-    """A superuser session in the audit schema: the one actor who can get past the trigger."""
-    conn = await asyncpg.connect(infra.admin_database_url, server_settings={"search_path": settings.schema_name})
+async def as_owner(settings: AuditSettings) -> AsyncIterator[asyncpg.Connection]:
+    """A session of the audit schema's owner, the strongest actor there (no superuser logs in over TCP): it alone
+    can get past the trigger, by disabling it."""
+    conn = await asyncpg.connect(settings.owner_database_url, server_settings={"search_path": settings.schema_name})
     try:
         yield conn
     finally:

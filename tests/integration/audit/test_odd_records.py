@@ -18,7 +18,7 @@ from tests.support.kafka import Bus, cloud_event
 
 async def publish_with_raw_header(bus: Bus, topic: str, value: bytes, header: tuple[str, bytes]) -> None:
     """A header value that is not UTF-8, which the test bus (and FastStream's own parser) would not pass."""
-    producer = AIOKafkaProducer(bootstrap_servers=bus.bootstrap_servers)
+    producer = AIOKafkaProducer(**bus.kafka.options())
     await producer.start()
     try:
         await producer.send_and_wait(bus.topic(topic), value, headers=[header])

@@ -1,4 +1,4 @@
-"""A consumer that reads everything again adds nothing; checkpoints are written on a schedule and must be genuine."""
+"""Reading everything again (the group rewound) adds nothing; checkpoints come on schedule and must be genuine."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import time
 from pathlib import Path
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 
+from contracts import topics
+from services.audit.settings import AuditSettings
 from tests.integration.audit.helpers import (
     audit_cli,
     audit_settings,
@@ -22,6 +26,20 @@ from tests.support.infra import Infra
 from tests.support.kafka import Bus
 
 
+async def rewind_group(settings: AuditSettings) -> None:
+    """Commit offset 0 on every partition the audit reads, as the audit's principal."""
+    consumer = AIOKafkaConsumer(**settings.kafka.options(), group_id=settings.group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(settings.topic(t), p) for t in topics.ALL_TOPICS for p in range(settings.topic_partitions)
+        ]
+        consumer.assign(partitions)
+        await consumer.commit(dict.fromkeys(partitions, OffsetAndMetadata(0, "")))
+    finally:
+        await consumer.stop()
+
+
 async def test_reading_every_topic_again_from_the_start_records_nothing_twice(
     infra: Infra, run_id: str, bus: Bus, tmp_path: Path
 ) -> None:
@@ -30,10 +48,9 @@ async def test_reading_every_topic_again_from_the_start_records_nothing_twice(
         mix = await publish_standalone_mix(bus)
         await wait_for_count(audit, mix.expected_records)
         await wait_until_caught_up(audit)
-    # A new consumer group has no committed offsets: it is redelivered every record on every topic.
-    replay = settings.model_copy(update={"service_name": "audit-replay"})
-    assert replay.group_id != settings.group_id
-    async with running_audit(replay) as again:
+    # Its group rewound to the start (only the audit's own principal may), it is redelivered every record.
+    await rewind_group(settings)
+    async with running_audit(settings) as again:
         await wait_until_caught_up(again)
         count = await recorded_count(again)
     assert count == mix.expected_records

@@ -10,7 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from contracts import topics
+from deploy import stack
 from lhl.cli import app
+from runtime.service import ensure_topics
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
 
@@ -42,3 +44,28 @@ async def test_a_published_file_arrives_on_its_topic_with_the_printed_id(
     assert event["source"] == "/statsforvalteren/agder/rapportering"
     assert event["dataschema"] == "urn:levehelelivet:schema:report.submitted:v1"
     assert record.key == b"leve-hele-livet-2019-2023/agder"
+
+
+async def test_a_publishing_system_publishes_as_itself_and_is_refused_a_topic_it_may_not_write(
+    infra: Infra, bus: Bus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", infra.kafka_bootstrap_servers)
+    monkeypatch.setenv("TOPIC_PREFIX", bus.prefix)
+    # A publisher may not create topics; the operator (or the services) have made them.
+    await ensure_topics(infra.kafka, [bus.topic(topics.REPORTS_INGRESS)], 3)
+    path = tmp_path / "report.json"
+    path.write_text(EVENT, encoding="utf-8")
+    arguments = ["publish", str(path), "--source", "/statsforvalteren/agder/rapportering"]
+    for user, allowed in (("org-sf-agder", True), ("org-usht-agder", False)):
+        monkeypatch.setenv("KAFKA_USERNAME", user)
+        monkeypatch.setenv("KAFKA_PASSWORD", stack.broker_password(user))
+        result = await asyncio.to_thread(CliRunner().invoke, app, arguments)
+        if allowed:
+            assert result.exit_code == 0, result.output
+        else:
+            assert result.exit_code == 1
+            assert f"the broker refused: org-usht-agder may not write {bus.prefix}{topics.REPORTS_INGRESS}" in (
+                result.output
+            )
+    records = await bus.read(topics.REPORTS_INGRESS, lambda rs: len(rs) >= 1)
+    assert len(records) == 1

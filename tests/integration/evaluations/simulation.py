@@ -64,7 +64,7 @@ async def drained(runtime: ServiceRuntime, timeout: float = 30.0) -> None:
 
 async def everything_on(bus: Bus, topic: str, partitions: int, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Every CloudEvent on the topic up to its current end, so an unexpected extra event cannot hide."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bus.bootstrap_servers, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**bus.kafka.options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         assigned = [TopicPartition(bus.topic(topic), p) for p in range(partitions)]

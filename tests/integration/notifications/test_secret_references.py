@@ -66,7 +66,7 @@ async def test_a_secret_stored_by_the_first_version_is_dropped_and_its_variable_
     first_version = tmp_path / "notifications" / "migrations"
     first_version.mkdir(parents=True)
     shutil.copy(MIGRATIONS / "001_notifications.sql", first_version)
-    pool = await db.create_pool(infra.database_url, f"t{run_id}_notifications")
+    pool = await db.create_pool(infra.service_database_url("notifications"), f"t{run_id}_notifications")
     try:
         await db.migrate(pool, [db.RUNTIME_MIGRATIONS, first_version])
         async with pool.acquire() as conn:

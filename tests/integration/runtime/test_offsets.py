@@ -22,8 +22,8 @@ from tests.support.services import fetch, running, settings_for
 async def committed_and_end(infra: Infra, settings: MeetingsSettings) -> tuple[dict[int, int], dict[int, int]]:
     topic = settings.topic(topics.MEETINGS_INGRESS)
     partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers)
-    reader = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap_servers, group_id=None)
+    admin = AIOKafkaAdminClient(**infra.kafka.options())
+    reader = AIOKafkaConsumer(**infra.kafka.options(), group_id=None)
     await admin.start()
     await reader.start()
     try:

@@ -121,7 +121,7 @@ async def test_an_event_with_a_header_that_is_not_utf8_is_still_processed(infra:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
     event = cloud_event(national_meeting_held(item_text="Invitere kommunene"), source=NATIONAL_SECRETARIAT)
     app = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers)
+    producer = AIOKafkaProducer(**infra.kafka.options())
     async with running(app):
         await producer.start()
         try:

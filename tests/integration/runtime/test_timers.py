@@ -15,7 +15,7 @@ from runtime.settings import RuntimeSettings
 from runtime.timers import TimerContext
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
-from tests.support.services import fetch, running, settings_for
+from tests.support.services import fetch, playing, running, settings_for
 
 AGREEMENT = "leve-hele-livet-2019-2023"
 
@@ -34,6 +34,8 @@ async def explode(tctx: TimerContext) -> None:
 
 
 class TimerSettings(RuntimeSettings):
+    """A timers-only service announcing an evaluations fact, so it runs as the evaluations service's principal."""
+
     service_name: str = "timertest"
 
 
@@ -53,7 +55,7 @@ async def test_a_timer_due_while_stopped_fires_once_after_restart_and_a_failing_
     infra: Infra, run_id: str, bus: Bus, tmp_path: Path
 ) -> None:
     clock = ManualClock(datetime(2023, 12, 30, tzinfo=UTC))
-    settings = settings_for(TimerSettings, infra, run_id, timer_poll_seconds=3600)
+    settings = settings_for(TimerSettings, infra, run_id, timer_poll_seconds=3600, **playing(infra, "evaluations"))
     key = f"expiry/{uuid.uuid4().hex[:6]}"
     async with running(app_for(settings, clock, tmp_path)) as runtime:
         async with runtime.pool.acquire() as conn:
@@ -87,7 +89,7 @@ async def test_rescheduling_a_pending_timer_moves_it_but_a_fired_timer_stays_fir
     infra: Infra, run_id: str, tmp_path: Path
 ) -> None:
     clock = ManualClock(datetime(2023, 6, 1, tzinfo=UTC))
-    settings = settings_for(TimerSettings, infra, run_id, timer_poll_seconds=3600)
+    settings = settings_for(TimerSettings, infra, run_id, timer_poll_seconds=3600, **playing(infra, "evaluations"))
     async with running(app_for(settings, clock, tmp_path)) as runtime:
         async with runtime.pool.acquire() as conn:
             moved = await timers.schedule(
