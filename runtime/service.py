@@ -23,7 +23,7 @@ from faststream.specification import AsyncAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts import catalog, topics
-from runtime import db, tracing
+from runtime import db, header_names, tracing
 from runtime.admission import Check
 from runtime.clock import Clock, ScaledClock, SystemClock
 from runtime.db import Connection
@@ -157,6 +157,7 @@ class ServiceRuntime:
                 on_committed=self.relay.wake,
                 observe=self.metrics.observe_record,
                 dead_letters=topic not in self.definition.secondary,
+                max_tries=s.max_record_tries,
             )
         self._tasks = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
@@ -243,18 +244,19 @@ class ServiceRuntime:
         oldest = pending["oldest"]
         age = (self.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
         self.metrics.outbox_oldest_age.labels(self.metrics.service).set(max(age, 0.0))
+        self.metrics.outbox_set_aside.labels(self.metrics.service).set(pending["set_aside"])
         async with self._pool.acquire() as conn:
             waiting = await conn.fetchval(
                 "SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
             )
         self.metrics.timers_pending.labels(self.metrics.service).set(waiting)
 
-    async def _send(self, topic: str, value: bytes, key: str | None, headers: Mapping[str, str]) -> None:
+    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> None:
         assert self._producer is not None
         await self._producer.send_and_wait(
             topic,
             value=value,
-            key=key.encode() if key is not None else None,
+            key=key,
             headers=[(k, v.encode()) for k, v in headers.items()],
         )
 
@@ -287,6 +289,7 @@ async def ensure_topics(bootstrap_servers: str, names: Sequence[str], partitions
 def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: Clock | None = None) -> FastStream:
     """The service's only composition root calls this with its definition and settings."""
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    header_names.install()
     runtime = ServiceRuntime(definition, settings, clock or clock_from_settings(settings))
     runtime.tracing = configure_tracing(settings.service_name)
     # FastStream's own access log goes through the JSON handler too; per-record lines come from the pipeline.

@@ -95,7 +95,7 @@ class Lifecycle:
             self._client = None
 
     async def on_dead_letter(self, record: Incoming) -> None:
-        headers = {k: v.decode(errors="replace") for k, v in record.headers}
+        headers = {k: (v or b"").decode(errors="replace") for k, v in record.headers}
         try:
             async with self.runtime.pool.acquire() as conn, conn.transaction():
                 created = await handlers.notify_dead_letter(
