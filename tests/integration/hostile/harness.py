@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from contracts import topics
 from contracts.envelope import CONTENT_TYPE, CloudEvent
@@ -28,7 +28,7 @@ from tests.integration.audit.helpers import audit_settings, running_audit
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
-from tests.support.raw_records import send_record
+from tests.support.raw_records import RawProducer
 from tests.support.services import fetch, running, settings_for
 
 INGRESS = topics.MEETINGS_INGRESS
@@ -60,8 +60,11 @@ class Letter:
 
 
 class Hostile:
-    def __init__(self, infra: Infra, bus: Bus, meetings: ServiceRuntime, audit: AuditRuntime) -> None:
+    def __init__(
+        self, infra: Infra, bus: Bus, producer: RawProducer, meetings: ServiceRuntime, audit: AuditRuntime
+    ) -> None:
         self.infra = infra
+        self.producer = producer
         self.bus = bus
         self.meetings = meetings
         self.audit = audit
@@ -75,9 +78,7 @@ class Hostile:
         headers: Sequence[tuple[str, bytes | None]] = (),
         partition: int = 0,
     ) -> Sent:
-        metadata = await send_record(
-            self.infra.kafka_bootstrap_servers, self.topic, value, key=key, headers=headers, partition=partition
-        )
+        metadata = await self.producer.send_record(self.topic, value, key=key, headers=headers, partition=partition)
         return Sent(metadata.partition, metadata.offset)
 
     async def send_canary(self, partition: int = 0) -> tuple[CloudEvent, Sent]:
@@ -128,41 +129,67 @@ class Hostile:
             rows = await conn.fetch("SELECT kafka_partition, kafka_offset FROM audit_log WHERE topic = $1", self.topic)
         return {(r["kafka_partition"], r["kafka_offset"]) for r in rows}
 
-    async def dead_letters(self, count: int, *, timeout: float = 30.0) -> dict[tuple[int, int], Letter]:
-        """Dead letters of the ingress by the original record's coordinates, once at least `count` are there."""
-
-        def mine(records: list[ConsumerRecord[bytes, bytes]]) -> dict[tuple[int, int], Letter]:
-            found = {}
-            for r in records:
-                headers = {k: (v or b"").decode() for k, v in r.headers or ()}
-                if headers.get(dl.ORIGINAL_TOPIC) == self.topic:
-                    at = (int(headers[dl.ORIGINAL_PARTITION]), int(headers[dl.ORIGINAL_OFFSET]))
-                    found[at] = Letter(r.key, r.value or b"", headers)
-            return found
-
-        records = await self.bus.read(topics.DEAD_LETTER, lambda rs: len(mine(rs)) >= count, timeout=timeout)
-        return mine(records)
+    async def audited_keys(self) -> set[tuple[str, str, str]]:
+        """The (source, id, kind) keys the audit has recorded: a record under a key already recorded is, for the
+        audit, a redelivery of the first."""
+        async with self.audit.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT event_source, event_id, kind FROM audit_log")
+        return {(r["event_source"], r["event_id"], r["kind"]) for r in rows}
 
     async def dead_letter_of(self, sent: Sent) -> Letter:
         at = (sent.partition, sent.offset)
-        letters = await self.bus.read(
-            topics.DEAD_LETTER,
-            lambda rs: any(
-                {k: (v or b"").decode() for k, v in r.headers or ()}.get(dl.ORIGINAL_OFFSET) == str(sent.offset)
-                for r in rs
-            ),
-        )
-        for r in letters:
-            headers = {k: (v or b"").decode() for k, v in r.headers or ()}
-            original = (int(headers.get(dl.ORIGINAL_PARTITION, -1)), int(headers.get(dl.ORIGINAL_OFFSET, -1)))
-            if original == at and headers.get(dl.ORIGINAL_TOPIC) == self.topic:
-                return Letter(r.key, r.value or b"", headers)
-        raise AssertionError(f"no dead letter of {self.topic} {at}")
+        records = await self.bus.read(topics.DEAD_LETTER, lambda rs: at in letters_of(rs, self.topic))
+        letters = letters_of(records, self.topic)
+        assert at in letters, f"no dead letter of {self.topic} {at}"
+        return letters[at]
+
+    async def outbox_drained(self, *, timeout: float = 30.0) -> None:
+        async with asyncio.timeout(timeout):
+            while True:
+                pending = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL"
+                if not await self.meetings.pool.fetchval(pending):
+                    return
+                await asyncio.sleep(0.1)
 
 
 @asynccontextmanager
 async def hostile_stack(infra: Infra, run_id: str, bus: Bus, tmp_path: Path) -> AsyncIterator[Hostile]:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
     meetings = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
-    async with running(meetings) as runtime, running_audit(audit_settings(infra, run_id, tmp_path)) as audit:
-        yield Hostile(infra, bus, runtime, audit)
+    producer = RawProducer(infra.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        async with running(meetings) as runtime, running_audit(audit_settings(infra, run_id, tmp_path)) as audit:
+            yield Hostile(infra, bus, producer, runtime, audit)
+    finally:
+        await producer.stop()
+
+
+async def read_to_end(bus: Bus, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record now on the topic, from the beginning to its current end."""
+    consumer = AIOKafkaConsumer(
+        bus.topic(topic), bootstrap_servers=bus.bootstrap_servers, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        partitions = [TopicPartition(bus.topic(topic), p) for p in consumer.partitions_for_topic(bus.topic(topic))]
+        ends = await consumer.end_offsets(partitions)
+        async with asyncio.timeout(60):
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for part in (await consumer.getmany(timeout_ms=200)).values():
+                    records.extend(part)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def letters_of(records: list[ConsumerRecord[bytes, bytes]], original_topic: str) -> dict[tuple[int, int], Letter]:
+    found = {}
+    for r in records:
+        headers = {k: (v or b"").decode() for k, v in r.headers or ()}
+        if headers.get(dl.ORIGINAL_TOPIC) == original_topic:
+            found[(int(headers[dl.ORIGINAL_PARTITION]), int(headers[dl.ORIGINAL_OFFSET]))] = Letter(
+                r.key, r.value or b"", headers
+            )
+    return found
