@@ -26,6 +26,7 @@ from services.notifications import handlers, seed
 from services.notifications.channels import Email, Webhook
 from services.notifications.delivery import DeliveryWorker
 from services.notifications.settings import NotificationsSettings
+from services.notifications.webhook_targets import WebhookTargets
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -63,7 +64,8 @@ class Lifecycle:
             return
         parsed = seed.read(Path(self.settings.subscriptions_seed))
         async with self.runtime.pool.acquire() as conn, conn.transaction():
-            skipped = await seed.apply(conn, parsed, self.runtime.clock.now())
+            targets = WebhookTargets(self.settings.webhook_allowed_hosts)
+            skipped = await seed.apply(conn, parsed, self.runtime.clock.now(), targets)
         self._log.info("subscriptions_seeded", recipients=len(parsed.recipients), skipped_webhooks=skipped)
 
     async def start_worker(self) -> None:
@@ -73,7 +75,10 @@ class Lifecycle:
             self.runtime.pool,
             self.runtime.clock,
             self.settings,
-            {"email": Email(self.settings), "webhook": Webhook(self._client)},
+            {
+                "email": Email(self.settings),
+                "webhook": Webhook(self._client, WebhookTargets(self.settings.webhook_allowed_hosts)),
+            },
             on_emitted=relay.wake if relay is not None else lambda: None,
             observe=self.runtime.metrics.observe_delivery,
         )

@@ -22,6 +22,12 @@ class NotificationsSettings(RuntimeSettings):
     mail_from: str = Field(default="leve-hele-livet@lhl.invalid", description="Sender address of every e-mail.")
 
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one webhook POST.")
+    webhook_allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Hosts (names or addresses, as in the URL) a webhook may reach although they are, or resolve to, "
+        "loopback, private or link-local addresses; for tests and local development only. "
+        "E.g. WEBHOOK_ALLOWED_HOSTS='[\"127.0.0.1\"]'.",
+    )
 
     retry_delays_seconds: tuple[PositiveInt, ...] = Field(
         default=(10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200),
