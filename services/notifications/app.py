@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ from runtime.service import (
     runtime_of,
 )
 from runtime.tasks import stop_tasks
-from services.notifications import handlers, seed
+from services.notifications import dead_letters, digests, handlers, seed
 from services.notifications.channels import Email, Webhook
 from services.notifications.delivery import DeliveryWorker
 from services.notifications.settings import NotificationsSettings
@@ -44,6 +45,7 @@ def definition(settings: NotificationsSettings, deps: handlers.Deps, on_dead_let
         # The dead-letter topic carries the original bytes (maybe not JSON), so it bypasses the CloudEvents
         # pipeline; its publishers are told why, deduplicated in the handler's own transaction.
         raw={topics.DEAD_LETTER: on_dead_letter},
+        timers={digests.TIMER_KIND: digests.tell_rejections(settings.rejection_digest_max_listed)},
     )
 
 
@@ -103,7 +105,7 @@ class Lifecycle:
         headers = {k: (v or b"").decode(errors="replace") for k, v in record.headers}
         try:
             async with self.runtime.pool.acquire() as conn, conn.transaction():
-                created = await handlers.notify_dead_letter(
+                created = await dead_letters.notify_dead_letter(
                     self.deps, conn, record.value, headers, self.runtime.clock.now()
                 )
         except INFRASTRUCTURE_ERRORS:
@@ -124,6 +126,7 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock | Non
         regions=known.regions,
         organisations=known.organisations,
         own_source=settings.event_source,
+        rejection_window=timedelta(seconds=settings.rejection_digest_seconds),
     )
     lifecycle: Lifecycle | None = None
 

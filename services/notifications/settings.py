@@ -43,6 +43,15 @@ class NotificationsSettings(RuntimeSettings):
         default=4, ge=1, le=64, description="Deliveries in flight at once, so one slow endpoint does not hold up all."
     )
 
+    rejection_digest_seconds: int = Field(
+        default=900,
+        gt=0,
+        description="Rejections of one source are told by e-mail at most once per this many seconds, in one message.",
+    )
+    rejection_digest_max_listed: int = Field(
+        default=20, ge=1, description="Rejections listed in full in one such e-mail; the rest are counted."
+    )
+
     subscriptions_seed: str | None = Field(
         default=DEFAULT_SEED, description="Seed file of recipients, contact points and filters; upserted at start."
     )
