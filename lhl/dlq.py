@@ -144,13 +144,18 @@ def _settings() -> RuntimeSettings:
 @app.command("list")
 def list_command(
     reason: Annotated[str | None, typer.Option(help="Only this reason, e.g. invalid_data.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only events from this CloudEvents source.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for machines.")] = False,
 ) -> None:
     """List dead letters with their reasons; long messages are shortened with "…" (`show` prints one whole).
 
-    Example: `lhl dlq list --reason invalid_reference`
+    Example: `lhl dlq list --reason invalid_reference --source /ks/agder/moter`
     """
-    letters = [d for d in asyncio.run(read_dead_letters(_settings())) if reason in (None, d.reason)]
+    letters = [
+        d
+        for d in asyncio.run(read_dead_letters(_settings()))
+        if reason in (None, d.reason) and source in (None, d.headers.get(dl.EVENT_SOURCE))
+    ]
     if as_json:
         for letter in letters:
             typer.echo(json.dumps(letter.as_json(), ensure_ascii=False))

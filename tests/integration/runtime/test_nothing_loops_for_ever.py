@@ -17,7 +17,8 @@ from runtime import db
 from runtime.clock import ManualClock
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE
 from runtime.outbox import OutboxRelay, add_record
-from runtime.pipeline import HandlerContext, Incoming, Pipeline
+from runtime.pipeline import HandlerContext, Pipeline
+from runtime.records import Incoming
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
