@@ -31,6 +31,10 @@ def encoded(event: dict[str, object]) -> bytes:
     return json.dumps(event, ensure_ascii=False).encode()
 
 
+KEY = b"leve-hele-livet-2019-2023/national"
+"""The partitionkey of every event here: a record keyed otherwise is refused as wrong_key before anything else."""
+
+
 def four_byte_text(length: int) -> str:
     """Characters of four bytes in UTF-8, random so that PostgreSQL cannot compress an index row under its limit."""
     return "".join(chr(0x1F300 + secrets.randbelow(0x600)) for _ in range(length))
@@ -46,7 +50,7 @@ async def test_a_header_name_that_is_not_utf8_is_dead_lettered_and_stops_neither
     infra: Infra, run_id: str, bus: Bus, tmp_path: Path
 ) -> None:
     async with hostile_stack(infra, run_id, bus, tmp_path) as stack:
-        sent = await stack.send(encoded(valid_event()), key=b"k", headers=[*CE, (RawName(b"x-\xff\xfe"), b"1")])
+        sent = await stack.send(encoded(valid_event()), key=KEY, headers=[*CE, (RawName(b"x-\xff\xfe"), b"1")])
         await then_the_canary_passes(stack, sent)
         letter = await stack.dead_letter_of(sent)
     assert letter.reason == "invalid_record"
@@ -56,7 +60,7 @@ async def test_a_header_name_that_is_not_utf8_is_dead_lettered_and_stops_neither
 async def test_a_header_whose_value_is_null_is_not_lost(infra: Infra, run_id: str, bus: Bus, tmp_path: Path) -> None:
     event = valid_event()
     async with hostile_stack(infra, run_id, bus, tmp_path) as stack:
-        sent = await stack.send(encoded(event), key=b"k", headers=[*CE, ("x-empty", None)])
+        sent = await stack.send(encoded(event), key=KEY, headers=[*CE, ("x-empty", None)])
         await then_the_canary_passes(stack, sent)
         outcomes = await stack.inbox_outcomes()
         async with stack.audit.pool.acquire() as conn:
@@ -94,7 +98,7 @@ async def test_a_record_just_under_the_brokers_limit_is_dead_lettered_cut_and_th
     event["data"] = {**event["data"], "padding": "x" * 1_040_000}  # type: ignore[dict-item]
     value = encoded(event)
     async with hostile_stack(infra, run_id, bus, tmp_path) as stack:
-        sent = await stack.send(value, key=b"leve-hele-livet-2019-2023/national", headers=CE)
+        sent = await stack.send(value, key=KEY, headers=CE)
         await then_the_canary_passes(stack, sent)
         letter = await stack.dead_letter_of(sent)
         # The canary's own derived events were published, behind the dead letter in the same outbox.
@@ -104,7 +108,7 @@ async def test_a_record_just_under_the_brokers_limit_is_dead_lettered_cut_and_th
     assert letter.value == value[: limits.DEAD_LETTER_KEPT_VALUE_BYTES]
     assert letter.headers[dl.VALUE_TRUNCATED] == str(len(value))
     assert letter.headers[dl.VALUE_SHA256] == hashlib.sha256(value).hexdigest()
-    assert letter.key == b"leve-hele-livet-2019-2023/national"
+    assert letter.key == KEY
     assert set_aside == 0
 
 
@@ -114,8 +118,8 @@ async def test_too_many_headers_or_a_header_value_too_long_is_dead_lettered_sayi
     many = [(f"x-{n}", b"") for n in range(limits.MAX_HEADERS + 1)]
     long = [("x-long", b"v" * (limits.MAX_HEADER_VALUE_BYTES + 1))]
     async with hostile_stack(infra, run_id, bus, tmp_path) as stack:
-        first = await stack.send(encoded(valid_event()), key=b"k", headers=many)
-        second = await stack.send(encoded(valid_event()), key=b"k", headers=long)
+        first = await stack.send(encoded(valid_event()), key=KEY, headers=many)
+        second = await stack.send(encoded(valid_event()), key=KEY, headers=long)
         await then_the_canary_passes(stack, second)
         letters = [await stack.dead_letter_of(first), await stack.dead_letter_of(second)]
     assert [(letter.reason, letter.message) for letter in letters] == [
@@ -132,12 +136,13 @@ async def test_a_source_and_id_of_four_byte_characters_at_the_limits_stall_neith
     at_limits["id"] = four_byte_text(limits.MAX_ID_CHARS)
     beyond = {**at_limits, "source": "/" + four_byte_text(499), "id": four_byte_text(200)}
     async with hostile_stack(infra, run_id, bus, tmp_path) as stack:
-        first = await stack.send(encoded(at_limits), key=b"k", headers=CE)
-        second = await stack.send(encoded(beyond), key=b"k", headers=CE)
+        first = await stack.send(encoded(at_limits), key=KEY, headers=CE)
+        second = await stack.send(encoded(beyond), key=KEY, headers=CE)
         await then_the_canary_passes(stack, second)
         letters = [await stack.dead_letter_of(first), await stack.dead_letter_of(second)]
         audited = await stack.audited()
-    assert [letter.reason for letter in letters] == ["unauthorised_source", "not_cloudevent"]
+    assert [letter.reason for letter in letters] == ["unauthorised_source", "invalid_data"]
+    assert letters[1].message.startswith("source: ")
     assert letters[0].headers[dl.EVENT_ID] == at_limits["id"]
     assert {(first.partition, first.offset), (second.partition, second.offset)} <= audited
 
@@ -147,7 +152,7 @@ async def test_a_number_of_five_thousand_digits_is_dead_lettered_as_invalid_data
 ) -> None:
     value = encoded(valid_event()).replace(b'"data": {', b'"data": {"huge": ' + b"9" * 5000 + b", ", 1)
     async with hostile_stack(infra, run_id, bus, tmp_path) as stack:
-        sent = await stack.send(value, key=b"k", headers=CE)
+        sent = await stack.send(value, key=KEY, headers=CE)
         await then_the_canary_passes(stack, sent)
         letter = await stack.dead_letter_of(sent)
     assert letter.reason == "invalid_data"
@@ -159,7 +164,7 @@ async def test_a_time_in_year_one_before_utc_is_dead_lettered_as_invalid_data(
     event = valid_event()
     event["time"] = "0001-01-01T00:30:00+01:00"
     async with hostile_stack(infra, run_id, bus, tmp_path) as stack:
-        sent = await stack.send(encoded(event), key=b"k", headers=CE)
+        sent = await stack.send(encoded(event), key=KEY, headers=CE)
         await then_the_canary_passes(stack, sent)
         letter = await stack.dead_letter_of(sent)
     assert letter.reason == "invalid_data"

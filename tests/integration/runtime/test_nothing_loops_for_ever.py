@@ -80,14 +80,14 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind
     try:
         async with pool.acquire() as conn:
             await add_record(conn, topic, b"before", b"k\x00", {})
-            await add_record(conn, topic, b"x" * 2_000_000, b"k", {"why": "larger than the producer may send"})
-            await add_record(conn, topic, b"after", b"k", {})
+            await add_record(conn, topic, b"x" * 2_000_000, b"k\x00", {"why": "larger than the producer may send"})
+            await add_record(conn, topic, b"after", b"k\x00", {})
         await OutboxRelay(pool, send, poll_seconds=0.1).publish_pending()
     finally:
         await producer.stop()
     rows = await pool.fetch("SELECT published_at, failed_at, last_error FROM outbox ORDER BY id")
     published = await bus.read("relay", lambda rs: len(rs) >= 2)
-    assert [(r.key, r.value) for r in published] == [(b"k\x00", b"before"), (b"k", b"after")]
+    assert [(r.key, r.value) for r in published] == [(b"k\x00", b"before"), (b"k\x00", b"after")]
     assert [(r["published_at"] is not None, r["failed_at"] is not None) for r in rows] == [
         (True, False),
         (False, True),
