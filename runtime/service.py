@@ -32,7 +32,7 @@ from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
 from runtime.outbox import Emitter, OutboxRelay, backlog
-from runtime.pipeline import Handler, Pipeline
+from runtime.pipeline import INFRASTRUCTURE_ERRORS, Handler, Pipeline
 from runtime.records import Incoming, do_not_decode, parse_leniently
 from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
@@ -70,6 +70,9 @@ def clock_from_settings(settings: RuntimeSettings) -> Clock:
     return SystemClock()
 
 
+RAW_RETRY_PAUSE_SECONDS = 1.0
+"""A raw handler (the dead-letter topic's) that finds the database away waits this long before its record comes
+again, so an outage does not spin the consumer."""
 STOP_TIMEOUT_SECONDS = 15.0
 BROKER_STOP_TIMEOUT_SECONDS = 30.0
 """FastStream gives in-flight handlers up to 15 s, then each consumer leaves its group; past this, give up."""
@@ -206,7 +209,11 @@ class ServiceRuntime:
     async def process(self, record: Incoming) -> None:
         raw = self._raw.get(record.topic)
         if raw is not None:
-            await raw(record)
+            try:
+                await raw(record)
+            except INFRASTRUCTURE_ERRORS:
+                await asyncio.sleep(RAW_RETRY_PAUSE_SECONDS)  # the record comes again: not in a tight loop
+                raise
             return
         await self._pipelines[record.topic].process(record)
 

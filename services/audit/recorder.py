@@ -55,7 +55,7 @@ class Recorder:
                     await repository.append(conn, records)
             except INFRASTRUCTURE_ERRORS:
                 raise
-            except asyncpg.PostgresError:
+            except Exception:  # PostgreSQL refused a row, or the driver could not encode one
                 records = await self._append_one_by_one(conn, fresh, head_seq, head_hash)
         for entry in conflicting:
             self._log.warning(
@@ -113,7 +113,7 @@ class Recorder:
                     await repository.append(conn, [record])
             except INFRASTRUCTURE_ERRORS:
                 raise
-            except asyncpg.PostgresError as error:
+            except Exception as error:
                 received = Received(entry.topic, entry.kafka_partition, entry.kafka_offset, entry.payload)
                 (record,) = link([self._bare(received, error)], head_seq, head_hash, now)
                 await repository.append(conn, [record])
