@@ -115,6 +115,10 @@ async def replay(settings: RuntimeSettings, refs: list[str]) -> dict[str, str]:
             if not target:
                 results[ref] = "skipped: no original topic header"
                 continue
+            if dl.VALUE_TRUNCATED in letter.headers or dl.KEY_TRUNCATED in letter.headers:
+                # Replaying the first bytes of a record would only be rejected again, or worse, taken as the whole.
+                results[ref] = "skipped: the dead letter keeps only part of the record; the publisher must resend it"
+                continue
             async with conn.transaction():
                 claimed = await conn.fetchval(
                     f"INSERT INTO {LEDGER_SCHEMA}.dlq_replays (dlq_topic, dlq_partition, dlq_offset, target_topic)"
