@@ -152,10 +152,38 @@ headers = st.one_of(
 
 
 @st.composite
+def binary_mode(draw: st.DrawFn) -> tuple[bytes | None, tuple[tuple[str, bytes | None], ...]]:
+    """A valid event in CloudEvents binary mode (attributes in ce_ headers, the data as the value), then one header
+    dropped, doubled, nulled or given other bytes, or the value replaced."""
+    event = fresh_event()
+    data: bytes | None = json.dumps(event.pop("data")).encode()
+    event.pop("datacontenttype", None)
+    attributes: list[tuple[str, bytes | None]] = [(f"ce_{name}", str(v).encode()) for name, v in event.items()]
+    attributes.append(("content-type", b"application/json"))
+    index = draw(st.integers(0, len(attributes) - 1))
+    name, _ = attributes[index]
+    change = draw(st.sampled_from(["none", "drop", "double", "null", "bytes", "value"]))
+    if change == "drop":
+        del attributes[index]
+    elif change == "double":
+        attributes.append(attributes[index])
+    elif change == "null":
+        attributes[index] = (name, None)
+    elif change == "bytes":
+        attributes[index] = (name, draw(small_bytes(max_size=20)))
+    elif change == "value":
+        data = draw(st.one_of(st.none(), small_bytes(max_size=40)))
+    return data, tuple(attributes)
+
+
+@st.composite
 def cases(draw: st.DrawFn) -> Case:
-    mutation, value = draw(values())
+    if draw(st.integers(0, 9)) == 0:
+        value, chosen = draw(binary_mode())
+        mutation = "binary"
+    else:
+        (mutation, value), chosen = draw(values()), draw(headers)
     key = draw(keys)
     if value is None and key is None:
         key = b"tombstone"  # Kafka takes no record without both
-    chosen = draw(headers)
     return Case(mutation, value, key, chosen, draw(st.integers(0, PARTITIONS - 1)))
