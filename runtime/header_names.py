@@ -121,4 +121,7 @@ class TolerantMemoryRecords:
 
 def install() -> None:
     """Make every aiokafka consumer in this process tolerate header names that are not UTF-8; idempotent."""
+    if not hasattr(fetcher, "MemoryRecords") or not hasattr(_DefaultRecordBatchPy, "_maybe_uncompress"):
+        # An aiokafka that reads records elsewhere would leave the services exposed again: say so at start.
+        raise RuntimeError("aiokafka changed how its fetcher reads records; runtime/header_names.py needs a look")
     fetcher.MemoryRecords = TolerantMemoryRecords
