@@ -124,10 +124,11 @@ class Pipeline:
         """A failure that looks like the infrastructure's. While the database does not answer it is one, and the
         record comes again; when the database answers, it is the record's, and after a few tries it is parked."""
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)
-        if not await _database_answers(self._pool):
+        answered = await _database_answers(self._pool)
+        tries = self._tries.failed(record, database_answered=answered)
+        if not answered:
             await asyncio.sleep(self._tries.pause(record))
             raise error
-        tries = self._tries.failed(record)
         if tries < self._tries.limit:
             log.warning("record_retry", tries=tries, error_class=type(error).__name__, error=str(error))
             await asyncio.sleep(self._tries.pause(record))
@@ -290,23 +291,28 @@ class Pipeline:
 
 
 class Tries:
-    """Failed tries of the record in hand, per partition: a record failing while the database answers is parked
-    after `limit` tries instead of being retried for ever; the pause between tries keeps a retry from spinning."""
+    """Failures of the record in hand, per partition. Tries count only while the database answers (then the record
+    itself is the cause), and the record is parked after `limit` of them; every failure, outages included, lengthens
+    the pause before the record comes again, so neither a bad record nor an outage spins the consumer."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._failed: dict[tuple[str, int], tuple[int, int]] = {}
+        self._failed: dict[tuple[str, int], tuple[int, int, int]] = {}
+        """(topic, partition) -> (offset, tries while the database answered, failures in all)."""
 
-    def failed(self, record: Incoming) -> int:
+    def failed(self, record: Incoming, *, database_answered: bool) -> int:
+        """Count a failure of the record; returns its tries so far."""
         at = (record.topic, record.partition)
-        offset, tries = self._failed.get(at, (record.offset, 0))
-        tries = tries + 1 if offset == record.offset else 1
-        self._failed[at] = (record.offset, tries)
+        offset, tries, failures = self._failed.get(at, (record.offset, 0, 0))
+        if offset != record.offset:
+            tries, failures = 0, 0
+        tries += 1 if database_answered else 0
+        self._failed[at] = (record.offset, tries, failures + 1)
         return tries
 
     def pause(self, record: Incoming) -> float:
-        _, tries = self._failed.get((record.topic, record.partition), (record.offset, 0))
-        return min(0.1 * 2.0**tries, 5.0)
+        _, _, failures = self._failed.get((record.topic, record.partition), (record.offset, 0, 0))
+        return min(0.1 * 2.0**failures, 5.0)
 
     def forget(self, record: Incoming) -> None:
         self._failed.pop((record.topic, record.partition), None)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
@@ -20,6 +21,7 @@ from runtime.outbox import OutboxRelay, add_record
 from runtime.pipeline import HandlerContext, Pipeline
 from runtime.records import Incoming
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
+from tests.support.http import free_port
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 
@@ -94,3 +96,25 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind
         (True, False),
     ]
     assert rows[1]["last_error"].startswith(MessageSizeTooLargeError.__name__)
+
+
+async def test_a_record_comes_again_for_as_long_as_the_database_is_unreachable_and_is_never_parked_for_it() -> None:
+    nobody = await asyncpg.create_pool(f"postgresql://lhl:lhl@127.0.0.1:{free_port()}/lhl", min_size=0)
+    pipeline = Pipeline(
+        pool=nobody,
+        clock=ManualClock(datetime(2021, 9, 2, tzinfo=UTC)),
+        service="loops",
+        group_id="lhl-loops",
+        source="/lhl/loops",
+        topic_of=lambda name: name,
+        handlers={HELD: times_out},
+        max_tries=2,
+    )
+    event = cloud_event(national_meeting_held(), source=NATIONAL_SECRETARIAT)
+    record = Incoming(topics.MEETINGS_INGRESS, 0, 41, event.partitionkey.encode(), event.to_bytes())
+    try:
+        for _ in range(4):  # twice the tries a record failing on its own gets
+            with pytest.raises(ConnectionRefusedError):
+                await pipeline.process(record)
+    finally:
+        await nobody.close()
