@@ -1,8 +1,10 @@
 """The consume pipeline: decode, validate, deduplicate, handle in one transaction, or dead-letter with a reason.
 
-Every record ends in exactly one of three ways, each recorded in the inbox in the same transaction as its
-effects: processed, a duplicate of one already handled (no second effect), or dead-lettered. Only failures of
-the infrastructure itself (database or broker unreachable) propagate, so the record is redelivered.
+Every record ends in exactly one of four ways, whatever its bytes, key, headers and size: processed, a duplicate of
+one already handled (no second effect), skipped (an invalid event on a topic another service owns), or
+dead-lettered with a reason; the first and last are recorded in the inbox in the same transaction as their
+effects. Only the database being unreachable makes a record come again (after a pause); a record that keeps
+failing while the database answers is dead-lettered as handler_error after a bounded number of tries.
 """
 
 from __future__ import annotations
