@@ -7,6 +7,7 @@ from typing import Any, Final
 
 
 class Reason(StrEnum):
+    INVALID_RECORD = "invalid_record"
     NOT_JSON = "not_json"
     NOT_CLOUDEVENT = "not_cloudevent"
     UNKNOWN_TYPE = "unknown_type"
@@ -20,6 +21,8 @@ class Reason(StrEnum):
 
 
 DESCRIPTIONS: Final[dict[Reason, str]] = {
+    Reason.INVALID_RECORD: "The Kafka record itself breaks a limit before its value is read: too large, a key or "
+    "header too long, too many headers, or a header name that is not UTF-8; the message says which.",
     Reason.NOT_JSON: "The record's value is not JSON (or is empty).",
     Reason.NOT_CLOUDEVENT: "The record is not a CloudEvents 1.0 event in JSON: neither structured mode (content-type "
     "application/cloudevents+json) nor binary mode (ce_ headers) as the Kafka protocol binding defines them.",

@@ -115,6 +115,10 @@ async def replay(settings: RuntimeSettings, refs: list[str]) -> dict[str, str]:
             if not target:
                 results[ref] = "skipped: no original topic header"
                 continue
+            if dl.VALUE_TRUNCATED in letter.headers or dl.KEY_TRUNCATED in letter.headers:
+                # Replaying the first bytes of a record would only be rejected again, or worse, taken as the whole.
+                results[ref] = "skipped: the dead letter keeps only part of the record; the publisher must resend it"
+                continue
             async with conn.transaction():
                 claimed = await conn.fetchval(
                     f"INSERT INTO {LEDGER_SCHEMA}.dlq_replays (dlq_topic, dlq_partition, dlq_offset, target_topic)"
@@ -144,13 +148,18 @@ def _settings() -> RuntimeSettings:
 @app.command("list")
 def list_command(
     reason: Annotated[str | None, typer.Option(help="Only this reason, e.g. invalid_data.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only events from this CloudEvents source.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for machines.")] = False,
 ) -> None:
     """List dead letters with their reasons; long messages are shortened with "…" (`show` prints one whole).
 
-    Example: `lhl dlq list --reason invalid_reference`
+    Example: `lhl dlq list --reason invalid_reference --source /ks/agder/moter`
     """
-    letters = [d for d in asyncio.run(read_dead_letters(_settings())) if reason in (None, d.reason)]
+    letters = [
+        d
+        for d in asyncio.run(read_dead_letters(_settings()))
+        if reason in (None, d.reason) and source in (None, d.headers.get(dl.EVENT_SOURCE))
+    ]
     if as_json:
         for letter in letters:
             typer.echo(json.dumps(letter.as_json(), ensure_ascii=False))

@@ -1,12 +1,20 @@
-"""The dead-letter record: the original bytes unchanged, and headers that say where they came from and why."""
+"""The dead-letter record: the original bytes unchanged, and headers that say where they came from and why.
+
+A dead letter must fit in one Kafka record, or the outbox relay could never publish it: when the original value
+and the headers would not fit, the value is cut to its first bytes and the headers say so, with the original's
+length and SHA-256 (the whole value stays on the original topic and in the audit log). The key is kept byte for
+byte, unless it alone would not fit either.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from contracts import limits
 from contracts.envelope import TRACEPARENT_PATTERN, isoformat
 from contracts.rejections import DESCRIPTIONS
 from runtime.db import storable
@@ -24,8 +32,20 @@ FAILED_AT = "dlq-failed-at"
 EVENT_SOURCE = "dlq-event-source"
 EVENT_ID = "dlq-event-id"
 EVENT_TYPE = "dlq-event-type"
+VALUE_TRUNCATED = "dlq-value-truncated"
+"""Set when the value was cut: the original value's length in bytes; VALUE_SHA256 is the original's digest."""
+VALUE_SHA256 = "dlq-value-sha256"
+KEY_TRUNCATED = "dlq-key-truncated"
+"""Set when the key alone was too large to keep: the original key's length in bytes."""
 CORRELATION_ID = "correlationid"
 TRACEPARENT = "traceparent"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -42,7 +62,7 @@ class HeaderDoc:
 
 
 _DECIMAL = r"^[0-9]+$"
-_MAX_MESSAGE = 2000
+_MAX_MESSAGE = limits.DEAD_LETTER_MESSAGE_CHARS
 
 HEADERS: Final[Mapping[str, HeaderDoc]] = {
     ORIGINAL_TOPIC: HeaderDoc("The topic the rejected record was consumed from."),
@@ -62,6 +82,23 @@ HEADERS: Final[Mapping[str, HeaderDoc]] = {
     CORRELATION_ID: HeaderDoc("The event's correlationid, when the envelope could be read.", always=False),
     TRACEPARENT: HeaderDoc(
         "The event's W3C trace context, when the envelope could be read.", always=False, pattern=TRACEPARENT_PATTERN
+    ),
+    VALUE_TRUNCATED: HeaderDoc(
+        "Set when the original value would not fit in one record beside these headers: the value is then its first "
+        f"{limits.DEAD_LETTER_KEPT_VALUE_BYTES} bytes, and this is the original's length in bytes, in decimal; the "
+        "whole value stays on the original topic and in the audit log.",
+        always=False,
+        pattern=_DECIMAL,
+    ),
+    VALUE_SHA256: HeaderDoc(
+        "With dlq-value-truncated: the SHA-256 of the original value, in lower-case hex.",
+        always=False,
+        pattern=r"^[0-9a-f]{64}$",
+    ),
+    KEY_TRUNCATED: HeaderDoc(
+        "Set when the original key alone would not fit: the key is then cut, and this is its length in bytes.",
+        always=False,
+        pattern=_DECIMAL,
     ),
 }
 """Every header a dead letter can carry; the AsyncAPI documents are generated from this, so add a new one here."""
@@ -86,7 +123,7 @@ def dead_letter_headers(
         ORIGINAL_OFFSET: str(record.offset),
         CONSUMER_GROUP: group_id,
         ERROR_CLASS: reason,
-        ERROR_MESSAGE: message[:_MAX_MESSAGE],
+        ERROR_MESSAGE: message[: limits.DEAD_LETTER_MESSAGE_CHARS],
         FAILED_AT: isoformat(failed_at),
         EVENT_SOURCE: event_source,
         EVENT_ID: event_id,
@@ -98,4 +135,26 @@ def dead_letter_headers(
     if traceparent:
         headers[TRACEPARENT] = traceparent
     # A rejection's message may quote what was wrong, and the headers go through PostgreSQL (the outbox) and Kafka.
-    return {name: storable(value) for name, value in headers.items()}
+    bound = limits.DEAD_LETTER_HEADER_VALUE_CHARS
+    return {name: storable(value if name == ERROR_MESSAGE else value[:bound]) for name, value in headers.items()}
+
+
+def fitted(record: Incoming, headers: dict[str, str]) -> DeadLetter:
+    """The dead letter of a record: its key and value as they were when they fit in one record with the headers."""
+    value = record.value or b""
+    key = record.key
+    encoded = [(name.encode(), text.encode()) for name, text in headers.items()]
+    if limits.record_bytes(key, value, encoded) <= limits.MAX_RECORD_BYTES:
+        return DeadLetter(key, value, headers)
+    headers = {
+        **headers,
+        VALUE_TRUNCATED: str(len(value)),
+        VALUE_SHA256: hashlib.sha256(value).hexdigest(),
+    }
+    kept = value[: limits.DEAD_LETTER_KEPT_VALUE_BYTES]
+    encoded = [(name.encode(), text.encode()) for name, text in headers.items()]
+    room = limits.MAX_RECORD_BYTES - limits.record_bytes(None, kept, encoded)
+    if key is not None and len(key) > room - 64:  # the 64 bytes: the KEY_TRUNCATED header itself
+        headers[KEY_TRUNCATED] = str(len(key))
+        key = key[: max(room - 64, 0)]
+    return DeadLetter(key, kept, headers)

@@ -57,6 +57,12 @@ class Metrics:
         self.outbox_oldest_age = Gauge(
             "lhl_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", ["service"], registry=r
         )
+        self.outbox_set_aside = Gauge(
+            "lhl_outbox_set_aside",
+            "Outbox rows the broker refused for good, set aside so the rows behind them go on.",
+            ["service"],
+            registry=r,
+        )
         self.timers_pending = Gauge("lhl_timers_pending", "Timers waiting to fire.", ["service"], registry=r)
         self.timer_lag = Histogram(
             "lhl_timer_firing_lag_seconds",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from aiokafka import errors as kafka_errors
 from opentelemetry import propagate
 
 from contracts import catalog
@@ -17,15 +18,30 @@ from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.wakeup import Wakeup
 
-Send = Callable[[str, bytes, str | None, Mapping[str, str]], Awaitable[None]]
+Send = Callable[[str, bytes, bytes | None, Mapping[str, str]], Awaitable[None]]
 """Publish one record (topic, value, key, headers) and wait until the broker acknowledged it."""
+
+PERMANENT_SEND_ERRORS: tuple[type[BaseException], ...] = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.InvalidRequestError,
+    kafka_errors.InvalidTimestampError,
+    kafka_errors.UnsupportedForMessageFormatError,
+    TypeError,
+    ValueError,
+)
+"""What the broker (or the producer, before sending) says of one record and would say again on every retry. The
+broker or the network being away, or not being allowed to write at all, is not in it: every row would fail."""
 
 
 async def add_record(
     conn: Connection,
     topic: str,
     payload: bytes,
-    key: str | None,
+    key: bytes | None,
     headers: Mapping[str, str],
     *,
     event_id: str | None = None,
@@ -116,7 +132,7 @@ class Emitter:
             self._conn,
             self._topic_of(kind.topic),
             event.to_bytes(),
-            event.partitionkey,
+            event.partitionkey.encode(),
             event.kafka_headers(),
             event_id=event.id,
             event_type=event.type,
@@ -125,8 +141,17 @@ class Emitter:
         return event
 
 
+async def _set_aside(conn: Connection, row_id: int, error: str) -> None:
+    await conn.execute("UPDATE outbox SET failed_at = now(), last_error = $2 WHERE id = $1", row_id, error)
+
+
 class OutboxRelay:
-    """Publishes unpublished outbox rows in id order and marks them published after the broker acknowledged."""
+    """Publishes unpublished outbox rows in id order and marks them published after the broker acknowledged.
+
+    The order holds for the rows the broker takes; a row it refuses for good is set aside with the error
+    (`failed_at`, `last_error`), logged as `outbox_row_set_aside` and counted by `lhl_outbox_set_aside`, and the
+    rows behind it go on. Without that, one dead letter too large for the broker blocked every event behind it.
+    """
 
     def __init__(self, pool: asyncpg.Pool, send: Send, *, poll_seconds: float, batch_size: int = 500) -> None:
         self._pool = pool
@@ -142,21 +167,34 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """One pass: publish up to a batch; returns how many were published."""
+        failure: Exception | None = None
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT id, topic, message_key, headers, payload FROM outbox"
-                " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                " WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self._batch_size,
             )
             if not rows:
                 return 0
+            sent: list[int] = []
             # Send in order and wait for each acknowledgement; idempotence keeps retries free of duplicates.
             for row in rows:
-                await self._send(row["topic"], bytes(row["payload"]), row["message_key"], row["headers"])
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-            )
-        self._log.debug("outbox_published", count=len(rows))
+                key = bytes(row["message_key"]) if row["message_key"] is not None else None
+                try:
+                    await self._send(row["topic"], bytes(row["payload"]), key, row["headers"])
+                except PERMANENT_SEND_ERRORS as error:
+                    text = f"{type(error).__name__}: {error}"[:1000]
+                    await _set_aside(conn, row["id"], text)
+                    self._log.error("outbox_row_set_aside", outbox_id=row["id"], topic=row["topic"], error=text)
+                    continue
+                except Exception as error:
+                    failure = error  # the broker is away: keep what it acknowledged, retry the rest later
+                    break
+                sent.append(row["id"])
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", sent)
+        if failure is not None:
+            raise failure
+        self._log.debug("outbox_published", count=len(sent))
         return len(rows)
 
     def stop(self) -> None:
@@ -179,10 +217,13 @@ class OutboxRelay:
 
 
 async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:
-    """Unpublished rows and the age of the oldest, for metrics and readiness."""
+    """Unpublished rows and the age of the oldest, and the rows set aside, for metrics and readiness."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT count(*) AS pending, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+            "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS pending,"
+            " min(created_at) FILTER (WHERE failed_at IS NULL) AS oldest,"
+            " count(*) FILTER (WHERE failed_at IS NOT NULL) AS set_aside"
+            " FROM outbox WHERE published_at IS NULL"
         )
     assert row is not None
-    return {"pending": row["pending"], "oldest": row["oldest"]}
+    return {"pending": row["pending"], "oldest": row["oldest"], "set_aside": row["set_aside"]}

@@ -1,12 +1,15 @@
 """The consume pipeline: decode, validate, deduplicate, handle in one transaction, or dead-letter with a reason.
 
-Every record ends in exactly one of three ways, each recorded in the inbox in the same transaction as its
-effects: processed, a duplicate of one already handled (no second effect), or dead-lettered. Only failures of
-the infrastructure itself (database or broker unreachable) propagate, so the record is redelivered.
+Every record ends in exactly one of four ways, whatever its bytes, key, headers and size: processed, a duplicate of
+one already handled (no second effect), skipped (an invalid event on a topic another service owns), or
+dead-lettered with a reason; the first and last are recorded in the inbox in the same transaction as their
+effects. Only the database being unreachable makes a record come again (after a pause); a record that keeps
+failing while the database answers is dead-lettered as handler_error after a bounded number of tries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -22,10 +25,11 @@ from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
+from runtime import boundary
 from runtime.admission import Check, admit, identity_of
 from runtime.clock import Clock
-from runtime.db import Connection
-from runtime.deadletter import dead_letter_headers
+from runtime.db import Connection, storable
+from runtime.deadletter import dead_letter_headers, fitted
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, add_record
 from runtime.records import Incoming
@@ -90,6 +94,7 @@ class Pipeline:
         on_committed: Callable[[], None] = lambda: None,
         observe: Observe | None = None,
         dead_letters: bool = True,
+        max_tries: int = 5,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -103,25 +108,54 @@ class Pipeline:
         self._on_committed = on_committed
         self._observe = observe
         self._dead_letters = dead_letters
+        self._tries = Tries(max_tries)
 
     async def process(self, record: Incoming) -> Outcome:
+        """Handle one record; raises (after a pause) only while the database is unreachable, so it comes again."""
         started = time.perf_counter()
-        outcome, event_type, reason = await self._process(record)
+        try:
+            outcome, event_type, reason = await self._process(record)
+        except INFRASTRUCTURE_ERRORS as error:
+            outcome, event_type, reason = await self._after_failure(record, error)
+        self._tries.forget(record)
         if self._observe is not None:
             self._observe(record.topic, event_type, outcome, reason, time.perf_counter() - started)
         return outcome
 
+    async def _after_failure(self, record: Incoming, error: BaseException) -> tuple[Outcome, str | None, str | None]:
+        """A failure that looks like the infrastructure's. While the database does not answer it is one, and the
+        record comes again; when the database answers, it is the record's, and after a few tries it is parked."""
+        log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)
+        answered = await _database_answers(self._pool)
+        tries = self._tries.failed(record, database_answered=answered)
+        if not answered:
+            await asyncio.sleep(self._tries.pause(record))
+            raise error
+        if tries < self._tries.limit:
+            log.warning("record_retry", tries=tries, error_class=type(error).__name__, error=str(error))
+            await asyncio.sleep(self._tries.pause(record))
+            raise error
+        rejection = Rejected(
+            Reason.HANDLER_ERROR,
+            f"failed {tries} times while the database answered; last error {type(error).__name__}: {error}",
+        )
+        source, event_id = _coordinates(record)
+        outcome = await self._dead_letter(record, rejection, source, event_id, None, None, log)
+        return outcome, None, rejection.reason.value
+
     async def _process(self, record: Incoming) -> tuple[Outcome, str | None, str | None]:
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)
         try:
+            refused = boundary.refusal(record)
+            if refused is not None:
+                raise refused
             event, data = admit(record, self._types, self._checks)
         except Rejected as rejection:
-            read: CloudEvent | None = rejection.event  # set when only the service's checks refused it
-            source, event_id, event_type = (read.source, read.id, read.type) if read else identity_of(record)
-            if not self._dead_letters:
-                return self._skip(rejection, event_type, log)
-            outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log)
-            return outcome, event_type, rejection.reason.value
+            return await self._reject_unread(record, rejection, log)
+        except Exception as error:
+            # A bug in reading the record must not stall the partition any more than one in a handler.
+            log.exception("handler_failed", error_class=type(error).__name__)
+            return await self._reject_unread(record, Rejected(Reason.HANDLER_ERROR, _described(error)), log)
         log = log.bind(
             event_id=event.id, event_type=event.type, correlation_id=event.correlationid, source=event.source
         )
@@ -136,7 +170,7 @@ class Pipeline:
         except Exception as error:
             # A bug must not stall the partition: park the event with the error for replay after a fix.
             log.exception("handler_failed", error_class=type(error).__name__)
-            rejected = Rejected(Reason.HANDLER_ERROR, f"{type(error).__name__}: {error}")
+            rejected = Rejected(Reason.HANDLER_ERROR, _described(error))
         else:
             self._on_committed()
             return outcome, event.type, None
@@ -144,6 +178,24 @@ class Pipeline:
             return self._skip(rejected, event.type, log)
         outcome = await self._dead_letter(record, rejected, event.source, event.id, event.type, event, log)
         return outcome, event.type, rejected.reason.value
+
+    async def _reject_unread(
+        self, record: Incoming, rejection: Rejected, log: structlog.stdlib.BoundLogger
+    ) -> tuple[Outcome, str | None, str | None]:
+        """Dead-letter (or, on another service's topic, pass by) a record that did not become an event to handle."""
+        read: CloudEvent | None = rejection.event  # set when only the service's checks refused it
+        event_type: str | None
+        if read is not None:
+            source, event_id, event_type = read.source, read.id, read.type
+        else:
+            try:
+                source, event_id, event_type = identity_of(record)
+            except Exception:  # whatever the record holds, its coordinates name it
+                (source, event_id), event_type = _coordinates(record), None
+        if not self._dead_letters:
+            return self._skip(rejection, event_type, log)
+        outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log)
+        return outcome, event_type, rejection.reason.value
 
     def _skip(
         self, rejection: Rejected, event_type: str | None, log: structlog.stdlib.BoundLogger
@@ -185,6 +237,29 @@ class Pipeline:
         event: CloudEvent | None,
         log: structlog.stdlib.BoundLogger,
     ) -> Outcome:
+        try:
+            return await self._write_dead_letter(record, rejection, source, event_id, event_type, event, log)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as error:
+            if (source, event_id) == _coordinates(record):
+                raise
+            # What the event says of itself could not be stored (PostgreSQL refused the identity, say): the record's
+            # coordinates always can be, and the dead letter still says why it was rejected.
+            log.warning("dead_letter_under_coordinates", error_class=type(error).__name__, error=str(error))
+        source, event_id = _coordinates(record)
+        return await self._write_dead_letter(record, rejection, source, event_id, None, None, log)
+
+    async def _write_dead_letter(
+        self,
+        record: Incoming,
+        rejection: Rejected,
+        source: str,
+        event_id: str,
+        event_type: str | None,
+        event: CloudEvent | None,
+        log: structlog.stdlib.BoundLogger,
+    ) -> Outcome:
         now = self._clock.now()
         headers = dead_letter_headers(
             record,
@@ -198,23 +273,68 @@ class Pipeline:
             correlation_id=event.correlationid if event else None,
             traceparent=event.traceparent if event else None,
         )
+        letter = fitted(record, headers)
         async with self._pool.acquire() as conn, conn.transaction():
             if not await _record_in_inbox(conn, record, source, event_id, event_type, "dead_lettered"):
                 log.info("event_duplicate", rejected=True)
                 return "duplicate"
-            key = record.key.decode(errors="replace") if record.key is not None else None
             await add_record(
                 conn,
                 self._topic_of(topics.DEAD_LETTER),
-                record.value or b"",
-                key,
-                headers,
-                event_id=event_id,
-                event_type=event_type,
+                letter.value,
+                letter.key,
+                letter.headers,
+                event_id=storable(event_id),
+                event_type=storable(event_type) if event_type else None,
             )
         log.warning("event_dead_lettered", reason=rejection.reason, error=rejection.message)
         self._on_committed()
         return "dead_lettered"
+
+
+class Tries:
+    """Failures of the record in hand, per partition. Tries count only while the database answers (then the record
+    itself is the cause), and the record is parked after `limit` of them; every failure, outages included, lengthens
+    the pause before the record comes again, so neither a bad record nor an outage spins the consumer."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._failed: dict[tuple[str, int], tuple[int, int, int]] = {}
+        """(topic, partition) -> (offset, tries while the database answered, failures in all)."""
+
+    def failed(self, record: Incoming, *, database_answered: bool) -> int:
+        """Count a failure of the record; returns its tries so far."""
+        at = (record.topic, record.partition)
+        offset, tries, failures = self._failed.get(at, (record.offset, 0, 0))
+        if offset != record.offset:
+            tries, failures = 0, 0
+        tries += 1 if database_answered else 0
+        self._failed[at] = (record.offset, tries, failures + 1)
+        return tries
+
+    def pause(self, record: Incoming) -> float:
+        _, _, failures = self._failed.get((record.topic, record.partition), (record.offset, 0, 0))
+        return min(0.1 * 2.0**failures, 5.0)
+
+    def forget(self, record: Incoming) -> None:
+        self._failed.pop((record.topic, record.partition), None)
+
+
+async def _database_answers(pool: asyncpg.Pool) -> bool:
+    try:
+        async with asyncio.timeout(2):
+            return bool(await pool.fetchval("SELECT true"))
+    except Exception:
+        return False
+
+
+def _coordinates(record: Incoming) -> tuple[str, str]:
+    """The identity of a record that has no usable one of its own: where it is in Kafka."""
+    return f"kafka:{record.topic}", f"{record.partition}:{record.offset}"
+
+
+def _described(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 async def _record_in_inbox(

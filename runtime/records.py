@@ -1,9 +1,10 @@
 """How FastStream hands records to the services: headers made readable, bodies left as the bytes they were.
 
 The handlers parse each record themselves and dead-letter what they cannot read. FastStream's defaults would get
-there first: its parser decodes every header value as strict UTF-8, and its decoder json-decodes every body. One
-header that is not UTF-8, or a body nested too deep for Python's JSON parser, then failed before any handler ran,
-and the record was passed over without a dead letter (or, for the audit's batches, retried for ever).
+there first: its parser decodes every header value as strict UTF-8 (and fails on a header whose value is null),
+and its decoder json-decodes every body. One such header, or a body nested too deep for Python's JSON parser, then
+failed before any handler ran, and the record was passed over without a dead letter (or, for the audit's batches,
+retried for ever). FastStream reads a readable copy of the headers; the handlers get the record as it came.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from aiokafka import ConsumerRecord
 
 
 async def parse_leniently(received: Any, original: Any) -> Any:
-    """FastStream's parser, given records whose header values are valid UTF-8 (others replaced with U+FFFD)."""
+    """FastStream's parser, given records whose header values are valid UTF-8 (others replaced with U+FFFD, null
+    ones empty); the parsed message keeps the records as they were received."""
     if isinstance(received, tuple):
-        return await original(tuple(_readable_headers(r) for r in received))
-    return await original(_readable_headers(received))
+        message = await original(tuple(_readable_headers(r) for r in received))
+    else:
+        message = await original(_readable_headers(received))
+    message.raw_message = received
+    return message
 
 
 async def do_not_decode(message: Any) -> None:
@@ -30,8 +35,9 @@ def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, A
     try:
         for _, value in record.headers or ():
             value.decode()
-    except UnicodeDecodeError:
-        return replace(record, headers=[(k, v.decode("utf-8", "replace").encode()) for k, v in record.headers])
+    except (UnicodeDecodeError, AttributeError):
+        readable = [(name, (value or b"").decode("utf-8", "replace").encode()) for name, value in record.headers]
+        return replace(record, headers=readable)
     return record
 
 
@@ -48,7 +54,7 @@ class Incoming:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
+    headers: tuple[tuple[str, bytes | None], ...] = ()
 
     @property
     def is_replay(self) -> bool:

@@ -23,7 +23,7 @@ from faststream.specification import AsyncAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts import catalog, topics
-from runtime import db, tracing
+from runtime import db, header_names, tracing
 from runtime.admission import Check
 from runtime.clock import Clock, ScaledClock, SystemClock
 from runtime.db import Connection
@@ -33,7 +33,7 @@ from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
 from runtime.outbox import Emitter, OutboxRelay, backlog
-from runtime.pipeline import Handler, Pipeline
+from runtime.pipeline import INFRASTRUCTURE_ERRORS, Handler, Pipeline
 from runtime.records import Incoming, do_not_decode, parse_leniently
 from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
@@ -71,6 +71,9 @@ def clock_from_settings(settings: RuntimeSettings) -> Clock:
     return SystemClock()
 
 
+RAW_RETRY_PAUSE_SECONDS = 1.0
+"""A raw handler (the dead-letter topic's) that finds the database away waits this long before its record comes
+again, so an outage does not spin the consumer."""
 STOP_TIMEOUT_SECONDS = 15.0
 BROKER_STOP_TIMEOUT_SECONDS = 30.0
 """FastStream gives in-flight handlers up to 15 s, then each consumer leaves its group; past this, give up."""
@@ -158,6 +161,7 @@ class ServiceRuntime:
                 on_committed=self.relay.wake,
                 observe=self.metrics.observe_record,
                 dead_letters=topic not in self.definition.secondary,
+                max_tries=s.max_record_tries,
             )
         self._tasks = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
@@ -206,7 +210,11 @@ class ServiceRuntime:
     async def process(self, record: Incoming) -> None:
         raw = self._raw.get(record.topic)
         if raw is not None:
-            await raw(record)
+            try:
+                await raw(record)
+            except INFRASTRUCTURE_ERRORS:
+                await asyncio.sleep(RAW_RETRY_PAUSE_SECONDS)  # the record comes again: not in a tight loop
+                raise
             return
         await self._pipelines[record.topic].process(record)
 
@@ -244,18 +252,19 @@ class ServiceRuntime:
         oldest = pending["oldest"]
         age = (self.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
         self.metrics.outbox_oldest_age.labels(self.metrics.service).set(max(age, 0.0))
+        self.metrics.outbox_set_aside.labels(self.metrics.service).set(pending["set_aside"])
         async with self._pool.acquire() as conn:
             waiting = await conn.fetchval(
                 "SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
             )
         self.metrics.timers_pending.labels(self.metrics.service).set(waiting)
 
-    async def _send(self, topic: str, value: bytes, key: str | None, headers: Mapping[str, str]) -> None:
+    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> None:
         assert self._producer is not None
         await self._producer.send_and_wait(
             topic,
             value=value,
-            key=key.encode() if key is not None else None,
+            key=key,
             headers=[(k, v.encode()) for k, v in headers.items()],
         )
 
@@ -289,6 +298,7 @@ async def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: in
 def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: Clock | None = None) -> FastStream:
     """The service's only composition root calls this with its definition and settings."""
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    header_names.install()
     runtime = ServiceRuntime(definition, settings, clock or clock_from_settings(settings))
     runtime.tracing = configure_tracing(settings.service_name)
     # FastStream's own access log goes through the JSON handler too; per-record lines come from the pipeline.

@@ -28,6 +28,11 @@ class RuntimeSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field(default="auto")
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
     timer_poll_seconds: float = Field(default=1.0, gt=0)
+    max_record_tries: int = Field(
+        default=5,
+        ge=1,
+        description="Tries of a record that fails while the database answers, before it is dead-lettered.",
+    )
     offset_commit_seconds: float = Field(default=0.2, gt=0, description="How often processed offsets are committed.")
     clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
     clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")

@@ -217,7 +217,8 @@ class Settler:
     async def _idle(self) -> bool:
         for service in ("meetings", "evaluations", "notifications"):
             async with self.demo.runtime(service).pool.acquire() as conn:
-                if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)"):
+                unpublished = "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL AND failed_at IS NULL)"
+                if await conn.fetchval(unpublished):
                     return False
         async with self.demo.runtime("notifications").pool.acquire() as conn:
             waiting = await conn.fetchval(

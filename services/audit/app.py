@@ -19,6 +19,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
 
 from contracts import topics
+from runtime import header_names
 from runtime.clock import Clock
 from runtime.db import close_pool
 from runtime.lag import LagProbe, refresh_lag
@@ -161,6 +162,7 @@ class AuditRuntime:
 def create_app(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastStream:
     settings = settings or AuditSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    header_names.install()
     runtime = AuditRuntime(settings, clock or clock_from_settings(settings))
     # FastStream's own lines go through the JSON handler like every service's; its per-batch access lines at
     # DEBUG, since audit_batch_recorded already says what each batch did.

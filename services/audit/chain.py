@@ -54,7 +54,7 @@ class Entry:
     kafka_offset: int
     reason: str | None
     reason_message: str | None
-    headers: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str | None], ...]
     payload: bytes
     envelope: dict[str, Any] | None
     data: Any
@@ -122,7 +122,7 @@ class AuditRecord:
             kafka_offset=item["kafka_offset"],
             reason=item["reason"],
             reason_message=item["reason_message"],
-            headers=tuple((str(n), str(v)) for n, v in item["headers"]),
+            headers=tuple((str(n), None if v is None else str(v)) for n, v in item["headers"]),
             payload=base64.b64decode(item["payload"], validate=True),
             envelope=item.get("envelope"),
             data=item.get("data"),

@@ -13,9 +13,11 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from contracts import limits
 from contracts.envelope import CloudEvent
 from runtime.db import storable
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
+from runtime.header_names import shown_name
 from services.audit.chain import Entry, Kind
 
 # PostgreSQL text and jsonb refuse NUL and lone surrogates; they are stored (and hashed) as U+FFFD (see storable).
@@ -30,7 +32,7 @@ class Received:
     partition: int
     offset: int
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
+    headers: tuple[tuple[str, bytes | None], ...] = ()
 
 
 def storable_json(value: Any) -> Any:
@@ -96,34 +98,51 @@ data) stays in the record's headers, envelope or data, but not in an indexed col
 it (a btree row holds about 2.7 kB) and stall the log in retries."""
 
 
-def _indexable(header: str | None) -> str | None:
-    return header if header is not None and len(header) <= INDEXABLE_LENGTH else None
+def _indexable(header: str | None, length: int = INDEXABLE_LENGTH) -> str | None:
+    return header if header is not None and len(header) <= length else None
+
+
+def _identity_fits(source: str | None, event_id: str | None) -> bool:
+    """The log's unique key holds source and id in one btree row, counted in bytes: the contract's character limits
+    are chosen so that the worst case (four bytes a character) fits, and the audit keeps to the same limits."""
+    return (
+        source is not None
+        and event_id is not None
+        and len(source) <= limits.MAX_SOURCE_CHARS
+        and len(event_id) <= limits.MAX_ID_CHARS
+    )
+
+
+def _header(name: str, value: bytes | None) -> tuple[str, str | None]:
+    """A header as the log keeps it: a name that was not UTF-8 with its bytes as \\xNN, a null value as null."""
+    return storable(shown_name(name)), None if value is None else storable(value.decode("utf-8", "replace"))
 
 
 def entry_of(record: Received, dead_letter_topic: str) -> Entry:
     """Classify one record: a CloudEvent, a dead letter (keyed by the rejected event), or a non-CloudEvent."""
     payload = record.value or b""
-    headers = tuple((storable(name), storable(value.decode("utf-8", "replace"))) for name, value in record.headers)
-    by_name = dict(headers)
+    headers = tuple(_header(name, value) for name, value in record.headers)
+    by_name = {name: value for name, value in headers if value is not None}
     parsed = parse_json(payload)
     event = _cloud_event(parsed)
     coordinates = (f"kafka:{storable(record.topic)}", f"{record.partition}:{record.offset}")
     kind: Kind
     if record.topic == dead_letter_topic:
         kind = "dead_letter"
-        source, event_id = _indexable(by_name.get(EVENT_SOURCE)), _indexable(by_name.get(EVENT_ID))
-        if source is None or event_id is None:
+        source, event_id = by_name.get(EVENT_SOURCE), by_name.get(EVENT_ID)
+        if not _identity_fits(source, event_id):
             source, event_id = coordinates
         reason, reason_message = by_name.get(ERROR_CLASS), by_name.get(ERROR_MESSAGE)
     elif event is not None:
-        kind, source, event_id, reason, reason_message = "event", event.source, event.id, None, None
+        kind, reason, reason_message = "event", None, None
+        source, event_id = (event.source, event.id) if _identity_fits(event.source, event.id) else coordinates
     else:
         kind, (source, event_id), reason, reason_message = "not_cloudevent", coordinates, None, None
     agreement, region = _agreement_and_region(event) if event is not None else (None, None)
     return Entry(
         kind=kind,
-        event_source=storable(source),
-        event_id=storable(event_id),
+        event_source=storable(source or ""),
+        event_id=storable(event_id or ""),
         event_type=_indexable(storable(event.type) if event else by_name.get(EVENT_TYPE)),
         event_time=_utc_or_none(event),
         correlation_id=storable(event.correlationid) if event else _indexable(by_name.get("correlationid")),
@@ -138,6 +157,31 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
         payload=payload,
         envelope=parsed if isinstance(parsed, dict) else None,
         data=parsed.get("data") if isinstance(parsed, dict) else None,
+    )
+
+
+def bare_entry(record: Received, dead_letter_topic: str, why: str) -> Entry:
+    """What is kept of a record whose full entry PostgreSQL refused (or could not be built): its bytes, under its
+    coordinates, so that one record never holds up the log. `why` goes to the reason message."""
+    kind: Kind = "dead_letter" if record.topic == dead_letter_topic else "not_cloudevent"
+    return Entry(
+        kind=kind,
+        event_source=f"kafka:{storable(record.topic)}",
+        event_id=f"{record.partition}:{record.offset}",
+        event_type=None,
+        event_time=None,
+        correlation_id=None,
+        agreement_id=None,
+        region=None,
+        topic=storable(record.topic),
+        kafka_partition=record.partition,
+        kafka_offset=record.offset,
+        reason=None,
+        reason_message=storable(why)[: limits.DEAD_LETTER_MESSAGE_CHARS],
+        headers=(),
+        payload=record.value or b"",
+        envelope=None,
+        data=None,
     )
 
 

@@ -1,4 +1,9 @@
-"""Records one consumed batch in one transaction: classify, drop what is already recorded, chain, append."""
+"""Records one consumed batch in one transaction: classify, drop what is already recorded, chain, append.
+
+One record must never hold up the log: a record whose entry cannot be built, or whose entry PostgreSQL refuses,
+is recorded bare (its bytes under its Kafka coordinates, with why) and the rest of its batch as usual. Only the
+database being unreachable makes a batch come again.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from dataclasses import dataclass
 import asyncpg
 
 from runtime.clock import Clock
+from runtime.db import Connection
 from runtime.logging import get_logger
+from runtime.pipeline import INFRASTRUCTURE_ERRORS
 from services.audit import domain, repository
-from services.audit.chain import link
+from services.audit.chain import AuditRecord, Entry, link
 from services.audit.domain import Received
 
 
@@ -35,14 +42,21 @@ class Recorder:
 
     async def record(self, batch: Sequence[Received]) -> BatchOutcome:
         started = time.perf_counter()
-        entries = [domain.entry_of(r, self._dead_letter_topic) for r in batch]
+        entries = [self._entry_of(r) for r in batch]
         async with self._pool.acquire() as conn, conn.transaction():
             await repository.lock_chain(conn)
             known = await repository.recorded_keys(conn, {e.key for e in entries})
             fresh, conflicting = domain.first_of_each_key(entries, known)
             head_seq, head_hash = await repository.head(conn)
-            records = link(fresh, head_seq, head_hash, self._clock.now())
-            await repository.append(conn, records)
+            now = self._clock.now()
+            try:
+                async with conn.transaction():
+                    records = link(fresh, head_seq, head_hash, now)
+                    await repository.append(conn, records)
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception:  # PostgreSQL refused a row, or the driver could not encode one
+                records = await self._append_one_by_one(conn, fresh, head_seq, head_hash)
         for entry in conflicting:
             self._log.warning(
                 "audit_duplicate_differs",
@@ -66,3 +80,43 @@ class Recorder:
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         return outcome
+
+    def _entry_of(self, record: Received) -> Entry:
+        try:
+            return domain.entry_of(record, self._dead_letter_topic)
+        except Exception as error:
+            return self._bare(record, error)
+
+    def _bare(self, record: Received, error: Exception) -> Entry:
+        self._log.warning(
+            "audit_record_bare",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            error_class=type(error).__name__,
+            error=str(error)[:500],
+        )
+        why = f"recorded bare: {type(error).__name__}: {error}"
+        return domain.bare_entry(record, self._dead_letter_topic, why)
+
+    async def _append_one_by_one(
+        self, conn: Connection, entries: list[Entry], head_seq: int, head_hash: str
+    ) -> list[AuditRecord]:
+        """The slow path, only after PostgreSQL refused a batch: each entry in its own savepoint, and one it refuses
+        again is recorded bare in its place."""
+        now = self._clock.now()
+        records: list[AuditRecord] = []
+        for entry in entries:
+            try:
+                async with conn.transaction():
+                    (record,) = link([entry], head_seq, head_hash, now)
+                    await repository.append(conn, [record])
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as error:
+                received = Received(entry.topic, entry.kafka_partition, entry.kafka_offset, entry.payload)
+                (record,) = link([self._bare(received, error)], head_seq, head_hash, now)
+                await repository.append(conn, [record])
+            records.append(record)
+            head_seq, head_hash = record.seq, record.hash
+        return records

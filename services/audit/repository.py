@@ -138,7 +138,7 @@ def record_of(row: asyncpg.Record) -> AuditRecord:
         kafka_offset=row["kafka_offset"],
         reason=row["reason"],
         reason_message=row["reason_message"],
-        headers=tuple((str(n), str(v)) for n, v in row["headers"]),
+        headers=tuple((str(n), None if v is None else str(v)) for n, v in row["headers"]),
         payload=bytes(row["payload"]),
         envelope=row["envelope"],
         data=row["data"],

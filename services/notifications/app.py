@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -22,10 +23,11 @@ from runtime.service import (
     runtime_of,
 )
 from runtime.tasks import stop_tasks
-from services.notifications import handlers, seed
+from services.notifications import dead_letters, digests, handlers, seed
 from services.notifications.channels import Email, Webhook
 from services.notifications.delivery import DeliveryWorker
 from services.notifications.settings import NotificationsSettings
+from services.notifications.webhook_targets import WebhookTargets
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -43,6 +45,7 @@ def definition(settings: NotificationsSettings, deps: handlers.Deps, on_dead_let
         # The dead-letter topic carries the original bytes (maybe not JSON), so it bypasses the CloudEvents
         # pipeline; its publishers are told why, deduplicated in the handler's own transaction.
         raw={topics.DEAD_LETTER: on_dead_letter},
+        timers={digests.TIMER_KIND: digests.tell_rejections(settings.rejection_digest_max_listed)},
     )
 
 
@@ -63,7 +66,8 @@ class Lifecycle:
             return
         parsed = seed.read(Path(self.settings.subscriptions_seed))
         async with self.runtime.pool.acquire() as conn, conn.transaction():
-            skipped = await seed.apply(conn, parsed, self.runtime.clock.now())
+            targets = WebhookTargets(self.settings.webhook_allowed_hosts)
+            skipped = await seed.apply(conn, parsed, self.runtime.clock.now(), targets)
         self._log.info("subscriptions_seeded", recipients=len(parsed.recipients), skipped_webhooks=skipped)
 
     async def start_worker(self) -> None:
@@ -73,7 +77,10 @@ class Lifecycle:
             self.runtime.pool,
             self.runtime.clock,
             self.settings,
-            {"email": Email(self.settings), "webhook": Webhook(self._client)},
+            {
+                "email": Email(self.settings),
+                "webhook": Webhook(self._client, WebhookTargets(self.settings.webhook_allowed_hosts)),
+            },
             on_emitted=relay.wake if relay is not None else lambda: None,
             observe=self.runtime.metrics.observe_delivery,
         )
@@ -95,10 +102,10 @@ class Lifecycle:
             self._client = None
 
     async def on_dead_letter(self, record: Incoming) -> None:
-        headers = {k: v.decode(errors="replace") for k, v in record.headers}
+        headers = {k: (v or b"").decode(errors="replace") for k, v in record.headers}
         try:
             async with self.runtime.pool.acquire() as conn, conn.transaction():
-                created = await handlers.notify_dead_letter(
+                created = await dead_letters.notify_dead_letter(
                     self.deps, conn, record.value, headers, self.runtime.clock.now()
                 )
         except INFRASTRUCTURE_ERRORS:
@@ -119,6 +126,7 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock | Non
         regions=known.regions,
         organisations=known.organisations,
         own_source=settings.event_source,
+        rejection_window=timedelta(seconds=settings.rejection_digest_seconds),
     )
     lifecycle: Lifecycle | None = None
 

@@ -14,6 +14,7 @@ import httpx
 
 from services.notifications.domain import http_status_is_permanent, is_email_address, smtp_code_is_permanent
 from services.notifications.settings import NotificationsSettings
+from services.notifications.webhook_targets import TargetRefused, WebhookTargets
 
 SIGNATURE_HEADER = "X-LHL-Signature"
 TIMESTAMP_HEADER = "X-LHL-Timestamp"
@@ -97,26 +98,36 @@ class Email:
 
 
 class Webhook:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, targets: WebhookTargets) -> None:
         self._client = client
+        self._targets = targets
 
     async def send(self, message: Outgoing) -> Sent:
         if message.signing_secret is None:
             return Sent(ok=False, error="webhook contact point has no signing secret", permanent=True)
         try:
-            scheme = httpx.URL(message.address).scheme
+            url = httpx.URL(message.address)
         except httpx.InvalidURL as error:
             return Sent(ok=False, error=f"invalid webhook URL: {error}", permanent=True)
-        if scheme not in ("http", "https"):
-            return Sent(ok=False, error=f"invalid webhook URL: scheme {scheme!r} is not http(s)", permanent=True)
+        if url.scheme not in ("http", "https"):
+            return Sent(ok=False, error=f"invalid webhook URL: scheme {url.scheme!r} is not http(s)", permanent=True)
+        try:
+            target = await self._targets.pin(url)
+        except TargetRefused as refused:
+            return Sent(ok=False, error=f"webhook address refused: {refused}", permanent=True)
+        except OSError as error:
+            return Sent(ok=False, error=f"webhook host does not resolve: {error}")
         headers = {
+            **target.headers,
             "Content-Type": "application/cloudevents+json",
             TIMESTAMP_HEADER: str(message.timestamp),
             SIGNATURE_HEADER: sign(message.signing_secret, message.timestamp, message.payload),
             NOTIFICATION_HEADER: message.notification_id,
         }
         try:
-            response = await self._client.post(message.address, content=message.payload, headers=headers)
+            response = await self._client.post(
+                target.url, content=message.payload, headers=headers, extensions=target.extensions
+            )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
             return Sent(ok=False, error=f"invalid webhook URL: {error}", permanent=True)
         except httpx.HTTPError as error:

@@ -18,6 +18,7 @@ from services.notifications import domain
 from services.notifications.app import MIGRATIONS
 from services.notifications.repository import deliveries, subscriptions
 from services.notifications.settings import NotificationsSettings
+from services.notifications.webhook_targets import WebhookTargets
 
 app = typer.Typer(help="Subscriptions and failed deliveries of the notifications service.", no_args_is_help=True)
 failures_app = typer.Typer(help="Deliveries that gave up.", no_args_is_help=True)
@@ -154,6 +155,11 @@ def add_contact_point(
         _fail(f"--webhook-url: expected an http(s) URL, got {webhook_url!r}")
     if webhook_url is not None and not signing_secret_env:
         _fail("--signing-secret-env: a webhook needs the name of its secret's environment variable")
+    if webhook_url is not None:
+        targets = WebhookTargets(NotificationsSettings().webhook_allowed_hosts)
+        refused = asyncio.run(targets.refusal(webhook_url))
+        if refused is not None:
+            _fail(f"--webhook-url: {refused}; a webhook may only reach public addresses")
     if signing_secret_env is not None and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", signing_secret_env):
         _fail(f"--signing-secret-env: expected an environment variable name in upper case, got {signing_secret_env!r}")
     channel, address = ("email", email) if email is not None else ("webhook", webhook_url)

@@ -13,6 +13,7 @@ from contracts import catalog
 from runtime.db import Connection
 from services.notifications import domain
 from services.notifications.repository import subscriptions
+from services.notifications.webhook_targets import WebhookTargets
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
@@ -83,8 +84,8 @@ def read(path: Path) -> Seed:
         raise SeedError(f"{path}: {where}") from error
 
 
-async def apply(conn: Connection, seed: Seed, now: datetime) -> int:
-    """Upsert every entry; returns how many contact points were skipped for a missing secret."""
+async def apply(conn: Connection, seed: Seed, now: datetime, targets: WebhookTargets) -> int:
+    """Upsert every entry; returns how many webhooks were skipped for a missing secret or an address inside."""
     skipped = 0
     for r in seed.recipients:
         await subscriptions.upsert_recipient(
@@ -94,7 +95,7 @@ async def apply(conn: Connection, seed: Seed, now: datetime) -> int:
             if cp.email is not None:
                 point = domain.ContactPoint(cp.id, r.id, "email", cp.email)
             else:
-                if not os.environ.get(cp.signing_secret_env or ""):
+                if not os.environ.get(cp.signing_secret_env or "") or await targets.refusal(str(cp.webhook_url)):
                     skipped += 1
                     continue
                 point = domain.ContactPoint(cp.id, r.id, "webhook", str(cp.webhook_url), cp.signing_secret_env)

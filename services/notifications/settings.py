@@ -22,6 +22,12 @@ class NotificationsSettings(RuntimeSettings):
     mail_from: str = Field(default="leve-hele-livet@lhl.invalid", description="Sender address of every e-mail.")
 
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one webhook POST.")
+    webhook_allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Hosts (names or addresses, as in the URL) a webhook may reach although they are, or resolve to, "
+        "loopback, private or link-local addresses; for tests and local development only. "
+        "E.g. WEBHOOK_ALLOWED_HOSTS='[\"127.0.0.1\"]'.",
+    )
 
     retry_delays_seconds: tuple[PositiveInt, ...] = Field(
         default=(10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200),
@@ -35,6 +41,15 @@ class NotificationsSettings(RuntimeSettings):
     delivery_poll_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for due rows.")
     delivery_concurrency: int = Field(
         default=4, ge=1, le=64, description="Deliveries in flight at once, so one slow endpoint does not hold up all."
+    )
+
+    rejection_digest_seconds: int = Field(
+        default=900,
+        gt=0,
+        description="Rejections of one source are told by e-mail at most once per this many seconds, in one message.",
+    )
+    rejection_digest_max_listed: int = Field(
+        default=20, ge=1, description="Rejections listed in full in one such e-mail; the rest are counted."
     )
 
     subscriptions_seed: str | None = Field(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from contracts import catalog
 from contracts.events import evaluations as ev
 from contracts.events import meetings as mt
 from contracts.events.base import EventData
+from services.notifications.repository.rejections import Rejection
 
 _MONTHS = (
     "januar",
@@ -188,6 +190,46 @@ def render_dead_letter(
     text = Text(f"Hendelse avvist ({reason})", what)
     frame = Frame("ukjent", None, event_id, event_source, "-")
     return Message(f"[Leve hele livet] {text.subject}", _body(text, frame, event_type or "ukjent"))
+
+
+def render_rejections(
+    source: str, rejected: Sequence[Rejection], opened: datetime, closed: datetime, max_listed: int
+) -> Message:
+    """One e-mail for every rejection of a source in a window: counts per reason, the first `max_listed` in full."""
+    reasons = Counter(r.reason for r in rejected)
+    count = f"{len(rejected)} hendelse{'r' if len(rejected) > 1 else ''}"
+    subject = f"[Leve hele livet] {count} avvist ({', '.join(sorted(reasons))})"
+    lines = [
+        f"{count} fra systemet deres ble avvist og ikke behandlet mellom {_klokke(opened)} og {_klokke(closed)}."
+        " Rett feilen og send hendelsene på nytt med ny id.",
+        "",
+        "Avvist etter årsak: " + ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items())),
+        "",
+    ]
+    for r in rejected[:max_listed]:
+        lines += [
+            f"Hendelses-id: {r.event_id}",
+            f"  Hendelsestype: {r.event_type or 'ukjent'}",
+            f"  Årsak: {r.reason}",
+            f"  Feil: {r.message[:_MESSAGE_CHARS]}",
+            f"  Emne (topic): {r.topic}, avvist {r.failed_at}",
+        ]
+    if len(rejected) > max_listed:
+        lines.append(f"... og {len(rejected) - max_listed} til.")
+    lines += [
+        "",
+        f"Kilde: {source}",
+        f"Driften finner alle avvisningene fra kilden med: lhl dlq list --source {source}",
+    ]
+    return Message(subject, "\n".join(lines))
+
+
+_MESSAGE_CHARS = 500
+
+
+def _klokke(moment: datetime) -> str:
+    utc = moment.astimezone(UTC)
+    return f"{dato(utc.date())} kl. {utc:%H:%M} UTC"
 
 
 def _body(text: Text, frame: Frame, event_type: str) -> str:

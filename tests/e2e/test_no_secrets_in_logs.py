@@ -21,6 +21,7 @@ from services.meetings.settings import MeetingsSettings
 from services.notifications.app import create_app as create_notifications
 from services.notifications.settings import NotificationsSettings
 from tests.integration.notifications.servers import WebhookServer
+from tests.support.http import LOCAL_RECEIVERS
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.services import fetch, running, settings_for
@@ -80,6 +81,7 @@ async def test_secrets_and_message_texts_stay_out_of_the_logs(
             subscriptions_seed=str(seed),
             delivery_poll_seconds=0.1,
             log_level="DEBUG",
+            webhook_allowed_hosts=(LOCAL_RECEIVERS,),
         ),
         clock,
     )

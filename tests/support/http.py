@@ -6,10 +6,14 @@ import asyncio
 import socket
 from dataclasses import dataclass
 
+LOCAL_RECEIVERS = "127.0.0.1"
+"""Where the tests' servers listen: a loopback address, which a webhook may reach only when the notifications
+service's operator setting (webhook_allowed_hosts) names it."""
+
 
 def free_port() -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((LOCAL_RECEIVERS, 0))
         port: int = s.getsockname()[1]
         return port
 
@@ -37,7 +41,7 @@ class LocalHttpServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, LOCAL_RECEIVERS, 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

@@ -80,7 +80,7 @@ def test_a_line_inside_a_span_names_its_trace_and_span(capsys: pytest.CaptureFix
 
     with tracer.start_as_current_span("consume") as span:
         get_logger().info("event_processed")
-        logging.getLogger("aiokafka.consumer").warning("something in a library")
+        logging.getLogger("tests.a_library").warning("something in a library")  # any stdlib logger, as aiokafka
     get_logger().info("service_stopped")
 
     inside, library, outside = lines(capsys)

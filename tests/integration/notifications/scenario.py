@@ -17,6 +17,7 @@ from contracts.events.evaluations import RegionalReportDue, RegionalReportOverdu
 from contracts.events.meetings import ActionItemAssigned
 from services.notifications import cli
 from services.notifications.settings import NotificationsSettings
+from tests.support.http import LOCAL_RECEIVERS
 from tests.support.infra import Infra
 from tests.support.services import settings_for
 
@@ -77,6 +78,7 @@ def settings(infra: Infra, run_id: str, smtp_port: int, seed: Path, **overrides:
         smtp_port=smtp_port,
         subscriptions_seed=str(seed),
         delivery_poll_seconds=0.1,
+        webhook_allowed_hosts=(LOCAL_RECEIVERS,),
         **overrides,
     )
 
@@ -121,7 +123,11 @@ def of_type(events: list[dict[str, Any]], suffix: str) -> list[dict[str, Any]]:
 
 def run_cli(settings: NotificationsSettings, *args: str) -> str:
     """The operator's CLI against the service's schema; call it in a thread, it runs its own event loop."""
-    env = {"DATABASE_URL": settings.database_url, "DB_SCHEMA": settings.schema_name}
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "DB_SCHEMA": settings.schema_name,
+        "WEBHOOK_ALLOWED_HOSTS": json.dumps(settings.webhook_allowed_hosts),
+    }
     result = CliRunner().invoke(cli.app, list(args), env=env)
     assert result.exit_code == 0, result.output
     return result.output

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.support.http import LocalHttpServer, Request, free_port
+from tests.support.http import LOCAL_RECEIVERS, LocalHttpServer, Request, free_port
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class WebhookServer(LocalHttpServer):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/lhl"
+        return f"http://{LOCAL_RECEIVERS}:{self.port}/hooks/lhl"
 
     def answer(self, request: Request) -> bytes:
         self.requests.append(request)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from contracts import topics
 from lhl.dlq import read_dead_letters, replay
+from runtime import deadletter as dl
 from runtime.clock import ManualClock
 from runtime.settings import RuntimeSettings
 from services.meetings.app import create_app
@@ -55,3 +56,22 @@ async def test_a_replayed_dead_letter_is_processed_once_after_the_fix(
     assert len([e for e in derived if e["causationid"] == event.id]) == 1
     assert [r["outcome"] for r in inbox] == ["processed"]
     assert len(await read_dead_letters(ops)) == 1
+
+
+async def test_a_dead_letter_that_keeps_only_part_of_the_record_is_not_replayed(bus: Bus, infra: Infra) -> None:
+    ops = RuntimeSettings(
+        service_name="lhl-cli",
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        database_url=infra.database_url,
+        topic_prefix=bus.prefix,
+    )
+    cut = {
+        dl.ORIGINAL_TOPIC: bus.topic(topics.MEETINGS_INGRESS),
+        dl.ERROR_CLASS: "invalid_record",
+        dl.VALUE_TRUNCATED: "1040000",
+    }
+    await bus.publish_raw(topics.DEAD_LETTER, b'{"specversion": "1.0", "id": "cut-', key="k", headers=cut)
+    [letter] = await read_dead_letters(ops)
+    assert await replay(ops, [letter.ref]) == {
+        letter.ref: "skipped: the dead letter keeps only part of the record; the publisher must resend it"
+    }

@@ -7,6 +7,17 @@ import pytest
 
 from services.notifications.channels import Email, Outgoing, Webhook
 from services.notifications.settings import NotificationsSettings
+from services.notifications.webhook_targets import WebhookTargets
+
+PUBLIC = "93.184.215.14"
+
+
+async def resolves_publicly(host: str, port: int) -> list[str]:
+    return [PUBLIC]
+
+
+def public_targets() -> WebhookTargets:
+    return WebhookTargets(resolve=resolves_publicly)
 
 
 def outgoing(address: str, channel: str = "webhook", secret: str | None = "s") -> Outgoing:
@@ -23,13 +34,13 @@ def client_answering(status: int) -> httpx.AsyncClient:
 )
 async def test_a_webhook_answer_is_judged_by_its_status(status: int, ok: bool, permanent: bool) -> None:
     async with client_answering(status) as client:
-        sent = await Webhook(client).send(outgoing("https://mottaker.example/hook"))
+        sent = await Webhook(client, public_targets()).send(outgoing("https://mottaker.example/hook"))
     assert (sent.ok, sent.permanent) == (ok, permanent)
 
 
 async def test_a_webhook_url_that_is_not_http_is_a_permanent_error() -> None:
     async with client_answering(200) as client:
-        sent = await Webhook(client).send(outgoing("ftp://mottaker.example/hook"))
+        sent = await Webhook(client, public_targets()).send(outgoing("ftp://mottaker.example/hook"))
     assert sent.permanent
     assert sent.error is not None
     assert "invalid webhook URL" in sent.error
@@ -40,7 +51,7 @@ async def test_an_unreachable_webhook_is_retried() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-        sent = await Webhook(client).send(outgoing("https://mottaker.example/hook"))
+        sent = await Webhook(client, public_targets()).send(outgoing("https://mottaker.example/hook"))
     assert (sent.ok, sent.permanent) == (False, False)
 
 

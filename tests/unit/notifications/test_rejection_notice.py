@@ -10,7 +10,7 @@ import jsonschema
 from contracts import catalog
 from lhl import export
 from runtime import deadletter as dlq
-from services.notifications.handlers import rejection_notice
+from services.notifications.dead_letters import rejection_notice
 
 NOW = datetime(2022, 6, 2, 8, 30, tzinfo=UTC)
 HEADERS = {
