@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from runtime.logging import get_logger
 from runtime.kafka_access import KafkaAccess
+from runtime.logging import get_logger
 from runtime.observability import Metrics
 
 Lag = dict[tuple[str, int], int]
