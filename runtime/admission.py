@@ -251,9 +251,16 @@ def admit(
     record: Incoming,
     types: Mapping[str, catalog.EventType],
     checks: Mapping[str, Check] | None = None,
+    verify: Callable[[Incoming], object] | None = None,
 ) -> tuple[CloudEvent, EventData]:
-    """The typed event, or Rejected with a stable reason and a message naming each wrong field."""
+    """The typed event, or Rejected with a stable reason and a message naming each wrong field.
+
+    `verify` (the services pass runtime.verification) runs as soon as the envelope is read, before anything judges
+    what the event says: an event nobody can vouch for is refused as `unauthenticated`, whatever else is wrong.
+    """
     raw = envelope_of(record)
+    if verify is not None:
+        verify(record)
     event, data = _validated(raw, types)
     try:
         _check_key(record, event)

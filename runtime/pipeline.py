@@ -22,6 +22,7 @@ from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
+from contracts.signing import Signer
 from runtime.admission import Check, admit, identity_of
 from runtime.clock import Clock
 from runtime.db import Connection
@@ -29,6 +30,7 @@ from runtime.deadletter import dead_letter_headers
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, add_record
 from runtime.records import Incoming
+from runtime.verification import EventVerifier
 
 Outcome = Literal["processed", "duplicate", "dead_lettered", "skipped"]
 
@@ -87,6 +89,8 @@ class Pipeline:
         topic_of: Callable[[str], str],
         handlers: Mapping[str, Handler],
         checks: Mapping[str, Check] | None = None,
+        verifier: EventVerifier,
+        signer: Signer,
         on_committed: Callable[[], None] = lambda: None,
         observe: Observe | None = None,
         dead_letters: bool = True,
@@ -98,6 +102,8 @@ class Pipeline:
         self._source = source
         self._topic_of = topic_of
         self._handlers = handlers
+        self._verifier = verifier
+        self._signer = signer
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
         self._checks = checks or {}
         self._on_committed = on_committed
@@ -114,11 +120,15 @@ class Pipeline:
     async def _process(self, record: Incoming) -> tuple[Outcome, str | None, str | None]:
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)
         try:
-            event, data = admit(record, self._types, self._checks)
+            event, data = admit(record, self._types, self._checks, verify=self._verifier.check)
         except Rejected as rejection:
             read: CloudEvent | None = rejection.event  # set when only the service's checks refused it
             source, event_id, event_type = (read.source, read.id, read.type) if read else identity_of(record)
-            if not self._dead_letters:
+            if rejection.reason is Reason.UNAUTHENTICATED:
+                # Dead-lettered on every topic, by every consumer, and under the record's Kafka coordinates: its
+                # claimed source and id are unproven, and must not take the inbox slot of the event they imitate.
+                source, event_id = f"kafka:{record.topic}", f"{record.partition}:{record.offset}"
+            elif not self._dead_letters:
                 return self._skip(rejection, event_type, log)
             outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log)
             return outcome, event_type, rejection.reason.value
@@ -170,6 +180,7 @@ class Pipeline:
                 correlation_id=event.correlationid,
                 causation_id=event.id,
                 traceparent=event.traceparent,
+                signer=self._signer,
             )
             await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
         log.info("event_processed", emitted=[e.type for e in emitter.emitted])

@@ -74,6 +74,7 @@ class Lifecycle:
             self.runtime.clock,
             self.settings,
             {"email": Email(self.settings), "webhook": Webhook(self._client)},
+            signer=self.runtime.signer,
             on_emitted=relay.wake if relay is not None else lambda: None,
             observe=self.runtime.metrics.observe_delivery,
         )
