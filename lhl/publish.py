@@ -17,10 +17,12 @@ from contracts import catalog
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.reference import ReferenceData
 from contracts.rejections import Reason, Rejected
+from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
 from lhl import services
 from runtime.admission import admit
 from runtime.records import Incoming
+from lhl.keys import default_key_file
 from runtime.settings import RuntimeSettings
 
 
@@ -105,6 +107,15 @@ async def send(settings: RuntimeSettings, topic: str, event: CloudEvent) -> None
 def publish_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON or YAML event.")],
     source: Annotated[str, typer.Option(help="Your system's registered CloudEvents source.")],
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            dir_okay=False,
+            help="Your Ed25519 private key (PEM) registered for the source; default the one `lhl keys generate "
+            "--source SRC` wrote under KEYS_DIR.",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
 ) -> None:
     """Validate an event against the contracts and publish it to its topic.
@@ -112,7 +123,10 @@ def publish_command(
     The file holds a CloudEvent; `id`, `time`, `specversion`, `dataschema`, `correlationid` and `partitionkey` are
     filled in when missing. What is wrong is printed as field paths with reasons.
 
-    Example: `lhl publish meeting-held.yaml --source /statsforvalteren/vestland/moter`
+    The event is signed (CloudEvents verifiability, DSSE with Ed25519) with `--key`; an unsigned event, or one
+    signed by a key not registered for the source, is dead-lettered as `unauthenticated`.
+
+    Example: `lhl publish meeting-held.yaml --source /statsforvalteren/vestland/moter --key vestland-moter.pem`
     """
     raw = load(file)
     if raw.get("source", source) != source:
@@ -128,5 +142,13 @@ def publish_command(
     if dry_run:
         typer.echo(f"valid {event.type} for {topic}")
         return
-    asyncio.run(send(RuntimeSettings(service_name="lhl-cli"), topic, event))
+    settings = RuntimeSettings(service_name="lhl-cli")
+    path = key or default_key_file(Path(settings.keys_dir), source)
+    try:
+        signer = Signer.from_file(path)
+    except (OSError, ValueError) as error:
+        typer.echo(f"--key: cannot sign with {path}: {error}", err=True)
+        typer.echo(f"  make and register a key with: lhl keys generate --source {source}", err=True)
+        raise typer.Exit(1) from error
+    asyncio.run(send(settings, topic, sign_event(event, signer)))
     typer.echo(event.id)

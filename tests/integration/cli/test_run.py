@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.support.http import free_port
 from tests.support.infra import Infra
 from tests.support.processes import LHL, wait_until_ready
+from tests.support.signing import keys_for_tests
 
 
 async def test_a_service_started_by_lhl_run_becomes_ready_and_stops_cleanly_on_sigterm(
@@ -20,6 +21,7 @@ async def test_a_service_started_by_lhl_run_becomes_ready_and_stops_cleanly_on_s
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
         "DATABASE_URL": infra.database_url,
+        "KEYS_DIR": str(keys_for_tests().directory),
         "TOPIC_PREFIX": f"t{run_id}.",
         "DB_SCHEMA": f"t{run_id}_meetings",
         "HTTP_PORT": str(port),

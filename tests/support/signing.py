@@ -1,0 +1,59 @@
+"""The tests' keys: one per registered source of every organisation and one per service, in a throwaway folder.
+
+Every publisher in the tests signs as the real one would; the services under test trust this folder's registry.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from contracts.envelope import CloudEvent
+from contracts.reference import organisations
+from contracts.signing import Signer, sign_event
+from runtime import keystore
+
+SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+"""Before any simulated clock of the tests, so a test's manual clock never falls outside a key's validity."""
+
+
+class KeyFolder:
+    """Private keys by source, and the registry of their public halves that the services under test load."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.registry = directory / "registry.json"
+        self._by_source: dict[str, Signer] = {}
+
+    def key_file(self, source: str) -> Path:
+        return self.directory / "sources" / f"{source.strip('/').replace('/', '_') or 'root'}.pem"
+
+    def signer(self, source: str) -> Signer:
+        """The key registered for this source, made on first use."""
+        if source not in self._by_source:
+            self._by_source[source] = keystore.ensure_key(self.key_file(source), self.registry, [source], SINCE)
+        return self._by_source[source]
+
+    def ensure_service(self, service: str) -> Signer:
+        return keystore.ensure_service_key(self.directory, self.registry, service, SINCE)
+
+    def sign(self, event: CloudEvent) -> CloudEvent:
+        return sign_event(event, self.signer(event.source))
+
+    def unregistered(self) -> Signer:
+        """A key nobody registered."""
+        return keystore.create_key_file(self.directory / "unregistered" / f"{uuid.uuid4().hex}.pem")
+
+
+@cache
+def keys_for_tests() -> KeyFolder:
+    keys = KeyFolder(Path(tempfile.mkdtemp(prefix="lhl-test-keys-")))
+    for org in organisations().organisations:
+        for source in org.sources:
+            keys.signer(source)
+    for service in ("meetings", "evaluations", "notifications", "audit"):
+        keys.ensure_service(service)
+    return keys
