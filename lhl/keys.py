@@ -57,9 +57,7 @@ def _check_sources(sources: list[str]) -> None:
 
 @app.command()
 def generate(
-    source: Annotated[
-        list[str] | None, typer.Option("--source", help="A source it signs for (repeatable).")
-    ] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="A source it signs for (repeatable).")] = None,
     service: Annotated[str | None, typer.Option("--service", help="Or: a service of this system.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the private key (PEM, mode 0600).")] = None,
     valid_from: Annotated[str | None, typer.Option("--valid-from", help="ISO time; default now.")] = None,
@@ -106,9 +104,7 @@ def list_keys(registry: RegistryOption = None) -> None:
 @app.command()
 def retire(
     key_id: Annotated[str, typer.Argument(help="The key's id, as `lhl keys list` shows it.")],
-    at: Annotated[
-        str | None, typer.Option("--at", help="ISO time it is refused from; default now.")
-    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help="ISO time it is refused from; default now.")] = None,
     registry: RegistryOption = None,
 ) -> None:
     """End a key's validity: events it signed are refused from then on, and `audit verify` flags any the audit

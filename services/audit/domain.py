@@ -14,6 +14,9 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from contracts.envelope import CloudEvent
+from contracts.keys import KeyRegistry
+from contracts.rejections import Reason
+from contracts.signing import Unauthenticated, verify, view_of
 from runtime.db import storable
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from services.audit.chain import Entry, Kind
@@ -100,8 +103,9 @@ def _indexable(header: str | None) -> str | None:
     return header if header is not None and len(header) <= INDEXABLE_LENGTH else None
 
 
-def entry_of(record: Received, dead_letter_topic: str) -> Entry:
-    """Classify one record: a CloudEvent, a dead letter (keyed by the rejected event), or a non-CloudEvent."""
+def entry_of(record: Received, dead_letter_topic: str, keys: KeyRegistry, at: datetime) -> Entry:
+    """Classify one record: a CloudEvent that verifies, one that does not (unauthenticated), a dead letter (keyed by
+    the rejected event), or a non-CloudEvent. Signatures are judged with the keys valid at `at`."""
     payload = record.value or b""
     headers = tuple((storable(name), storable(value.decode("utf-8", "replace"))) for name, value in record.headers)
     by_name = dict(headers)
@@ -109,6 +113,7 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
     event = _cloud_event(parsed)
     coordinates = (f"kafka:{storable(record.topic)}", f"{record.partition}:{record.offset}")
     kind: Kind
+    signed_by_key: str | None = None
     if record.topic == dead_letter_topic:
         kind = "dead_letter"
         source, event_id = _indexable(by_name.get(EVENT_SOURCE)), _indexable(by_name.get(EVENT_ID))
@@ -116,7 +121,12 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
             source, event_id = coordinates
         reason, reason_message = by_name.get(ERROR_CLASS), by_name.get(ERROR_MESSAGE)
     elif event is not None:
-        kind, source, event_id, reason, reason_message = "event", event.source, event.id, None, None
+        source, event_id = event.source, event.id
+        try:
+            signed_by_key = verify(view_of(payload, record.headers), keys, at).key.key_id
+            kind, reason, reason_message = "event", None, None
+        except Unauthenticated as error:
+            kind, reason, reason_message = "unauthenticated", Reason.UNAUTHENTICATED.value, storable(str(error))
     else:
         kind, (source, event_id), reason, reason_message = "not_cloudevent", coordinates, None, None
     agreement, region = _agreement_and_region(event) if event is not None else (None, None)
@@ -138,6 +148,8 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
         payload=payload,
         envelope=parsed if isinstance(parsed, dict) else None,
         data=parsed.get("data") if isinstance(parsed, dict) else None,
+        dssematerial=storable(event.dssematerial) if event is not None and event.dssematerial else None,
+        signed_by_key=signed_by_key,
     )
 
 

@@ -10,6 +10,7 @@ import asyncpg
 
 from runtime.clock import Clock
 from runtime.logging import get_logger
+from runtime.verification import TrustedKeys
 from services.audit import domain, repository
 from services.audit.chain import link
 from services.audit.domain import Received
@@ -20,13 +21,15 @@ class BatchOutcome:
     received: int
     recorded: int
     head_seq: int
+    head_hash: str
 
 
 class Recorder:
     """The audit consumer's effect: the chain is extended in Kafka's delivery order, one batch at a time."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, dead_letter_topic: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, dead_letter_topic: str, keys: TrustedKeys) -> None:
         self._pool = pool
+        self._keys = keys
         self._clock = clock
         self._dead_letter_topic = dead_letter_topic
         self._log = get_logger(component="audit_recorder")
@@ -35,13 +38,14 @@ class Recorder:
 
     async def record(self, batch: Sequence[Received]) -> BatchOutcome:
         started = time.perf_counter()
-        entries = [domain.entry_of(r, self._dead_letter_topic) for r in batch]
+        now, registry = self._clock.now(), self._keys.current()
+        entries = [domain.entry_of(r, self._dead_letter_topic, registry, now) for r in batch]
         async with self._pool.acquire() as conn, conn.transaction():
             await repository.lock_chain(conn)
             known = await repository.recorded_keys(conn, {e.key for e in entries})
             fresh, conflicting = domain.first_of_each_key(entries, known)
             head_seq, head_hash = await repository.head(conn)
-            records = link(fresh, head_seq, head_hash, self._clock.now())
+            records = link(fresh, head_seq, head_hash, now)
             await repository.append(conn, records)
         for entry in conflicting:
             self._log.warning(
@@ -56,7 +60,8 @@ class Recorder:
         for r in batch:
             at = (r.topic, r.partition)
             self.positions[at] = max(self.positions.get(at, -1), r.offset)
-        outcome = BatchOutcome(len(batch), len(records), records[-1].seq if records else head_seq)
+        last = (records[-1].seq, records[-1].hash) if records else (head_seq, head_hash)
+        outcome = BatchOutcome(len(batch), len(records), *last)
         self._log.info(
             "audit_batch_recorded",
             received=outcome.received,
