@@ -13,7 +13,8 @@ from pathlib import Path
 
 from contracts.envelope import CloudEvent
 from contracts.reference import organisations
-from contracts.signing import Signer, sign_event
+from contracts import dsse
+from contracts.signing import EXTENSIONS, SERVICE_SOURCE_PREFIX, Signer, sign_event, structured_view
 from runtime import keystore
 
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -33,6 +34,8 @@ class KeyFolder:
 
     def signer(self, source: str) -> Signer:
         """The key registered for this source, made on first use."""
+        if source.startswith(SERVICE_SOURCE_PREFIX):
+            return self.ensure_service(source.removeprefix(SERVICE_SOURCE_PREFIX))
         if source not in self._by_source:
             self._by_source[source] = keystore.ensure_key(self.key_file(source), self.registry, [source], SINCE)
         return self._by_source[source]
@@ -42,6 +45,13 @@ class KeyFolder:
 
     def sign(self, event: CloudEvent) -> CloudEvent:
         return sign_event(event, self.signer(event.source))
+
+    def sign_bytes(self, value: bytes) -> bytes:
+        """A structured event's exact bytes, signed by its source's key: for events no model would serialize."""
+        view = structured_view(value)
+        signer = self.signer(view.attributes["source"])
+        material = dsse.sign(view.attributes, view.data, EXTENSIONS, signer.key, signer.key_id)
+        return value.rstrip()[:-1] + b',"dssematerial":"' + material.encode() + b'"}'
 
     def unregistered(self) -> Signer:
         """A key nobody registered."""
