@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from contracts import dsse
 from contracts.envelope import CloudEvent
 from contracts.reference import organisations
-from contracts import dsse
 from contracts.signing import EXTENSIONS, SERVICE_SOURCE_PREFIX, Signer, sign_event, structured_view
 from runtime import keystore
 

@@ -33,9 +33,7 @@ async def test_odd_records_are_recorded_and_the_chain_over_them_verifies_live_an
     settings = audit_settings(infra, run_id, tmp_path / "checkpoints")
     odd = cloud_event(report(), source=REPORTS_SOURCE, region="vestland")
     # NUL and a lone surrogate, which PostgreSQL's text and jsonb refuse, inside an otherwise valid CloudEvent.
-    with_nul = keys_for_tests().sign_bytes(
-        odd.to_bytes().replace(b"Alle kommunene", b"Alle\\u0000kommunene\\ud800")
-    )
+    with_nul = keys_for_tests().sign_bytes(odd.to_bytes().replace(b"Alle kommunene", b"Alle\\u0000kommunene\\ud800"))
     far_east = cloud_event(
         report(), source=REPORTS_SOURCE, time=datetime(2022, 5, 15, 1, 30, tzinfo=timezone(timedelta(hours=14)))
     )
