@@ -40,12 +40,6 @@ def _moment(option: str, text: str | None) -> datetime:
     return moment
 
 
-def default_key_file(keys_dir: Path, source: str) -> Path:
-    if source.startswith(SERVICE_SOURCE_PREFIX):
-        return keys_dir / f"{source.removeprefix(SERVICE_SOURCE_PREFIX)}.pem"
-    return keys_dir / "sources" / f"{source.strip('/').replace('/', '_')}.pem"
-
-
 def _check_sources(sources: list[str]) -> None:
     for source in sources:
         if not source.startswith(SERVICE_SOURCE_PREFIX) and organisations().owner_of_source(source) is None:
@@ -74,7 +68,7 @@ def generate(
         _fail("name the key's sources with --source (one or more), or a service with --service")
     _check_sources(sources)
     settings = RuntimeSettings()
-    path = out or default_key_file(Path(settings.keys_dir), sources[0])
+    path = out or keystore.key_file(Path(settings.keys_dir), sources[0])
     if path.exists():
         _fail(f"{path} exists already; pass --out to write the new key elsewhere")
     signer = keystore.create_key_file(path)

@@ -20,9 +20,9 @@ from contracts.rejections import Reason, Rejected
 from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
 from lhl import services
+from runtime import keystore
 from runtime.admission import admit
 from runtime.records import Incoming
-from lhl.keys import default_key_file
 from runtime.settings import RuntimeSettings
 
 
@@ -143,7 +143,7 @@ def publish_command(
         typer.echo(f"valid {event.type} for {topic}")
         return
     settings = RuntimeSettings(service_name="lhl-cli")
-    path = key or default_key_file(Path(settings.keys_dir), source)
+    path = key or keystore.key_file(Path(settings.keys_dir), source)
     try:
         signer = Signer.from_file(path)
     except (OSError, ValueError) as error:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import keys
 from contracts.keys import RegisteredKey
-from contracts.signing import Signer, service_source
+from contracts.signing import SERVICE_SOURCE_PREFIX, Signer, service_source
 
 
 def create_key_file(path: Path) -> Signer:
@@ -64,5 +64,21 @@ def ensure_key(path: Path, registry: Path, sources: Sequence[str], valid_from: d
     return signer
 
 
+def key_file(keys_dir: Path, source: str) -> Path:
+    """Where `lhl keys generate` puts the key of a source: <keys_dir>/<service>.pem for a service of this system,
+    <keys_dir>/sources/<source with / as _>.pem for a publisher."""
+    if source.startswith(SERVICE_SOURCE_PREFIX):
+        return keys_dir / f"{source.removeprefix(SERVICE_SOURCE_PREFIX)}.pem"
+    return keys_dir / "sources" / f"{source.strip('/').replace('/', '_')}.pem"
+
+
+def ensure_source_keys(
+    keys_dir: Path, registry: Path, sources: Sequence[str], valid_from: datetime
+) -> dict[str, Signer]:
+    """One registered key per source, made where missing: for the demo's and the tests' publishers."""
+    return {s: ensure_key(key_file(keys_dir, s), registry, [s], valid_from) for s in sources}
+
+
 def ensure_service_key(keys_dir: Path, registry: Path, service: str, valid_from: datetime) -> Signer:
-    return ensure_key(keys_dir / f"{service}.pem", registry, [service_source(service)], valid_from)
+    source = service_source(service)
+    return ensure_key(key_file(keys_dir, source), registry, [source], valid_from)

@@ -6,15 +6,13 @@ Every publisher in the tests signs as the real one would; the services under tes
 from __future__ import annotations
 
 import tempfile
-import uuid
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from contracts import dsse
 from contracts.envelope import CloudEvent
 from contracts.reference import organisations
-from contracts.signing import EXTENSIONS, SERVICE_SOURCE_PREFIX, Signer, sign_event, structured_view
+from contracts.signing import SERVICE_SOURCE_PREFIX, Signer, sign_event, sign_structured, structured_view
 from runtime import keystore
 
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -29,15 +27,12 @@ class KeyFolder:
         self.registry = directory / "registry.json"
         self._by_source: dict[str, Signer] = {}
 
-    def key_file(self, source: str) -> Path:
-        return self.directory / "sources" / f"{source.strip('/').replace('/', '_') or 'root'}.pem"
-
     def signer(self, source: str) -> Signer:
-        """The key registered for this source, made on first use."""
+        """The key registered for this source (a service's own key for a service's source), made on first use."""
         if source.startswith(SERVICE_SOURCE_PREFIX):
             return self.ensure_service(source.removeprefix(SERVICE_SOURCE_PREFIX))
         if source not in self._by_source:
-            self._by_source[source] = keystore.ensure_key(self.key_file(source), self.registry, [source], SINCE)
+            self._by_source.update(keystore.ensure_source_keys(self.directory, self.registry, [source], SINCE))
         return self._by_source[source]
 
     def ensure_service(self, service: str) -> Signer:
@@ -48,14 +43,7 @@ class KeyFolder:
 
     def sign_bytes(self, value: bytes) -> bytes:
         """A structured event's exact bytes, signed by its source's key: for events no model would serialize."""
-        view = structured_view(value)
-        signer = self.signer(view.attributes["source"])
-        material = dsse.sign(view.attributes, view.data, EXTENSIONS, signer.key, signer.key_id)
-        return value.rstrip()[:-1] + b',"dssematerial":"' + material.encode() + b'"}'
-
-    def unregistered(self) -> Signer:
-        """A key nobody registered."""
-        return keystore.create_key_file(self.directory / "unregistered" / f"{uuid.uuid4().hex}.pem")
+        return sign_structured(value, self.signer(structured_view(value).attributes["source"]))
 
 
 @cache
