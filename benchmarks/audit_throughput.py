@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from faststream import FastStream
 
 from benchmarks.workload import EVENT_TYPE, TOPIC, produce
 from contracts import topics
+from runtime import keystore
 from runtime.pipeline import HandlerContext
 from runtime.service import ServiceDefinition, build_app, ensure_topics, runtime_of
 from runtime.settings import RuntimeSettings
@@ -151,7 +153,13 @@ async def clean_up(settings: AuditSettings, schemas: list[str]) -> None:
 
 async def run(count: int, batch: int, partitions: int, pipeline_count: int, keep: bool) -> None:
     tag = uuid.uuid4().hex[:8]
-    common: dict[str, Any] = {"topic_prefix": f"bench{tag}.", "topic_partitions": partitions, "log_level": "WARNING"}
+    keys_dir = Path(tempfile.mkdtemp(prefix="lhl-bench-keys-"))
+    common: dict[str, Any] = {
+        "topic_prefix": f"bench{tag}.",
+        "topic_partitions": partitions,
+        "log_level": "WARNING",
+        "keys_dir": str(keys_dir),
+    }
     settings = AuditSettings(
         **common,
         db_schema=f"bench{tag}_audit",
@@ -160,11 +168,14 @@ async def run(count: int, batch: int, partitions: int, pipeline_count: int, keep
         log_format="json",
     )
     floor = RuntimeSettings(**common, service_name=f"bench{tag}-floor", db_schema=f"bench{tag}_floor")
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    meetings = keystore.ensure_service_key(keys_dir, floor.key_registry_path, "meetings", since)
+    keystore.ensure_service_key(keys_dir, floor.key_registry_path, floor.service_name, since)
     await ensure_topics(
         settings.kafka_bootstrap_servers, [settings.topic(t) for t in topics.ALL_TOPICS], settings.topic_partitions
     )
     try:
-        produced = await produce(settings, count, tag)
+        produced = await produce(settings, count, tag, meetings)
         raw = await raw_consumer_rate(settings, count)
         audit = await audit_rate(settings, count)
         pipeline = await pipeline_floor_rate(floor, min(pipeline_count, count)) if pipeline_count else None
