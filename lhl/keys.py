@@ -79,8 +79,9 @@ def generate(
     except ValueError as error:
         path.unlink()
         _fail(str(error))
-    typer.echo(f"private key (keep secret): {path}\nkey id {entry.key_id} for {', '.join(sources)}, ")
-    typer.echo(f"{entry.describe_validity()}, registered in {registry or settings.key_registry_path}")
+    typer.echo(f"private key (keep secret): {path}")
+    typer.echo(f"key id {entry.key_id} for {', '.join(sources)}, {entry.describe_validity()}")
+    typer.echo(f"registered in {registry or settings.key_registry_path}")
 
 
 @app.command("list")
