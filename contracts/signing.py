@@ -27,7 +27,8 @@ from contracts.keys import KeyRegistry, RegisteredKey, key_id
 from contracts.reference import organisations
 
 EXTENSIONS: Final = ("correlationid", "causationid", "traceparent", "partitionkey")
-"""Every extension attribute of the envelope; all are signed, in this order."""
+"""This system's extension attributes: always signed, in this order, then any other extension the event carries."""
+NOT_EXTENSIONS: Final = frozenset({*dsse.CORE_ATTRIBUTES, dsse.ATTRIBUTE, "data", "data_base64"})
 SERVICE_SOURCE_PREFIX: Final = "/lhl/"
 _WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
 _DECODER: Final = json.JSONDecoder()
@@ -77,7 +78,7 @@ def sign_event(event: CloudEvent, signer: Signer) -> CloudEvent:
     """The event with `dssematerial` over every core attribute, every extension and the data as it will be sent."""
     unsigned = event.model_copy(update={"dssematerial": None})
     view = structured_view(unsigned.to_bytes())
-    material = dsse.sign(view.attributes, view.data, EXTENSIONS, signer.key, signer.key_id)
+    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
     return unsigned.model_copy(update={"dssematerial": material})
 
 
@@ -85,7 +86,7 @@ def sign_structured(value: bytes, signer: Signer) -> bytes:
     """A structured-mode event's exact bytes with `dssematerial` added as the last member, for events that are
     bytes already (a replayed script, a hand-written file) rather than a model to serialize."""
     view = structured_view(value)
-    material = dsse.sign(view.attributes, view.data, EXTENSIONS, signer.key, signer.key_id)
+    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
     return value.rstrip()[:-1] + b',"' + dsse.ATTRIBUTE.encode() + b'":"' + material.encode() + b'"}'
 
 
@@ -107,13 +108,28 @@ def view_of(value: bytes, headers: Iterable[tuple[str, bytes | None]] = (), key:
     return WireView(attributes, value)
 
 
+def extensions_of(view: WireView) -> list[str]:
+    """What a signer signs: this system's extensions (present or not), then every other extension present."""
+    return [*EXTENSIONS, *sorted(n for n in view.attributes if n not in NOT_EXTENSIONS and n not in EXTENSIONS)]
+
+
+def _canonical(name: str, value: object) -> str:
+    """An attribute's value as the extension serialises it: a string as itself, a boolean as true/false, an
+    integer in decimal. Any other JSON value has no CloudEvents type, so no signature can cover it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int):
+        return str(value)
+    raise Unauthenticated(f"attribute {name} holds {type(value).__name__}, a value no signature can cover")
+
+
 def structured_view(value: bytes) -> WireView:
     try:
         text = value.decode("utf-8")
         members = _members(text)
     except (UnicodeDecodeError, ValueError) as error:
         raise Unauthenticated(f"the event cannot be verified: it is not a UTF-8 JSON object ({error})") from error
-    attributes = {name: v for name, (v, _) in members.items() if name != "data" and isinstance(v, str)}
+    attributes = {name: _canonical(name, v) for name, (v, _) in members.items() if name != "data" and v is not None}
     data = members.get("data")
     if data is None and isinstance(encoded := members.get("data_base64", (None, ""))[0], str):
         try:  # binary data travels as base64; its bytes are what is signed
@@ -188,7 +204,7 @@ def verify(view: WireView, registry: KeyRegistry, at: datetime) -> Verified:
             f"a signed attribute or the data was changed after signing: the core digest (id, source, specversion, "
             f"type, datacontenttype, dataschema, subject, time, data) does not match the one key {key.key_id} signed"
         )
-    present = [name for name in EXTENSIONS if name in attributes]
+    present = [name for name in attributes if name not in NOT_EXTENSIONS]
     unsigned = [name for name in present if name not in material.signed_extensions]
     if unsigned:
         raise Unauthenticated(f"extension attribute(s) {', '.join(unsigned)} are not covered by the signature")
