@@ -90,6 +90,14 @@ def sign_structured(value: bytes, signer: Signer) -> bytes:
     return value.rstrip()[:-1] + b',"' + dsse.ATTRIBUTE.encode() + b'":"' + material.encode() + b'"}'
 
 
+def sign_binary(value: bytes, headers: Mapping[str, bytes], key: bytes | None, signer: Signer) -> dict[str, bytes]:
+    """A binary-mode record's headers with `ce_dssematerial` added, over the attributes as its headers carry them
+    and the value's exact bytes."""
+    view = view_of(value, headers.items(), key)
+    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
+    return {**headers, f"ce_{dsse.ATTRIBUTE}": material.encode()}
+
+
 def view_of(value: bytes, headers: Iterable[tuple[str, bytes | None]] = (), key: bytes | None = None) -> WireView:
     """The record read as the CloudEvents Kafka binding reads it: structured mode (content type
     application/cloudevents*, or no `ce_` header) has the whole event in the value; binary mode has the attributes

@@ -255,13 +255,14 @@ def admit(
 ) -> tuple[CloudEvent, EventData]:
     """The typed event, or Rejected with a stable reason and a message naming each wrong field.
 
-    `verify` (the services pass runtime.verification) runs as soon as the envelope is read, before anything judges
-    what the event says: an event nobody can vouch for is refused as `unauthenticated`, whatever else is wrong.
+    `verify` (the services pass runtime.verification) runs as soon as the record is a well-formed event, before its
+    key or anything it says is judged against the reference data: an event nobody vouches for is refused as
+    `unauthenticated`.
     """
     raw = envelope_of(record)
+    event, data = _validated(raw, types)
     if verify is not None:
         verify(record)
-    event, data = _validated(raw, types)
     try:
         _check_key(record, event)
         check = (checks or {}).get(event.type)

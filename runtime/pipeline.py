@@ -122,15 +122,20 @@ class Pipeline:
         try:
             event, data = admit(record, self._types, self._checks, verify=self._verifier.check)
         except Rejected as rejection:
-            read: CloudEvent | None = rejection.event  # set when only the service's checks refused it
+            # Set when the event verified and only the key or the service's checks refused it.
+            read: CloudEvent | None = rejection.event
             source, event_id, event_type = (read.source, read.id, read.type) if read else identity_of(record)
+            coordinates = (f"kafka:{record.topic}", f"{record.partition}:{record.offset}")
             if rejection.reason is Reason.UNAUTHENTICATED:
-                # Dead-lettered on every topic, by every consumer, and under the record's Kafka coordinates: its
-                # claimed source and id are unproven, and must not take the inbox slot of the event they imitate.
-                source, event_id = f"kafka:{record.topic}", f"{record.partition}:{record.offset}"
+                # Dead-lettered on every topic, by every consumer, and named by its Kafka coordinates: the source it
+                # claims is not told, for it never said this.
+                source, event_id = coordinates
             elif not self._dead_letters:
                 return self._skip(rejection, event_type, log)
-            outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log)
+            # Until it verified, its source and id are only claims: its inbox row must not take the slot of the
+            # genuine event it may imitate, so it is claimed under its Kafka coordinates.
+            inbox = (source, event_id) if read is not None else coordinates
+            outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log, inbox)
             return outcome, event_type, rejection.reason.value
         log = log.bind(
             event_id=event.id, event_type=event.type, correlation_id=event.correlationid, source=event.source
@@ -195,6 +200,7 @@ class Pipeline:
         event_type: str | None,
         event: CloudEvent | None,
         log: structlog.stdlib.BoundLogger,
+        inbox: tuple[str, str] | None = None,
     ) -> Outcome:
         now = self._clock.now()
         headers = dead_letter_headers(
@@ -210,7 +216,8 @@ class Pipeline:
             traceparent=event.traceparent if event else None,
         )
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await _record_in_inbox(conn, record, source, event_id, event_type, "dead_lettered"):
+            claimed_source, claimed_id = inbox or (source, event_id)
+            if not await _record_in_inbox(conn, record, claimed_source, claimed_id, event_type, "dead_lettered"):
                 log.info("event_duplicate", rejected=True)
                 return "duplicate"
             key = record.key.decode(errors="replace") if record.key is not None else None

@@ -6,13 +6,21 @@ Every publisher in the tests signs as the real one would; the services under tes
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from contracts.envelope import CloudEvent
 from contracts.reference import organisations
-from contracts.signing import SERVICE_SOURCE_PREFIX, Signer, sign_event, sign_structured, structured_view
+from contracts.signing import (
+    SERVICE_SOURCE_PREFIX,
+    Signer,
+    sign_binary,
+    sign_event,
+    sign_structured,
+    structured_view,
+)
 from runtime import keystore
 
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -40,6 +48,10 @@ class KeyFolder:
 
     def sign(self, event: CloudEvent) -> CloudEvent:
         return sign_event(event, self.signer(event.source))
+
+    def sign_binary(self, value: bytes, headers: Mapping[str, bytes], key: bytes | None) -> dict[str, bytes]:
+        """A binary-mode record's headers, with the signature of the source its `ce_source` header names."""
+        return sign_binary(value, headers, key, self.signer(headers["ce_source"].decode()))
 
     def sign_bytes(self, value: bytes) -> bytes:
         """A structured event's exact bytes, signed by its source's key: for events no model would serialize."""

@@ -15,7 +15,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contracts import dsse
 from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry, RegisteredKey, raw_public
-from contracts.signing import EXTENSIONS, Signer, Unauthenticated, sign_event, structured_view, verify
+from contracts.signing import (
+    EXTENSIONS,
+    Signer,
+    Unauthenticated,
+    sign_binary,
+    sign_event,
+    structured_view,
+    verify,
+    view_of,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -168,3 +177,29 @@ def test_material_breaking_the_extensions_constraints_is_refused(material: dict[
     }
     with pytest.raises(dsse.MaterialError, match=complaint):
         dsse.open_material(base64.b64encode(json.dumps(envelope).encode()).decode())
+
+
+def test_an_extension_added_after_signing_is_refused_and_one_signed_with_the_event_verifies() -> None:
+    signer = Signer.of(Ed25519PrivateKey.generate())
+    registry = KeyRegistry([_registered(signer, VESTLAND_MEETINGS)])
+    signed = sign_event(_event(), signer).to_bytes()
+    assert "tenant are not covered" in _refusal(signed[:-1] + b',"tenant":"x"}', registry)
+    carried = sign_event(_event().model_copy(update={"tenant": "x"}), signer).to_bytes()
+    assert b'"tenant":"x"' in carried
+    assert verify(structured_view(carried), registry, NOW)
+
+
+def test_a_binary_mode_record_verifies_over_its_headers_and_value_and_not_once_a_header_changed() -> None:
+    signer = Signer.of(Ed25519PrivateKey.generate())
+    registry = KeyRegistry([_registered(signer, VESTLAND_MEETINGS)])
+    event = _event()
+    headers = {
+        f"ce_{name}": str(value).encode() for name, value in json.loads(event.to_bytes()).items() if name != "data"
+    }
+    headers["content-type"] = headers.pop("ce_datacontenttype")
+    value = json.dumps(event.data).encode()
+    signed = sign_binary(value, headers, event.partitionkey.encode(), signer)
+    assert verify(view_of(value, signed.items(), event.partitionkey.encode()), registry, NOW)
+    moved = {**signed, "ce_subject": b"action-item/another"}
+    with pytest.raises(Unauthenticated, match="changed after signing"):
+        verify(view_of(value, moved.items(), event.partitionkey.encode()), registry, NOW)
