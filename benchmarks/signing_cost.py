@@ -20,7 +20,8 @@ from contracts import catalog, dsse
 from contracts.envelope import CloudEvent
 from contracts.events.meetings import ContactMeetingHeld
 from contracts.keys import KeyRegistry, RegisteredKey, raw_public
-from contracts.signing import EXTENSIONS, Signer, sign_event, structured_view, verify
+from contracts.signing import EXTENSIONS, Signer, sign_event, verify
+from contracts.wire import structured_view
 from lhl.contract_examples.meetings import _held_meeting as held_meeting
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

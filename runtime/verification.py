@@ -13,7 +13,7 @@ from pathlib import Path
 from contracts import keys
 from contracts.keys import KeyRegistry
 from contracts.rejections import Reason, Rejected
-from contracts.signing import Unauthenticated, Verified, verify, view_of
+from contracts.signing import Unauthenticated, Verified, read, verify
 from runtime.clock import Clock
 from runtime.records import Incoming
 
@@ -54,7 +54,7 @@ class EventVerifier:
 
     def check(self, record: Incoming) -> Verified:
         try:
-            view = view_of(record.value or b"", record.headers, record.key)
+            view = read(record.value or b"", record.headers, record.key)
             return verify(view, self._trusted.current(), self._clock.now())
         except Unauthenticated as error:
             raise Rejected(Reason.UNAUTHENTICATED, str(error)) from error

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry
 from contracts.rejections import Reason
-from contracts.signing import Unauthenticated, verify, view_of
+from contracts.signing import Unauthenticated, read, verify
 from runtime.db import storable
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from services.audit.chain import Entry, Kind
@@ -123,7 +123,7 @@ def entry_of(record: Received, dead_letter_topic: str, keys: KeyRegistry, at: da
     elif event is not None:
         source, event_id = event.source, event.id
         try:
-            signed_by_key = verify(view_of(payload, record.headers), keys, at).key.key_id
+            signed_by_key = verify(read(payload, record.headers), keys, at).key.key_id
             kind, reason, reason_message = "event", None, None
         except Unauthenticated as error:
             kind, reason, reason_message = "unauthenticated", Reason.UNAUTHENTICATED.value, storable(str(error))

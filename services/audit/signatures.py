@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from contracts.keys import KeyRegistry
-from contracts.signing import Unauthenticated, verify, view_of
+from contracts.signing import Unauthenticated, read, verify
 from services.audit.chain import AuditRecord
 
 
@@ -35,7 +35,7 @@ class SignatureAudit:
         if e.kind not in ("event", "unauthenticated"):
             return None
         headers = [(name, value.encode()) for name, value in e.headers]
-        view = view_of(e.payload, headers)
+        view = read(e.payload, headers)
         if view.attributes.get("dssematerial") != e.dssematerial:
             return f"{_label(record)} was edited: its dssematerial column differs from the payload's"
         try:

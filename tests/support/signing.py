@@ -13,14 +13,8 @@ from pathlib import Path
 
 from contracts.envelope import CloudEvent
 from contracts.reference import organisations
-from contracts.signing import (
-    SERVICE_SOURCE_PREFIX,
-    Signer,
-    sign_binary,
-    sign_event,
-    sign_structured,
-    structured_view,
-)
+from contracts.signing import SERVICE_SOURCE_PREFIX, Signer, sign_binary, sign_event, sign_structured
+from contracts.wire import structured_view
 from runtime import keystore
 
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)

@@ -15,16 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contracts import dsse
 from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry, RegisteredKey, raw_public
-from contracts.signing import (
-    EXTENSIONS,
-    Signer,
-    Unauthenticated,
-    sign_binary,
-    sign_event,
-    structured_view,
-    verify,
-    view_of,
-)
+from contracts.signing import EXTENSIONS, Signer, Unauthenticated, sign_binary, sign_event, verify
+from contracts.wire import structured_view, view_of
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from contracts import topics
 from contracts.keys import KeyRegistry
-from contracts.signing import structured_view, verify
+from contracts.signing import verify
+from contracts.wire import structured_view
 from lhl.cli import app
 from runtime import keystore
 from tests.support.infra import Infra
