@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from faststream import FastStream
 from benchmarks.workload import EVENT_TYPE, TOPIC, produce
 from contracts import topics
 from lhl.acls import apply_namespace, remove_namespace
+from runtime import keystore
 from runtime.pipeline import HandlerContext
 from runtime.service import ServiceDefinition, build_app, ensure_topics, runtime_of
 from runtime.settings import RuntimeSettings
@@ -154,7 +156,13 @@ async def clean_up(operator: RuntimeSettings, owned: list[tuple[str, str]]) -> N
 
 async def run(count: int, batch: int, partitions: int, pipeline_count: int, keep: bool) -> None:
     tag = uuid.uuid4().hex[:8]
-    common: dict[str, Any] = {"topic_prefix": f"bench{tag}.", "topic_partitions": partitions, "log_level": "WARNING"}
+    keys_dir = Path(tempfile.mkdtemp(prefix="lhl-bench-keys-"))
+    common: dict[str, Any] = {
+        "topic_prefix": f"bench{tag}.",
+        "topic_partitions": partitions,
+        "log_level": "WARNING",
+        "keys_dir": str(keys_dir),
+    }
     settings = AuditSettings(
         **common,
         db_schema=f"bench{tag}_audit",
@@ -165,10 +173,13 @@ async def run(count: int, batch: int, partitions: int, pipeline_count: int, keep
     # The floor consumes the meetings service's events as the evaluations service does, under its principal.
     floor = EvaluationsSettings(**common, db_schema=f"bench{tag}_floor")
     operator = RuntimeSettings(**common, service_name="lhl-cli")
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    meetings = keystore.ensure_service_key(keys_dir, floor.key_registry_path, "meetings", since)
+    keystore.ensure_service_key(keys_dir, floor.key_registry_path, floor.service_name, since)
     await apply_namespace(operator.kafka, operator.topic_prefix)
     await ensure_topics(operator.kafka, [settings.topic(t) for t in topics.ALL_TOPICS], settings.topic_partitions)
     try:
-        produced = await produce(MeetingsSettings(**common), count, tag)
+        produced = await produce(MeetingsSettings(**common), count, tag, meetings)
         raw = await raw_consumer_rate(settings, count)
         audit = await audit_rate(settings, count)
         pipeline = await pipeline_floor_rate(floor, min(pipeline_count, count)) if pipeline_count else None

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from contracts import catalog, topics
 from contracts.envelope import CloudEvent, stable_event_id
 from contracts.events.meetings import ActionItemAssigned
+from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
 from runtime.settings import RuntimeSettings
 
@@ -53,14 +54,15 @@ def events(count: int, run: str) -> list[CloudEvent]:
     return made
 
 
-async def produce(settings: RuntimeSettings, count: int, run: str) -> float:
+async def produce(settings: RuntimeSettings, count: int, run: str, signer: Signer) -> float:
+    """Sign every event as the meetings service would (before the clock starts), then produce them."""
+    signed = [sign_event(e, signer) for e in events(count, run)]
     producer = AIOKafkaProducer(**settings.kafka.options(), acks="all", linger_ms=5)
     await producer.start()
     started = time.perf_counter()
     try:
         pending = [
-            await producer.send(settings.topic(TOPIC), e.to_bytes(), key=e.partitionkey.encode())
-            for e in events(count, run)
+            await producer.send(settings.topic(TOPIC), e.to_bytes(), key=e.partitionkey.encode()) for e in signed
         ]
         await asyncio.gather(*pending)
     finally:

@@ -108,6 +108,13 @@ class CloudEvent(BaseModel):
         max_length=limits.MAX_PARTITION_KEY_CHARS,
         description="Kafka key: '<agreement>/<region|national>'; the record's key must be the same.",
     )
+    dssematerial: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9+/_-]+=*$",
+        max_length=4000,
+        description="CloudEvents verifiability extension: Base64 of the DSSE envelope with the publisher's Ed25519 "
+        "signature over every other attribute and the data (see docs/security.md).",
+    )
     data: dict[str, Any] = Field(description="The event's data, described by `dataschema`.")
 
     def to_bytes(self) -> bytes:

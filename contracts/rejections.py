@@ -10,6 +10,7 @@ class Reason(StrEnum):
     INVALID_RECORD = "invalid_record"
     NOT_JSON = "not_json"
     NOT_CLOUDEVENT = "not_cloudevent"
+    UNAUTHENTICATED = "unauthenticated"
     UNKNOWN_TYPE = "unknown_type"
     WRONG_DATASCHEMA = "wrong_dataschema"
     INVALID_DATA = "invalid_data"
@@ -26,6 +27,9 @@ DESCRIPTIONS: Final[dict[Reason, str]] = {
     Reason.NOT_JSON: "The record's value is not JSON (or is empty).",
     Reason.NOT_CLOUDEVENT: "The record is not a CloudEvents 1.0 event in JSON: neither structured mode (content-type "
     "application/cloudevents+json) nor binary mode (ce_ headers) as the Kafka protocol binding defines them.",
+    Reason.UNAUTHENTICATED: "The event is not signed, or not by a key registered for its source (or, for a derived "
+    "type, its service) and valid now, or a signed attribute or the data changed after signing; the message says "
+    "which.",
     Reason.UNKNOWN_TYPE: "The event type is not accepted on the topic it was published to.",
     Reason.WRONG_DATASCHEMA: "The dataschema attribute does not name the schema of the event type.",
     Reason.INVALID_DATA: "The event does not match its committed JSON Schema (the envelope's or the type's data); "

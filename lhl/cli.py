@@ -93,6 +93,7 @@ def run(
     if unknown:
         raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {list(services.SERVICES)}")
     faststream = os.path.join(os.path.dirname(sys.executable), "faststream")
+    services.local_service_keys(chosen)
     sink, mail = _local_smtp_sink() if "notifications" in chosen and "SMTP_HOST" not in os.environ else (None, {})
     children = [
         subprocess.Popen(
@@ -140,10 +141,11 @@ def _local_smtp_sink() -> tuple[Mailbox, dict[str, str]]:
 
 
 def _mount_operator_clis() -> None:
-    from lhl import acls, dlq, publish
+    from lhl import acls, dlq, keys, publish
 
     app.add_typer(dlq.app, name="dlq")
     app.add_typer(acls.app, name="acl")
+    app.add_typer(keys.app, name="keys")
     app.command("publish")(publish.publish_command)
     try:
         from lhl.status import status_command

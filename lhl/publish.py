@@ -18,8 +18,10 @@ from contracts import catalog
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.reference import ReferenceData
 from contracts.rejections import Reason, Rejected
+from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
 from lhl import services
+from runtime import keystore
 from runtime.admission import admit
 from runtime.records import Incoming
 from runtime.settings import RuntimeSettings
@@ -106,6 +108,15 @@ async def send(settings: RuntimeSettings, topic: str, event: CloudEvent) -> None
 def publish_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON or YAML event.")],
     source: Annotated[str, typer.Option(help="Your system's registered CloudEvents source.")],
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            dir_okay=False,
+            help="Your Ed25519 private key (PEM) registered for the source; default the one `lhl keys generate "
+            "--source SRC` wrote under KEYS_DIR.",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
 ) -> None:
     """Validate an event against the contracts and publish it to its topic.
@@ -114,9 +125,11 @@ def publish_command(
     filled in when missing. What is wrong is printed as field paths with reasons.
 
     It logs in as KAFKA_USERNAME: the operator's under `deploy.stack env`, or a publishing system's own principal,
-    which may write only its organisation's ingress topics.
+    which may write only its organisation's ingress topics. The event is signed (CloudEvents verifiability, DSSE
+    with Ed25519) with `--key`; an unsigned event, or one signed by a key not registered for the source, is
+    dead-lettered as `unauthenticated`.
 
-    Example: `lhl publish meeting-held.yaml --source /statsforvalteren/vestland/moter`
+    Example: `lhl publish meeting-held.yaml --source /statsforvalteren/vestland/moter --key vestland-moter.pem`
     """
     raw = load(file)
     if raw.get("source", source) != source:
@@ -133,9 +146,16 @@ def publish_command(
         typer.echo(f"valid {event.type} for {topic}")
         return
     settings = RuntimeSettings(service_name="lhl-cli")
+    path = key or keystore.key_file(Path(settings.keys_dir), source)
+    try:
+        signer = Signer.from_file(path)
+    except (OSError, ValueError) as error:
+        typer.echo(f"--key: cannot sign with {path}: {error}", err=True)
+        typer.echo(f"  make and register a key with: lhl keys generate --source {source}", err=True)
+        raise typer.Exit(1) from error
     who = settings.kafka_username or "nobody (KAFKA_USERNAME is not set)"
     try:
-        asyncio.run(send(settings, topic, event))
+        asyncio.run(send(settings, topic, sign_event(event, signer)))
     except TopicAuthorizationFailedError as refused:
         typer.echo(f"the broker refused: {who} may not write {settings.topic(topic)}", err=True)
         raise typer.Exit(1) from refused

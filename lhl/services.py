@@ -52,6 +52,17 @@ def admission(deps: ReferenceData) -> dict[str, Check]:
     return found
 
 
+def local_service_keys(chosen: list[str]) -> None:
+    """Each service signs what it emits: make and register a key for each that has none yet (in KEYS_DIR)."""
+    from runtime import keystore
+    from runtime.clock import SystemClock
+    from runtime.settings import RuntimeSettings
+
+    settings = RuntimeSettings()
+    for service in (s for s in chosen if s != "audit"):  # the audit emits no events
+        keystore.ensure_service_key(Path(settings.keys_dir), settings.key_registry_path, service, SystemClock().now())
+
+
 def factory_path(service: str) -> str:
     return f"services.{service}.app:create_app"
 

@@ -251,10 +251,18 @@ def admit(
     record: Incoming,
     types: Mapping[str, catalog.EventType],
     checks: Mapping[str, Check] | None = None,
+    verify: Callable[[Incoming], object] | None = None,
 ) -> tuple[CloudEvent, EventData]:
-    """The typed event, or Rejected with a stable reason and a message naming each wrong field."""
+    """The typed event, or Rejected with a stable reason and a message naming each wrong field.
+
+    `verify` (the services pass runtime.verification) runs as soon as the record is a well-formed event, before its
+    key or anything it says is judged against the reference data: an event nobody vouches for is refused as
+    `unauthenticated`.
+    """
     raw = envelope_of(record)
     event, data = _validated(raw, types)
+    if verify is not None:
+        verify(record)
     try:
         _check_key(record, event)
         check = (checks or {}).get(event.type)

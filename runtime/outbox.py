@@ -13,6 +13,7 @@ from opentelemetry import propagate
 from contracts import catalog
 from contracts.envelope import CloudEvent, new_event_id, stable_event_id
 from contracts.events.base import EventData
+from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
 from runtime.db import Connection
 from runtime.logging import get_logger
@@ -77,7 +78,8 @@ def child_traceparent(cause: str | None) -> str | None:
 
 
 class Emitter:
-    """Builds derived CloudEvents and writes them to the outbox inside the caller's transaction."""
+    """Builds derived CloudEvents, signs them with the service's key and writes them to the outbox inside the
+    caller's transaction."""
 
     def __init__(
         self,
@@ -89,8 +91,10 @@ class Emitter:
         correlation_id: str,
         causation_id: str | None,
         traceparent: str | None,
+        signer: Signer,
     ) -> None:
         self._conn = conn
+        self._signer = signer
         self._source = source
         self._topic_of = topic_of
         self._now = now
@@ -128,6 +132,7 @@ class Emitter:
             partitionkey=partition_key(agreement_id, region),
             data=data.model_dump(mode="json"),
         )
+        event = sign_event(event, self._signer)
         await add_record(
             self._conn,
             self._topic_of(kind.topic),

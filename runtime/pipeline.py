@@ -25,6 +25,7 @@ from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
+from contracts.signing import Signer
 from runtime import boundary
 from runtime.admission import Check, admit, identity_of
 from runtime.clock import Clock
@@ -33,6 +34,7 @@ from runtime.deadletter import dead_letter_headers, fitted
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, add_record
 from runtime.records import Incoming
+from runtime.verification import EventVerifier
 
 Outcome = Literal["processed", "duplicate", "dead_lettered", "skipped"]
 
@@ -91,6 +93,8 @@ class Pipeline:
         topic_of: Callable[[str], str],
         handlers: Mapping[str, Handler],
         checks: Mapping[str, Check] | None = None,
+        verifier: EventVerifier,
+        signer: Signer,
         on_committed: Callable[[], None] = lambda: None,
         observe: Observe | None = None,
         dead_letters: bool = True,
@@ -103,6 +107,8 @@ class Pipeline:
         self._source = source
         self._topic_of = topic_of
         self._handlers = handlers
+        self._verifier = verifier
+        self._signer = signer
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
         self._checks = checks or {}
         self._on_committed = on_committed
@@ -149,7 +155,7 @@ class Pipeline:
             refused = boundary.refusal(record)
             if refused is not None:
                 raise refused
-            event, data = admit(record, self._types, self._checks)
+            event, data = admit(record, self._types, self._checks, verify=self._verifier.check)
         except Rejected as rejection:
             return await self._reject_unread(record, rejection, log)
         except Exception as error:
@@ -183,7 +189,8 @@ class Pipeline:
         self, record: Incoming, rejection: Rejected, log: structlog.stdlib.BoundLogger
     ) -> tuple[Outcome, str | None, str | None]:
         """Dead-letter (or, on another service's topic, pass by) a record that did not become an event to handle."""
-        read: CloudEvent | None = rejection.event  # set when only the service's checks refused it
+        # Set when the event verified and only the key or the service's checks refused it.
+        read: CloudEvent | None = rejection.event
         event_type: str | None
         if read is not None:
             source, event_id, event_type = read.source, read.id, read.type
@@ -192,9 +199,16 @@ class Pipeline:
                 source, event_id, event_type = identity_of(record)
             except Exception:  # whatever the record holds, its coordinates name it
                 (source, event_id), event_type = _coordinates(record), None
-        if not self._dead_letters:
+        if rejection.reason is Reason.UNAUTHENTICATED:
+            # Dead-lettered on every topic, by every consumer, and named by its Kafka coordinates: the source it
+            # claims is not told, for it never said this.
+            source, event_id = _coordinates(record)
+        elif not self._dead_letters:
             return self._skip(rejection, event_type, log)
-        outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log)
+        # Until it verified, its source and id are only claims: its inbox row must not take the slot of the genuine
+        # event it may imitate, so it is claimed under its Kafka coordinates.
+        inbox = (source, event_id) if read is not None else _coordinates(record)
+        outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log, inbox)
         return outcome, event_type, rejection.reason.value
 
     def _skip(
@@ -222,6 +236,7 @@ class Pipeline:
                 correlation_id=event.correlationid,
                 causation_id=event.id,
                 traceparent=event.traceparent,
+                signer=self._signer,
             )
             await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
         log.info("event_processed", emitted=[e.type for e in emitter.emitted])
@@ -236,9 +251,10 @@ class Pipeline:
         event_type: str | None,
         event: CloudEvent | None,
         log: structlog.stdlib.BoundLogger,
+        inbox: tuple[str, str] | None = None,
     ) -> Outcome:
         try:
-            return await self._write_dead_letter(record, rejection, source, event_id, event_type, event, log)
+            return await self._write_dead_letter(record, rejection, source, event_id, event_type, event, log, inbox)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as error:
@@ -259,6 +275,7 @@ class Pipeline:
         event_type: str | None,
         event: CloudEvent | None,
         log: structlog.stdlib.BoundLogger,
+        inbox: tuple[str, str] | None = None,
     ) -> Outcome:
         now = self._clock.now()
         headers = dead_letter_headers(
@@ -275,7 +292,8 @@ class Pipeline:
         )
         letter = fitted(record, headers)
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await _record_in_inbox(conn, record, source, event_id, event_type, "dead_lettered"):
+            claimed_source, claimed_id = inbox or (source, event_id)
+            if not await _record_in_inbox(conn, record, claimed_source, claimed_id, event_type, "dead_lettered"):
                 log.info("event_duplicate", rejected=True)
                 return "duplicate"
             await add_record(

@@ -23,6 +23,7 @@ from faststream.specification import AsyncAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts import catalog, topics
+from contracts.signing import Signer
 from runtime import db, header_names, tracing
 from runtime.admission import Check
 from runtime.clock import Clock, ScaledClock, SystemClock
@@ -39,6 +40,7 @@ from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
 from runtime.timers import Timer, TimerHandler, TimerRunner
 from runtime.tracing import configure_tracing
+from runtime.verification import EventVerifier, TrustedKeys
 
 RawHandler = Callable[[Incoming], Awaitable[None]]
 
@@ -111,12 +113,19 @@ class ServiceRuntime:
         self._raw = {settings.topic(topic): handler for topic, handler in definition.raw.items()}
         consumed = [settings.topic(t) for t in (*definition.consumes, *definition.raw)]
         self.lag = LagProbe(settings.kafka, settings.group_id, consumed)
+        self._signer: Signer | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
             raise RuntimeError(f"service {self.definition.name} is not started")
         return self._pool
+
+    @property
+    def signer(self) -> Signer:
+        if self._signer is None:
+            raise RuntimeError(f"service {self.definition.name} is not started")
+        return self._signer
 
     def migration_dirs(self) -> list[Path]:
         return [db.RUNTIME_MIGRATIONS, self.definition.migrations]
@@ -127,6 +136,8 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
+        self._signer = load_signer(s)
+        verifier = EventVerifier(TrustedKeys.installed(s.key_registry_path), self.clock)
         self._pool = await db.create_pool(s.database_url, s.schema_name)
         applied = await db.migrate(self._pool, self.migration_dirs())
         self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
@@ -158,6 +169,8 @@ class ServiceRuntime:
                 topic_of=s.topic,
                 handlers=handlers,
                 checks=self.definition.checks,
+                verifier=verifier,
+                signer=self._signer,
                 on_committed=self.relay.wake,
                 observe=self.metrics.observe_record,
                 dead_letters=topic not in self.definition.secondary,
@@ -278,7 +291,22 @@ class ServiceRuntime:
             correlation_id=str(payload.get("correlation_id") or f"timer:{timer.key}"),
             causation_id=f"timer:{timer.key}",
             traceparent=payload.get("traceparent"),
+            signer=self.signer,
         )
+
+
+class SigningKeyMissing(RuntimeError):
+    """The service has no key to sign its events with; the message says how to make one."""
+
+
+def load_signer(settings: RuntimeSettings) -> Signer:
+    path = settings.signing_key_path
+    if not path.is_file():
+        raise SigningKeyMissing(
+            f"{settings.service_name}: no signing key at {path}; create and register one with "
+            f"`lhl keys generate --service {settings.service_name}` (lhl run does this by itself)"
+        )
+    return Signer.from_file(path)
 
 
 async def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: int) -> None:

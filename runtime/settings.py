@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, Field, SecretStr
@@ -40,6 +41,15 @@ class RuntimeSettings(BaseSettings):
     http_host: str = Field(default="127.0.0.1", description="Where health and metrics are served.")
     http_port: int | None = Field(default=None, ge=0, description="Health/metrics port; 0 picks one, None: off.")
     agreements_dir: str | None = Field(default=None, description="Folder of agreement definitions (JSON).")
+    keys_dir: str = Field(
+        default=".local/keys", description="The installation's keys: each service's signing key and registry.json."
+    )
+    signing_key: str | None = Field(
+        default=None, description="This service's Ed25519 private key (PKCS#8 PEM); <keys_dir>/<service_name>.pem."
+    )
+    key_registry: str | None = Field(
+        default=None, description="The installation's registry of public keys; <keys_dir>/registry.json."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -75,3 +85,11 @@ class RuntimeSettings(BaseSettings):
     @property
     def event_source(self) -> str:
         return f"/lhl/{self.service_name}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return Path(self.signing_key) if self.signing_key else Path(self.keys_dir) / f"{self.service_name}.pem"
+
+    @property
+    def key_registry_path(self) -> Path:
+        return Path(self.key_registry) if self.key_registry else Path(self.keys_dir) / "registry.json"

@@ -81,6 +81,8 @@ def verify_audit(demo: Demo, checkpoint_dir: str) -> tuple[bool, str]:
         **os.environ,
         "DB_SCHEMA": demo.config.schema("audit"),
         "AUDIT_CHECKPOINT_DIR": checkpoint_dir,
+        "AUDIT_SIGNING_KEY": demo.config.audit_signing_key,
+        "KEYS_DIR": demo.config.keys_dir,
     }
     done = subprocess.run(
         [sys.executable, "-m", "services.audit.cli", "verify"], env=env, capture_output=True, text=True, check=False

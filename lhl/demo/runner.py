@@ -9,11 +9,15 @@ the same as in real time.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -21,9 +25,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream import FastStream
 
 from contracts import reference, topics
+from contracts.signing import Signer, sign_structured
 from lhl.acls import apply_namespace
 from lhl.demo.mailbox import Mailbox
 from lhl.demo.scenario import Publication, Script
+from runtime import keystore
 from runtime.clock import ManualClock
 from runtime.kafka_access import KafkaAccess
 from runtime.service import ServiceRuntime, runtime_of
@@ -47,6 +53,14 @@ class DemoConfig:
     database_url: str
     years: range
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    keys_dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="lhl-demo-keys-"))
+    """The demo's own signing keys and registry: every publisher's, every service's, valid from its first day."""
+    audit_signing_key: str = field(default_factory=lambda: base64.b64encode(os.urandom(32)).decode())
+    """Signs the audit's head after every batch, so that `audit verify` finds every record covered."""
+
+    @property
+    def key_registry(self) -> Path:
+        return Path(self.keys_dir) / "registry.json"
 
     @property
     def prefix(self) -> str:
@@ -66,6 +80,7 @@ class DemoConfig:
             "offset_commit_seconds": 0.02,
             "log_level": "ERROR",
             "log_format": "json",
+            "keys_dir": self.keys_dir,
         }
 
 
@@ -77,6 +92,7 @@ class Demo:
     clock: ManualClock
     mailbox: Mailbox
     apps: dict[str, FastStream]
+    publishers: dict[str, Signer]
     published: int = 0
 
     def runtime(self, service: str) -> ServiceRuntime:
@@ -104,6 +120,7 @@ def build_apps(config: DemoConfig, clock: ManualClock, smtp_port: int, checkpoin
                 **config.common("audit"),
                 audit_checkpoint_dir=checkpoint_dir,
                 audit_checkpoint_interval_seconds=0,
+                audit_signing_key=config.audit_signing_key,
             ),
             clock,
         ),
@@ -116,6 +133,7 @@ async def running_demo(config: DemoConfig, checkpoint_dir: str) -> AsyncIterator
     clock = ManualClock(start)
     # The demo's own topics and groups get the same ACLs as the production ones, for its prefix.
     await apply_namespace(config.kafka, config.prefix)
+    publishers = demo_keys(config, start)
     mailbox = Mailbox()
     mailbox.start()
     apps = build_apps(config, clock, mailbox.port, checkpoint_dir)
@@ -124,7 +142,7 @@ async def running_demo(config: DemoConfig, checkpoint_dir: str) -> AsyncIterator
         for app in apps.values():
             await app.start()
             started.append(app)
-        yield Demo(config, clock, mailbox, apps)
+        yield Demo(config, clock, mailbox, apps, publishers)
     finally:
         for app in reversed(started):
             await app.stop()
@@ -167,10 +185,20 @@ async def replay_term(demo: Demo, progress: Progress) -> None:
         await producer.stop()
 
 
+def demo_keys(config: DemoConfig, since: datetime) -> dict[str, Signer]:
+    """A key for every registered source and every service, registered in the demo's own registry."""
+    keys_dir = Path(config.keys_dir)
+    for service in ("meetings", "evaluations", "notifications"):
+        keystore.ensure_service_key(keys_dir, config.key_registry, service, since)
+    sources = [s for org in reference.organisations().organisations for s in org.sources]
+    return keystore.ensure_source_keys(keys_dir, config.key_registry, sources, since)
+
+
 async def _publish(producer: AIOKafkaProducer, demo: Demo, publication: Publication) -> None:
+    signer = demo.publishers.get(publication.signed_as) if publication.signed_as else None
     await producer.send_and_wait(
         f"{demo.config.prefix}{publication.topic}",
-        publication.value,
+        sign_structured(publication.value, signer) if signer is not None else publication.value,
         key=publication.key.encode() if publication.key else None,
         headers=[("content-type", b"application/cloudevents+json")],
     )

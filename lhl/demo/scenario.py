@@ -35,6 +35,9 @@ from contracts.reference import Agreement, Regions
 from contracts.topics import partition_key
 
 OSLO = ZoneInfo("Europe/Oslo")
+VESTLAND_MEETINGS = "/statsforvalteren/vestland/moter"
+FORGER_KEY = "/statsforvalteren/rogaland/moter"
+"""The demo's forger holds the key of Rogaland's meeting system and publishes as Vestland's."""
 CARELESS_SOURCE = "/ks/vestland"
 """The one careless publisher of the demo: a regional KS system that sends malformed events now and then."""
 
@@ -48,6 +51,8 @@ class Publication:
     value: bytes
     key: str | None
     what: str
+    signed_as: str | None = None
+    """Whose registered key signs it when it is sent: its own source's, another's (a forger), or none."""
 
 
 def _at(day: date, hour: int = 10) -> datetime:
@@ -80,7 +85,8 @@ class Script:
 
     def publish(self, data: EventData, source: str, at: datetime, region: str | None, what: str) -> CloudEvent:
         event = _event(data, source, at, region, self.agreement.id)
-        self.out.append(Publication(at, catalog.of(type(data)).topic, event.to_bytes(), event.partitionkey, what))
+        topic = catalog.of(type(data)).topic
+        self.out.append(Publication(at, topic, event.to_bytes(), event.partitionkey, what, signed_as=source))
         return event
 
     def build(self, years: range) -> list[Publication]:
@@ -91,6 +97,7 @@ class Script:
                 self._reports(year, office.id)
             self._evaluation(year)
         self._careless_publisher(years)
+        self._forger(years.start)
         return sorted(self.out, key=lambda p: (p.at, p.what))
 
     # Contact meetings, decisions and action items.
@@ -306,6 +313,7 @@ class Script:
                 json.dumps(stale).encode(),
                 stale["partitionkey"],
                 "careless: negative count",
+                signed_as=CARELESS_SOURCE,
             )
         )
         if len(years) > 1:
@@ -341,3 +349,29 @@ class Script:
                 None,
                 "KS: notice shorter than three months (rejected)",
             )
+
+    def _forger(self, year: int) -> None:
+        """Minutes under Vestland's source with an action item that phishes, signed with another office's key."""
+        at = _at(date(year, 10, 7))
+        forged = ContactMeetingHeld(
+            meeting_id=f"vestland-forfalsket-{year}",
+            agreement_id=self.agreement.id,
+            kind=MeetingKind.REGIONAL,
+            region="vestland",
+            county="12" if year < 2020 else "46",
+            held_on=date(year, 10, 6),
+            organiser="sf-vestland",
+            participants=("sf-vestland", "ks-vestland"),
+            action_items=(
+                ActionItem(
+                    action_item_id=f"vestland-forfalsket-{year}-a1",
+                    text="Logg inn på http://ks-vestland.example.net for å se oppgaven",
+                    owner="ks-vestland",
+                    due_on=date(year, 10, 20),
+                ),
+            ),
+        )
+        event = _event(forged, VESTLAND_MEETINGS, at, "vestland", self.agreement.id)
+        what = "forger: Vestland's minutes signed with Rogaland's key (unauthenticated)"
+        topic = catalog.of(ContactMeetingHeld).topic
+        self.out.append(Publication(at, topic, event.to_bytes(), event.partitionkey, what, signed_as=FORGER_KEY))

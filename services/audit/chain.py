@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-Kind = Literal["event", "dead_letter", "not_cloudevent"]
+Kind = Literal["event", "dead_letter", "not_cloudevent", "unauthenticated"]
 GENESIS_HASH: Final = "0" * 64
 
 
@@ -58,6 +58,10 @@ class Entry:
     payload: bytes
     envelope: dict[str, Any] | None
     data: Any
+    dssematerial: str | None = None
+    """The event's verification material as received (a projection of the payload, not hashed)."""
+    signed_by_key: str | None = None
+    """The registered key its signature verified with when recorded (for kind `event`)."""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -102,7 +106,9 @@ class AuditRecord:
         return record_hash(self.content())
 
     def to_export(self) -> dict[str, Any]:
-        return {**self.content(), "hash": self.hash, "envelope": self.entry.envelope, "data": self.entry.data}
+        e = self.entry
+        projections = {"envelope": e.envelope, "data": e.data, "dssematerial": e.dssematerial}
+        return {**self.content(), "hash": self.hash, **projections, "signed_by_key": e.signed_by_key}
 
     @classmethod
     def from_export(cls, item: dict[str, Any]) -> AuditRecord:
@@ -126,6 +132,8 @@ class AuditRecord:
             payload=base64.b64decode(item["payload"], validate=True),
             envelope=item.get("envelope"),
             data=item.get("data"),
+            dssematerial=item.get("dssematerial"),
+            signed_by_key=item.get("signed_by_key"),
         )
         return cls(item["seq"], recorded_at, entry, item["prev_hash"], item["hash"])
 

@@ -93,14 +93,31 @@ class LoadedCheckpoint:
     """Why the file cannot be trusted (unreadable, wrong format, bad signature), or None."""
 
 
-def write(directory: Path, log: str, record_count: int, head_hash: str, now: datetime, key: Ed25519PrivateKey) -> Path:
-    """Sign and write one checkpoint; written to a temporary name first so a reader never sees half a file."""
+HEAD_SUFFIX: Final = "head"
+
+
+def write(
+    directory: Path,
+    log: str,
+    record_count: int,
+    head_hash: str,
+    now: datetime,
+    key: Ed25519PrivateKey,
+    *,
+    head: bool = False,
+) -> Path:
+    """Sign and write one checkpoint; written to a temporary name first so a reader never sees half a file.
+
+    With `head`, the file is the log's signed head, `<log>-head.json`, replaced after every recorded batch so that
+    no record stays uncovered for longer than a batch; the numbered checkpoints are kept as its history.
+    """
     checkpoint = Checkpoint(log, record_count, head_hash, utc_text(now) or "", key_id(key.public_key()))
     signature = key.sign(canonical_json(checkpoint.body()))
     document = {"checkpoint": checkpoint.body(), "signature": base64.b64encode(signature).decode("ascii")}
     directory.mkdir(parents=True, exist_ok=True)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
-    path = directory / f"{log}-{record_count:012d}-{stamp}.json"
+    name = f"{log}-{HEAD_SUFFIX}.json" if head else f"{log}-{record_count:012d}-{stamp}.json"
+    path = directory / name
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(temporary, path)

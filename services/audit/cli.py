@@ -13,11 +13,13 @@ import asyncpg
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from contracts.keys import COMMITTED, KeyRegistry
 from runtime.clock import SystemClock
 from services.audit import checkpoints, export_file, keys, repository, trail_view
 from services.audit.chain import AuditRecord
 from services.audit.connections import reading_pool, take_checkpoint
 from services.audit.settings import AuditSettings
+from services.audit.signatures import SignatureAudit
 from services.audit.verification import ChainVerifier, Finding
 
 T = TypeVar("T")
@@ -53,21 +55,47 @@ def _fail(message: str) -> NoReturn:
 @app.command()
 def verify(
     file: Annotated[Path | None, typer.Option("--file", help="Verify an exported file, not the database.")] = None,
+    log: Annotated[
+        str | None,
+        typer.Option("--log", help="The log whose checkpoints to hold the records against; required with --file."),
+    ] = None,
+    checkpoint_dir: Annotated[
+        Path | None, typer.Option("--checkpoint-dir", help="Where that log's checkpoints are (AUDIT_CHECKPOINT_DIR).")
+    ] = None,
+    key_registry: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--keys",
+            help="Key registry to verify events' signatures with (repeatable); default the "
+            "committed one and the installation's.",
+        ),
+    ] = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Recompute the hash chain and check every checkpoint; exit 1 naming the first bad record.
+    """Recompute the hash chain, re-verify every event's signature, and check every checkpoint; exit 1 naming the
+    first bad record. You, not the file, name the log: an export is held against that log's checkpoints.
 
-    Example: `lhl audit verify` or, offline, `lhl audit verify --file audit-2023.jsonl`
+    Example: `lhl audit verify` or, offline, `lhl audit verify --file audit-2023.jsonl --log audit`
     """
     settings = AuditSettings()
+    if file is not None and log is None:
+        _fail(
+            "--log is required with --file: name the log whose checkpoints the export must match (its header is "
+            "not trusted to choose them)"
+        )
+    log = log or settings.schema_name
     try:
-        log = str(export_file.read_header(file)["log"]) if file is not None else settings.schema_name
-        loaded = checkpoints.load(Path(settings.audit_checkpoint_dir), log, _verify_key(settings))
+        if file is not None:
+            named = str(export_file.read_header(file)["log"])
+            if named != log:
+                _fail(f"{file} is an export of log {named!r}, not of {log!r}: it is not the log you asked to verify")
+        loaded = checkpoints.load(checkpoint_dir or Path(settings.audit_checkpoint_dir), log, _verify_key(settings))
         good = [(c.path.name, c.checkpoint) for c in loaded if c.checkpoint is not None]
-        verifier = ChainVerifier(good)
+        registries = key_registry or [COMMITTED, settings.key_registry_path]
+        verifier = ChainVerifier(good, SignatureAudit(KeyRegistry.load(registries)))
         records = export_file.read_records(file) if file is not None else None
         finding = _run(_verify(verifier, settings, database_url, records))
-    except (OSError, export_file.ExportFormatError, checkpoints.KeyLoadError) as error:
+    except (OSError, ValueError, export_file.ExportFormatError, checkpoints.KeyLoadError) as error:
         _fail(str(error))
     bad = [c for c in loaded if c.problem is not None]
     problems = [f"checkpoint {c.path.name}: {c.problem}" for c in bad]
@@ -76,9 +104,17 @@ def verify(
     if problems:
         _fail("; ".join(problems))
     latest = max((cp.record_count for _, cp in good), default=0)
+    uncovered = verifier.count - latest
+    tail = (
+        f"; {uncovered} record(s) after record {latest} are covered by no checkpoint yet (anyone who can write the "
+        "database could have appended or rewritten them)"
+        if uncovered > 0
+        else "; every record is covered by a checkpoint"
+    )
+    signed = f"; {verifier.signatures.summary()}" if verifier.signatures is not None else ""
     typer.echo(
-        f"OK: {verifier.count} records verified, head {verifier.head_hash}; "
-        f"{len(good)} signed checkpoint(s) held, the latest covering {latest} records"
+        f"OK: {verifier.count} records verified, head {verifier.head_hash}{signed}; "
+        f"{len(good)} signed checkpoint(s) held, the latest covering {latest} records{tail}"
     )
 
 

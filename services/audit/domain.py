@@ -15,6 +15,9 @@ from pydantic import ValidationError
 
 from contracts import limits
 from contracts.envelope import CloudEvent
+from contracts.keys import KeyRegistry
+from contracts.rejections import Reason
+from contracts.signing import Unauthenticated, read, verify
 from runtime.db import storable
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from runtime.header_names import shown_name
@@ -118,8 +121,9 @@ def _header(name: str, value: bytes | None) -> tuple[str, str | None]:
     return storable(shown_name(name)), None if value is None else storable(value.decode("utf-8", "replace"))
 
 
-def entry_of(record: Received, dead_letter_topic: str) -> Entry:
-    """Classify one record: a CloudEvent, a dead letter (keyed by the rejected event), or a non-CloudEvent."""
+def entry_of(record: Received, dead_letter_topic: str, keys: KeyRegistry, at: datetime) -> Entry:
+    """Classify one record: a CloudEvent that verifies, one that does not (unauthenticated), a dead letter (keyed by
+    the rejected event), or a non-CloudEvent. Signatures are judged with the keys valid at `at`."""
     payload = record.value or b""
     headers = tuple(_header(name, value) for name, value in record.headers)
     by_name = {name: value for name, value in headers if value is not None}
@@ -127,6 +131,7 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
     event = _cloud_event(parsed)
     coordinates = (f"kafka:{storable(record.topic)}", f"{record.partition}:{record.offset}")
     kind: Kind
+    signed_by_key: str | None = None
     if record.topic == dead_letter_topic:
         kind = "dead_letter"
         source, event_id = by_name.get(EVENT_SOURCE), by_name.get(EVENT_ID)
@@ -134,8 +139,12 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
             source, event_id = coordinates
         reason, reason_message = by_name.get(ERROR_CLASS), by_name.get(ERROR_MESSAGE)
     elif event is not None:
-        kind, reason, reason_message = "event", None, None
         source, event_id = (event.source, event.id) if _identity_fits(event.source, event.id) else coordinates
+        try:
+            signed_by_key = verify(read(payload, record.headers), keys, at).key.key_id
+            kind, reason, reason_message = "event", None, None
+        except Unauthenticated as error:
+            kind, reason, reason_message = "unauthenticated", Reason.UNAUTHENTICATED.value, storable(str(error))
     else:
         kind, (source, event_id), reason, reason_message = "not_cloudevent", coordinates, None, None
     agreement, region = _agreement_and_region(event) if event is not None else (None, None)
@@ -157,6 +166,8 @@ def entry_of(record: Received, dead_letter_topic: str) -> Entry:
         payload=payload,
         envelope=parsed if isinstance(parsed, dict) else None,
         data=parsed.get("data") if isinstance(parsed, dict) else None,
+        dssematerial=storable(event.dssematerial) if event is not None and event.dssematerial else None,
+        signed_by_key=signed_by_key,
     )
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
+from contracts.keys import KeyRegistry
 from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.verification import TrustedKeys
 from services.audit import domain, repository
 from services.audit.chain import AuditRecord, Entry, link
 from services.audit.domain import Received
@@ -27,13 +30,15 @@ class BatchOutcome:
     received: int
     recorded: int
     head_seq: int
+    head_hash: str
 
 
 class Recorder:
     """The audit consumer's effect: the chain is extended in Kafka's delivery order, one batch at a time."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, dead_letter_topic: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Clock, dead_letter_topic: str, keys: TrustedKeys) -> None:
         self._pool = pool
+        self._keys = keys
         self._clock = clock
         self._dead_letter_topic = dead_letter_topic
         self._log = get_logger(component="audit_recorder")
@@ -42,7 +47,8 @@ class Recorder:
 
     async def record(self, batch: Sequence[Received]) -> BatchOutcome:
         started = time.perf_counter()
-        entries = [self._entry_of(r) for r in batch]
+        verified_at, registry = self._clock.now(), self._keys.current()
+        entries = [self._entry_of(r, registry, verified_at) for r in batch]
         async with self._pool.acquire() as conn, conn.transaction():
             await repository.lock_chain(conn)
             known = await repository.recorded_keys(conn, {e.key for e in entries})
@@ -70,7 +76,8 @@ class Recorder:
         for r in batch:
             at = (r.topic, r.partition)
             self.positions[at] = max(self.positions.get(at, -1), r.offset)
-        outcome = BatchOutcome(len(batch), len(records), records[-1].seq if records else head_seq)
+        last = (records[-1].seq, records[-1].hash) if records else (head_seq, head_hash)
+        outcome = BatchOutcome(len(batch), len(records), *last)
         self._log.info(
             "audit_batch_recorded",
             received=outcome.received,
@@ -81,9 +88,9 @@ class Recorder:
         )
         return outcome
 
-    def _entry_of(self, record: Received) -> Entry:
+    def _entry_of(self, record: Received, registry: KeyRegistry, at: datetime) -> Entry:
         try:
-            return domain.entry_of(record, self._dead_letter_topic)
+            return domain.entry_of(record, self._dead_letter_topic, registry, at)
         except Exception as error:
             return self._bare(record, error)
 

@@ -33,6 +33,8 @@ COLUMNS: Final = (
     "headers",
     "payload",
     "envelope",
+    "dssematerial",
+    "signed_by_key",
     "prev_hash",
     "hash",
 )
@@ -113,6 +115,8 @@ def _row_of(record: AuditRecord) -> tuple[Any, ...]:
         [list(h) for h in e.headers],
         e.payload,
         e.envelope,
+        e.dssematerial,
+        e.signed_by_key,
         record.prev_hash,
         record.hash,
     )
@@ -142,6 +146,8 @@ def record_of(row: asyncpg.Record) -> AuditRecord:
         payload=bytes(row["payload"]),
         envelope=row["envelope"],
         data=row["data"],
+        dssematerial=row["dssematerial"],
+        signed_by_key=row["signed_by_key"],
     )
     return AuditRecord(row["seq"], row["recorded_at"], entry, row["prev_hash"], row["hash"])
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from services.audit import domain
 from services.audit.chain import GENESIS_HASH, AuditRecord
 from services.audit.checkpoints import Checkpoint
+from services.audit.signatures import SignatureAudit
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,10 @@ def _short(digest: str) -> str:
 class ChainVerifier:
     """Feed records in chain order, then finish; the first finding ends the check."""
 
-    def __init__(self, checkpoints: Sequence[tuple[str, Checkpoint]] = ()) -> None:
+    def __init__(
+        self, checkpoints: Sequence[tuple[str, Checkpoint]] = (), signatures: SignatureAudit | None = None
+    ) -> None:
+        self.signatures = signatures
         self.count = 0
         self.head_hash = GENESIS_HASH
         self._previous = "the start of the log"
@@ -70,6 +74,8 @@ class ChainVerifier:
                 record.seq,
                 f"{label(record)} was edited: its envelope or data differ from the payload it was recorded with",
             )
+        if self.signatures is not None and (problem := self.signatures.feed(record)):
+            return Finding(record.seq, problem)
         for name, checkpoint in self._checkpoints.get(record.seq, ()):
             if checkpoint.head_hash != record.hash:
                 return Finding(

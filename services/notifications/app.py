@@ -81,6 +81,7 @@ class Lifecycle:
                 "email": Email(self.settings),
                 "webhook": Webhook(self._client, WebhookTargets(self.settings.webhook_allowed_hosts)),
             },
+            signer=self.runtime.signer,
             on_emitted=relay.wake if relay is not None else lambda: None,
             observe=self.runtime.metrics.observe_delivery,
         )

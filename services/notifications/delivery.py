@@ -18,6 +18,7 @@ import asyncpg
 
 from contracts.events.notifications import Channel as ChannelName
 from contracts.events.notifications import NotificationDelivered, NotificationFailed
+from contracts.signing import Signer
 from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
@@ -40,9 +41,11 @@ class DeliveryWorker:
         clock: Clock,
         settings: NotificationsSettings,
         channels: Mapping[str, Channel],
+        signer: Signer,
         on_emitted: Callable[[], None] = lambda: None,
         observe: Callable[[str, str], None] = lambda channel, outcome: None,
     ) -> None:
+        self._signer = signer
         self._pool = pool
         self._clock = clock
         self._s = settings
@@ -128,6 +131,7 @@ class DeliveryWorker:
             correlation_id=row["correlation_id"],
             causation_id=row["about_event_id"],
             traceparent=row["traceparent"],
+            signer=self._signer,
         )
         ref = {
             "notification_id": nid,

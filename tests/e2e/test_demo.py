@@ -23,8 +23,11 @@ async def test_the_demo_replays_the_whole_term_and_the_audit_trail_verifies(infr
         "invalid_data": 1,
         "invalid_reference": 1,
         "rule_violated": 1,
+        "unauthenticated": 1,
     }
     assert outcome.audit_verified, outcome.audit_output
+    assert "1 recorded as failing verification" in outcome.audit_output
+    assert "every record is covered by a checkpoint" in outcome.audit_output
     assert outcome.audit_records > outcome.published
     assert outcome.notifications > 0
     assert outcome.recipients >= 20

@@ -25,6 +25,7 @@ from services.notifications.settings import NotificationsSettings
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.services import running, settings_for
+from tests.support.signing import keys_for_tests
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +75,10 @@ async def test_the_trace_of_a_published_meeting_reaches_the_delivered_notificati
             ),
         ),
     )
-    event = cloud_event(held, source="/statsforvalteren/vestland/moter", region="vestland").model_copy(
-        update={"traceparent": traceparent}
+    event = keys_for_tests().sign(
+        cloud_event(held, source="/statsforvalteren/vestland/moter", region="vestland").model_copy(
+            update={"traceparent": traceparent}
+        )
     )
     try:
         async with running(meetings), running(notifications):

@@ -18,6 +18,7 @@ from contracts.events.base import EventData
 from contracts.topics import partition_key
 from runtime.kafka_access import KafkaAccess
 from tests.support.infra import Infra
+from tests.support.signing import keys_for_tests
 
 
 def cloud_event(
@@ -84,6 +85,9 @@ class Bus:
         return f"{self.prefix}{name}"
 
     async def publish_event(self, topic: str, event: CloudEvent) -> None:
+        """Publish as the event's source would: signed with the key registered for it (unless already signed)."""
+        if event.dssematerial is None:
+            event = keys_for_tests().sign(event)
         await self.publish_raw(topic, event.to_bytes(), key=event.partitionkey, headers={"content-type": CONTENT_TYPE})
 
     async def publish_raw(

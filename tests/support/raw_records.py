@@ -15,6 +15,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
 
+from runtime.kafka_access import KafkaAccess
+
 
 class RawName(str):
     """A header name sent as exactly these bytes."""
@@ -33,8 +35,8 @@ class RawName(str):
 class RawProducer(AIOKafkaProducer):  # type: ignore[misc]
     """A producer (no idempotence, no compression) whose records may carry RawName headers."""
 
-    def __init__(self, bootstrap_servers: str) -> None:
-        super().__init__(bootstrap_servers=bootstrap_servers, max_request_size=4_000_000, linger_ms=5)
+    def __init__(self, kafka: KafkaAccess) -> None:
+        super().__init__(**kafka.options(), max_request_size=4_000_000, linger_ms=5)
         accumulator: Any = self._message_accumulator
         compiled = accumulator.create_builder
 

@@ -12,15 +12,19 @@ from faststream import FastStream
 from runtime.service import ServiceRuntime, runtime_of
 from runtime.settings import RuntimeSettings
 from tests.support.infra import Infra
+from tests.support.signing import keys_for_tests
 
 S = TypeVar("S", bound=RuntimeSettings)
 
 
 def settings_for(cls: type[S], infra: Infra, run_id: str, **overrides: Any) -> S:
-    name = cls.model_fields["service_name"].default
+    name = overrides.get("service_name", cls.model_fields["service_name"].default)
+    keys = keys_for_tests()
+    keys.ensure_service(name)
     values: dict[str, Any] = {
         # No credentials: each service's own (LHL_<SERVICE>_KAFKA_*, LHL_<SERVICE>_DATABASE_URL) come from the
         # environment, so a test exercises the least privilege the service has in production.
+        "keys_dir": str(keys.directory),
         "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
         "db_schema": f"t{run_id}_{name}",
         "topic_prefix": f"t{run_id}.",

@@ -98,6 +98,7 @@ def cli_env(settings: AuditSettings) -> dict[str, str]:
         "AUDIT_WRITER_PASSWORD": settings.audit_writer_password,
         "AUDIT_CHECKPOINT_DIR": settings.audit_checkpoint_dir,
         "AUDIT_SIGNING_KEY": settings.audit_signing_key or "",
+        "KEYS_DIR": settings.keys_dir,
         "COLUMNS": "200",  # rich folds the table to the terminal's width; the runner has none
     }
 

@@ -14,6 +14,7 @@ from tests.integration.audit.helpers import audit_cli, audit_settings, jsonl, ru
 from tests.integration.audit.mix import REPORTS_SOURCE, report
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
+from tests.support.signing import keys_for_tests
 
 
 async def publish_with_raw_header(bus: Bus, topic: str, value: bytes, header: tuple[str, bytes]) -> None:
@@ -32,7 +33,7 @@ async def test_odd_records_are_recorded_and_the_chain_over_them_verifies_live_an
     settings = audit_settings(infra, run_id, tmp_path / "checkpoints")
     odd = cloud_event(report(), source=REPORTS_SOURCE, region="vestland")
     # NUL and a lone surrogate, which PostgreSQL's text and jsonb refuse, inside an otherwise valid CloudEvent.
-    with_nul = odd.to_bytes().replace(b"Alle kommunene", b"Alle\\u0000kommunene\\ud800")
+    with_nul = keys_for_tests().sign_bytes(odd.to_bytes().replace(b"Alle kommunene", b"Alle\\u0000kommunene\\ud800"))
     far_east = cloud_event(
         report(), source=REPORTS_SOURCE, time=datetime(2022, 5, 15, 1, 30, tzinfo=timezone(timedelta(hours=14)))
     )
@@ -48,7 +49,7 @@ async def test_odd_records_are_recorded_and_the_chain_over_them_verifies_live_an
         # A CloudEvent whose data's agreement is as long (the envelope bounds its own attributes).
         raw = json.loads(cloud_event(report(), source=REPORTS_SOURCE).to_bytes())
         raw["data"]["agreement_id"] = huge
-        await bus.publish_raw(topics.REPORTS_INGRESS, json.dumps(raw).encode())
+        await bus.publish_raw(topics.REPORTS_INGRESS, keys_for_tests().sign_bytes(json.dumps(raw).encode()))
         await wait_for_count(audit, 7)
 
     trail = jsonl(await audit_cli(settings, "trail", "--output", "jsonl"))
@@ -69,7 +70,7 @@ async def test_odd_records_are_recorded_and_the_chain_over_them_verifies_live_an
     assert verified.exit_code == 0, verified.stdout
     exported = tmp_path / "audit.jsonl"
     assert (await audit_cli(settings, "export", "--out", str(exported))).exit_code == 0
-    offline = await audit_cli(settings, "verify", "--file", str(exported))
+    offline = await audit_cli(settings, "verify", "--file", str(exported), "--log", settings.schema_name)
     assert offline.exit_code == 0, offline.stdout
     assert "OK: 7 records verified" in offline.stdout
     headers = [json.loads(line)["headers"] for line in exported.read_text(encoding="utf-8").splitlines()[1:]]

@@ -42,7 +42,7 @@ async def recorded(infra: Infra, run_id: str, bus: Bus, tmp_path: Path) -> Audit
     verified = await audit_cli(settings, "verify")
     assert verified.exit_code == 0, verified.stdout
     assert f"OK: {mix.expected_records} records verified" in verified.stdout
-    assert "1 signed checkpoint(s)" in verified.stdout
+    assert "2 signed checkpoint(s)" in verified.stdout  # the one taken here, and the head signed after each batch
     return settings
 
 
@@ -136,13 +136,14 @@ async def test_an_export_verifies_offline_and_an_edit_to_the_file_is_named(
 ) -> None:
     exported = tmp_path / "audit.jsonl"
     assert (await audit_cli(recorded, "export", "--out", str(exported))).exit_code == 0
-    assert (await audit_cli(recorded, "verify", "--file", str(exported))).exit_code == 0
+    log = ("--log", recorded.schema_name)
+    assert (await audit_cli(recorded, "verify", "--file", str(exported), *log)).exit_code == 0
     lines = exported.read_text(encoding="utf-8").splitlines()
     record = json.loads(lines[4])
     record["reason_message"] = "alt i orden"
     lines[4] = json.dumps(record)
     exported.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = await audit_cli(recorded, "verify", "--file", str(exported))
+    result = await audit_cli(recorded, "verify", "--file", str(exported), *log)
     assert result.exit_code == 1
     assert f"record {record['seq']} (" in result.stdout
     assert "edited" in result.stdout

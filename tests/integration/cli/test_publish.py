@@ -1,20 +1,27 @@
-"""`lhl publish` puts a valid event on its topic, keyed by its partition key, and prints the id it was given."""
+"""`lhl publish` puts a valid event on its topic, keyed by its partition key and signed with the publisher's key,
+and prints the id it was given."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from contracts import topics
+from contracts.keys import KeyRegistry
+from contracts.signing import verify
+from contracts.wire import structured_view
 from deploy import stack
 from lhl.cli import app
+from runtime import keystore
 from runtime.service import ensure_topics
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
+from tests.support.signing import keys_for_tests
 
 EVENT = """\
 {"type": "no.levehelelivet.report.submitted.v1",
@@ -33,7 +40,9 @@ async def test_a_published_file_arrives_on_its_topic_with_the_printed_id(
     path = tmp_path / "report.json"
     path.write_text(EVENT, encoding="utf-8")
     # The command runs its own event loop, as it does from a shell; the test's loop waits in a thread for it.
-    arguments = ["publish", str(path), "--source", "/statsforvalteren/agder/rapportering"]
+    source = "/statsforvalteren/agder/rapportering"
+    key = keystore.key_file(keys_for_tests().directory, source)
+    arguments = ["publish", str(path), "--source", source, "--key", str(key)]
     result = await asyncio.to_thread(CliRunner().invoke, app, arguments)
     assert result.exit_code == 0, result.output
     printed_id = result.stdout.strip()
@@ -44,6 +53,9 @@ async def test_a_published_file_arrives_on_its_topic_with_the_printed_id(
     assert event["source"] == "/statsforvalteren/agder/rapportering"
     assert event["dataschema"] == "urn:levehelelivet:schema:report.submitted:v1"
     assert record.key == b"leve-hele-livet-2019-2023/agder"
+    registry = KeyRegistry.load([keys_for_tests().registry])
+    verified = verify(structured_view(record.value), registry, datetime.now(UTC))
+    assert verified.key.key_id == keys_for_tests().signer(source).key_id
 
 
 async def test_a_publishing_system_publishes_as_itself_and_is_refused_a_topic_it_may_not_write(
@@ -55,7 +67,9 @@ async def test_a_publishing_system_publishes_as_itself_and_is_refused_a_topic_it
     await ensure_topics(infra.kafka, [bus.topic(topics.REPORTS_INGRESS)], 3)
     path = tmp_path / "report.json"
     path.write_text(EVENT, encoding="utf-8")
-    arguments = ["publish", str(path), "--source", "/statsforvalteren/agder/rapportering"]
+    source = "/statsforvalteren/agder/rapportering"
+    key = keystore.key_file(keys_for_tests().directory, source)
+    arguments = ["publish", str(path), "--source", source, "--key", str(key)]
     for user, allowed in (("org-sf-agder", True), ("org-usht-agder", False)):
         monkeypatch.setenv("KAFKA_USERNAME", user)
         monkeypatch.setenv("KAFKA_PASSWORD", stack.broker_password(user))

@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+from contracts import keys
 from tests.support.http import free_port
 from tests.support.infra import Infra
 from tests.support.processes import LHL, wait_until_ready
@@ -20,6 +21,7 @@ async def test_a_service_started_by_lhl_run_becomes_ready_and_stops_cleanly_on_s
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
         "DATABASE_URL": infra.database_url,
+        "KEYS_DIR": str(tmp_path / "keys"),  # empty: lhl run makes the service's key
         "TOPIC_PREFIX": f"t{run_id}.",
         "DB_SCHEMA": f"t{run_id}_meetings",
         "HTTP_PORT": str(port),
@@ -43,4 +45,7 @@ async def test_a_service_started_by_lhl_run_becomes_ready_and_stops_cleanly_on_s
     assert ready["status"] == "ready", ready
     assert code == 0, output
     assert '"event": "service_stopped"' in output
+    [registered] = keys.read(tmp_path / "keys" / "registry.json")
+    assert registered.sources == ("/lhl/meetings",)
+    assert (tmp_path / "keys" / "meetings.pem").stat().st_mode & 0o777 == 0o600
     assert "stopped with errors" not in output

@@ -30,6 +30,7 @@ from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.raw_records import RawProducer
 from tests.support.services import fetch, running, settings_for
+from tests.support.signing import keys_for_tests
 
 INGRESS = topics.MEETINGS_INGRESS
 CANARY_SECONDS = 10.0
@@ -82,7 +83,9 @@ class Hostile:
         return Sent(metadata.partition, metadata.offset)
 
     async def send_canary(self, partition: int = 0) -> tuple[CloudEvent, Sent]:
-        canary = cloud_event(national_meeting_held(item_text="Invitere kommunene"), source=NATIONAL_SECRETARIAT)
+        canary = keys_for_tests().sign(
+            cloud_event(national_meeting_held(item_text="Invitere kommunene"), source=NATIONAL_SECRETARIAT)
+        )
         sent = await self.send(
             canary.to_bytes(),
             key=canary.partitionkey.encode(),
@@ -156,7 +159,7 @@ class Hostile:
 async def hostile_stack(infra: Infra, run_id: str, bus: Bus, tmp_path: Path) -> AsyncIterator[Hostile]:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
     meetings = create_app(settings_for(MeetingsSettings, infra, run_id), clock=clock)
-    producer = RawProducer(infra.kafka_bootstrap_servers)
+    producer = RawProducer(infra.kafka)
     await producer.start()
     try:
         async with running(meetings) as runtime, running_audit(audit_settings(infra, run_id, tmp_path)) as audit:
@@ -167,9 +170,7 @@ async def hostile_stack(infra: Infra, run_id: str, bus: Bus, tmp_path: Path) -> 
 
 async def read_to_end(bus: Bus, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record now on the topic, from the beginning to its current end."""
-    consumer = AIOKafkaConsumer(
-        bus.topic(topic), bootstrap_servers=bus.bootstrap_servers, group_id=None, auto_offset_reset="earliest"
-    )
+    consumer = AIOKafkaConsumer(bus.topic(topic), **bus.kafka.options(), group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:

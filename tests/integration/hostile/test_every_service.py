@@ -50,7 +50,7 @@ async def test_evaluations_and_notifications_get_past_hostile_records_on_the_agr
         (b"[]", b"\xff" * (limits.MAX_KEY_BYTES + 1), [CE]),
         (b"x" * limits.MAX_RECORD_BYTES, canary.partitionkey.encode(), [CE]),
     ]
-    producer = RawProducer(infra.kafka_bootstrap_servers)
+    producer = RawProducer(infra.kafka)
     evaluations = create_evaluations(settings_for(EvaluationsSettings, infra, run_id), clock=clock)
     notifications = create_notifications(
         settings_for(NotificationsSettings, infra, run_id, subscriptions_seed=str(seed)), clock=clock

@@ -16,6 +16,7 @@ import asyncio
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from contracts import topics
+from contracts.keys import KeyRegistry
 from contracts.rejections import Reason
 from services.audit.domain import Received, entry_of
 from tests.integration.hostile.harness import CANARY_SECONDS, Hostile, Sent, hostile_stack, letters_of, read_to_end
 from tests.integration.hostile.mutations import Case, cases
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
+from tests.support.signing import keys_for_tests
 
 EXAMPLES = int(os.environ.get("LHL_FUZZ_EXAMPLES", "30"))
 BURST = 40
@@ -77,7 +80,8 @@ def run_examples(stack: Hostile, tally: Tally, loop: asyncio.AbstractEventLoop) 
 
 def audit_key(stack: Hostile, case: Case, sent: Sent) -> tuple[str, str, str]:
     received = Received(stack.topic, sent.partition, sent.offset, case.value, case.headers)
-    return entry_of(received, stack.bus.topic(topics.DEAD_LETTER)).key
+    registry = KeyRegistry.load([keys_for_tests().registry])
+    return entry_of(received, stack.bus.topic(topics.DEAD_LETTER), registry, datetime.now(UTC)).key
 
 
 def passed_by(stack: Hostile) -> int:

@@ -17,6 +17,7 @@ from tests.support.events import vestland_meeting_held as held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event, headers_of
 from tests.support.services import running, settings_for
+from tests.support.signing import keys_for_tests
 
 SOURCE = "/statsforvalteren/vestland/moter"
 
@@ -29,13 +30,16 @@ async def test_a_binary_mode_event_is_processed_and_a_wrongly_keyed_one_dead_let
     attributes = json.loads(binary.to_bytes())
     data = attributes.pop("data")
     message = kafka.to_binary_event(SdkEvent(attributes | {"time": binary.time, "tenant": "x"}, data))
-    wrongly_keyed = cloud_event(held(f"m-{uuid.uuid4().hex[:8]}"), source=SOURCE, region="vestland")
+    signed_headers = keys_for_tests().sign_binary(message.value, dict(message.headers), str(message.key).encode())
+    wrongly_keyed = keys_for_tests().sign(
+        cloud_event(held(f"m-{uuid.uuid4().hex[:8]}"), source=SOURCE, region="vestland")
+    )
     async with running(app):
         await bus.publish_raw(
             topics.MEETINGS_INGRESS,
             message.value,
             key=str(message.key),
-            headers={name: value.decode() for name, value in message.headers.items()},
+            headers={name: value.decode() for name, value in signed_headers.items()},
         )
         await bus.publish_raw(
             topics.MEETINGS_INGRESS,

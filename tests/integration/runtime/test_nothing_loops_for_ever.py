@@ -20,10 +20,12 @@ from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE
 from runtime.outbox import OutboxRelay, add_record
 from runtime.pipeline import HandlerContext, Pipeline
 from runtime.records import Incoming
+from runtime.verification import EventVerifier, TrustedKeys
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.http import free_port
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
+from tests.support.signing import keys_for_tests
 
 HELD = catalog.of(type(national_meeting_held())).name
 
@@ -40,20 +42,29 @@ async def times_out(ctx: HandlerContext, data: Any) -> None:
     raise TimeoutError("a statement that never finishes on this one record")
 
 
-async def test_a_record_failing_while_the_database_answers_is_dead_lettered_after_a_bounded_number_of_tries(
-    pool: db.Pool,
-) -> None:
-    pipeline = Pipeline(
+def failing_pipeline(pool: asyncpg.Pool, *, max_tries: int) -> Pipeline:
+    """A pipeline whose one handler times out, verifying and signing with the tests' keys as a service does."""
+    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
+    keys = keys_for_tests()
+    return Pipeline(
         pool=pool,
-        clock=ManualClock(datetime(2021, 9, 2, tzinfo=UTC)),
+        clock=clock,
         service="loops",
         group_id="lhl-loops",
         source="/lhl/loops",
         topic_of=lambda name: name,
         handlers={HELD: times_out},
-        max_tries=3,
+        verifier=EventVerifier(TrustedKeys.installed(keys.registry), clock),
+        signer=keys.ensure_service("meetings"),
+        max_tries=max_tries,
     )
-    event = cloud_event(national_meeting_held(), source=NATIONAL_SECRETARIAT)
+
+
+async def test_a_record_failing_while_the_database_answers_is_dead_lettered_after_a_bounded_number_of_tries(
+    pool: db.Pool,
+) -> None:
+    pipeline = failing_pipeline(pool, max_tries=3)
+    event = keys_for_tests().sign(cloud_event(national_meeting_held(), source=NATIONAL_SECRETARIAT))
     record = Incoming(topics.MEETINGS_INGRESS, 0, 41, event.partitionkey.encode(), event.to_bytes())
     for _ in range(2):
         with pytest.raises(TimeoutError):
@@ -72,8 +83,8 @@ async def test_a_record_failing_while_the_database_answers_is_dead_lettered_afte
 async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind_it_are_published(
     pool: db.Pool, infra: Infra, bus: Bus
 ) -> None:
-    topic = bus.topic("relay")
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, acks="all", enable_idempotence=True)
+    topic = bus.topic(topics.AGREEMENT_INGRESS)  # a topic of the test's own, which the operator may write
+    producer = AIOKafkaProducer(**infra.kafka.options(), acks="all", enable_idempotence=True)
     await producer.start()
 
     async def send(to: str, value: bytes, key: bytes | None, headers: Any) -> None:
@@ -88,7 +99,7 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind
     finally:
         await producer.stop()
     rows = await pool.fetch("SELECT published_at, failed_at, last_error FROM outbox ORDER BY id")
-    published = await bus.read("relay", lambda rs: len(rs) >= 2)
+    published = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(rs) >= 2)
     assert [(r.key, r.value) for r in published] == [(b"k\x00", b"before"), (b"k\x00", b"after")]
     assert [(r["published_at"] is not None, r["failed_at"] is not None) for r in rows] == [
         (True, False),
@@ -100,17 +111,8 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind
 
 async def test_a_record_comes_again_for_as_long_as_the_database_is_unreachable_and_is_never_parked_for_it() -> None:
     nobody = await asyncpg.create_pool(f"postgresql://lhl:lhl@127.0.0.1:{free_port()}/lhl", min_size=0)
-    pipeline = Pipeline(
-        pool=nobody,
-        clock=ManualClock(datetime(2021, 9, 2, tzinfo=UTC)),
-        service="loops",
-        group_id="lhl-loops",
-        source="/lhl/loops",
-        topic_of=lambda name: name,
-        handlers={HELD: times_out},
-        max_tries=2,
-    )
-    event = cloud_event(national_meeting_held(), source=NATIONAL_SECRETARIAT)
+    pipeline = failing_pipeline(nobody, max_tries=2)
+    event = keys_for_tests().sign(cloud_event(national_meeting_held(), source=NATIONAL_SECRETARIAT))
     record = Incoming(topics.MEETINGS_INGRESS, 0, 41, event.partitionkey.encode(), event.to_bytes())
     try:
         for _ in range(4):  # twice the tries a record failing on its own gets

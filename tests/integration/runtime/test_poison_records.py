@@ -19,6 +19,7 @@ from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event, headers_of
 from tests.support.services import fetch, running, settings_for
+from tests.support.signing import keys_for_tests
 
 
 async def test_nul_and_lone_surrogates_are_dead_lettered_and_the_next_event_is_processed(
@@ -126,8 +127,9 @@ async def test_an_event_with_a_header_that_is_not_utf8_is_still_processed(infra:
         await producer.start()
         try:
             headers = [("content-type", b"application/cloudevents+json"), ("x-sender", b"\xff\xfe")]
+            signed = keys_for_tests().sign(event).to_bytes()
             await producer.send_and_wait(
-                bus.topic(topics.MEETINGS_INGRESS), event.to_bytes(), key=event.partitionkey.encode(), headers=headers
+                bus.topic(topics.MEETINGS_INGRESS), signed, key=event.partitionkey.encode(), headers=headers
             )
         finally:
             await producer.stop()

@@ -19,6 +19,7 @@ from tests.support.http import LocalHttpServer, Request, free_port
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.processes import LHL, wait_until_ready
+from tests.support.signing import keys_for_tests
 
 
 class Collector(LocalHttpServer):
@@ -55,6 +56,7 @@ async def test_the_spans_of_a_consumed_event_reach_the_configured_collector_in_i
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
         "DATABASE_URL": infra.database_url,
+        "KEYS_DIR": str(keys_for_tests().directory),
         "TOPIC_PREFIX": bus.prefix,
         "DB_SCHEMA": f"t{run_id}_meetings",
         "HTTP_PORT": str(port),
@@ -65,7 +67,8 @@ async def test_the_spans_of_a_consumed_event_reach_the_configured_collector_in_i
     the_trace = secrets.token_hex(16)
     traceparent = f"00-{the_trace}-{secrets.token_hex(8)}-01"
     held = national_meeting_held(held_on=date(2022, 3, 10))
-    event = cloud_event(held, source=NATIONAL_SECRETARIAT).model_copy(update={"traceparent": traceparent})
+    unsigned = cloud_event(held, source=NATIONAL_SECRETARIAT).model_copy(update={"traceparent": traceparent})
+    event = keys_for_tests().sign(unsigned)
     with (tmp_path / "run.log").open("wb") as out:
         process = await asyncio.create_subprocess_exec(
             str(LHL), "run", "meetings", env=env, stdout=out, stderr=asyncio.subprocess.STDOUT

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from contracts import topics
+from contracts.keys import KeyRegistry
 from services.audit.chain import GENESIS_HASH, AuditRecord, canonical_json, link, record_hash
 from services.audit.checkpoints import Checkpoint
 from services.audit.domain import Received, entry_of
@@ -20,6 +21,8 @@ def chain(length: int) -> list[AuditRecord]:
         entry_of(
             Received(topics.MEETINGS_INGRESS, 0, offset, f'{{"n": {offset}, "id": "{uuid.uuid4()}"}}'.encode()),
             topics.DEAD_LETTER,
+            KeyRegistry(()),
+            RECORDED_AT,
         )
         for offset in range(length)
     ]

@@ -6,17 +6,31 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 from contracts import topics
+from contracts.envelope import CloudEvent
+from contracts.events.base import EventData
 from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
 from contracts.events.notifications import Channel, NotificationDelivered
+from contracts.keys import KeyRegistry
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from services.audit.domain import Received, entry_of, first_of_each_key
-from tests.support.kafka import cloud_event
+from tests.support.kafka import cloud_event as unsigned_event
+from tests.support.signing import keys_for_tests
 
 DEAD_LETTER = topics.DEAD_LETTER
+KEYS = KeyRegistry.load([keys_for_tests().registry])
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def cloud_event(data: EventData, **attributes: Any) -> CloudEvent:
+    """Signed by its source, as every publisher signs."""
+    return keys_for_tests().sign(unsigned_event(data, **attributes))
+
+
 OSLO_SUMMER = timezone(timedelta(hours=2))
 
 
@@ -43,7 +57,7 @@ def test_a_cloudevent_is_recorded_under_its_source_and_id_with_its_queryable_col
         region="vestland",
         time=datetime(2022, 5, 14, 11, tzinfo=OSLO_SUMMER),
     )
-    entry = entry_of(Received(topics.REPORTS_INGRESS, 2, 41, event.to_bytes()), DEAD_LETTER)
+    entry = entry_of(Received(topics.REPORTS_INGRESS, 2, 41, event.to_bytes()), DEAD_LETTER, KEYS, NOW)
     assert entry.key == ("/statsforvalteren/vestland/rapportering", event.id, "event")
     assert (entry.event_type, entry.correlation_id) == (event.type, event.correlationid)
     assert (entry.agreement_id, entry.region) == ("leve-hele-livet-2019-2023", "vestland")
@@ -67,7 +81,7 @@ def test_an_event_without_a_region_in_its_data_takes_the_region_from_its_partiti
         delivered_at=datetime(2022, 3, 11, tzinfo=UTC),
     )
     event = cloud_event(delivered, source="/lhl/notifications", region=None)
-    entry = entry_of(Received(topics.NOTIFICATIONS_EVENTS, 0, 0, event.to_bytes()), DEAD_LETTER)
+    entry = entry_of(Received(topics.NOTIFICATIONS_EVENTS, 0, 0, event.to_bytes()), DEAD_LETTER, KEYS, NOW)
     assert (entry.agreement_id, entry.region) == ("leve-hele-livet-2019-2023", "national")
 
 
@@ -81,8 +95,8 @@ def test_a_dead_letter_is_keyed_by_the_rejected_event_and_keeps_the_reason() -> 
         (ERROR_MESSAGE, b"data.region: ukjent kontor 'nordpolen'"),
         ("correlationid", event.correlationid.encode()),
     )
-    entry = entry_of(Received(DEAD_LETTER, 1, 7, event.to_bytes(), headers), DEAD_LETTER)
-    accepted = entry_of(Received(topics.REPORTS_INGRESS, 1, 3, event.to_bytes()), DEAD_LETTER)
+    entry = entry_of(Received(DEAD_LETTER, 1, 7, event.to_bytes(), headers), DEAD_LETTER, KEYS, NOW)
+    accepted = entry_of(Received(topics.REPORTS_INGRESS, 1, 3, event.to_bytes()), DEAD_LETTER, KEYS, NOW)
     assert entry.key == (event.source, event.id, "dead_letter")
     assert entry.key != accepted.key
     assert (entry.reason, entry.reason_message) == ("invalid_reference", "data.region: ukjent kontor 'nordpolen'")
@@ -97,7 +111,7 @@ def test_a_dead_letter_of_bytes_that_are_not_json_keeps_the_bytes_and_the_header
         (ERROR_CLASS, b"not_json"),
         (ERROR_MESSAGE, b"the value is not JSON"),
     )
-    entry = entry_of(Received(DEAD_LETTER, 0, 3, b"\x00\xffnot json", headers), DEAD_LETTER)
+    entry = entry_of(Received(DEAD_LETTER, 0, 3, b"\x00\xffnot json", headers), DEAD_LETTER, KEYS, NOW)
     assert entry.key == (f"kafka:{topics.MEETINGS_INGRESS}", "0:12", "dead_letter")
     assert entry.payload == b"\x00\xffnot json"
     assert (entry.envelope, entry.data, entry.event_type) == (None, None, None)
@@ -112,21 +126,21 @@ def test_dead_letter_headers_too_long_to_index_are_kept_in_the_headers_and_keyed
         ("correlationid", huge.encode()),
         (ERROR_CLASS, b"not_cloudevent"),
     )
-    entry = entry_of(Received(DEAD_LETTER, 2, 9, b"{}", headers), DEAD_LETTER)
+    entry = entry_of(Received(DEAD_LETTER, 2, 9, b"{}", headers), DEAD_LETTER, KEYS, NOW)
     assert entry.key == (f"kafka:{DEAD_LETTER}", "2:9", "dead_letter")
     assert (entry.event_type, entry.correlation_id) == (None, None)
     assert dict(entry.headers)[EVENT_ID] == huge
 
 
 def test_a_record_that_is_not_a_cloudevent_is_keyed_by_its_topic_partition_and_offset() -> None:
-    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 12, b'{"hello": "world"}'), DEAD_LETTER)
+    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 12, b'{"hello": "world"}'), DEAD_LETTER, KEYS, NOW)
     assert entry.key == (f"kafka:{topics.MEETINGS_INGRESS}", "0:12", "not_cloudevent")
     assert entry.envelope == {"hello": "world"}
 
 
 def test_text_postgresql_cannot_store_is_kept_as_the_replacement_character() -> None:
     value = b'{"id": "a\\u0000b", "note": "\\ud800"}'
-    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 1, value, (("x-odd", b"\xff\x00"),)), DEAD_LETTER)
+    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 1, value, (("x-odd", b"\xff\x00"),)), DEAD_LETTER, KEYS, NOW)
     assert entry.envelope == {"id": "a\ufffdb", "note": "\ufffd"}
     assert entry.headers == (("x-odd", "\ufffd\ufffd"),)
     assert entry.payload == value
@@ -134,7 +148,7 @@ def test_text_postgresql_cannot_store_is_kept_as_the_replacement_character() -> 
 
 @pytest.mark.parametrize("value", [b'{"x": NaN}', b'{"x": 1e400}', b'{"x": -Infinity}'])
 def test_numbers_json_cannot_write_back_make_a_record_without_an_envelope(value: bytes) -> None:
-    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 1, value), DEAD_LETTER)
+    entry = entry_of(Received(topics.MEETINGS_INGRESS, 0, 1, value), DEAD_LETTER, KEYS, NOW)
     assert entry.kind == "not_cloudevent"
     assert entry.envelope is None
     assert entry.payload == value
@@ -145,7 +159,7 @@ def test_a_redelivered_event_is_kept_once_whether_seen_in_this_batch_or_before()
     second = cloud_event(report(), source="/statsforvalteren/vestland/rapportering")
     third = cloud_event(report(), source="/statsforvalteren/vestland/rapportering")
     batch = [
-        entry_of(Received(topics.REPORTS_INGRESS, 0, offset, event.to_bytes()), DEAD_LETTER)
+        entry_of(Received(topics.REPORTS_INGRESS, 0, offset, event.to_bytes()), DEAD_LETTER, KEYS, NOW)
         for offset, event in enumerate([first, second, first, third, second])
     ]
     recorded = {(third.source, third.id, "event"): hashlib.sha256(third.to_bytes()).digest()}
@@ -156,11 +170,29 @@ def test_a_redelivered_event_is_kept_once_whether_seen_in_this_batch_or_before()
 
 def test_a_second_event_reusing_a_recorded_id_with_other_content_is_not_recorded_but_reported() -> None:
     original = cloud_event(report(), source="/statsforvalteren/vestland/rapportering")
-    impostor = original.model_copy(update={"data": {**original.data, "summary": "Ingenting å melde."}})
+    # Signed by the same publisher: not a forgery, but an id used twice.
+    impostor = keys_for_tests().sign(
+        original.model_copy(update={"data": {**original.data, "summary": "Ingenting å melde."}})
+    )
     batch = [
-        entry_of(Received(topics.REPORTS_INGRESS, 0, n, e.to_bytes()), DEAD_LETTER)
+        entry_of(Received(topics.REPORTS_INGRESS, 0, n, e.to_bytes()), DEAD_LETTER, KEYS, NOW)
         for n, e in enumerate([original, impostor])
     ]
     fresh, conflicting = first_of_each_key(batch, {})
     assert [e.kafka_offset for e in fresh] == [0]
     assert [e.kafka_offset for e in conflicting] == [1]
+
+
+def test_an_event_that_does_not_verify_is_recorded_as_unauthenticated_without_taking_the_genuine_events_key() -> None:
+    genuine = cloud_event(report(), source="/statsforvalteren/vestland/rapportering", region="vestland")
+    forged = genuine.model_copy(update={"data": {**genuine.data, "summary": "Alt er forsinket."}})
+    forged_entry = entry_of(Received(topics.REPORTS_INGRESS, 0, 1, forged.to_bytes()), DEAD_LETTER, KEYS, NOW)
+    genuine_entry = entry_of(Received(topics.REPORTS_INGRESS, 0, 2, genuine.to_bytes()), DEAD_LETTER, KEYS, NOW)
+    assert forged_entry.kind == "unauthenticated"
+    assert forged_entry.reason == "unauthenticated"
+    assert "changed after signing" in (forged_entry.reason_message or "")
+    assert genuine_entry.kind == "event"
+    assert genuine_entry.signed_by_key == keys_for_tests().signer(genuine.source).key_id
+    assert forged_entry.key != genuine_entry.key
+    fresh, _ = first_of_each_key([forged_entry, genuine_entry], {})
+    assert fresh == [forged_entry, genuine_entry]

@@ -1,0 +1,175 @@
+"""Who may sign what: signing this system's events, and verifying a record against the registered keys.
+
+An event verifies when its `dssematerial` carries a signature, by a key registered for the event's `source` and
+valid at the moment of verification, over exactly the attributes and data bytes it arrived with. A derived
+event's type names the service that produces it (`catalog`), and only that service's source, so only its key,
+may publish it. Every extension attribute an event carries must be signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contracts import catalog, dsse
+from contracts.envelope import CloudEvent, isoformat
+from contracts.keys import KeyRegistry, RegisteredKey, key_id
+from contracts.reference import organisations
+from contracts.wire import Unreadable, WireView, structured_view, view_of
+
+EXTENSIONS: Final = ("correlationid", "causationid", "traceparent", "partitionkey")
+"""This system's extension attributes: always signed, in this order, then any other extension the event carries."""
+NOT_EXTENSIONS: Final = frozenset({*dsse.CORE_ATTRIBUTES, dsse.ATTRIBUTE, "data", "data_base64"})
+SERVICE_SOURCE_PREFIX: Final = "/lhl/"
+
+
+class Unauthenticated(ValueError):
+    """The event does not verify; the message says why, in words a publisher understands."""
+
+
+def read(value: bytes, headers: Iterable[tuple[str, bytes | None]] = (), key: bytes | None = None) -> WireView:
+    """The record as its signature covers it (`contracts.wire`), or Unauthenticated if it cannot even be read so."""
+    try:
+        return view_of(value, headers, key)
+    except Unreadable as error:
+        raise Unauthenticated(f"the event cannot be verified: {error}") from error
+
+
+def service_source(service: str) -> str:
+    return f"{SERVICE_SOURCE_PREFIX}{service}"
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A private key and its id: what a publisher or service signs with."""
+
+    key: Ed25519PrivateKey
+    key_id: str
+
+    @classmethod
+    def of(cls, key: Ed25519PrivateKey) -> Signer:
+        return cls(key, key_id(key.public_key()))
+
+    @classmethod
+    def from_file(cls, path: Path) -> Signer:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"{path}: holds a {type(key).__name__}, not an Ed25519 private key")
+        return cls.of(key)
+
+
+@dataclass(frozen=True)
+class Verified:
+    key: RegisteredKey
+
+
+def sign_event(event: CloudEvent, signer: Signer) -> CloudEvent:
+    """The event with `dssematerial` over every core attribute, every extension and the data as it will be sent."""
+    unsigned = event.model_copy(update={"dssematerial": None})
+    view = structured_view(unsigned.to_bytes())
+    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
+    return unsigned.model_copy(update={"dssematerial": material})
+
+
+def sign_structured(value: bytes, signer: Signer) -> bytes:
+    """A structured-mode event's exact bytes with `dssematerial` added as the last member, for events that are
+    bytes already (a replayed script, a hand-written file) rather than a model to serialize."""
+    view = structured_view(value)
+    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
+    return value.rstrip()[:-1] + b',"' + dsse.ATTRIBUTE.encode() + b'":"' + material.encode() + b'"}'
+
+
+def sign_binary(value: bytes, headers: Mapping[str, bytes], key: bytes | None, signer: Signer) -> dict[str, bytes]:
+    """A binary-mode record's headers with `ce_dssematerial` added, over the attributes as its headers carry them
+    and the value's exact bytes."""
+    view = view_of(value, headers.items(), key)
+    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
+    return {**headers, f"ce_{dsse.ATTRIBUTE}": material.encode()}
+
+
+def extensions_of(view: WireView) -> list[str]:
+    """What a signer signs: this system's extensions (present or not), then every other extension present."""
+    return [*EXTENSIONS, *sorted(n for n in view.attributes if n not in NOT_EXTENSIONS and n not in EXTENSIONS)]
+
+
+def owner(source: str) -> str:
+    """Who a source belongs to, for messages: an organisation, a service of this system, or nobody."""
+    if source.startswith(SERVICE_SOURCE_PREFIX):
+        return f"the {source.removeprefix(SERVICE_SOURCE_PREFIX)} service"
+    org = organisations().owner_of_source(source)
+    return f"{org.id} ({org.name})" if org is not None else "no organisation"
+
+
+def verify(view: WireView, registry: KeyRegistry, at: datetime) -> Verified:
+    """Check the event as it arrived; raise Unauthenticated naming the first reason it cannot be trusted."""
+    attributes = view.attributes
+    source, event_type = attributes.get("source", ""), attributes.get("type", "")
+    material_text = attributes.get(dsse.ATTRIBUTE)
+    if not material_text:
+        raise Unauthenticated(
+            f"the event is not signed: it has no {dsse.ATTRIBUTE} attribute, and every event must be signed by a "
+            f"key registered for its source {source!r}"
+        )
+    try:
+        material = dsse.open_material(material_text)
+    except dsse.MaterialError as error:
+        raise Unauthenticated(f"its {dsse.ATTRIBUTE} cannot be used: {error}") from error
+    kind = catalog.BY_NAME.get(event_type)
+    if kind is not None and kind.producer != catalog.EXTERNAL and source != service_source(kind.producer):
+        raise Unauthenticated(
+            f"type {event_type} is published only by the {kind.producer} service (source "
+            f"{service_source(kind.producer)}), but this event claims source {source!r}"
+        )
+    key = _key_for(material, registry, source, at)
+    if dsse.core_digest(attributes, view.data) != material.core:
+        raise Unauthenticated(
+            f"a signed attribute or the data was changed after signing: the core digest (id, source, specversion, "
+            f"type, datacontenttype, dataschema, subject, time, data) does not match the one key {key.key_id} signed"
+        )
+    present = [name for name in attributes if name not in NOT_EXTENSIONS]
+    unsigned = [name for name in present if name not in material.signed_extensions]
+    if unsigned:
+        raise Unauthenticated(f"extension attribute(s) {', '.join(unsigned)} are not covered by the signature")
+    if material.ext is not None and dsse.ext_digest(attributes, material.signed_extensions) != material.ext:
+        raise Unauthenticated(
+            f"a signed extension attribute ({', '.join(material.signed_extensions)}) was changed after signing"
+        )
+    empty = [name for name in (*dsse.CORE_ATTRIBUTES, *EXTENSIONS) if attributes.get(name) == ""]
+    if empty:
+        raise Unauthenticated(f"attribute(s) {', '.join(empty)} are empty, which a signature cannot tell from absent")
+    return Verified(key)
+
+
+def _key_for(material: dsse.Material, registry: KeyRegistry, source: str, at: datetime) -> RegisteredKey:
+    """The registered key, for this source and valid now, whose signature over the material verifies."""
+    registered = [(found, signature) for kid, signature in material.signatures if (found := registry.get(kid))]
+    if not registered:
+        ids = ", ".join(kid for kid, _ in material.signatures)
+        raise Unauthenticated(f"it is signed with key {ids}, which is not registered for any source")
+    mine = [(found, signature) for found, signature in registered if source in found[0].sources]
+    if not mine:
+        other = registered[0][0][0]
+        raise Unauthenticated(
+            f"it claims source {source!r} of {owner(source)}, but is signed with key {other.key_id}, registered "
+            f"for {', '.join(other.sources)} of {owner(other.sources[0])}"
+        )
+    current = [(found, signature) for found, signature in mine if found[0].valid_at(at)]
+    if not current:
+        key = mine[0][0][0]
+        raise Unauthenticated(
+            f"it is signed with key {key.key_id} of {source!r}, which is {key.describe_validity()}, "
+            f"not at {isoformat(at)}"
+        )
+    for (key, public), signature in current:
+        if dsse.verifies(material, public, signature):
+            return key
+    raise Unauthenticated(
+        f"the signature by key {current[0][0][0].key_id} does not verify: the verification material was altered "
+        "after signing or was not made with this key"
+    )

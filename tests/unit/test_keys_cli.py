@@ -1,0 +1,51 @@
+"""`lhl keys`: a publisher's key is made owner-only and registered for its source, listed, and retired."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from contracts import keys
+from lhl.keys import app
+
+SOURCE = "/statsforvalteren/vestland/moter"
+
+
+@pytest.fixture
+def keys_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KEYS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_a_generated_key_is_owner_only_and_registered_for_its_source_until_retired(keys_dir: Path) -> None:
+    made = CliRunner().invoke(app, ["generate", "--source", SOURCE])
+    assert made.exit_code == 0, made.output
+    [key] = keys.read(keys_dir / "registry.json")
+    assert key.sources == (SOURCE,)
+    assert key.valid_to is None
+    assert (keys_dir / "sources" / "statsforvalteren_vestland_moter.pem").stat().st_mode & 0o777 == 0o600
+    listed = CliRunner().invoke(app, ["list"])
+    assert key.key_id in listed.output
+    retired = CliRunner().invoke(app, ["retire", key.key_id, "--at", "2030-01-01T00:00:00+00:00"])
+    assert retired.exit_code == 0, retired.output
+    [ended] = keys.read(keys_dir / "registry.json")
+    assert ended.describe_validity().endswith("until 2030-01-01T00:00:00Z")
+
+
+def test_a_key_is_refused_for_a_source_nobody_registered_or_for_two_owners(keys_dir: Path) -> None:
+    unknown = CliRunner().invoke(app, ["generate", "--source", "/nobody/system"])
+    two = CliRunner().invoke(app, ["generate", "--source", SOURCE, "--source", "/ks/vestland"])
+    assert unknown.exit_code == 1
+    assert "not registered for any organisation" in unknown.output
+    assert two.exit_code == 1
+    assert "one key signs for one owner" in two.output
+    assert keys.read(keys_dir / "registry.json") == []
+
+
+def test_generating_again_never_overwrites_a_private_key(keys_dir: Path) -> None:
+    assert CliRunner().invoke(app, ["generate", "--service", "meetings"]).exit_code == 0
+    again = CliRunner().invoke(app, ["generate", "--service", "meetings"])
+    assert again.exit_code == 1
+    assert "exists already" in again.output
