@@ -22,6 +22,7 @@ from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.raw_records import RawName, RawProducer
 from tests.support.services import fetch, running, settings_for
+from tests.support.signing import keys_for_tests
 
 CE: tuple[str, bytes | None] = ("content-type", CONTENT_TYPE.encode())
 
@@ -43,7 +44,7 @@ async def test_evaluations_and_notifications_get_past_hostile_records_on_the_agr
         notice_date=date(2022, 6, 1),
         effective_date=date(2022, 10, 1),
     )
-    canary = cloud_event(notice, source="/hod/saksbehandling")
+    canary = keys_for_tests().sign(cloud_event(notice, source="/hod/saksbehandling"))
     hostile: list[tuple[bytes, bytes, list[tuple[str, bytes | None]]]] = [
         (b"{}", canary.partitionkey.encode(), [CE, (RawName(b"\xc3\x28"), b"1")]),
         (b"{}", canary.partitionkey.encode(), [CE, ("x-empty", None)]),

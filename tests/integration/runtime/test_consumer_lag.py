@@ -30,7 +30,9 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 class LagSettings(RuntimeSettings):
-    service_name: str = "lagtest"
+    """Logs in, reads and keeps its offsets as the meetings service (the broker lets no made-up service in)."""
+
+    service_name: str = "meetings"
 
 
 def samples(text: str) -> Samples:
