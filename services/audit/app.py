@@ -117,7 +117,7 @@ class AuditRuntime:
     async def record(self, message: KafkaMessage) -> None:
         raw = message.raw_message
         records = raw if isinstance(raw, tuple) else (raw,)
-        batch = [Received(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ())) for r in records]
+        batch = [Received(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ()), r.key) for r in records]
         try:
             outcome = await self.recorder.record(batch)
         except Exception as error:

@@ -62,6 +62,9 @@ class Entry:
     """The event's verification material as received (a projection of the payload, not hashed)."""
     signed_by_key: str | None = None
     """The registered key its signature verified with when recorded (for kind `event`)."""
+    message_key: bytes | None = None
+    """The record's Kafka key as it came. Hashed when present; records from before it was kept have none. A binary-mode
+    event's `partitionkey` is its key, so its signature cannot be checked without it."""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -99,6 +102,7 @@ class AuditRecord:
             "reason_message": e.reason_message,
             "headers": [[name, value] for name, value in e.headers],
             "payload": base64.b64encode(e.payload).decode("ascii"),
+            **({} if e.message_key is None else {"message_key": base64.b64encode(e.message_key).decode("ascii")}),
             "prev_hash": self.prev_hash,
         }
 
@@ -134,6 +138,9 @@ class AuditRecord:
             data=item.get("data"),
             dssematerial=item.get("dssematerial"),
             signed_by_key=item.get("signed_by_key"),
+            message_key=None
+            if item.get("message_key") is None
+            else base64.b64decode(item["message_key"], validate=True),
         )
         return cls(item["seq"], recorded_at, entry, item["prev_hash"], item["hash"])
 
@@ -154,3 +161,7 @@ def link(entries: list[Entry], head_seq: int, head_hash: str, recorded_at: datet
         records.append(record)
         prev_seq, prev_hash = record.seq, record.hash
     return records
+
+
+def _bytes_or_none(encoded: str | None) -> bytes | None:
+    return None if encoded is None else base64.b64decode(encoded, validate=True)

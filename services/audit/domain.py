@@ -18,9 +18,11 @@ from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry
 from contracts.rejections import Reason
 from contracts.signing import Unauthenticated, read, verify
+from runtime.admission import envelope_of
 from runtime.db import storable
 from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from runtime.header_names import shown_name
+from runtime.records import Incoming
 from services.audit.chain import Entry, Kind
 
 # PostgreSQL text and jsonb refuse NUL and lone surrogates; they are stored (and hashed) as U+FFFD (see storable).
@@ -36,6 +38,7 @@ class Received:
     offset: int
     value: bytes | None
     headers: tuple[tuple[str, bytes | None], ...] = ()
+    key: bytes | None = None
 
 
 def storable_json(value: Any) -> Any:
@@ -128,6 +131,8 @@ def entry_of(record: Received, dead_letter_topic: str, keys: KeyRegistry, at: da
     headers = tuple(_header(name, value) for name, value in record.headers)
     by_name = {name: value for name, value in headers if value is not None}
     parsed = parse_json(payload)
+    if record.topic != dead_letter_topic and _is_binary(record):
+        parsed = _binary_envelope(record)
     event = _cloud_event(parsed)
     coordinates = (f"kafka:{storable(record.topic)}", f"{record.partition}:{record.offset}")
     kind: Kind
@@ -141,7 +146,7 @@ def entry_of(record: Received, dead_letter_topic: str, keys: KeyRegistry, at: da
     elif event is not None:
         source, event_id = (event.source, event.id) if _identity_fits(event.source, event.id) else coordinates
         try:
-            signed_by_key = verify(read(payload, record.headers), keys, at).key.key_id
+            signed_by_key = verify(read(payload, record.headers, record.key), keys, at).key.key_id
             kind, reason, reason_message = "event", None, None
         except Unauthenticated as error:
             kind, reason, reason_message = "unauthenticated", Reason.UNAUTHENTICATED.value, storable(str(error))
@@ -166,9 +171,41 @@ def entry_of(record: Received, dead_letter_topic: str, keys: KeyRegistry, at: da
         payload=payload,
         envelope=parsed if isinstance(parsed, dict) else None,
         data=parsed.get("data") if isinstance(parsed, dict) else None,
+        message_key=record.key,
         dssematerial=storable(event.dssematerial) if event is not None and event.dssematerial else None,
         signed_by_key=signed_by_key,
     )
+
+
+def _is_binary(record: Received) -> bool:
+    """A CloudEvent in binary mode, as the Kafka binding tells it: `ce_` headers, and no structured content type."""
+    names = {str(name).lower(): value for name, value in record.headers}
+    content_type = (names.get("content-type") or b"").decode("utf-8", "replace").lower()
+    return not content_type.startswith("application/cloudevents") and any(n.startswith("ce_") for n in names)
+
+
+def _binary_envelope(record: Received) -> dict[str, Any] | None:
+    """The event's attributes and data as one object, read as the services read it, or None when they would not."""
+    incoming = Incoming(record.topic, record.partition, record.offset, record.key, record.value, record.headers)
+    try:
+        raw = envelope_of(incoming)
+    except Exception:  # a binary record no service would read is recorded as what it is: not a CloudEvent
+        return None
+    envelope: dict[str, Any] = storable_json(raw)
+    return envelope
+
+
+def derived_envelope(entry: Entry) -> dict[str, Any] | None:
+    """The envelope `entry_of` derived for this entry, derived again from its hashed fields alone (payload, headers
+    and key), for `verify` to compare with the stored projection."""
+    headers = tuple((name, None if value is None else value.encode()) for name, value in entry.headers)
+    received = Received(
+        entry.topic, entry.kafka_partition, entry.kafka_offset, entry.payload, headers, entry.message_key
+    )
+    if entry.kind != "dead_letter" and _is_binary(received):
+        return _binary_envelope(received)
+    parsed = parse_json(entry.payload)
+    return parsed if isinstance(parsed, dict) else None
 
 
 def bare_entry(record: Received, dead_letter_topic: str, why: str) -> Entry:
@@ -191,6 +228,7 @@ def bare_entry(record: Received, dead_letter_topic: str, why: str) -> Entry:
         reason_message=storable(why)[: limits.DEAD_LETTER_MESSAGE_CHARS],
         headers=(),
         payload=record.value or b"",
+        message_key=record.key,
         envelope=None,
         data=None,
     )

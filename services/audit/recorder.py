@@ -121,7 +121,9 @@ class Recorder:
             except INFRASTRUCTURE_ERRORS:
                 raise
             except Exception as error:
-                received = Received(entry.topic, entry.kafka_partition, entry.kafka_offset, entry.payload)
+                received = Received(
+                    entry.topic, entry.kafka_partition, entry.kafka_offset, entry.payload, key=entry.message_key
+                )
                 (record,) = link([self._bare(received, error)], head_seq, head_hash, now)
                 await repository.append(conn, [record])
             records.append(record)

@@ -35,6 +35,7 @@ COLUMNS: Final = (
     "envelope",
     "dssematerial",
     "signed_by_key",
+    "message_key",
     "prev_hash",
     "hash",
 )
@@ -117,6 +118,7 @@ def _row_of(record: AuditRecord) -> tuple[Any, ...]:
         e.envelope,
         e.dssematerial,
         e.signed_by_key,
+        e.message_key,
         record.prev_hash,
         record.hash,
     )
@@ -148,6 +150,7 @@ def record_of(row: asyncpg.Record) -> AuditRecord:
         data=row["data"],
         dssematerial=row["dssematerial"],
         signed_by_key=row["signed_by_key"],
+        message_key=None if row["message_key"] is None else bytes(row["message_key"]),
     )
     return AuditRecord(row["seq"], row["recorded_at"], entry, row["prev_hash"], row["hash"])
 

@@ -35,7 +35,7 @@ class SignatureAudit:
         if e.kind not in ("event", "unauthenticated"):
             return None
         headers = [(name, value.encode()) for name, value in e.headers if value is not None]
-        view = read(e.payload, headers)
+        view = read(e.payload, headers, e.message_key)
         if view.attributes.get("dssematerial") != e.dssematerial:
             return f"{_label(record)} was edited: its dssematerial column differs from the payload's"
         try:

@@ -66,8 +66,7 @@ class ChainVerifier:
                 f"{label(record)} was edited: its content hashes to {_short(computed)}, "
                 f"but the stored hash is {_short(record.hash)}",
             )
-        parsed = domain.parse_json(record.entry.payload)
-        envelope = parsed if isinstance(parsed, dict) else None
+        envelope = domain.derived_envelope(record.entry)
         data = envelope.get("data") if envelope is not None else None
         if record.entry.envelope != envelope or record.entry.data != data:
             return Finding(
