@@ -71,6 +71,12 @@ class Metrics:
             buckets=(0.1, 1, 5, 30, 60, 300, 3600, 86400, float("inf")),
             registry=r,
         )
+        self.retention_deleted = Counter(
+            "lhl_retention_deleted",
+            "Rows deleted by retention, by table (inbox, outbox).",
+            ["service", "table"],
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "lhl_consumer_lag",
             "Records behind the partition's end: its end offset minus the group's committed offset, read at scrape.",
@@ -114,6 +120,9 @@ class Metrics:
 
     def observe_delivery(self, channel: str, outcome: str) -> None:
         self.deliveries.labels(self.service, channel, outcome).inc()
+
+    def observe_retention(self, table: str, deleted: int) -> None:
+        self.retention_deleted.labels(self.service, table).inc(deleted)
 
     def observe_timer_lag(self, seconds: float) -> None:
         self.timer_lag.labels(self.service).observe(seconds)

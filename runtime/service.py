@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -36,6 +36,7 @@ from runtime.offsets import OffsetCommitter
 from runtime.outbox import Emitter, OutboxRelay, backlog
 from runtime.pipeline import INFRASTRUCTURE_ERRORS, Handler, Pipeline
 from runtime.records import Incoming, do_not_decode, parse_leniently
+from runtime.retention import Retention, RetentionPolicy
 from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
 from runtime.timers import Timer, TimerHandler, TimerRunner
@@ -73,6 +74,15 @@ def clock_from_settings(settings: RuntimeSettings) -> Clock:
     return SystemClock()
 
 
+def retention_policy(settings: RuntimeSettings) -> RetentionPolicy:
+    return RetentionPolicy(
+        horizon=timedelta(hours=settings.retention_hours),
+        batch=settings.retention_batch,
+        max_batches=settings.retention_max_batches,
+        interval_seconds=settings.retention_interval_seconds,
+    )
+
+
 RAW_RETRY_PAUSE_SECONDS = 1.0
 """A raw handler (the dead-letter topic's) that finds the database away waits this long before its record comes
 again, so an outage does not spin the consumer."""
@@ -105,6 +115,7 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self.relay: OutboxRelay | None = None
         self.timers: TimerRunner | None = None
+        self.retention: Retention | None = None
         self.metrics = Metrics(definition.name)
         self.http: HealthServer | None = None
         self.broker: KafkaBroker | None = None
@@ -159,6 +170,7 @@ class ServiceRuntime:
             on_fired=self.relay.wake,
             observe_lag=self.metrics.observe_timer_lag,
         )
+        self.retention = Retention(self._pool, retention_policy(s), on_deleted=self.metrics.observe_retention)
         for topic, handlers in self.definition.consumes.items():
             self._pipelines[s.topic(topic)] = Pipeline(
                 pool=self._pool,
@@ -179,6 +191,7 @@ class ServiceRuntime:
         self._tasks = [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.offsets.run(), name="offset-committer"),
+            asyncio.create_task(self.retention.run(), name="retention"),
         ]
         if self.definition.timers:
             self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))

@@ -34,6 +34,15 @@ class RuntimeSettings(BaseSettings):
         ge=1,
         description="Tries of a record that fails while the database answers, before it is dead-lettered.",
     )
+    retention_hours: float = Field(
+        default=192,
+        gt=0,
+        description="Inbox rows and published outbox rows older than this are deleted. It must outlast the topics' "
+        "retention (Kafka's default is 7 days), or a redelivery the broker still allows would act twice.",
+    )
+    retention_batch: int = Field(default=1000, ge=1, description="Most rows one retention statement deletes.")
+    retention_max_batches: int = Field(default=100, ge=1, description="Most retention statements per table per run.")
+    retention_interval_seconds: float = Field(default=3600.0, gt=0, description="Seconds between retention runs.")
     offset_commit_seconds: float = Field(default=0.2, gt=0, description="How often processed offsets are committed.")
     clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
     clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")

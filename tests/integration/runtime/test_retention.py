@@ -1,0 +1,131 @@
+"""Inbox rows and published outbox rows past the horizon are deleted in bounded batches; nothing else is."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+
+from runtime import db
+from runtime.db import Connection
+from runtime.observability import Metrics
+from runtime.retention import Retention, RetentionPolicy
+from runtime.service import ServiceDefinition, build_app
+from runtime.settings import RuntimeSettings
+from tests.support.infra import Infra
+from tests.support.services import fetch, playing, running, settings_for
+
+DAY = timedelta(days=1)
+
+
+@asynccontextmanager
+async def migrated_schema(infra: Infra, run_id: str) -> AsyncIterator[asyncpg.Pool]:
+    """The runtime's tables in a fresh schema, as the evaluations service's role."""
+    pool = await db.create_pool(infra.service_database_url("evaluations"), f"t{run_id}_retention", max_size=2)
+    try:
+        await db.migrate(pool, [db.RUNTIME_MIGRATIONS])
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def add_inbox_rows(conn: Connection, count: int, age: timedelta) -> None:
+    for _ in range(count):
+        await conn.execute(
+            "INSERT INTO inbox (event_source, event_id, event_type, topic, kafka_partition, kafka_offset, outcome,"
+            " processed_at) VALUES ('/test', $1, 't', 'topic', 0, 0, 'processed', now() - $2::interval)",
+            uuid.uuid4().hex,
+            age,
+        )
+
+
+async def add_outbox_row(
+    conn: Connection, *, created: timedelta, published: timedelta | None, set_aside: bool = False
+) -> int:
+    row_id: int = await conn.fetchval(
+        "INSERT INTO outbox (topic, headers, payload, created_at, published_at, failed_at, last_error)"
+        " VALUES ('topic', '{}', '\\x00', now() - $1::interval, now() - $2::interval,"
+        "  CASE WHEN $3 THEN now() - $1::interval END, CASE WHEN $3 THEN 'refused' END) RETURNING id",
+        created,
+        published,
+        set_aside,
+    )
+    return row_id
+
+
+async def test_rows_past_the_horizon_go_in_batches_and_unpublished_or_set_aside_rows_stay(
+    infra: Infra, run_id: str
+) -> None:
+    metrics = Metrics("retentiontest")
+    statements: list[tuple[str, int]] = []
+
+    def deleted(table: str, count: int) -> None:
+        statements.append((table, count))
+        metrics.observe_retention(table, count)
+
+    policy = RetentionPolicy(horizon=8 * DAY, batch=3, max_batches=10, interval_seconds=3600)
+    async with migrated_schema(infra, run_id) as pool:
+        async with pool.acquire() as conn:
+            await add_inbox_rows(conn, 7, 9 * DAY)
+            await add_inbox_rows(conn, 2, 7 * DAY)
+            old_published = [await add_outbox_row(conn, created=10 * DAY, published=9 * DAY) for _ in range(4)]
+            # Created long ago but published only yesterday: it is a day old in the outbox's sense.
+            late = await add_outbox_row(conn, created=30 * DAY, published=DAY)
+            unpublished = await add_outbox_row(conn, created=30 * DAY, published=None)
+            set_aside = await add_outbox_row(conn, created=30 * DAY, published=None, set_aside=True)
+        swept = await Retention(pool, policy, on_deleted=deleted).sweep()
+        again = await Retention(pool, policy, on_deleted=deleted).sweep()
+        inbox_left = await pool.fetchval("SELECT count(*) FROM inbox")
+        outbox_left = {r["id"] for r in await pool.fetch("SELECT id FROM outbox")}
+    assert swept == {"inbox": 7, "outbox": 4}
+    assert again == {"inbox": 0, "outbox": 0}
+    assert [c for t, c in statements if t == "inbox"][:3] == [3, 3, 1]  # no statement deletes more than a batch
+    assert inbox_left == 2
+    assert outbox_left == {late, unpublished, set_aside}
+    assert not outbox_left & set(old_published)
+    sample = metrics.registry.get_sample_value
+    assert sample("lhl_retention_deleted_total", {"service": "retentiontest", "table": "inbox"}) == 7
+    assert sample("lhl_retention_deleted_total", {"service": "retentiontest", "table": "outbox"}) == 4
+
+
+async def test_a_run_stops_at_its_cap_and_the_next_run_goes_on(infra: Infra, run_id: str) -> None:
+    policy = RetentionPolicy(horizon=8 * DAY, batch=2, max_batches=2, interval_seconds=3600)
+    async with migrated_schema(infra, run_id) as pool:
+        async with pool.acquire() as conn:
+            await add_inbox_rows(conn, 5, 9 * DAY)
+        retention = Retention(pool, policy, on_deleted=lambda table, count: None)
+        first = await retention.sweep()
+        second = await retention.sweep()
+    assert (first["inbox"], second["inbox"]) == (4, 1)
+
+
+class RetentionSettings(RuntimeSettings):
+    service_name: str = "retentiontest"
+
+
+async def test_the_service_sweeps_at_start_and_counts_what_it_deleted(
+    infra: Infra, run_id: str, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        RetentionSettings, infra, run_id, retention_interval_seconds=3600, **playing(infra, "evaluations")
+    )
+    definition = ServiceDefinition(name="retentiontest", description="retention only", migrations=tmp_path, consumes={})
+    async with running(build_app(definition, settings)) as runtime, runtime.pool.acquire() as conn:
+        await add_inbox_rows(conn, 3, 9 * DAY)
+        await add_inbox_rows(conn, 1, DAY)
+    # Started again, it deletes what is past the horizon without waiting for its interval.
+    async with running(build_app(definition, settings)) as runtime:
+        sample = runtime.metrics.registry.get_sample_value
+        labels = {"service": "retentiontest", "table": "inbox"}
+        async with asyncio.timeout(10):
+            while True:
+                if sample("lhl_retention_deleted_total", labels) == 3:
+                    break
+                await asyncio.sleep(0.05)
+        left = await fetch(runtime, "SELECT count(*) AS n FROM inbox")
+    assert left[0]["n"] == 1
