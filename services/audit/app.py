@@ -164,15 +164,21 @@ class AuditRuntime:
         return checks
 
     async def _checkpoint_periodically(self) -> None:
+        """The first checkpoint comes soon after start, not a whole interval later: otherwise `audit verify` right
+        after a start held none for five minutes. An empty log is not worth one, so until the first is written
+        the log is looked at that often (one indexed read), then every interval."""
+        interval = self.settings.audit_checkpoint_interval_seconds
+        pause = min(self.settings.audit_first_checkpoint_seconds, interval)
         last: tuple[int, str] | None = None
         while True:
-            await asyncio.sleep(self.settings.audit_checkpoint_interval_seconds)
+            await asyncio.sleep(pause)
             try:
                 async with self.pool.acquire() as conn:
                     current = await repository.head(conn)
-                if current != last:
+                if current[0] > 0 and current != last:
                     await self.checkpoint()
                     last = current
+                    pause = interval
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
                 self.log.error("audit_checkpoint_failed", error_class=type(error).__name__, error=str(error))
 

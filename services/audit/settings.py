@@ -29,6 +29,12 @@ class AuditSettings(RuntimeSettings):
     audit_checkpoint_interval_seconds: float = Field(
         default=300.0, ge=0, description="Seconds between periodic checkpoints; 0 turns them off."
     )
+    audit_first_checkpoint_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds after start (or, on an empty log, after its first records) within which the first "
+        "periodic checkpoint is written; then every audit_checkpoint_interval_seconds.",
+    )
     audit_signing_key: str | None = Field(
         default=None, description="Ed25519 private key: path to a PKCS#8 PEM file, or base64 of the raw 32 bytes."
     )

@@ -84,6 +84,34 @@ async def test_the_service_writes_signed_checkpoints_on_its_schedule(
     assert f"the latest covering {mix.expected_records} records" in verified.stdout
 
 
+async def test_the_first_periodic_checkpoint_comes_seconds_after_the_first_records_not_an_interval_later(
+    infra: Infra, run_id: str, bus: Bus, tmp_path: Path
+) -> None:
+    folder = tmp_path / "checkpoints"
+    settings = audit_settings(infra, run_id, folder).model_copy(
+        update={"audit_checkpoint_interval_seconds": 3600, "audit_first_checkpoint_seconds": 1.0}
+    )
+    async with running_audit(settings) as audit:
+        await asyncio.sleep(1.5)  # a first look finds the log empty: nothing to sign yet
+        empty_log = [p.name for p in folder.glob("*.json")]
+        mix = await publish_standalone_mix(bus)
+        await wait_for_count(audit, mix.expected_records)
+        recorded_at = time.monotonic()
+        async with asyncio.timeout(10):
+            while True:
+                periodic = [p for p in folder.glob("*.json") if not p.name.endswith("-head.json")]
+                if periodic:
+                    break
+                await asyncio.sleep(0.1)
+        waited = time.monotonic() - recorded_at
+    assert empty_log == []
+    assert waited < 5
+    [path] = periodic
+    assert json.loads(path.read_text())["checkpoint"]["record_count"] > 0
+    verified = await audit_cli(settings, "verify")
+    assert verified.exit_code == 0, verified.stdout
+
+
 async def test_a_checkpoint_file_altered_after_signing_fails_verification_by_name(
     infra: Infra, run_id: str, bus: Bus, tmp_path: Path
 ) -> None:
