@@ -13,6 +13,7 @@ import asyncpg
 
 from runtime import db
 from runtime.db import Connection
+from runtime.logging import configure_logging
 from runtime.observability import Metrics
 from runtime.retention import Retention, RetentionPolicy
 from runtime.service import ServiceDefinition, build_app
@@ -25,7 +26,9 @@ DAY = timedelta(days=1)
 
 @asynccontextmanager
 async def migrated_schema(infra: Infra, run_id: str) -> AsyncIterator[asyncpg.Pool]:
-    """The runtime's tables in a fresh schema, as the evaluations service's role."""
+    """The runtime's tables in a fresh schema, as the evaluations service's role; logging to this test's stderr,
+    as a service would configure it (not to an earlier test's, captured and closed)."""
+    configure_logging("retentiontest", fmt="json")
     pool = await db.create_pool(infra.service_database_url("evaluations"), f"t{run_id}_retention", max_size=2)
     try:
         await db.migrate(pool, [db.RUNTIME_MIGRATIONS])
