@@ -27,7 +27,8 @@ def test_every_service_has_a_healthcheck_that_asks_readiness_with_the_images_pyt
     for name in HTTP_PORTS:
         test = SERVICES[name]["healthcheck"]["test"]
         assert test[:3] == ["CMD", "python", "-c"], name
-        assert "/health/ready" in test[3] and "HTTP_PORT" in test[3], name
+        assert "/health/ready" in test[3], name
+        assert "HTTP_PORT" in test[3], name
         ast.parse(test[3])  # the folded YAML must still be one valid Python program
 
 
@@ -40,7 +41,9 @@ def test_every_image_names_a_tag() -> None:
     assert images, "no service names an image"
     for image in images:
         name, _, tag = image.rpartition(":")
-        assert name and tag and tag != "latest" and "/" not in tag, image
+        assert name, image
+        assert tag not in ("", "latest"), image
+        assert "/" not in tag, image
 
 
 def test_the_broker_creates_no_topic_on_its_own() -> None:
