@@ -15,7 +15,11 @@ COPY . .
 # --no-deps: every dependency came from the lock above; --no-build-isolation: built with the locked setuptools.
 RUN pip install --no-deps --no-build-isolation . \
     && pip check \
-    && useradd --system --uid 10001 --home-dir /app --no-create-home app
+    && useradd --system --uid 10001 --home-dir /app --no-create-home app \
+    && mkdir -p /var/lib/lhl/keys /var/lib/lhl/audit-checkpoints \
+    && chown -R app /var/lib/lhl
+# Docker fills an empty named volume from the image's mount point, owner included: without this the keys and
+# checkpoint volumes would be root's, and the service (uid 10001) could not write its checkpoints.
 
 # The services need no write access to the code; running unprivileged limits what a compromised handler can do.
 USER app

@@ -17,6 +17,7 @@ from rich.table import Table
 from contracts import topics
 from lhl.text import shorten
 from runtime import deadletter as dl
+from runtime.progress import progress
 from runtime.records import REPLAY_HEADER
 from runtime.settings import RuntimeSettings
 
@@ -109,36 +110,39 @@ async def replay(settings: RuntimeSettings, refs: list[str]) -> dict[str, str]:
             " dlq_partition integer NOT NULL, dlq_offset bigint NOT NULL, target_topic text NOT NULL,"
             " replayed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (dlq_topic, dlq_partition, dlq_offset))"
         )
-        for ref in refs:
-            letter = letters[ref]
-            target = letter.headers.get(dl.ORIGINAL_TOPIC)
-            if not target:
-                results[ref] = "skipped: no original topic header"
-                continue
-            if dl.VALUE_TRUNCATED in letter.headers or dl.KEY_TRUNCATED in letter.headers:
-                # Replaying the first bytes of a record would only be rejected again, or worse, taken as the whole.
-                results[ref] = "skipped: the dead letter keeps only part of the record; the publisher must resend it"
-                continue
-            async with conn.transaction():
-                claimed = await conn.fetchval(
-                    f"INSERT INTO {LEDGER_SCHEMA}.dlq_replays (dlq_topic, dlq_partition, dlq_offset, target_topic)"
-                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING dlq_offset",
-                    dlq_topic,
-                    letter.partition,
-                    letter.offset,
-                    target,
-                )
-                if claimed is None:
-                    results[ref] = "skipped: already replayed"
-                    continue
-                # Published inside the ledger transaction: a failed send rolls the claim back for another try.
-                headers = [("content-type", b"application/cloudevents+json"), (REPLAY_HEADER, ref.encode())]
-                await producer.send_and_wait(target, letter.value, key=letter.key, headers=headers)
-            results[ref] = f"replayed to {target}"
+        with progress("replaying dead letters", len(refs)) as advance:
+            for ref in refs:
+                results[ref] = await _replay_one(conn, producer, dlq_topic, letters[ref])
+                advance(1)
     finally:
         await producer.stop()
         await conn.close()
     return results
+
+
+async def _replay_one(conn: asyncpg.Connection, producer: AIOKafkaProducer, dlq_topic: str, letter: DeadLetter) -> str:
+    """Send one dead letter back, unless it cannot be or already was; say which."""
+    target = letter.headers.get(dl.ORIGINAL_TOPIC)
+    if not target:
+        return "skipped: no original topic header"
+    if dl.VALUE_TRUNCATED in letter.headers or dl.KEY_TRUNCATED in letter.headers:
+        # Replaying the first bytes of a record would only be rejected again, or worse, taken as the whole.
+        return "skipped: the dead letter keeps only part of the record; the publisher must resend it"
+    async with conn.transaction():
+        claimed = await conn.fetchval(
+            f"INSERT INTO {LEDGER_SCHEMA}.dlq_replays (dlq_topic, dlq_partition, dlq_offset, target_topic)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING dlq_offset",
+            dlq_topic,
+            letter.partition,
+            letter.offset,
+            target,
+        )
+        if claimed is None:
+            return "skipped: already replayed"
+        # Published inside the ledger transaction: a failed send rolls the claim back for another try.
+        headers = [("content-type", b"application/cloudevents+json"), (REPLAY_HEADER, letter.ref.encode())]
+        await producer.send_and_wait(target, letter.value, key=letter.key, headers=headers)
+    return f"replayed to {target}"
 
 
 def _settings() -> RuntimeSettings:

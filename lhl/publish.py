@@ -105,6 +105,27 @@ async def send(settings: RuntimeSettings, topic: str, event: CloudEvent) -> None
         await producer.stop()
 
 
+def verdict(
+    file: Path,
+    outcome: str,
+    *,
+    reason: str | None = None,
+    problems: list[str] | None = None,
+    event_type: str | None = None,
+    topic: str | None = None,
+) -> str:
+    """A dry run's answer as one JSON object with the same keys whatever the outcome, for a publisher's CI."""
+    answer = {
+        "file": str(file),
+        "verdict": outcome,
+        "reason": reason,
+        "type": event_type,
+        "topic": topic,
+        "problems": problems or [],
+    }
+    return json.dumps(answer, ensure_ascii=False)
+
+
 def publish_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A JSON or YAML event.")],
     source: Annotated[str, typer.Option(help="Your system's registered CloudEvents source.")],
@@ -118,6 +139,13 @@ def publish_command(
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="With --dry-run: print the verdict as one JSON object (verdict, reason, type, topic, problems).",
+        ),
+    ] = False,
 ) -> None:
     """Validate an event against the contracts and publish it to its topic.
 
@@ -130,20 +158,36 @@ def publish_command(
     dead-lettered as `unauthenticated`.
 
     Example: `lhl publish meeting-held.yaml --source /statsforvalteren/vestland/moter --key vestland-moter.pem`
+
+    Example: `lhl publish meeting-held.yaml --source /statsforvalteren/vestland/moter --dry-run --json`
     """
+    if as_json and not dry_run:
+        typer.echo("--json goes with --dry-run: a publish prints the event's id", err=True)
+        raise typer.Exit(2)
     raw = load(file)
     if raw.get("source", source) != source:
-        typer.echo(f"source: the file says {raw['source']!r} but --source is {source!r}", err=True)
+        mismatch = f"source: the file says {raw['source']!r} but --source is {source!r}"
+        if as_json:
+            typer.echo(verdict(file, "rejected", reason="source_mismatch", problems=[mismatch]))
+        else:
+            typer.echo(mismatch, err=True)
         raise typer.Exit(1)
     try:
         event, topic = validate(raw, source)
     except Rejected as rejected:
-        typer.echo(f"{file}: rejected ({rejected.reason.value})", err=True)
-        for problem in rejected.message.split("; "):
-            typer.echo(f"  {problem}", err=True)
+        problems = rejected.message.split("; ")
+        if as_json:
+            typer.echo(verdict(file, "rejected", reason=rejected.reason.value, problems=problems))
+        else:
+            typer.echo(f"{file}: rejected ({rejected.reason.value})", err=True)
+            for problem in problems:
+                typer.echo(f"  {problem}", err=True)
         raise typer.Exit(1) from rejected
     if dry_run:
-        typer.echo(f"valid {event.type} for {topic}")
+        if as_json:
+            typer.echo(verdict(file, "valid", event_type=event.type, topic=topic))
+        else:
+            typer.echo(f"valid {event.type} for {topic}")
         return
     settings = RuntimeSettings(service_name="lhl-cli")
     path = key or keystore.key_file(Path(settings.keys_dir), source)

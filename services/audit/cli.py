@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from contracts.keys import COMMITTED, KeyRegistry
 from runtime.clock import SystemClock
+from runtime.progress import Advance, progress
 from services.audit import checkpoints, export_file, keys, repository, trail_view
 from services.audit.chain import AuditRecord
 from services.audit.connections import reading_pool, take_checkpoint
@@ -39,12 +40,12 @@ def _verify_key(settings: AuditSettings) -> Ed25519PublicKey | None:
     return None
 
 
-def _run(work: Coroutine[Any, Any, T]) -> T:
+def _run(work: Coroutine[Any, Any, T], fail: Callable[[str], NoReturn] | None = None) -> T:
     """Run one command's I/O; a database that cannot be reached or refuses us is a clear failure, not a trace."""
     try:
         return asyncio.run(work)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        _fail(f"database: {type(error).__name__}: {error}")
+        (fail or _fail)(f"database: {type(error).__name__}: {error}")
 
 
 def _fail(message: str) -> NoReturn:
@@ -71,15 +72,19 @@ def verify(
         ),
     ] = None,
     database_url: DatabaseOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result, counts and findings as one JSON object.")
+    ] = False,
 ) -> None:
     """Recompute the hash chain, re-verify every event's signature, and check every checkpoint; exit 1 naming the
     first bad record. You, not the file, name the log: an export is held against that log's checkpoints.
 
-    Example: `lhl audit verify` or, offline, `lhl audit verify --file audit-2023.jsonl --log audit`
+    Example: `lhl audit verify` or, offline, `lhl audit verify --file audit-2023.jsonl --log audit --json`
     """
     settings = AuditSettings()
+    fail = _fail_json if as_json else _fail
     if file is not None and log is None:
-        _fail(
+        fail(
             "--log is required with --file: name the log whose checkpoints the export must match (its header is "
             "not trusted to choose them)"
         )
@@ -88,23 +93,28 @@ def verify(
         if file is not None:
             named = str(export_file.read_header(file)["log"])
             if named != log:
-                _fail(f"{file} is an export of log {named!r}, not of {log!r}: it is not the log you asked to verify")
+                fail(f"{file} is an export of log {named!r}, not of {log!r}: it is not the log you asked to verify")
         loaded = checkpoints.load(checkpoint_dir or Path(settings.audit_checkpoint_dir), log, _verify_key(settings))
         good = [(c.path.name, c.checkpoint) for c in loaded if c.checkpoint is not None]
         registries = key_registry or [COMMITTED, settings.key_registry_path]
         verifier = ChainVerifier(good, SignatureAudit(KeyRegistry.load(registries)))
         records = export_file.read_records(file) if file is not None else None
-        finding = _run(_verify(verifier, settings, database_url, records))
+        finding = _run(_verify(verifier, settings, database_url, records), fail)
     except (OSError, ValueError, export_file.ExportFormatError, checkpoints.KeyLoadError) as error:
-        _fail(str(error))
+        fail(str(error))
     bad = [c for c in loaded if c.problem is not None]
     problems = [f"checkpoint {c.path.name}: {c.problem}" for c in bad]
     if finding is not None:
         problems.insert(0, finding.message)
-    if problems:
-        _fail("; ".join(problems))
     latest = max((cp.record_count for _, cp in good), default=0)
     uncovered = verifier.count - latest
+    if as_json:
+        _print_verification(verifier, problems, checkpoints_held=len(good), latest=latest, uncovered=uncovered)
+        if problems:
+            raise typer.Exit(code=1)
+        return
+    if problems:
+        _fail("; ".join(problems))
     tail = (
         f"; {uncovered} record(s) after record {latest} are covered by no checkpoint yet (anyone who can write the "
         "database could have appended or rewritten them)"
@@ -118,23 +128,62 @@ def verify(
     )
 
 
+def _fail_json(message: str) -> NoReturn:
+    typer.echo(json.dumps({"result": "failed", "findings": [message]}, ensure_ascii=False))
+    raise typer.Exit(code=1)
+
+
+def _print_verification(
+    verifier: ChainVerifier, problems: list[str], *, checkpoints_held: int, latest: int, uncovered: int
+) -> None:
+    """The verdict for a machine: the same facts as the sentence, each under its own name."""
+    signatures = verifier.signatures
+    answer: dict[str, Any] = {
+        "result": "failed" if problems else "ok",
+        "records": verifier.count,
+        "head": verifier.head_hash,
+        "checkpoints": checkpoints_held,
+        "latest_checkpoint_records": latest,
+        "uncovered_records": max(uncovered, 0),
+        "signatures": None
+        if signatures is None
+        else {
+            "verified": signatures.signed,
+            "keys": len(signatures.signers),
+            "recorded_as_unauthenticated": signatures.unauthenticated,
+            "before_signing": signatures.before_signing,
+        },
+        "findings": problems,
+    }
+    typer.echo(json.dumps(answer, ensure_ascii=False))
+
+
 async def _verify(
     verifier: ChainVerifier, settings: AuditSettings, database_url: str | None, records: Iterator[AuditRecord] | None
 ) -> Finding | None:
     if records is not None:
-        for record in records:
-            if finding := verifier.feed(record):
-                return finding
-        return verifier.finish()
+        with progress("verifying the export", None) as advance:
+            return _feed_all(verifier, records, advance)
     # One snapshot for the whole walk, so records appended meanwhile do not confuse the check.
     async with (
         reading_pool(settings, database_url) as pool,
         pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
-        async for record in repository.all_records(conn):
-            if finding := verifier.feed(record):
-                return finding
+        total, _ = await repository.head(conn)
+        with progress("verifying the audit log", total) as advance:
+            async for record in repository.all_records(conn):
+                if finding := verifier.feed(record):
+                    return finding
+                advance(1)
+    return verifier.finish()
+
+
+def _feed_all(verifier: ChainVerifier, records: Iterator[AuditRecord], advance: Advance) -> Finding | None:
+    for record in records:
+        if finding := verifier.feed(record):
+            return finding
+        advance(1)
     return verifier.finish()
 
 
@@ -156,11 +205,13 @@ async def _export(settings: AuditSettings, out: Path) -> int:
         pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
-        with out.open("w", encoding="utf-8") as target:
+        total, _ = await repository.head(conn)
+        with out.open("w", encoding="utf-8") as target, progress(f"exporting to {out}", total) as advance:
             target.write(export_file.header_line(settings.schema_name, SystemClock().now()))
             async for record in repository.all_records(conn):
                 target.write(export_file.record_line(record))
                 count += 1
+                advance(1)
     return count
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -61,3 +62,52 @@ def test_a_file_that_is_not_json_says_so(tmp_path: Path) -> None:
     result = run(tmp_path, "{not json", name="event.json")
     assert result.exit_code != 0
     assert "is not valid JSON" in result.output
+
+
+def run_json(tmp_path: Path, text: str, source: str = "/statsforvalteren/vestland/moter"):  # type: ignore[no-untyped-def]
+    path = tmp_path / "event.yaml"
+    path.write_text(text, encoding="utf-8")
+    return CliRunner().invoke(app, ["publish", str(path), "--source", source, "--dry-run", "--json"])
+
+
+def test_a_valid_event_is_answered_in_json_with_its_type_and_topic(tmp_path: Path) -> None:
+    result = run_json(tmp_path, VALID)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "file": str(tmp_path / "event.yaml"),
+        "verdict": "valid",
+        "reason": None,
+        "type": "no.levehelelivet.meeting.held.v1",
+        "topic": "lhl.ingress.meetings.v1",
+        "problems": [],
+    }
+
+
+def test_a_rejected_event_is_answered_in_json_with_its_reason_and_each_problem(tmp_path: Path) -> None:
+    result = run_json(tmp_path, VALID.replace("2022-03-10", "2022-13-01").replace("[sf-vestland, ks-vestland]", "[]"))
+    assert result.exit_code == 1
+    answer = json.loads(result.stdout)
+    assert (answer["verdict"], answer["reason"]) == ("rejected", "invalid_data")
+    assert (
+        'data.held_on: expected a date written YYYY-MM-DD from 1900 to 2999, got the text "2022-13-01"'
+        in (answer["problems"])
+    )
+    assert "data.participants: expected at least 1 entry, got an empty list" in answer["problems"]
+
+
+def test_a_contradicting_source_is_answered_in_json_too(tmp_path: Path) -> None:
+    result = run_json(tmp_path, "source: /ks/sekretariat\n" + VALID)
+    assert result.exit_code == 1
+    answer = json.loads(result.stdout)
+    assert (answer["verdict"], answer["reason"]) == ("rejected", "source_mismatch")
+    assert answer["problems"] == [
+        "source: the file says '/ks/sekretariat' but --source is '/statsforvalteren/vestland/moter'"
+    ]
+
+
+def test_json_without_a_dry_run_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    path = tmp_path / "event.yaml"
+    path.write_text(VALID, encoding="utf-8")
+    result = CliRunner().invoke(app, ["publish", str(path), "--source", "/ks/sekretariat", "--json"])
+    assert result.exit_code == 2
+    assert "--json goes with --dry-run" in result.output

@@ -172,3 +172,49 @@ async def test_the_service_role_may_only_insert_and_select(recorded: AuditSettin
                 await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def test_verify_answers_in_json_with_its_counts_and_nothing_on_stderr(recorded: AuditSettings) -> None:
+    result = await audit_cli(recorded, "verify", "--json")
+    assert result.exit_code == 0, result.stdout
+    assert result.stderr == ""  # no progress display outside a terminal
+    answer = json.loads(result.stdout)
+    assert answer["result"] == "ok"
+    assert answer["findings"] == []
+    assert answer["records"] > 0
+    assert answer["latest_checkpoint_records"] == answer["records"]
+    assert answer["uncovered_records"] == 0
+    assert answer["checkpoints"] == 2
+    assert answer["signatures"]["verified"] > 0
+    assert answer["head"] == json.loads((await audit_cli(recorded, "verify", "--json")).stdout)["head"]
+
+
+async def test_verify_in_json_names_the_edit_to_an_export_as_a_finding(recorded: AuditSettings, tmp_path: Path) -> None:
+    exported = tmp_path / "audit.jsonl"
+    export = await audit_cli(recorded, "export", "--out", str(exported))
+    assert export.exit_code == 0
+    assert export.stdout.startswith("exported ")
+    assert export.stderr == ""
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[4])
+    record["reason_message"] = "alt i orden"
+    lines[4] = json.dumps(record)
+    exported.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = await audit_cli(recorded, "verify", "--file", str(exported), "--log", recorded.schema_name, "--json")
+    assert result.exit_code == 1
+    answer = json.loads(result.stdout)
+    assert answer["result"] == "failed"
+    assert f"record {record['seq']} (" in answer["findings"][0]
+    assert "edited" in answer["findings"][0]
+
+
+async def test_verify_in_json_reports_a_usage_error_as_a_finding(recorded: AuditSettings, tmp_path: Path) -> None:
+    result = await audit_cli(recorded, "verify", "--file", str(tmp_path / "audit.jsonl"), "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "result": "failed",
+        "findings": [
+            "--log is required with --file: name the log whose checkpoints the export must match (its header is "
+            "not trusted to choose them)"
+        ],
+    }

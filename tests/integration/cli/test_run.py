@@ -5,12 +5,26 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
+import yaml
+
 from contracts import keys
+from deploy import lockfile
 from tests.support.http import free_port
 from tests.support.infra import Infra
 from tests.support.processes import LHL, wait_until_ready
+
+
+async def compose_healthcheck(port: int) -> int:
+    """Run the compose file's healthcheck command as Docker would, beside the service it checks."""
+    compose = yaml.safe_load((lockfile.ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+    kind, program, *arguments = compose["services"]["meetings"]["healthcheck"]["test"]
+    assert (kind, program) == ("CMD", "python")
+    check = await asyncio.create_subprocess_exec(sys.executable, *arguments, env={**os.environ, "HTTP_PORT": str(port)})
+    async with asyncio.timeout(30):
+        return await check.wait()
 
 
 async def test_a_service_started_by_lhl_run_becomes_ready_and_stops_cleanly_on_sigterm(
@@ -34,6 +48,7 @@ async def test_a_service_started_by_lhl_run_becomes_ready_and_stops_cleanly_on_s
         )
         try:
             ready = await wait_until_ready(f"http://127.0.0.1:{port}/health/ready", process)
+            healthy = await compose_healthcheck(port)
             process.send_signal(signal.SIGTERM)
             async with asyncio.timeout(60):
                 code = await process.wait()
@@ -41,8 +56,11 @@ async def test_a_service_started_by_lhl_run_becomes_ready_and_stops_cleanly_on_s
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+    gone = await compose_healthcheck(port)
     output = log.read_text(encoding="utf-8")
     assert ready["status"] == "ready", ready
+    assert healthy == 0, "the compose file's healthcheck fails against a ready service"
+    assert gone != 0, "the compose file's healthcheck passes with no service behind it"
     assert code == 0, output
     assert '"event": "service_stopped"' in output
     [registered] = keys.read(tmp_path / "keys" / "registry.json")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from contracts import topics
 from lhl.dlq import read_dead_letters, replay
 from runtime import deadletter as dl
@@ -19,7 +21,7 @@ from tests.support.services import fetch, running, settings_for
 
 
 async def test_a_replayed_dead_letter_is_processed_once_after_the_fix(
-    infra: Infra, run_id: str, bus: Bus, tmp_path: Path
+    infra: Infra, run_id: str, bus: Bus, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
     meeting = national_meeting_held()
@@ -56,6 +58,10 @@ async def test_a_replayed_dead_letter_is_processed_once_after_the_fix(
     assert len([e for e in derived if e["causationid"] == event.id]) == 1
     assert [r["outcome"] for r in inbox] == ["processed"]
     assert len(await read_dead_letters(ops)) == 1
+    # Outside a terminal the replay draws no progress: the service's JSON log lines are all stderr holds.
+    written = capsys.readouterr().err
+    assert "replaying dead letters" not in written
+    assert "\x1b[" not in written
 
 
 async def test_a_dead_letter_that_keeps_only_part_of_the_record_is_not_replayed(bus: Bus, infra: Infra) -> None:
