@@ -10,9 +10,11 @@ from typing import Any
 from hypothesis import strategies as st
 
 from contracts.envelope import CONTENT_TYPE
+from contracts.wire import structured_view
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.kafka import cloud_event
 from tests.support.raw_records import RawName
+from tests.support.signing import keys_for_tests
 
 PARTITIONS = 3
 
@@ -176,6 +178,16 @@ def binary_mode(draw: st.DrawFn) -> tuple[bytes | None, tuple[tuple[str, bytes |
     return data, tuple(attributes)
 
 
+def _signed(value: bytes) -> bytes | None:
+    """The value signed by the key of the fresh event's source, when it is still readable as an event from it."""
+    try:
+        if structured_view(value).attributes.get("source") != NATIONAL_SECRETARIAT:
+            return None
+        return keys_for_tests().sign_bytes(value)
+    except Exception:  # not readable as a structured event: it is sent as it is
+        return None
+
+
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
     if draw(st.integers(0, 9)) == 0:
@@ -183,6 +195,11 @@ def cases(draw: st.DrawFn) -> Case:
         mutation = "binary"
     else:
         (mutation, value), chosen = draw(values()), draw(headers)
+    if value is not None and draw(st.booleans()):
+        # Signed as its publisher would sign it, so that the mutation reaches the checks behind the signature.
+        signed = _signed(value)
+        if signed is not None:
+            value, mutation = signed, f"{mutation}, signed"
     key = draw(keys)
     if value is None and key is None:
         key = b"tombstone"  # Kafka takes no record without both
