@@ -186,16 +186,16 @@ def envelope_of(record: Incoming) -> dict[str, Any]:
                 Reason.NOT_CLOUDEVENT,
                 f"header content-type: event format {kind} is not accepted; expected {CONTENT_TYPE}",
             )
-        return _structured(record)
+        return _structured(record.value)
     if binary:
         return _binary(record, kind)
-    return _structured(record)
+    return _structured(record.value)
 
 
-def _structured(record: Incoming) -> dict[str, Any]:
-    if record.value is None:
+def _structured(value: bytes | None) -> dict[str, Any]:
+    if value is None:
         raise Rejected(Reason.NOT_JSON, "the record has no value (tombstone); expected a CloudEvent in JSON")
-    raw = read_json(record.value)
+    raw = read_json(value)
     if not isinstance(raw, dict):
         raise Rejected(
             Reason.NOT_CLOUDEVENT,
@@ -290,12 +290,7 @@ def _check_key(record: Incoming, event: CloudEvent) -> None:
 
 def parse_event(value: bytes | None, types: Mapping[str, catalog.EventType]) -> tuple[CloudEvent, EventData]:
     """A structured-mode value alone (no key, no headers) to a typed event: for tools that hold just the bytes."""
-    if value is None:
-        raise Rejected(Reason.NOT_JSON, "the record has no value (tombstone); expected a CloudEvent in JSON")
-    raw = read_json(value)
-    if not isinstance(raw, dict):
-        raise Rejected(Reason.NOT_CLOUDEVENT, f"expected a JSON object (a CloudEvent), got {_json_kind(raw)}")
-    return _validated(raw, types)
+    return _validated(_structured(value), types)
 
 
 def _validated(raw: dict[str, Any], types: Mapping[str, catalog.EventType]) -> tuple[CloudEvent, EventData]:
@@ -349,7 +344,7 @@ def identity_of(record: Incoming) -> tuple[str, str, str | None]:
     source, event_id, event_type = raw.get("source"), raw.get("id"), raw.get("type")
     if _usable(source, limits.MAX_SOURCE_CHARS) and _usable(event_id, limits.MAX_ID_CHARS):
         return source, event_id, event_type if _usable(event_type, limits.MAX_TYPE_CHARS) else None
-    return f"kafka:{record.topic}", f"{record.partition}:{record.offset}", None
+    return *record.coordinates, None
 
 
 def _attributes_leniently(record: Incoming) -> dict[str, Any]:

@@ -145,8 +145,7 @@ class Pipeline:
             Reason.HANDLER_ERROR,
             f"failed {tries} times while the database answered; last error {type(error).__name__}: {error}",
         )
-        source, event_id = _coordinates(record)
-        outcome = await self._dead_letter(record, rejection, source, event_id, None, None, log)
+        outcome = await self._dead_letter(record, rejection, Named(*record.coordinates), log)
         return outcome, None, rejection.reason.value
 
     async def _process(self, record: Incoming) -> tuple[Outcome, str | None, str | None]:
@@ -182,7 +181,7 @@ class Pipeline:
             return outcome, event.type, None
         if not self._dead_letters and rejected.reason is not Reason.HANDLER_ERROR:
             return self._skip(rejected, event.type, log)
-        outcome = await self._dead_letter(record, rejected, event.source, event.id, event.type, event, log)
+        outcome = await self._dead_letter(record, rejected, Named.of(event), log)
         return outcome, event.type, rejected.reason.value
 
     async def _reject_unread(
@@ -198,17 +197,17 @@ class Pipeline:
             try:
                 source, event_id, event_type = identity_of(record)
             except Exception:  # whatever the record holds, its coordinates name it
-                (source, event_id), event_type = _coordinates(record), None
+                (source, event_id), event_type = record.coordinates, None
         if rejection.reason is Reason.UNAUTHENTICATED:
             # Dead-lettered on every topic, by every consumer, and named by its Kafka coordinates: the source it
             # claims is not told, for it never said this.
-            source, event_id = _coordinates(record)
+            source, event_id = record.coordinates
         elif not self._dead_letters:
             return self._skip(rejection, event_type, log)
         # Until it verified, its source and id are only claims: its inbox row must not take the slot of the genuine
         # event it may imitate, so it is claimed under its Kafka coordinates.
-        inbox = (source, event_id) if read is not None else _coordinates(record)
-        outcome = await self._dead_letter(record, rejection, source, event_id, event_type, read, log, inbox)
+        inbox = (source, event_id) if read is not None else record.coordinates
+        outcome = await self._dead_letter(record, rejection, Named(source, event_id, event_type, read), log, inbox)
         return outcome, event_type, rejection.reason.value
 
     def _skip(
@@ -246,36 +245,29 @@ class Pipeline:
         self,
         record: Incoming,
         rejection: Rejected,
-        source: str,
-        event_id: str,
-        event_type: str | None,
-        event: CloudEvent | None,
+        named: Named,
         log: structlog.stdlib.BoundLogger,
         inbox: tuple[str, str] | None = None,
     ) -> Outcome:
         try:
-            return await self._write_dead_letter(record, rejection, source, event_id, event_type, event, log, inbox)
+            return await self._write_dead_letter(record, rejection, named, log, inbox)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as error:
-            if (source, event_id) == _coordinates(record):
+            if (named.source, named.event_id) == record.coordinates:
                 raise
             # What the event says of itself could not be stored (PostgreSQL refused the identity, say): the record's
             # coordinates always can be, and the dead letter still says why it was rejected.
             log.warning("dead_letter_under_coordinates", error_class=type(error).__name__, error=str(error))
-        source, event_id = _coordinates(record)
-        return await self._write_dead_letter(record, rejection, source, event_id, None, None, log)
+        return await self._write_dead_letter(record, rejection, Named(*record.coordinates), log, None)
 
     async def _write_dead_letter(
         self,
         record: Incoming,
         rejection: Rejected,
-        source: str,
-        event_id: str,
-        event_type: str | None,
-        event: CloudEvent | None,
+        named: Named,
         log: structlog.stdlib.BoundLogger,
-        inbox: tuple[str, str] | None = None,
+        inbox: tuple[str, str] | None,
     ) -> Outcome:
         now = self._clock.now()
         headers = dead_letter_headers(
@@ -284,16 +276,16 @@ class Pipeline:
             reason=rejection.reason,
             message=rejection.message,
             failed_at=now,
-            event_source=source,
-            event_id=event_id,
-            event_type=event_type,
-            correlation_id=event.correlationid if event else None,
-            traceparent=event.traceparent if event else None,
+            event_source=named.source,
+            event_id=named.event_id,
+            event_type=named.event_type,
+            correlation_id=named.event.correlationid if named.event else None,
+            traceparent=named.event.traceparent if named.event else None,
         )
         letter = fitted(record, headers)
         async with self._pool.acquire() as conn, conn.transaction():
-            claimed_source, claimed_id = inbox or (source, event_id)
-            if not await _record_in_inbox(conn, record, claimed_source, claimed_id, event_type, "dead_lettered"):
+            claimed_source, claimed_id = inbox or (named.source, named.event_id)
+            if not await _record_in_inbox(conn, record, claimed_source, claimed_id, named.event_type, "dead_lettered"):
                 log.info("event_duplicate", rejected=True)
                 return "duplicate"
             await add_record(
@@ -302,12 +294,27 @@ class Pipeline:
                 letter.value,
                 letter.key,
                 letter.headers,
-                event_id=storable(event_id),
-                event_type=storable(event_type) if event_type else None,
+                event_id=storable(named.event_id),
+                event_type=storable(named.event_type) if named.event_type else None,
             )
         log.warning("event_dead_lettered", reason=rejection.reason, error=rejection.message)
         self._on_committed()
         return "dead_lettered"
+
+
+@dataclass(frozen=True)
+class Named:
+    """Whom a dead letter names: the event as far as it was read, or (for a record with no usable identity of its
+    own) the record's Kafka coordinates."""
+
+    source: str
+    event_id: str
+    event_type: str | None = None
+    event: CloudEvent | None = None
+
+    @classmethod
+    def of(cls, event: CloudEvent) -> Named:
+        return cls(event.source, event.id, event.type, event)
 
 
 class Tries:
@@ -344,11 +351,6 @@ async def _database_answers(pool: asyncpg.Pool) -> bool:
             return bool(await pool.fetchval("SELECT true"))
     except Exception:
         return False
-
-
-def _coordinates(record: Incoming) -> tuple[str, str]:
-    """The identity of a record that has no usable one of its own: where it is in Kafka."""
-    return f"kafka:{record.topic}", f"{record.partition}:{record.offset}"
 
 
 def _described(error: BaseException) -> str:

@@ -57,5 +57,10 @@ class Incoming:
     headers: tuple[tuple[str, bytes | None], ...] = ()
 
     @property
+    def coordinates(self) -> tuple[str, str]:
+        """The identity of a record that has no usable one of its own: where it is in Kafka, as (source, id)."""
+        return f"kafka:{self.topic}", f"{self.partition}:{self.offset}"
+
+    @property
     def is_replay(self) -> bool:
         return any(name == REPLAY_HEADER for name, _ in self.headers)
