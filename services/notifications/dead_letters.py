@@ -87,22 +87,16 @@ async def _notify_webhooks(
     correlation_id = headers.get("correlationid") or f"deadletter:{event_id}"
     created = 0
     for recipient, point in hooks:
-        nid = domain.notification_id(source, event_id, recipient.recipient_id, point.contact_point_id)
-        row = deliveries.NewDelivery(
-            notification_id=nid,
-            about_event_source=source,
-            about_event_id=event_id,
-            about_event_type=domain.DEAD_LETTER_TYPE,
-            recipient_id=recipient.recipient_id,
-            contact_point_id=point.contact_point_id,
-            channel=point.channel,
-            agreement_id=agreement_id,
-            region=None,
-            correlation_id=correlation_id,
-            traceparent=headers.get("traceparent"),
+        row = deliveries.NewDelivery.to(
+            recipient,
+            point,
+            about=(source, event_id, domain.DEAD_LETTER_TYPE),
             subject=message.subject,
-            body=f"{message.body}\nVarsel-id: {nid}",
+            body=message.body,
             payload=document.to_bytes(),
+            correlation_id=correlation_id,
+            agreement_id=agreement_id,
+            traceparent=headers.get("traceparent"),
         )
         created += await deliveries.add_delivery(conn, row, now)
     return created

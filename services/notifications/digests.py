@@ -49,22 +49,14 @@ def tell_rejections(max_listed: int) -> TimerHandler:
             if point.channel != "email":
                 continue
             about = f"rejections:{window_id}"
-            nid = domain.notification_id(source, about, recipient.recipient_id, point.contact_point_id)
-            row = deliveries.NewDelivery(
-                notification_id=nid,
-                about_event_source=source,
-                about_event_id=about,
-                about_event_type=domain.DEAD_LETTER_TYPE,
-                recipient_id=recipient.recipient_id,
-                contact_point_id=point.contact_point_id,
-                channel=point.channel,
-                agreement_id=None,
-                region=None,
-                correlation_id=about,
-                traceparent=None,
+            row = deliveries.NewDelivery.to(
+                recipient,
+                point,
+                about=(source, about, domain.DEAD_LETTER_TYPE),
                 subject=message.subject,
-                body=f"{message.body}\nVarsel-id: {nid}",
+                body=message.body,
                 payload=json.dumps(summary, ensure_ascii=False).encode(),
+                correlation_id=about,
             )
             await deliveries.add_delivery(tctx.conn, row, tctx.now)
 

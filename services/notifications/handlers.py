@@ -55,22 +55,17 @@ async def notify(deps: Deps, ctx: HandlerContext, data: EventData) -> None:
     message = templates.render(data, deps.frame(event, agreement_id, region))
     created = 0
     for recipient, point in domain.contact_points_of(subs, chosen):
-        nid = domain.notification_id(event.source, event.id, recipient.recipient_id, point.contact_point_id)
-        row = deliveries.NewDelivery(
-            notification_id=nid,
-            about_event_source=event.source,
-            about_event_id=event.id,
-            about_event_type=event.type,
-            recipient_id=recipient.recipient_id,
-            contact_point_id=point.contact_point_id,
-            channel=point.channel,
+        row = deliveries.NewDelivery.to(
+            recipient,
+            point,
+            about=(event.source, event.id, event.type),
+            subject=message.subject,
+            body=message.body,
+            payload=event.to_bytes(),
+            correlation_id=event.correlationid,
             agreement_id=agreement_id,
             region=region,
-            correlation_id=event.correlationid,
             traceparent=event.traceparent,
-            subject=message.subject,
-            body=f"{message.body}\nVarsel-id: {nid}",
-            payload=event.to_bytes(),
         )
         created += await deliveries.add_delivery(ctx.conn, row, ctx.now)
     ctx.log.info("notifications_planned", recipients=[r.recipient_id for r in chosen], deliveries=created)

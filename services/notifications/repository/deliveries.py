@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from runtime.db import Connection
+from services.notifications.domain import ContactPoint, Recipient, notification_id
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,43 @@ class NewDelivery:
     subject: str
     body: str
     payload: bytes
+
+    @classmethod
+    def to(
+        cls,
+        recipient: Recipient,
+        point: ContactPoint,
+        *,
+        about: tuple[str, str, str],
+        subject: str,
+        body: str,
+        payload: bytes,
+        correlation_id: str,
+        agreement_id: str | None = None,
+        region: str | None = None,
+        traceparent: str | None = None,
+    ) -> NewDelivery:
+        """One message to one contact point, about (source, id, type). Its id is stable per (what it is about,
+        recipient, contact point), so a re-derivation finds the same row; the body ends with it, so a recipient
+        can quote it."""
+        source, event_id, event_type = about
+        nid = notification_id(source, event_id, recipient.recipient_id, point.contact_point_id)
+        return cls(
+            notification_id=nid,
+            about_event_source=source,
+            about_event_id=event_id,
+            about_event_type=event_type,
+            recipient_id=recipient.recipient_id,
+            contact_point_id=point.contact_point_id,
+            channel=point.channel,
+            agreement_id=agreement_id,
+            region=region,
+            correlation_id=correlation_id,
+            traceparent=traceparent,
+            subject=subject,
+            body=f"{body}\nVarsel-id: {nid}",
+            payload=payload,
+        )
 
 
 async def add_delivery(conn: Connection, d: NewDelivery, now: datetime) -> bool:
