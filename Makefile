@@ -94,7 +94,7 @@ contracts: venv
 	$(PY) -m lhl.contracts_page
 	$(VENV)/bin/lhl acl export
 
-test-unit: venv
+test-unit: venv compose-tools
 	$(PY) -m pytest tests/unit -q
 
 test: venv lint asyncapi-tools compose-tools up
