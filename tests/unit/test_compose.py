@@ -81,9 +81,19 @@ def test_the_image_gives_every_volume_mount_point_to_the_service_user() -> None:
 SPEC_TOOLS = lockfile.ROOT / ".local" / "compose-spec"
 
 
+def spec_tool(name: str) -> Path:
+    path = SPEC_TOOLS / name
+    if not path.is_file():
+        reason = f"{path} is missing (`make compose-tools` fetches it from tools/compose-spec's lock)"
+        # Under `make test` and CI a check that did not run must not pass as a skip.
+        if os.environ.get("LHL_REQUIRE_INTEGRATION") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
 def spec_validator() -> jsonschema.protocols.Validator:
-    schema_file = SPEC_TOOLS / "compose-spec.json"
-    assert schema_file.is_file(), f"{schema_file} is missing: run `make compose-tools`"
+    schema_file = spec_tool("compose-spec.json")
     schema = json.loads(schema_file.read_text(encoding="utf-8"))
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
@@ -126,8 +136,7 @@ def test_the_specification_refuses_a_broken_compose_file(change: str, named: str
 
 
 def compose_check(path: Path) -> subprocess.CompletedProcess[str]:
-    checker = SPEC_TOOLS / "compose-check"
-    assert checker.is_file(), f"{checker} is missing: run `make compose-tools`"
+    checker = spec_tool("compose-check")
     # compose-env writes the real passwords; any value shows the file interpolates once each variable is set.
     variables = set(re.findall(r"\$\{(\w+)", path.read_text(encoding="utf-8")))
     environment = {"PATH": os.environ.get("PATH", "")} | {name: "placeholder" for name in variables}
