@@ -1,6 +1,6 @@
 # The two commands a newcomer needs: `make run` starts the whole system, `make test` runs the whole suite.
 # Both install what they need: a virtual environment, the Kafka broker's jars and PostgreSQL (and `make test` the
-# AsyncAPI parser, from its npm lock).
+# AsyncAPI parser, from its npm lock, and the compose specification's checker, from its Go module lock).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,7 +20,16 @@ STACK_ENV = set -a && eval "$$($(PYTHON) -m deploy.stack env)" && set +a
 ASYNCAPI_TOOLS := tools/asyncapi
 ASYNCAPI_STAMP := $(ASYNCAPI_TOOLS)/node_modules/.installed-$(shell sha256sum $(ASYNCAPI_TOOLS)/package-lock.json | cut -c1-12)
 
-.PHONY: venv lock asyncapi-tools up down status lint test test-unit run demo contracts bench bench-signing clean
+# The compose specification's JSON schema and compose-go's loader (what `docker compose config` runs) check
+# deploy/compose.yaml, since no Docker engine runs here. Both come from the Go module pinned in
+# tools/compose-spec/go.mod; go verifies every download against tools/compose-spec/go.sum (-mod=readonly: never
+# rewritten) and the checksum database. They land in .local/compose-spec, again only when the pins change.
+COMPOSE_TOOLS := tools/compose-spec
+COMPOSE_DIR   := $(CURDIR)/.local/compose-spec
+COMPOSE_STAMP := $(COMPOSE_DIR)/.installed-$(shell cat $(COMPOSE_TOOLS)/go.mod $(COMPOSE_TOOLS)/go.sum $(COMPOSE_TOOLS)/*.go | sha256sum | cut -c1-12)
+COMPOSE_GO     = cd $(COMPOSE_TOOLS) && GOMODCACHE=$(COMPOSE_DIR)/modcache GOFLAGS='-mod=readonly -modcacherw' GOTOOLCHAIN=local go
+
+.PHONY: venv lock asyncapi-tools compose-tools up down status lint test test-unit run demo contracts bench bench-signing clean
 
 venv: $(STAMP)
 
@@ -55,6 +64,16 @@ $(ASYNCAPI_STAMP):
 	cd $(ASYNCAPI_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
+compose-tools: $(COMPOSE_STAMP)
+
+$(COMPOSE_STAMP):
+	command -v go >/dev/null || { apt-get update -qq && apt-get install -y -qq golang-go; }
+	rm -rf $(COMPOSE_DIR) && mkdir -p $(COMPOSE_DIR)
+	$(COMPOSE_GO) mod download github.com/compose-spec/compose-go/v2
+	cp "$$($(COMPOSE_GO) list -m -f '{{.Dir}}' github.com/compose-spec/compose-go/v2)/schema/compose-spec.json" $(COMPOSE_DIR)/
+	$(COMPOSE_GO) build -o $(COMPOSE_DIR)/compose-check .
+	touch $@
+
 up:
 	$(PYTHON) -m deploy.stack up
 
@@ -75,10 +94,10 @@ contracts: venv
 	$(PY) -m lhl.contracts_page
 	$(VENV)/bin/lhl acl export
 
-test-unit: venv
+test-unit: venv compose-tools
 	$(PY) -m pytest tests/unit -q
 
-test: venv lint asyncapi-tools up
+test: venv lint asyncapi-tools compose-tools up
 	$(STACK_ENV) && LHL_REQUIRE_INTEGRATION=1 $(PY) -m pytest
 
 run: venv up

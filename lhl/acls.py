@@ -12,6 +12,7 @@ from rich.table import Table
 from deploy import acl
 from deploy.kafka_wire import Login
 from lhl import access
+from runtime.json_output import AsJson, print_json_lines
 from runtime.kafka_access import KafkaAccess
 from runtime.settings import RuntimeSettings
 
@@ -50,17 +51,22 @@ async def remove_namespace(kafka: KafkaAccess, prefix: str) -> int:
 @app.command("show")
 def show(
     held: Annotated[bool, typer.Option("--held", help="Show what the broker holds instead of the policy.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Print the policy (or the broker's ACLs): principal, operation, resource.
 
-    Example: `lhl acl show`
+    Example: `lhl acl show` (`--json`: one binding per line)
     """
     if held:
         host, port, login = _endpoint(RuntimeSettings().kafka)
         bindings = sorted(acl.held(host, port, login))
     else:
         bindings = sorted(access.policy().bindings)
-    table = Table("principal", "permission", "operation", "resource", "name", "pattern")
+    columns = ("principal", "permission", "operation", "resource", "name", "pattern")
+    if as_json:
+        print_json_lines({column: getattr(b, column) for column in columns} for b in bindings)
+        return
+    table = Table(*columns)
     for b in bindings:
         table.add_row(b.principal, b.permission, b.operation, b.resource, b.name, b.pattern)
     Console(width=200).print(table)

@@ -15,6 +15,7 @@ import typer
 
 from lhl import services
 from lhl.demo.mailbox import Mailbox, SinkUnavailableError
+from runtime.json_output import AsJson, print_json
 
 app = typer.Typer(
     help="Leve hele livet event backend: run the stack and services, publish events, inspect the audit trail.",
@@ -43,14 +44,17 @@ app.add_typer(stack_app, name="stack")
 
 
 @stack_app.command("up")
-def stack_up() -> None:
+def stack_up(as_json: AsJson = False) -> None:
     """Start the local broker and database (installs what is missing); idempotent.
 
-    Example: `lhl stack up`
+    Example: `lhl stack up` (`--json`: `{"kafka_bootstrap_servers": ..., "database_url": ...}`)
     """
     from deploy import stack
 
     info = stack.up()
+    if as_json:
+        print_json({"kafka_bootstrap_servers": info.kafka_bootstrap_servers, "database_url": info.database_url})
+        return
     typer.echo(f"KAFKA_BOOTSTRAP_SERVERS={info.kafka_bootstrap_servers}")
     typer.echo(f"DATABASE_URL={info.database_url}")
 
@@ -67,16 +71,19 @@ def stack_down() -> None:
 
 
 @stack_app.command("status")
-def stack_status() -> None:
+def stack_status(as_json: AsJson = False) -> None:
     """Show whether the broker and the database are up; exits 1 if either is down.
 
-    Example: `lhl stack status`
+    Example: `lhl stack status` (`--json`: `{"kafka": {"up": true}, "postgres": {"up": false}}`)
     """
     from deploy import stack
 
     state = stack.status()
-    for part, up in state.items():
-        typer.echo(f"{part}: {'up' if up else 'down'}")
+    if as_json:
+        print_json({part: {"up": up} for part, up in state.items()})
+    else:
+        for part, up in state.items():
+            typer.echo(f"{part}: {'up' if up else 'down'}")
     raise typer.Exit(0 if all(state.values()) else 1)
 
 

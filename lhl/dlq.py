@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from rich.table import Table
 from contracts import topics
 from lhl.text import shorten
 from runtime import deadletter as dl
+from runtime.json_output import AsJson, print_json, print_json_lines
 from runtime.progress import progress
 from runtime.records import REPLAY_HEADER
 from runtime.settings import RuntimeSettings
@@ -153,11 +153,11 @@ def _settings() -> RuntimeSettings:
 def list_command(
     reason: Annotated[str | None, typer.Option(help="Only this reason, e.g. invalid_data.")] = None,
     source: Annotated[str | None, typer.Option(help="Only events from this CloudEvents source.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for machines.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """List dead letters with their reasons; long messages are shortened with "…" (`show` prints one whole).
 
-    Example: `lhl dlq list --reason invalid_reference --source /ks/agder/moter`
+    Example: `lhl dlq list --reason invalid_reference --source /ks/agder/moter` (`--json`: one letter per line)
     """
     letters = [
         d
@@ -165,8 +165,7 @@ def list_command(
         if reason in (None, d.reason) and source in (None, d.headers.get(dl.EVENT_SOURCE))
     ]
     if as_json:
-        for letter in letters:
-            typer.echo(json.dumps(letter.as_json(), ensure_ascii=False))
+        print_json_lines(letter.as_json() for letter in letters)
         return
     table = Table("ref", "time", "reason", "source", "type", "message")
     for letter in letters:
@@ -183,31 +182,44 @@ def list_command(
 
 
 @app.command("show")
-def show_command(ref: Annotated[str, typer.Argument(help="partition:offset from `lhl dlq list`.")]) -> None:
-    """Show one dead letter: its headers and the original value.
+def show_command(
+    ref: Annotated[str, typer.Argument(help="partition:offset from `lhl dlq list`.")], as_json: AsJson = False
+) -> None:
+    """Show one dead letter whole: its headers and the original value.
 
-    Example: `lhl dlq show 0:12`
+    Example: `lhl dlq show 0:12` or `lhl dlq show 0:12 --json`
     """
     letters = {d.ref: d for d in asyncio.run(read_dead_letters(_settings()))}
     if ref not in letters:
         typer.echo(f"no dead letter at {ref}", err=True)
         raise typer.Exit(1)
     letter = letters[ref]
-    typer.echo(
-        json.dumps({**letter.as_json(), "value": letter.value.decode(errors="replace")}, indent=2, ensure_ascii=False)
-    )
+    shown = {**letter.as_json(), "value": letter.value.decode(errors="replace")}
+    if as_json:
+        print_json(shown)
+        return
+    width = max(map(len, shown))
+    for name, value in shown.items():
+        if name != "value":
+            typer.echo(f"{name:<{width}}  {'' if value is None else value}")
+    typer.echo(f"value:\n{shown['value']}")
 
 
 @app.command("replay")
-def replay_command(refs: Annotated[list[str], typer.Argument(help="partition:offset refs to replay.")]) -> None:
+def replay_command(
+    refs: Annotated[list[str], typer.Argument(help="partition:offset refs to replay.")], as_json: AsJson = False
+) -> None:
     """Send dead letters back to their original topic after a fix; each at most once.
 
-    Example: `lhl dlq replay 0:12 2:7`
+    Example: `lhl dlq replay 0:12 2:7` (`--json`: `{"0:12": "replayed", ...}`)
     """
     try:
         results = asyncio.run(replay(_settings(), refs))
     except ValueError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from error
+    if as_json:
+        print_json(results)
+        return
     for ref, outcome in results.items():
         typer.echo(f"{ref}: {outcome}")

@@ -14,6 +14,7 @@ from contracts.reference import organisations
 from contracts.signing import SERVICE_SOURCE_PREFIX, owner, service_source
 from runtime import keystore
 from runtime.clock import SystemClock
+from runtime.json_output import AsJson, print_json, print_json_lines
 from runtime.settings import RuntimeSettings
 
 app = typer.Typer(help="Event signing keys: generate, list, retire.", no_args_is_help=True)
@@ -21,6 +22,12 @@ app = typer.Typer(help="Event signing keys: generate, list, retire.", no_args_is
 RegistryOption = Annotated[
     Path | None, typer.Option("--registry", help="The installation's key registry (default <KEYS_DIR>/registry.json).")
 ]
+
+
+def _key_json(key: keys.RegisteredKey) -> dict[str, object]:
+    end = isoformat(key.valid_to) if key.valid_to else None
+    validity = {"valid_from": isoformat(key.valid_from), "valid_to": end}
+    return {"key_id": key.key_id, "sources": key.sources, "public_key": key.public_key, **validity}
 
 
 def _fail(message: str) -> NoReturn:
@@ -57,6 +64,7 @@ def generate(
     valid_from: Annotated[str | None, typer.Option("--valid-from", help="ISO time; default now.")] = None,
     valid_to: Annotated[str | None, typer.Option("--valid-to", help="ISO time; default open.")] = None,
     registry: RegistryOption = None,
+    as_json: AsJson = False,
 ) -> None:
     """Create a private key file and register its public key for the sources (rotation: make the new key, switch the
     publisher to it, then `lhl keys retire` the old one).
@@ -79,18 +87,24 @@ def generate(
     except ValueError as error:
         path.unlink()
         _fail(str(error))
+    if as_json:
+        print_json({**_key_json(entry), "private_key_file": path, "registry": registry or settings.key_registry_path})
+        return
     typer.echo(f"private key (keep secret): {path}")
     typer.echo(f"key id {entry.key_id} for {', '.join(sources)}, {entry.describe_validity()}")
     typer.echo(f"registered in {registry or settings.key_registry_path}")
 
 
 @app.command("list")
-def list_keys(registry: RegistryOption = None) -> None:
+def list_keys(registry: RegistryOption = None, as_json: AsJson = False) -> None:
     """Every registered key: id, sources and validity, the committed ones and this installation's.
 
-    Example: `lhl keys list`
+    Example: `lhl keys list` (`--json`: one key per line, with the registry file it is in)
     """
     files = [keys.COMMITTED, registry or RuntimeSettings().key_registry_path]
+    if as_json:
+        print_json_lines({**_key_json(key), "registry": file} for file in files for key in keys.read(file))
+        return
     for file in files:
         for key in keys.read(file):
             typer.echo(f"{key.key_id}  {', '.join(key.sources)}  {key.describe_validity()}  ({file})")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +15,7 @@ from rich.table import Table
 
 from contracts import reference
 from runtime.clock import SystemClock
+from runtime.json_output import AsJson, print_json
 from services.evaluations import cli as evaluations_cli
 from services.evaluations.app import dependencies as evaluations_dependencies
 from services.evaluations.dates import oslo_day
@@ -93,7 +93,7 @@ async def show_year(
 def status_command(
     year: Annotated[int, typer.Option("--year", help="The year to show.")],
     agreement: Annotated[str, typer.Option(help="Agreement id.")] = reference.DEFAULT_AGREEMENT_ID,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON for machines.")] = False,
+    as_json: AsJson = False,
     meetings_schema: Annotated[str, typer.Option(help="Schema of the meetings service.")] = "meetings",
     evaluations_schema: Annotated[str, typer.Option(help="Schema of the evaluations service.")] = "evaluations",
 ) -> None:
@@ -110,4 +110,4 @@ def status_command(
     meetings = MeetingsSettings(db_schema=meetings_schema)
     shown = asyncio.run(show_year(evaluations, meetings, agreement, year, today, console, as_json=as_json))
     if as_json:
-        typer.echo(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
+        print_json(shown)

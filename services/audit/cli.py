@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from contracts.keys import COMMITTED, KeyRegistry
 from runtime.clock import SystemClock
+from runtime.json_output import AsJson, print_json
 from runtime.progress import Advance, progress
 from services.audit import checkpoints, export_file, keys, repository, trail_view
 from services.audit.chain import AuditRecord
@@ -188,13 +189,18 @@ def _feed_all(verifier: ChainVerifier, records: Iterator[AuditRecord], advance: 
 
 
 @app.command()
-def export(out: Annotated[Path, typer.Option("--out", help="File to write (JSON lines).")]) -> None:
+def export(
+    out: Annotated[Path, typer.Option("--out", help="File to write (JSON lines).")], as_json: AsJson = False
+) -> None:
     """Write the whole log as JSON lines: a header, then one record per line in chain order.
 
-    Example: `lhl audit export --out audit-2023.jsonl`
+    Example: `lhl audit export --out audit-2023.jsonl` (`--json`: `{"records": 1234, "file": "audit-2023.jsonl"}`)
     """
     settings = AuditSettings()
     count = _run(_export(settings, out))
+    if as_json:
+        print_json({"records": count, "file": out})
+        return
     typer.echo(f"exported {count} records to {out}")
 
 
@@ -216,16 +222,19 @@ async def _export(settings: AuditSettings, out: Path) -> int:
 
 
 @app.command()
-def checkpoint() -> None:
+def checkpoint(as_json: AsJson = False) -> None:
     """Sign the current record count and head hash now, and write them to the checkpoint folder.
 
-    Example: `lhl audit checkpoint`
+    Example: `lhl audit checkpoint` (`--json`: `{"file": ...}`, the checkpoint file's path)
     """
     settings = AuditSettings()
     try:
         path = _run(_checkpoint(settings))
     except (OSError, checkpoints.KeyLoadError) as error:
         _fail(str(error))
+    if as_json:
+        print_json({"file": path})
+        return
     typer.echo(f"checkpoint written: {path}")
 
 

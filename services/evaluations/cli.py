@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import date
 
 import asyncpg
@@ -14,6 +13,7 @@ from rich.table import Table
 from contracts import reference
 from runtime import db
 from runtime.clock import SystemClock
+from runtime.json_output import print_json
 from services.evaluations import repository
 from services.evaluations.app import dependencies
 from services.evaluations.dates import day_after, oslo_day, start_of_day
@@ -88,7 +88,7 @@ def render(status: YearStatus, console: Console) -> None:
 def status_command(
     year: int = typer.Option(..., "--year", help="The year to show."),
     agreement: str = typer.Option(reference.DEFAULT_AGREEMENT_ID, "--agreement", help="Agreement id."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts instead of text for people."),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
@@ -116,7 +116,7 @@ def status_command(
         )
         raise typer.Exit(2) from error
     if as_json:
-        typer.echo(json.dumps(status.to_json(), ensure_ascii=False, indent=2))
+        print_json(status.to_json())
     else:
         render(status, Console())
 

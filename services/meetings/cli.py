@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from runtime.json_output import AsJson, print_json
 from services.meetings import read_model
 from services.meetings.settings import MeetingsSettings
 
@@ -38,7 +38,6 @@ Agreement = Annotated[str | None, typer.Option("--agreement", help="Agreement id
 Region = Annotated[str | None, typer.Option("--region", help="County governor office id, or 'national'.")]
 From = Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")]
 To = Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day (YYYY-MM-DD).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 Schema = Annotated[str | None, typer.Option("--schema", help="Database schema; defaults to the service's.")]
 
 
@@ -68,7 +67,7 @@ def _run(query: Query, where: read_model.Filter, schema: str | None) -> list[dic
 
 def _show(title: str, rows: list[dict[str, Any]], columns: list[str], as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(rows, default=_jsonable, ensure_ascii=False, indent=2))
+        print_json(rows)
         return
     table = Table(title=f"{title} ({len(rows)})")
     for column in columns:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import ast
+import copy
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import jsonschema
+import pytest
 import yaml
 
 from deploy import lockfile
 from lhl.services import HTTP_PORTS
 
-COMPOSE: dict[str, Any] = yaml.safe_load((lockfile.ROOT / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+COMPOSE_FILE = lockfile.ROOT / "deploy" / "compose.yaml"
+COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 DOCKERFILE = (lockfile.ROOT / "Dockerfile").read_text(encoding="utf-8")
 
@@ -65,3 +74,99 @@ def test_the_image_gives_every_volume_mount_point_to_the_service_user() -> None:
         assert mount in steps.split("mkdir -p ", 1)[1].split("&&", 1)[0], mount
     assert "chown -R app /var/lib/lhl" in steps
     assert steps.index("chown -R app /var/lib/lhl") < steps.index("USER app")
+
+
+# `make compose-tools` (part of `make test`) puts the compose specification's schema and compose-go's loader here,
+# both from the Go module pinned and hash-locked in tools/compose-spec.
+SPEC_TOOLS = lockfile.ROOT / ".local" / "compose-spec"
+
+
+def spec_tool(name: str) -> Path:
+    path = SPEC_TOOLS / name
+    if not path.is_file():
+        reason = f"{path} is missing (`make compose-tools` fetches it from tools/compose-spec's lock)"
+        # Under `make test` and CI a check that did not run must not pass as a skip.
+        if os.environ.get("LHL_REQUIRE_INTEGRATION") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+def spec_validator() -> jsonschema.protocols.Validator:
+    schema_file = spec_tool("compose-spec.json")
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+
+
+def spec_errors(document: dict[str, Any]) -> list[str]:
+    return [
+        f"{'.'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in spec_validator().iter_errors(document)
+    ]
+
+
+def broken(change: str) -> dict[str, Any]:
+    document = copy.deepcopy(COMPOSE)
+    if change == "unknown service key":
+        document["services"]["meetings"]["helthcheck"] = document["services"]["meetings"].pop("healthcheck")
+    elif change == "healthcheck of the wrong type":
+        document["services"]["audit"]["healthcheck"] = "python -c 'ready'"
+    elif change == "condition compose does not know":
+        document["services"]["notifications"]["depends_on"]["postgres"]["condition"] = "service_ready"
+    return document
+
+
+def test_the_compose_file_follows_the_compose_specification() -> None:
+    assert spec_errors(COMPOSE) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("unknown service key", "helthcheck"),
+        ("healthcheck of the wrong type", "services.audit.healthcheck"),
+        ("condition compose does not know", "service_ready"),
+    ],
+)
+def test_the_specification_refuses_a_broken_compose_file(change: str, named: str) -> None:
+    errors = spec_errors(broken(change))
+    assert any(named in error for error in errors), errors
+
+
+def compose_check(path: Path) -> subprocess.CompletedProcess[str]:
+    checker = spec_tool("compose-check")
+    # compose-env writes the real passwords; any value shows the file interpolates once each variable is set.
+    variables = set(re.findall(r"\$\{(\w+)", path.read_text(encoding="utf-8")))
+    environment = {"PATH": os.environ.get("PATH", "")} | {name: "placeholder" for name in variables}
+    return subprocess.run([checker, path], env=environment, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_compose_itself_loads_the_file_as_docker_compose_config_would() -> None:
+    loaded = compose_check(COMPOSE_FILE)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == sorted(SERVICES)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("unknown service key", "services.meetings.helthcheck"),
+        ("healthcheck of the wrong type", "services.audit.healthcheck must be a mapping"),
+        ("dependency on a service that is not there", 'undefined service "kafka-acl"'),
+    ],
+)
+def test_compose_itself_refuses_a_broken_file(change: str, named: str, tmp_path: Path) -> None:
+    if change == "dependency on a service that is not there":
+        # Valid for the schema; only the loader sees that nothing is called kafka-acl.
+        document = copy.deepcopy(COMPOSE)
+        document["services"]["meetings"]["depends_on"]["kafka-acl"] = {"condition": "service_started"}
+        assert spec_errors(document) == []
+    else:
+        document = broken(change)
+    path = tmp_path / "compose.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    loaded = compose_check(path)
+    assert loaded.returncode == 1, change
+    assert named in loaded.stderr, loaded.stderr

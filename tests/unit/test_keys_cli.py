@@ -1,7 +1,10 @@
-"""`lhl keys`: a publisher's key is made owner-only and registered for its source, listed, and retired."""
+"""`lhl keys`: a publisher's key is made owner-only and registered for its source, listed, and retired; `--json`
+prints the same for scripts."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,28 @@ def test_generating_again_never_overwrites_a_private_key(keys_dir: Path) -> None
     again = CliRunner().invoke(app, ["generate", "--service", "meetings"])
     assert again.exit_code == 1
     assert "exists already" in again.output
+
+
+def test_generate_and_list_print_json_a_script_can_read(keys_dir: Path) -> None:
+    made = CliRunner().invoke(app, ["generate", "--source", SOURCE, "--json"])
+    assert made.exit_code == 0, made.output
+    listed = CliRunner().invoke(app, ["list", "--json"])
+    assert listed.exit_code == 0, listed.output
+
+    [key] = keys.read(keys_dir / "registry.json")
+    answer = json.loads(made.output)
+    assert answer == {
+        "key_id": key.key_id,
+        "sources": [SOURCE],
+        "public_key": key.public_key,
+        "valid_from": answer["valid_from"],
+        "valid_to": None,
+        "private_key_file": str(keys_dir / "sources" / "statsforvalteren_vestland_moter.pem"),
+        "registry": str(keys_dir / "registry.json"),
+    }
+    assert datetime.fromisoformat(answer["valid_from"].replace("Z", "+00:00")) == key.valid_from
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert {row["registry"] for row in rows} <= {str(keys.COMMITTED), str(keys_dir / "registry.json")}
+    [mine] = [row for row in rows if row["registry"] == str(keys_dir / "registry.json")]
+    assert mine == {key: value for key, value in answer.items() if key != "private_key_file"}
+    assert len(rows) == len(keys.read(keys.COMMITTED)) + 1

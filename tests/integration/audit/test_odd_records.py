@@ -69,7 +69,9 @@ async def test_odd_records_are_recorded_and_the_chain_over_them_verifies_live_an
     verified = await audit_cli(settings, "verify")
     assert verified.exit_code == 0, verified.stdout
     exported = tmp_path / "audit.jsonl"
-    assert (await audit_cli(settings, "export", "--out", str(exported))).exit_code == 0
+    export = await audit_cli(settings, "export", "--out", str(exported), "--json")
+    assert export.exit_code == 0, export.stdout
+    assert json.loads(export.stdout) == {"records": 7, "file": str(exported)}
     offline = await audit_cli(settings, "verify", "--file", str(exported), "--log", settings.schema_name)
     assert offline.exit_code == 0, offline.stdout
     assert "OK: 7 records verified" in offline.stdout

@@ -119,9 +119,10 @@ async def test_a_checkpoint_file_altered_after_signing_fails_verification_by_nam
     async with running_audit(settings) as audit:
         mix = await publish_standalone_mix(bus)
         await wait_for_count(audit, mix.expected_records)
-    written = await audit_cli(settings, "checkpoint")
+    written = await audit_cli(settings, "checkpoint", "--json")
     assert written.exit_code == 0, written.stdout
     [path] = [p for p in (tmp_path / "checkpoints").glob("*.json") if not p.name.endswith("-head.json")]
+    assert json.loads(written.stdout) == {"file": str(path)}
     document = json.loads(path.read_text())
     document["checkpoint"]["record_count"] = 3  # hiding that records 4 onwards ever existed
     path.write_text(json.dumps(document))
