@@ -1,19 +1,8 @@
 """Pure rules for meetings and action items, including events that arrive out of order.
 
-A meeting's status only moves up the order scheduled < cancelled < held, and plans are ordered by the time the
-secretariat stated them, so the final state is the same whatever order the events arrive in:
+What the service decides, as values (decisions.py) the applier carries out. How a meeting's status moves
+whatever order its events arrive in is in state.py; the contact-meeting watch is in watch.py. Action items:
 
-- scheduled or rescheduled, unknown meeting: the meeting is scheduled for that time.
-- scheduled or rescheduled, scheduled meeting: the plan stated last (CloudEvent `time`) wins; on a tie a
-  rescheduling beats a scheduling. A late original scheduling never overwrites a newer rescheduling.
-- scheduled or rescheduled, held or cancelled meeting: a late arrival. The status does not change and it is not
-  an error; the plan is kept for the record by the rule above.
-- cancelled, unknown or scheduled meeting: cancelled. Cancelled again: no change.
-- cancelled, held meeting: rejected (rule_violated): a held meeting cannot be cancelled.
-- held, unknown, scheduled or cancelled meeting: held. A meeting held after a cancellation was held after all.
-- held, held meeting: corrected minutes replace the old ones; items already assigned stay as they were and new
-  items are assigned.
-- An event that gives a known meeting another kind or region is rejected (rule_violated).
 - Action item completed before the held event that assigns it: the completion is remembered, and the item is
   closed as soon as it is assigned (assigned, then closed, with no reminders).
 - Action item completed again: no effect. Completed naming another meeting than the item's: rejected.

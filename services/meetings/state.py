@@ -1,4 +1,20 @@
-"""What the service holds: a meeting and an action item, and how a meeting's status moves (see domain.py)."""
+"""What the service holds: a meeting and an action item, and how a meeting's status moves.
+
+A meeting's status only moves up the order scheduled < cancelled < held, and plans are ordered by the time the
+secretariat stated them, so the final state is the same whatever order the events arrive in:
+
+- scheduled or rescheduled, unknown meeting: the meeting is scheduled for that time.
+- scheduled or rescheduled, scheduled meeting: the plan stated last (CloudEvent `time`) wins; on a tie a
+  rescheduling beats a scheduling. A late original scheduling never overwrites a newer rescheduling.
+- scheduled or rescheduled, held or cancelled meeting: a late arrival. The status does not change and it is not
+  an error; the plan is kept for the record by the rule above.
+- cancelled, unknown or scheduled meeting: cancelled. Cancelled again: no change.
+- cancelled, held meeting: rejected (rule_violated): a held meeting cannot be cancelled.
+- held, unknown, scheduled or cancelled meeting: held. A meeting held after a cancellation was held after all.
+- held, held meeting: corrected minutes replace the old ones; items already assigned stay as they were and new
+  items are assigned.
+- An event that gives a known meeting another kind or region is rejected (rule_violated).
+"""
 
 from __future__ import annotations
 
