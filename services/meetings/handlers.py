@@ -18,7 +18,7 @@ from runtime.pipeline import Handler, HandlerContext
 from runtime.routing import by_event_type
 from runtime.timers import TimerContext, TimerHandler
 from services.meetings import applier, checks, domain, repository, timing, watch
-from services.meetings.decisions import Decision, RecordTermination
+from services.meetings.decisions import Decision
 
 Deps = reference.ReferenceData
 """The reference data the handlers validate against."""
@@ -91,11 +91,8 @@ async def note_termination(
     """
     agreement = deps.agreement(event.agreement_id)
     known = await repository.terminated_from(ctx.conn, agreement.id)
-    # The earliest effective date stands (the repository's upsert keeps it too).
-    in_force = event.effective_date if known is None else min(known, event.effective_date)
-    decision = Decision(
-        changes=(RecordTermination(agreement.id, event.effective_date, event.given_by, ctx.event.type),),
-        cancel=(watch.stop_after(agreement.id, in_force),),
+    in_force, decision = watch.note_termination(
+        agreement.id, known, event.effective_date, event.given_by, ctx.event.type
     )
     cancelled = await _apply(ctx, decision)
     ctx.log.info("agreement_termination_noted", terminated_from=in_force.isoformat(), watches_cancelled=cancelled)

@@ -11,7 +11,7 @@ from datetime import date
 from contracts.events.meetings import ContactMeetingsOverdue, MeetingKind, MeetingLevel
 from contracts.reference import Agreement
 from services.meetings import timing
-from services.meetings.decisions import NOTHING, Arm, CancelTimers, Decision, Emit, RecordLevelHeld
+from services.meetings.decisions import NOTHING, Arm, CancelTimers, Decision, Emit, RecordLevelHeld, RecordTermination
 
 
 def level_of(kind: MeetingKind, region: str | None) -> tuple[bool, str | None]:
@@ -62,6 +62,19 @@ def note_held(
 def stop_after(agreement_id: str, terminated_from: date) -> CancelTimers:
     """A termination ends the watch: gaps from its effective date on are no one's to close."""
     return CancelTimers(timing.contact_meetings_of(agreement_id), due_from=timing.start_of_day(terminated_from))
+
+
+def note_termination(
+    agreement_id: str, known: date | None, effective_date: date, given_by: str, learnt_from: str
+) -> tuple[date, Decision]:
+    """The termination date in force (the earliest effective date stands, whichever event told it first) and the
+    decision: record it and stop every watch from that date on."""
+    in_force = effective_date if known is None else min(known, effective_date)
+    decision = Decision(
+        changes=(RecordTermination(agreement_id, effective_date, given_by, learnt_from),),
+        cancel=(stop_after(agreement_id, in_force),),
+    )
+    return in_force, decision
 
 
 def warn_of_missing_meetings(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from contracts import reference
 from contracts.events.meetings import ContactMeetingHeld, ContactMeetingsOverdue, MeetingKind, MeetingLevel
 from services.meetings import domain, timing, watch
-from services.meetings.decisions import Decision, RecordLevelHeld, SaveMeeting
+from services.meetings.decisions import Decision, RecordLevelHeld, RecordTermination, SaveMeeting
 from tests.unit.meetings.builders import held, item, new_id
 
 AGREEMENT = reference.agreement(reference.DEFAULT_AGREEMENT_ID)
@@ -107,3 +107,12 @@ def test_a_termination_stops_only_the_watches_due_from_its_effective_date() -> N
         timing.contact_meetings_of(AGREEMENT.id),
         timing.start_of_day(date(2023, 1, 1)),
     )
+
+
+def test_the_earliest_termination_date_stands_whichever_event_told_it_first() -> None:
+    later, earlier = date(2023, 3, 1), date(2023, 1, 1)
+    in_force, decision = watch.note_termination(AGREEMENT.id, earlier, later, "ks", "agreement.terminated")
+    assert in_force == earlier
+    assert [c.due_from for c in decision.cancel] == [timing.start_of_day(earlier)]
+    assert decision.changes == (RecordTermination(AGREEMENT.id, later, "ks", "agreement.terminated"),)
+    assert watch.note_termination(AGREEMENT.id, None, later, "ks", "x")[0] == later
