@@ -1,10 +1,10 @@
-"""Thin handlers: validate against the agreement and reference data, call the domain, save, emit."""
+"""Thin handlers: load, let the domain and `schedule` decide, apply (repository writes, timers, events)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from contracts import catalog, reference, topics
+from contracts import reference, topics
 from contracts.events.evaluations import (
     AnnualEvaluationCompleted,
     RegionalReportReceived,
@@ -21,9 +21,9 @@ from contracts.events.meetings import (
     ContactMeetingsOverdue,
 )
 from contracts.rejections import Reason, Rejected
-from runtime import timers
 from runtime.pipeline import Handler, HandlerContext
-from services.evaluations import domain, meetings_repository, repository, schedule
+from runtime.routing import by_event_type
+from services.evaluations import applier, domain, meetings_repository, repository, schedule
 from services.evaluations.dates import is_late, oslo_day
 
 Deps = reference.ReferenceData
@@ -74,14 +74,10 @@ async def accept_termination_notice(deps: Deps, ctx: HandlerContext, notice: Ter
     await repository.accept_notice(
         ctx.conn, agreement.id, notice.given_by, notice.notice_date, notice.effective_date, ctx.event.id, ctx.now
     )
-    # Timers at or after the effective date would announce duties that no longer exist.
-    remaining = {t.key for t in schedule.plan(agreement, notice.effective_date)}
-    for planned in schedule.plan(agreement):
-        if planned.key not in remaining:
-            await timers.cancel(ctx.conn, planned.key, ctx.now)
-    ending = schedule.termination_timer(agreement.id, notice.effective_date, ctx.event.correlationid)
-    payload = {**ending.payload, "given_by": notice.given_by}
-    await timers.schedule(ctx.conn, ending.key, ending.kind, ending.due_at, payload)
+    changes = schedule.after_termination_notice(
+        agreement, notice.effective_date, notice.given_by, ctx.event.correlationid
+    )
+    await applier.apply_timers(ctx.conn, changes, ctx.now)
     await ctx.emit(
         TerminationNoticeAccepted(
             agreement_id=agreement.id,
@@ -101,48 +97,43 @@ async def complete_evaluation(deps: Deps, ctx: HandlerContext, completed: Annual
     if not await repository.complete_evaluation(ctx.conn, completed):
         ctx.log.info("evaluation_already_completed", year=completed.year)
         return
-    await timers.cancel(ctx.conn, schedule.evaluation_overdue_key(agreement.id, completed.year), ctx.now)
+    await applier.apply_timers(ctx.conn, schedule.after_evaluation_completed(agreement.id, completed.year), ctx.now)
+
+
+async def record_meeting_seen(deps: Deps, ctx: HandlerContext, meeting: ContactMeetingRecorded) -> None:
+    await meetings_repository.record_meeting(ctx.conn, meeting)
+
+
+async def record_item_assigned(deps: Deps, ctx: HandlerContext, item: ActionItemAssigned) -> None:
+    await meetings_repository.record_action_item(ctx.conn, item)
+
+
+async def record_item_overdue(deps: Deps, ctx: HandlerContext, item: ActionItemOverdue) -> None:
+    # Overdue because the meetings service says so: its domain owns the rule.
+    await meetings_repository.record_action_item(ctx.conn, item, overdue=True)
+
+
+async def record_item_closed(deps: Deps, ctx: HandlerContext, item: ActionItemClosed) -> None:
+    await meetings_repository.record_action_item(ctx.conn, item, closed_on=item.completed_on)
+
+
+async def ignore_meetings_event(
+    deps: Deps, ctx: HandlerContext, event: ActionItemDueSoon | ContactMeetingsOverdue
+) -> None:
+    """Meetings events the evaluation packet does not need; registered so they are not dead-lettered."""
 
 
 def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
-    """Topic -> event type -> handler, bound to their dependencies."""
-
-    async def on_report(ctx: HandlerContext, data: RegionalStatusReportSubmitted) -> None:
-        await receive_report(deps, ctx, data)
-
-    async def on_notice(ctx: HandlerContext, data: TerminationNoticeGiven) -> None:
-        await accept_termination_notice(deps, ctx, data)
-
-    async def on_completed(ctx: HandlerContext, data: AnnualEvaluationCompleted) -> None:
-        await complete_evaluation(deps, ctx, data)
-
-    async def on_meeting(ctx: HandlerContext, data: ContactMeetingRecorded) -> None:
-        await meetings_repository.record_meeting(ctx.conn, data)
-
-    async def on_assigned(ctx: HandlerContext, data: ActionItemAssigned) -> None:
-        await meetings_repository.record_action_item(ctx.conn, data)
-
-    async def on_overdue(ctx: HandlerContext, data: ActionItemOverdue) -> None:
-        await meetings_repository.record_action_item(ctx.conn, data, overdue=True)
-
-    async def on_closed(ctx: HandlerContext, data: ActionItemClosed) -> None:
-        await meetings_repository.record_action_item(ctx.conn, data, closed_on=data.completed_on)
-
-    async def ignore(ctx: HandlerContext, data: object) -> None:
-        """Meetings events the evaluation packet does not need; registered so they are not dead-lettered."""
-
+    """Topic -> event type -> handler; each handler's event types come from its annotation."""
     return {
-        topics.REPORTS_INGRESS: {catalog.of(RegionalStatusReportSubmitted).name: on_report},
-        topics.AGREEMENT_INGRESS: {
-            catalog.of(TerminationNoticeGiven).name: on_notice,
-            catalog.of(AnnualEvaluationCompleted).name: on_completed,
-        },
-        topics.MEETINGS_EVENTS: {
-            catalog.of(ContactMeetingRecorded).name: on_meeting,
-            catalog.of(ActionItemAssigned).name: on_assigned,
-            catalog.of(ActionItemOverdue).name: on_overdue,
-            catalog.of(ActionItemClosed).name: on_closed,
-            catalog.of(ActionItemDueSoon).name: ignore,
-            catalog.of(ContactMeetingsOverdue).name: ignore,
-        },
+        topics.REPORTS_INGRESS: by_event_type(deps, receive_report),
+        topics.AGREEMENT_INGRESS: by_event_type(deps, accept_termination_notice, complete_evaluation),
+        topics.MEETINGS_EVENTS: by_event_type(
+            deps,
+            record_meeting_seen,
+            record_item_assigned,
+            record_item_overdue,
+            record_item_closed,
+            ignore_meetings_event,
+        ),
     }

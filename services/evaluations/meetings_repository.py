@@ -40,7 +40,11 @@ async def record_action_item(
     overdue: bool = False,
     closed_on: date | None = None,
 ) -> None:
-    """Upsert from any action-item event; flags only ever move forward (overdue stays, closed stays)."""
+    """Upsert from any action-item event; flags only ever move forward (overdue stays, closed stays).
+
+    `overdue` is set only from the meetings service's ActionItemOverdue: this service does not decide when an item
+    falls due (see packet.OpenActionItem.overdue_on for the one place it reads a due date itself, and why).
+    """
     await conn.execute(
         "INSERT INTO action_items_seen (agreement_id, action_item_id, owner, region, due_on, overdue, closed_on)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agreement_id, action_item_id) DO UPDATE SET"

@@ -44,6 +44,19 @@ class OpenActionItem:
     owner: str
     due_on: date
     overdue: bool
+    """Whether the meetings service said so (ActionItemOverdue); this service never decides it on its own."""
+
+    def overdue_on(self, today: date) -> bool:
+        """Whether the packet calls the item overdue on `today` (an Oslo calendar day).
+
+        The one place this service looks at a due date itself, and why: the meetings service owns the rule
+        (services/meetings/domain.py `overdue_at`: the whole due date is on time, overdue from the next day in
+        Oslo) and announces it with ActionItemOverdue. But the packet is built when the evaluation timer fires,
+        and meetings' overdue timer for an item due yesterday fires at the same Oslo midnight: its event may not
+        have reached this service yet. Reading only the flag would then report a late item as on time, so the
+        packet also applies the same calendar rule to the due date.
+        """
+        return self.overdue or self.due_on < today
 
 
 @dataclass(frozen=True)
@@ -121,7 +134,7 @@ def build(
                 action_item_id=a.action_item_id,
                 owner=a.owner,
                 due_on=a.due_on,
-                overdue=a.overdue or a.due_on < today,
+                overdue=a.overdue_on(today),
             )
             for a in sorted(action_items, key=lambda a: (a.due_on, a.action_item_id))
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -133,3 +133,29 @@ def termination_timer(agreement_id: str, effective_date: date, correlation_id: s
         start_of_day(effective_date),
         {"agreement_id": agreement_id, "correlation_id": correlation_id},
     )
+
+
+@dataclass(frozen=True)
+class TimerChanges:
+    """Timers a handler cancels (by key) and arms, decided from the agreement alone; see applier.py."""
+
+    cancel: tuple[str, ...] = ()
+    arm: tuple[PlannedTimer, ...] = ()
+
+
+def after_termination_notice(
+    agreement: Agreement, effective_date: date, given_by: str, correlation_id: str
+) -> TimerChanges:
+    """An accepted notice cancels the timers at or after its effective date, which would announce duties that no
+    longer exist, and arms the termination itself."""
+    remaining = {t.key for t in plan(agreement, effective_date)}
+    ending = termination_timer(agreement.id, effective_date, correlation_id)
+    return TimerChanges(
+        cancel=tuple(t.key for t in plan(agreement) if t.key not in remaining),
+        arm=(replace(ending, payload={**ending.payload, "given_by": given_by}),),
+    )
+
+
+def after_evaluation_completed(agreement_id: str, year: int) -> TimerChanges:
+    """A completed evaluation is no longer overdue."""
+    return TimerChanges(cancel=(evaluation_overdue_key(agreement_id, year),))

@@ -1,10 +1,11 @@
-"""Thin handlers: validate against reference data, apply the domain's rules, save, emit through the outbox."""
+"""Thin handlers, each in three steps: load what the rules need, let the domain decide, apply the decision."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
-from contracts import catalog, reference, topics
+from contracts import reference, topics
 from contracts.events.evaluations import AgreementTerminated, TerminationNoticeAccepted
 from contracts.events.meetings import (
     ActionItemCompleted,
@@ -14,29 +15,21 @@ from contracts.events.meetings import (
     ContactMeetingScheduled,
 )
 from runtime.pipeline import Handler, HandlerContext
-from runtime.timers import TimerHandler
-from services.meetings import action_items, checks, domain, levels, repository, timing
-from services.meetings.domain import Meeting
+from runtime.routing import by_event_type
+from runtime.timers import TimerContext, TimerHandler
+from services.meetings import applier, checks, domain, repository, timing, watch
+from services.meetings.decisions import Decision
 
 Deps = reference.ReferenceData
 """The reference data the handlers validate against."""
 
 
-async def _record(ctx: HandlerContext, current: Meeting | None, updated: Meeting) -> None:
-    """Save and announce the meeting's state, but only when the event changed it."""
-    if updated == current:
-        ctx.log.info("meeting_unchanged", meeting_id=updated.meeting_id, status=updated.status)
-        return
-    await repository.save_meeting(ctx.conn, updated, ctx.now)
-    if current is not None and updated.recorded() == current.recorded():
-        return  # A detail consumers do not see (e.g. the title of a late scheduling) changed.
-    await ctx.emit(
-        updated.recorded(),
-        agreement_id=updated.agreement_id,
-        region=updated.region,
-        subject=f"meeting/{updated.meeting_id}",
-        business_key=f"recorded/{updated.meeting_id}",
-    )
+async def _apply(ctx: HandlerContext, decision: Decision) -> int:
+    return await applier.apply(decision, conn=ctx.conn, emitter=ctx.emitter, now=ctx.now, log=ctx.log)
+
+
+async def _apply_timer(tctx: TimerContext, decision: Decision) -> None:
+    await applier.apply(decision, conn=tctx.conn, emitter=tctx.emitter, now=tctx.now)
 
 
 async def plan_meeting(
@@ -45,36 +38,47 @@ async def plan_meeting(
     # checks.admission has checked the event against the reference data; a termination is the service's to know.
     agreement = deps.agreement(event.agreement_id)
     terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
-    on = timing.oslo_date(event.scheduled_for)
-    checks.check_within_agreement("data.scheduled_for", on, agreement, terminated_from)
+    checks.check_within_agreement(
+        "data.scheduled_for", timing.oslo_date(event.scheduled_for), agreement, terminated_from
+    )
     current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
-    await _record(ctx, current, domain.schedule(current, event, ctx.event.time))
+    await _apply(ctx, domain.plan_meeting(current, event, ctx.event.time))
 
 
 async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingCancelled) -> None:
     current = await repository.load_meeting(ctx.conn, event.agreement_id, event.meeting_id)
-    await _record(ctx, current, domain.cancel(current, event))
+    await _apply(ctx, domain.cancel_meeting(current, event))
 
 
-async def record_held_meeting(deps: Deps, ctx: HandlerContext, meeting: ContactMeetingHeld) -> None:
-    agreement = deps.agreement(meeting.agreement_id)
+async def record_held_meeting(deps: Deps, ctx: HandlerContext, minutes: ContactMeetingHeld) -> None:
+    agreement = deps.agreement(minutes.agreement_id)
     terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
-    checks.check_within_agreement("data.held_on", meeting.held_on, agreement, terminated_from)
-    current = await repository.load_meeting(ctx.conn, meeting.agreement_id, meeting.meeting_id)
-    updated = domain.hold(current, meeting)
-    ids = [a.action_item_id for a in meeting.action_items]
-    fresh = domain.items_to_assign(meeting, await repository.known_action_items(ctx.conn, meeting.agreement_id, ids))
-    await _record(ctx, current, updated)
-    for item in fresh:
-        await action_items.assign(ctx.conn, ctx.emitter, agreement, item, ctx.now, ctx.event.correlationid)
-    counts, region = levels.level_of(meeting.kind, meeting.region)
+    checks.check_within_agreement("data.held_on", minutes.held_on, agreement, terminated_from)
+    current = await repository.load_meeting(ctx.conn, minutes.agreement_id, minutes.meeting_id)
+    ids = [a.action_item_id for a in minutes.action_items]
+    known = await repository.known_action_items(ctx.conn, minutes.agreement_id, ids)
+    early = await repository.early_completions(ctx.conn, minutes.agreement_id, ids)
+    counts, region = watch.level_of(minutes.kind, minutes.region)
+    held_before: date | None = None
     if counts:
-        last_day = timing.last_day(agreement, terminated_from)
-        await levels.note_held(ctx.conn, agreement, region, meeting.held_on, ctx.now, ctx.event.correlationid, last_day)
+        held_before = await repository.level_held_before(ctx.conn, agreement.id, region)
+    decision = domain.hold_meeting(
+        current,
+        minutes,
+        agreement=agreement,
+        known=known,
+        early=early,
+        level_held_before=held_before,
+        last_day=timing.last_day(agreement, terminated_from),
+        now=ctx.now,
+        correlation_id=ctx.event.correlationid,
+    )
+    await _apply(ctx, decision)
 
 
 async def complete_action_item(deps: Deps, ctx: HandlerContext, completed: ActionItemCompleted) -> None:
-    await action_items.complete(ctx.conn, ctx.emitter, completed, ctx.now)
+    item = await repository.load_action_item(ctx.conn, completed.agreement_id, completed.action_item_id)
+    await _apply(ctx, domain.complete_item(item, completed))
 
 
 async def note_termination(
@@ -86,53 +90,50 @@ async def note_termination(
     fire; AgreementTerminated says the same again on the day, for a service that missed the notice.
     """
     agreement = deps.agreement(event.agreement_id)
-    in_force = await repository.record_termination(
-        ctx.conn, agreement.id, event.effective_date, event.given_by, ctx.event.type, ctx.now
+    known = await repository.terminated_from(ctx.conn, agreement.id)
+    in_force, decision = watch.note_termination(
+        agreement.id, known, event.effective_date, event.given_by, ctx.event.type
     )
-    cancelled = await levels.stop_watching_after(ctx.conn, agreement, in_force, ctx.now)
+    cancelled = await _apply(ctx, decision)
     ctx.log.info("agreement_termination_noted", terminated_from=in_force.isoformat(), watches_cancelled=cancelled)
 
 
+async def remind_owner_of_due_item(tctx: TimerContext) -> None:
+    payload = tctx.timer.payload
+    item = await repository.load_action_item(tctx.conn, payload["agreement_id"], payload["action_item_id"])
+    await _apply_timer(tctx, domain.remind_of_due_item(item, tctx.now))
+
+
+async def warn_of_overdue_item(tctx: TimerContext) -> None:
+    payload = tctx.timer.payload
+    item = await repository.load_action_item(tctx.conn, payload["agreement_id"], payload["action_item_id"])
+    await _apply_timer(tctx, domain.warn_of_overdue_item(item))
+
+
 def routes(deps: Deps) -> dict[str, Mapping[str, Handler]]:
-    """Topic -> event type -> handler, bound to their dependencies."""
-
-    async def on_scheduled(ctx: HandlerContext, data: ContactMeetingScheduled) -> None:
-        await plan_meeting(deps, ctx, data)
-
-    async def on_rescheduled(ctx: HandlerContext, data: ContactMeetingRescheduled) -> None:
-        await plan_meeting(deps, ctx, data)
-
-    async def on_cancelled(ctx: HandlerContext, data: ContactMeetingCancelled) -> None:
-        await cancel_meeting(deps, ctx, data)
-
-    async def on_held(ctx: HandlerContext, data: ContactMeetingHeld) -> None:
-        await record_held_meeting(deps, ctx, data)
-
-    async def on_completed(ctx: HandlerContext, data: ActionItemCompleted) -> None:
-        await complete_action_item(deps, ctx, data)
-
-    async def on_termination(ctx: HandlerContext, data: TerminationNoticeAccepted | AgreementTerminated) -> None:
-        await note_termination(deps, ctx, data)
-
+    """Topic -> event type -> handler; each handler's event types come from its annotation."""
     return {
-        topics.MEETINGS_INGRESS: {
-            catalog.of(ContactMeetingScheduled).name: on_scheduled,
-            catalog.of(ContactMeetingRescheduled).name: on_rescheduled,
-            catalog.of(ContactMeetingCancelled).name: on_cancelled,
-            catalog.of(ContactMeetingHeld).name: on_held,
-            catalog.of(ActionItemCompleted).name: on_completed,
-        },
+        topics.MEETINGS_INGRESS: by_event_type(
+            deps, plan_meeting, cancel_meeting, record_held_meeting, complete_action_item
+        ),
         # Owned by the evaluations service, which dead-letters what is wrong there.
-        topics.EVALUATIONS_EVENTS: {
-            catalog.of(TerminationNoticeAccepted).name: on_termination,
-            catalog.of(AgreementTerminated).name: on_termination,
-        },
+        topics.EVALUATIONS_EVENTS: by_event_type(deps, note_termination),
     }
 
 
 def timer_handlers(deps: Deps) -> dict[str, TimerHandler]:
+    async def warn_of_missing_contact_meetings(tctx: TimerContext) -> None:
+        payload = tctx.timer.payload
+        agreement = deps.agreements[payload["agreement_id"]]
+        region: str | None = payload["region"]
+        watched_from = date.fromisoformat(payload["last_held_on"]) if payload["last_held_on"] else None
+        latest = await repository.last_held_on(tctx.conn, agreement.id, region)
+        await _apply_timer(
+            tctx, watch.warn_of_missing_meetings(agreement, region, watched_from, latest, tctx.timer.key)
+        )
+
     return {
-        timing.DUE_SOON: action_items.remind_owner_of_due_item,
-        timing.OVERDUE: action_items.warn_of_overdue_item,
-        timing.CONTACT_MEETINGS_OVERDUE: levels.contact_meetings_overdue_handler(deps.agreements),
+        timing.DUE_SOON: remind_owner_of_due_item,
+        timing.OVERDUE: warn_of_overdue_item,
+        timing.CONTACT_MEETINGS_OVERDUE: warn_of_missing_contact_meetings,
     }

@@ -25,6 +25,8 @@ class Filter:
 
 
 _MEETING_DAY = "coalesce(held_on, (scheduled_for AT TIME ZONE 'Europe/Oslo')::date)"
+# overdue_at is the mark the domain's overdue decision leaves (MarkOverdue); the listing reads it, it does not
+# recompute when an item falls due.
 _ITEM_STATUS = (
     "CASE WHEN completed_on IS NOT NULL THEN 'closed' WHEN overdue_at IS NOT NULL THEN 'overdue' ELSE 'open' END"
 )

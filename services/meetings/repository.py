@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-import asyncpg
-
 from contracts.events.meetings import ActionItemCompleted, ContactMeetingHeld, MeetingKind, MeetingStatus
 from contracts.topics import NATIONAL
 from runtime.db import Connection
-from services.meetings.domain import Meeting, OpenItem, Plan
+from services.meetings.state import Meeting, OpenItem, Plan
 
 
 async def load_meeting(conn: Connection, agreement_id: str, meeting_id: str) -> Meeting | None:
@@ -149,13 +147,21 @@ async def remember_completion(conn: Connection, completed: ActionItemCompleted, 
     return row is not None
 
 
-async def take_early_completion(conn: Connection, agreement_id: str, action_item_id: str) -> ActionItemCompleted | None:
-    raw = await conn.fetchval(
-        "DELETE FROM early_completions WHERE agreement_id = $1 AND action_item_id = $2 RETURNING completion",
+async def early_completions(conn: Connection, agreement_id: str, ids: Sequence[str]) -> dict[str, ActionItemCompleted]:
+    """Completions among `ids` that arrived before their item was assigned, by item id."""
+    rows = await conn.fetch(
+        "SELECT action_item_id, completion FROM early_completions"
+        " WHERE agreement_id = $1 AND action_item_id = ANY($2::text[]) FOR UPDATE",
         agreement_id,
-        action_item_id,
+        list(ids),
     )
-    return ActionItemCompleted.model_validate(raw) if raw is not None else None
+    return {r["action_item_id"]: ActionItemCompleted.model_validate(r["completion"]) for r in rows}
+
+
+async def forget_early_completion(conn: Connection, agreement_id: str, action_item_id: str) -> None:
+    await conn.execute(
+        "DELETE FROM early_completions WHERE agreement_id = $1 AND action_item_id = $2", agreement_id, action_item_id
+    )
 
 
 async def start_watching_level(conn: Connection, agreement_id: str, region: str | None, now: datetime) -> bool:
@@ -171,15 +177,21 @@ async def start_watching_level(conn: Connection, agreement_id: str, region: str 
     return row is not None
 
 
-async def record_level_held(
-    conn: Connection, agreement_id: str, region: str | None, held_on: date, now: datetime
-) -> date | None:
-    """Note a meeting held at the level; returns the level's last held date before this one, if any."""
-    previous: asyncpg.Record | None = await conn.fetchrow(
+async def level_held_before(conn: Connection, agreement_id: str, region: str | None) -> date | None:
+    """The level's latest held date, locked until the transaction ends so two held meetings of one level cannot
+    both decide from the same date."""
+    found: date | None = await conn.fetchval(
         "SELECT last_held_on FROM meeting_levels WHERE agreement_id = $1 AND level_key = $2 FOR UPDATE",
         agreement_id,
         region or NATIONAL,
     )
+    return found
+
+
+async def record_level_held(
+    conn: Connection, agreement_id: str, region: str | None, held_on: date, now: datetime
+) -> None:
+    """Note a meeting held at the level; the level keeps its latest held date."""
     await conn.execute(
         "INSERT INTO meeting_levels (agreement_id, level_key, region, last_held_on, updated_at)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agreement_id, level_key) DO UPDATE SET"
@@ -191,7 +203,6 @@ async def record_level_held(
         held_on,
         now,
     )
-    return previous["last_held_on"] if previous is not None else None
 
 
 async def last_held_on(conn: Connection, agreement_id: str, region: str | None) -> date | None:

@@ -29,11 +29,6 @@ def due_soon_at(due_on: date, agreement: Agreement) -> datetime:
     return start_of_day(due_on - timedelta(days=agreement.action_items.due_soon_days_before))
 
 
-def overdue_at(due_on: date) -> datetime:
-    """An item is overdue once its due date has passed in Oslo, not at some hour of the due date."""
-    return start_of_day(due_on + timedelta(days=1))
-
-
 def days_left(due_on: date, now: datetime) -> int:
     return max(0, (due_on - oslo_date(now)).days)
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from contracts import reference
 from contracts.events.meetings import MeetingKind
-from services.meetings import levels, timing
+from services.meetings import domain, timing, watch
 
 AGREEMENT = reference.agreement(reference.DEFAULT_AGREEMENT_ID)
 
@@ -20,7 +20,7 @@ def test_due_soon_fires_at_oslo_midnight_in_winter_time() -> None:
 
 
 def test_an_item_is_overdue_from_oslo_midnight_after_its_due_date() -> None:
-    assert timing.overdue_at(date(2022, 4, 1)) == datetime(2022, 4, 1, 22, tzinfo=UTC)
+    assert domain.overdue_at(date(2022, 4, 1)) == datetime(2022, 4, 1, 22, tzinfo=UTC)
 
 
 def test_days_left_counts_oslo_calendar_days_and_never_goes_negative() -> None:
@@ -55,9 +55,9 @@ def test_action_item_timer_keys_share_the_item_prefix_so_completion_cancels_both
 
 
 def test_learning_network_gatherings_do_not_count_as_contact_meetings() -> None:
-    assert levels.level_of(MeetingKind.LEARNING_NETWORK, "vestland") == (False, None)
-    assert levels.level_of(MeetingKind.REGIONAL, "vestland") == (True, "vestland")
-    assert levels.level_of(MeetingKind.NATIONAL, None) == (True, None)
+    assert watch.level_of(MeetingKind.LEARNING_NETWORK, "vestland") == (False, None)
+    assert watch.level_of(MeetingKind.REGIONAL, "vestland") == (True, "vestland")
+    assert watch.level_of(MeetingKind.NATIONAL, None) == (True, None)
 
 
 def test_the_last_day_is_the_end_of_the_term_or_the_day_before_a_termination_took_effect() -> None:

@@ -1,0 +1,84 @@
+"""Carries out a domain decision inside the caller's transaction: repository writes, timers, outbox events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+
+from runtime import timers
+from runtime.db import Connection
+from runtime.logging import get_logger
+from runtime.outbox import Emitter
+from services.meetings import repository
+from services.meetings.decisions import (
+    AddActionItem,
+    Change,
+    CloseActionItem,
+    Decision,
+    ForgetEarlyCompletion,
+    MarkOverdue,
+    RecordLevelHeld,
+    RecordTermination,
+    RememberCompletion,
+    SaveMeeting,
+)
+
+
+async def apply(
+    decision: Decision,
+    *,
+    conn: Connection,
+    emitter: Emitter | None,
+    now: datetime,
+    log: structlog.stdlib.BoundLogger | None = None,
+) -> int:
+    """Apply the decision in its documented order; returns how many pending timers it cancelled."""
+    log = log or get_logger(component="meetings")
+    for note in decision.notes:
+        if note.level == "warning":
+            log.warning(note.event, **note.fields)
+        else:
+            log.info(note.event, **note.fields)
+    for change in decision.changes:
+        await _change(conn, change, now)
+    cancelled = 0
+    for cancel in decision.cancel:
+        cancelled += await timers.cancel_prefix(conn, cancel.prefix, now, due_from=cancel.due_from)
+    for timer in decision.arm:
+        await timers.schedule(conn, timer.key, timer.kind, timer.due_at, timer.payload)
+    for event in decision.emit:
+        await _emitter(emitter).emit(
+            event.data,
+            agreement_id=event.agreement_id,
+            region=event.region,
+            subject=event.subject,
+            business_key=event.business_key,
+        )
+    return cancelled
+
+
+async def _change(conn: Connection, change: Change, now: datetime) -> None:
+    match change:
+        case SaveMeeting(meeting):
+            await repository.save_meeting(conn, meeting, now)
+        case AddActionItem(item):
+            await repository.add_action_item(conn, item, now)
+        case CloseActionItem(item, completed, late):
+            await repository.close_action_item(conn, item, completed, late)
+        case MarkOverdue(item):
+            await repository.mark_overdue(conn, item, now)
+        case RememberCompletion(completed):
+            await repository.remember_completion(conn, completed, now)
+        case ForgetEarlyCompletion(agreement_id, action_item_id):
+            await repository.forget_early_completion(conn, agreement_id, action_item_id)
+        case RecordLevelHeld(agreement_id, region, held_on):
+            await repository.record_level_held(conn, agreement_id, region, held_on, now)
+        case RecordTermination(agreement_id, terminated_from, given_by, learnt_from):
+            await repository.record_termination(conn, agreement_id, terminated_from, given_by, learnt_from, now)
+
+
+def _emitter(emitter: Emitter | None) -> Emitter:
+    if emitter is None:
+        raise ValueError("a decision that emits events needs an emitter")
+    return emitter
