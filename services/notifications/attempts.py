@@ -24,6 +24,20 @@ class Sent:
 DELIVERED = Sent(ok=True)
 
 
+def known_without_sending(
+    *, accepted_before: bool, contact_point_removed: bool, channel: str, secret_name: str | None, secret: str | None
+) -> Sent | None:
+    """The outcome of an attempt that must not reach the channel, or None when the message is to be sent."""
+    if accepted_before:
+        return DELIVERED  # accepted before a crash kept it from being recorded: never send it twice
+    if contact_point_removed:
+        return Sent(ok=False, error="the contact point was removed before delivery", permanent=True)
+    if channel == "webhook" and not secret:
+        # An operator can set it and restart the service, so the delivery is retried meanwhile.
+        return Sent(ok=False, error=f"{secret_name} is not set in the notifications service")
+    return None
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     delays_seconds: Sequence[int]

@@ -26,7 +26,7 @@ from runtime.outbox import Emitter
 from runtime.pipeline import INFRASTRUCTURE_ERRORS
 from runtime.wakeup import Wakeup
 from services.notifications import attempts
-from services.notifications.attempts import DELIVERED, Decision, Delivered, Failed, Retry, Sent
+from services.notifications.attempts import Decision, Delivered, Failed, Retry, Sent
 from services.notifications.channels import Channel, Outgoing
 from services.notifications.repository import deliveries
 from services.notifications.repository.deliveries import DueDelivery
@@ -117,14 +117,16 @@ class DeliveryWorker:
         return True
 
     async def _attempt(self, due: DueDelivery, now: datetime) -> Sent:
-        if due.accepted_at is not None:
-            return DELIVERED  # accepted before a crash kept it from being recorded: never send it twice
-        if due.contact_point_removed:
-            return Sent(ok=False, error="the contact point was removed before delivery", permanent=True)
         secret = self._secrets(due.signing_secret_env) if due.signing_secret_env else None
-        if due.channel == "webhook" and not secret:
-            # An operator can set it and restart the service, so the delivery is retried meanwhile.
-            return Sent(ok=False, error=f"{due.signing_secret_env} is not set in the notifications service")
+        known = attempts.known_without_sending(
+            accepted_before=due.accepted_at is not None,
+            contact_point_removed=due.contact_point_removed,
+            channel=due.channel,
+            secret_name=due.signing_secret_env,
+            secret=secret,
+        )
+        if known is not None:
+            return known
         outgoing = Outgoing(
             notification_id=due.notification_id,
             channel=due.channel,

@@ -1,4 +1,5 @@
-"""What a delivery attempt comes to: delivered, a retry on the backoff schedule, or a failure that says why."""
+"""What a delivery attempt comes to: delivered, a retry on the backoff schedule, or a failure that says why;
+and the attempts settled without reaching the channel."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from services.notifications.attempts import (
     RetryPolicy,
     Sent,
     after_attempt,
+    known_without_sending,
 )
 
 T0 = datetime(2022, 5, 16, 8, 0, tzinfo=UTC)
@@ -82,3 +84,42 @@ def test_a_long_error_is_cut_to_the_length_the_row_and_the_event_keep() -> None:
     decision = after_attempt(Sent(ok=False, error="x" * 5000, permanent=True), 0, None, T0, POLICY)
     assert isinstance(decision, Failed)
     assert decision.error == "x" * MAX_ERROR_LENGTH
+
+
+def send(
+    *,
+    accepted_before: bool = False,
+    contact_point_removed: bool = False,
+    channel: str = "webhook",
+    secret: str | None = "s3cret",
+) -> Sent | None:
+    return known_without_sending(
+        accepted_before=accepted_before,
+        contact_point_removed=contact_point_removed,
+        channel=channel,
+        secret_name="LHL_WEBHOOK_SECRET_HDIR",
+        secret=secret,
+    )
+
+
+def test_a_message_with_its_secret_and_a_live_contact_point_goes_to_the_channel() -> None:
+    assert send() is None
+    assert send(channel="email", secret=None) is None
+
+
+def test_a_message_the_recipient_already_accepted_counts_as_delivered_without_a_second_send() -> None:
+    assert send(accepted_before=True) == DELIVERED
+    assert send(accepted_before=True, contact_point_removed=True, secret=None) == DELIVERED
+
+
+def test_a_removed_contact_point_fails_permanently() -> None:
+    assert send(contact_point_removed=True) == Sent(
+        ok=False, error="the contact point was removed before delivery", permanent=True
+    )
+
+
+def test_a_webhook_whose_secret_is_unset_is_retried_naming_the_variable() -> None:
+    expected = Sent(ok=False, error="LHL_WEBHOOK_SECRET_HDIR is not set in the notifications service")
+    assert send(secret=None) == expected
+    assert send(secret="") == expected
+    assert isinstance(after_attempt(expected, 0, None, T0, POLICY), Retry)
