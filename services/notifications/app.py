@@ -26,7 +26,7 @@ from runtime.tasks import stop_tasks
 from services.notifications import dead_letters, digests, handlers, seed
 from services.notifications.channels import Email, Webhook
 from services.notifications.delivery import DeliveryWorker
-from services.notifications.settings import NotificationsSettings
+from services.notifications.settings import NotificationsSettings, SecretResolver
 from services.notifications.webhook_targets import WebhookTargets
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -52,10 +52,13 @@ def definition(settings: NotificationsSettings, deps: handlers.Deps, on_dead_let
 class Lifecycle:
     """What the runtime does not start for us: the seed upsert, the delivery worker and its HTTP client."""
 
-    def __init__(self, runtime: ServiceRuntime, settings: NotificationsSettings, deps: handlers.Deps) -> None:
+    def __init__(
+        self, runtime: ServiceRuntime, settings: NotificationsSettings, deps: handlers.Deps, secrets: SecretResolver
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.deps = deps
+        self.secrets = secrets
         self.worker: DeliveryWorker | None = None
         self._client: httpx.AsyncClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -67,7 +70,7 @@ class Lifecycle:
         parsed = seed.read(Path(self.settings.subscriptions_seed))
         async with self.runtime.pool.acquire() as conn, conn.transaction():
             targets = WebhookTargets(self.settings.webhook_allowed_hosts)
-            skipped = await seed.apply(conn, parsed, self.runtime.clock.now(), targets)
+            skipped = await seed.apply(conn, parsed, self.runtime.clock.now(), targets, self.secrets)
         self._log.info("subscriptions_seeded", recipients=len(parsed.recipients), skipped_webhooks=skipped)
 
     async def start_worker(self) -> None:
@@ -82,6 +85,7 @@ class Lifecycle:
                 "webhook": Webhook(self._client, WebhookTargets(self.settings.webhook_allowed_hosts)),
             },
             signer=self.runtime.signer,
+            secrets=self.secrets,
             on_emitted=relay.wake if relay is not None else lambda: None,
             observe=self.runtime.metrics.observe_delivery,
         )
@@ -119,7 +123,10 @@ class Lifecycle:
             self.worker.wake()
 
 
-def create_app(settings: NotificationsSettings | None = None, clock: Clock | None = None) -> FastStream:
+def create_app(
+    settings: NotificationsSettings | None = None, clock: Clock | None = None, secrets: SecretResolver | None = None
+) -> FastStream:
+    """`secrets` looks up webhook signing secrets by name; the service's environment unless a test gives its own."""
     settings = settings or NotificationsSettings()
     known = reference.ReferenceData.load(settings.agreements_dir)
     deps = handlers.Deps(
@@ -136,7 +143,7 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock | Non
         await lifecycle.on_dead_letter(record)
 
     app = build_app(definition(settings, deps, on_dead_letter), settings, clock)
-    lifecycle = Lifecycle(runtime_of(app), settings, deps)
+    lifecycle = Lifecycle(runtime_of(app), settings, deps, secrets or settings.secret)
     app.on_startup(lifecycle.load_seed)
     app.after_startup(lifecycle.start_worker)
     app.on_shutdown(lifecycle.stop_worker)

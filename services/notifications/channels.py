@@ -12,6 +12,7 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from services.notifications.attempts import DELIVERED, Sent
 from services.notifications.domain import http_status_is_permanent, is_email_address, smtp_code_is_permanent
 from services.notifications.settings import NotificationsSettings
 from services.notifications.webhook_targets import TargetRefused, WebhookTargets
@@ -19,18 +20,6 @@ from services.notifications.webhook_targets import TargetRefused, WebhookTargets
 SIGNATURE_HEADER = "X-LHL-Signature"
 TIMESTAMP_HEADER = "X-LHL-Timestamp"
 NOTIFICATION_HEADER = "X-LHL-Notification-Id"
-
-
-@dataclass(frozen=True)
-class Sent:
-    """The outcome of one attempt: delivered, or an error that is permanent or worth retrying."""
-
-    ok: bool
-    error: str | None = None
-    permanent: bool = False
-
-
-DELIVERED = Sent(ok=True)
 
 
 @dataclass(frozen=True)

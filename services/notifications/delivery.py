@@ -1,4 +1,4 @@
-"""The delivery worker: claims due rows, sends, records the outcome and emits it through the outbox.
+"""The delivery worker: loads a due delivery, attempts it through its channel, decides, and applies the decision.
 
 Each delivery is one transaction: lock the row (FOR UPDATE SKIP LOCKED), send, then update the row and write
 NotificationDelivered/NotificationFailed to the outbox, and commit. The one window in which a message can go
@@ -10,9 +10,9 @@ delivery without sending the message again.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -25,10 +25,12 @@ from runtime.logging import get_logger
 from runtime.outbox import Emitter
 from runtime.pipeline import INFRASTRUCTURE_ERRORS
 from runtime.wakeup import Wakeup
-from services.notifications import domain
-from services.notifications.channels import DELIVERED, Channel, Outgoing, Sent
+from services.notifications import attempts
+from services.notifications.attempts import Decision, Delivered, Failed, Retry, Sent
+from services.notifications.channels import Channel, Outgoing
 from services.notifications.repository import deliveries
-from services.notifications.settings import NotificationsSettings
+from services.notifications.repository.deliveries import DueDelivery
+from services.notifications.settings import NotificationsSettings, SecretResolver
 
 NO_AGREEMENT = "none"
 PARK_FOR = timedelta(minutes=30)
@@ -42,6 +44,7 @@ class DeliveryWorker:
         settings: NotificationsSettings,
         channels: Mapping[str, Channel],
         signer: Signer,
+        secrets: SecretResolver,
         on_emitted: Callable[[], None] = lambda: None,
         observe: Callable[[str, str], None] = lambda channel, outcome: None,
     ) -> None:
@@ -50,6 +53,12 @@ class DeliveryWorker:
         self._clock = clock
         self._s = settings
         self._channels = channels
+        self._secrets = secrets
+        self._policy = attempts.RetryPolicy(
+            delays_seconds=settings.retry_delays_seconds,
+            max_attempts=settings.max_attempts,
+            horizon_seconds=settings.retry_horizon_seconds,
+        )
         self._on_emitted = on_emitted
         self._observe = observe
         self._wakeup = Wakeup()
@@ -74,106 +83,95 @@ class DeliveryWorker:
         return done
 
     async def deliver_one(self) -> bool:
+        """Load, attempt, decide, apply, for one due delivery; False when none is due."""
         now = self._clock.now()
-        claimed: str | None = None
+        due: DueDelivery | None = None
         sent: Sent | None = None
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                row = await deliveries.claim_due(conn, now)
-                if row is None:
+                due = await deliveries.claim_due(conn, now)
+                if due is None:
                     return False
-                claimed = row["notification_id"]
-                outgoing = Outgoing(
-                    notification_id=row["notification_id"],
-                    channel=row["channel"],
-                    address=row["address"],
-                    signing_secret=os.environ.get(row["signing_secret_env"]) if row["signing_secret_env"] else None,
-                    subject=row["subject"],
-                    body=row["body"],
-                    payload=bytes(row["payload"]),
-                    timestamp=int(now.timestamp()),
-                )
-                if row["accepted_at"] is not None:
-                    sent = DELIVERED  # accepted before a crash kept it from being recorded: never send it twice
-                elif row["contact_point_removed"]:
-                    sent = Sent(ok=False, error="the contact point was removed before delivery", permanent=True)
-                elif row["channel"] == "webhook" and not outgoing.signing_secret:
-                    # An operator can set it and restart the service, so the delivery is retried meanwhile.
-                    sent = Sent(ok=False, error=f"{row['signing_secret_env']} is not set in the notifications service")
-                else:
-                    sent = await self._channels[row["channel"]].send(outgoing)
-                await self._record(conn, row, sent, now)
+                sent = await self._attempt(due, now)
+                decision = attempts.after_attempt(sent, due.attempts, due.first_attempt_at, now, self._policy)
+                await self._apply(conn, due, decision, now)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as error:
-            if claimed is None:
+            if due is None:
                 raise
             # A bug on one row must not block the queue behind it: park the row and carry on with the next.
-            self._log.exception("delivery_crashed", notification_id=claimed, error_class=type(error).__name__)
+            self._log.exception(
+                "delivery_crashed", notification_id=due.notification_id, error_class=type(error).__name__
+            )
             self._observe("unknown", "crashed")
             accepted_at = now if sent is not None and sent.ok else None
             async with self._pool.acquire() as conn:
                 await deliveries.park(
-                    conn, claimed, f"{type(error).__name__}: {error}"[:1000], now + PARK_FOR, accepted_at
+                    conn,
+                    due.notification_id,
+                    f"{type(error).__name__}: {error}"[: attempts.MAX_ERROR_LENGTH],
+                    now + PARK_FOR,
+                    accepted_at,
                 )
         return True
 
-    async def _record(self, conn: Connection, row: asyncpg.Record, sent: Sent, now: datetime) -> None:
-        nid = row["notification_id"]
-        attempts = row["attempts"] + 1
-        first = row["first_attempt_at"] or now
-        log = self._log.bind(notification_id=nid, recipient=row["recipient_id"], attempts=attempts)
-        emitter = Emitter(
-            conn,
-            source=self._s.event_source,
-            topic_of=self._s.topic,
-            now=now,
-            correlation_id=row["correlation_id"],
-            causation_id=row["about_event_id"],
-            traceparent=row["traceparent"],
-            signer=self._signer,
+    async def _attempt(self, due: DueDelivery, now: datetime) -> Sent:
+        secret = self._secrets(due.signing_secret_env) if due.signing_secret_env else None
+        known = attempts.known_without_sending(
+            accepted_before=due.accepted_at is not None,
+            contact_point_removed=due.contact_point_removed,
+            channel=due.channel,
+            secret_name=due.signing_secret_env,
+            secret=secret,
         )
-        ref = {
-            "notification_id": nid,
-            "about_event_id": row["about_event_id"],
-            "about_event_source": row["about_event_source"],
-            "about_event_type": row["about_event_type"],
-            "recipient": row["recipient_id"],
-            "channel": ChannelName(row["channel"]),
-            "contact_point": row["contact_point_id"],
-            "attempts": attempts,
-        }
-        where = {
-            "agreement_id": row["agreement_id"] or NO_AGREEMENT,
-            "region": row["region"],
-            "subject": f"notification/{nid}",
-        }
-        if sent.ok:
-            await deliveries.record_delivered(conn, nid, attempts, first, now)
-            await emitter.emit(NotificationDelivered(**ref, delivered_at=now), **where)
-            log.info("notification_delivered")
-            self._observe(row["channel"], "delivered")
-            return
-        error = (sent.error or "unknown error")[:1000]
-        next_at = None
-        if not sent.permanent:
-            next_at = domain.next_attempt_at(
-                attempts,
-                first,
-                now,
-                delays_seconds=self._s.retry_delays_seconds,
-                max_attempts=self._s.max_attempts,
-                horizon_seconds=self._s.retry_horizon_seconds,
+        if known is not None:
+            return known
+        outgoing = Outgoing(
+            notification_id=due.notification_id,
+            channel=due.channel,
+            address=due.address,
+            signing_secret=secret,
+            subject=due.subject,
+            body=due.body,
+            payload=due.payload,
+            timestamp=int(now.timestamp()),
+        )
+        return await self._channels[due.channel].send(outgoing)
+
+    async def _apply(self, conn: Connection, due: DueDelivery, decision: Decision, now: datetime) -> None:
+        """Record the decision on the row and, once the delivery is finished, tell it through the outbox."""
+        await deliveries.record(conn, due.notification_id, decision)
+        told = _told(due, decision)
+        if told is not None:
+            emitter = Emitter(
+                conn,
+                source=self._s.event_source,
+                topic_of=self._s.topic,
+                now=now,
+                correlation_id=due.correlation_id,
+                causation_id=due.about_event_id,
+                traceparent=due.traceparent,
+                signer=self._signer,
             )
-        if next_at is not None:
-            await deliveries.record_retry(conn, nid, attempts, first, error, next_at)
-            log.warning("notification_retry_scheduled", error=error, next_attempt_at=next_at.isoformat())
-            self._observe(row["channel"], "retry_scheduled")
-            return
-        await deliveries.record_failed(conn, nid, attempts, first, error, sent.permanent, now)
-        await emitter.emit(NotificationFailed(**ref, failed_at=now, permanent=sent.permanent, error=error), **where)
-        log.error("notification_failed", error=error, permanent=sent.permanent)
-        self._observe(row["channel"], "failed")
+            agreement_id = due.agreement_id or NO_AGREEMENT
+            await emitter.emit(
+                told, agreement_id=agreement_id, region=due.region, subject=f"notification/{due.notification_id}"
+            )
+        log = self._log.bind(
+            notification_id=due.notification_id, recipient=due.recipient_id, attempts=decision.attempts
+        )
+        match decision:
+            case Delivered():
+                log.info("notification_delivered")
+                self._observe(due.channel, "delivered")
+            case Retry():
+                next_at = decision.next_attempt_at.isoformat()
+                log.warning("notification_retry_scheduled", error=decision.error, next_attempt_at=next_at)
+                self._observe(due.channel, "retry_scheduled")
+            case Failed():
+                log.error("notification_failed", error=decision.error, permanent=decision.permanent)
+                self._observe(due.channel, "failed")
 
     async def run(self) -> None:
         while not self._stopping:
@@ -184,3 +182,26 @@ class DeliveryWorker:
             except Exception as error:
                 self._log.error("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
             await self._wakeup.wait(self._s.delivery_poll_seconds)
+
+
+def _told(due: DueDelivery, decision: Decision) -> NotificationDelivered | NotificationFailed | None:
+    """The event that tells a finished delivery; a scheduled retry tells nobody yet."""
+    ref: dict[str, Any] = {
+        "notification_id": due.notification_id,
+        "about_event_id": due.about_event_id,
+        "about_event_source": due.about_event_source,
+        "about_event_type": due.about_event_type,
+        "recipient": due.recipient_id,
+        "channel": ChannelName(due.channel),
+        "contact_point": due.contact_point_id,
+        "attempts": decision.attempts,
+    }
+    match decision:
+        case Delivered():
+            return NotificationDelivered(**ref, delivered_at=decision.delivered_at)
+        case Failed():
+            return NotificationFailed(
+                **ref, failed_at=decision.failed_at, permanent=decision.permanent, error=decision.error
+            )
+        case Retry():
+            return None

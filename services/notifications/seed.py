@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -13,6 +12,7 @@ from contracts import catalog
 from runtime.db import Connection
 from services.notifications import domain
 from services.notifications.repository import subscriptions
+from services.notifications.settings import SecretResolver
 from services.notifications.webhook_targets import WebhookTargets
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -84,7 +84,7 @@ def read(path: Path) -> Seed:
         raise SeedError(f"{path}: {where}") from error
 
 
-async def apply(conn: Connection, seed: Seed, now: datetime, targets: WebhookTargets) -> int:
+async def apply(conn: Connection, seed: Seed, now: datetime, targets: WebhookTargets, secrets: SecretResolver) -> int:
     """Upsert every entry; returns how many webhooks were skipped for a missing secret or an address inside."""
     skipped = 0
     for r in seed.recipients:
@@ -95,7 +95,8 @@ async def apply(conn: Connection, seed: Seed, now: datetime, targets: WebhookTar
             if cp.email is not None:
                 point = domain.ContactPoint(cp.id, r.id, "email", cp.email)
             else:
-                if not os.environ.get(cp.signing_secret_env or "") or await targets.refusal(str(cp.webhook_url)):
+                unset = not (cp.signing_secret_env and secrets(cp.signing_secret_env))
+                if unset or await targets.refusal(str(cp.webhook_url)):
                     skipped += 1
                     continue
                 point = domain.ContactPoint(cp.id, r.id, "webhook", str(cp.webhook_url), cp.signing_secret_env)

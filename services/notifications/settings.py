@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 from pydantic import Field, PositiveInt, SecretStr
 
 from contracts.reference import DATA_DIR
 from runtime.settings import RuntimeSettings
 
 DEFAULT_SEED = str(DATA_DIR / "subscriptions.json")
+
+SecretResolver = Callable[[str], str | None]
+"""A secret by the name a contact point gives for it (a webhook's signing secret); None or empty when it is unset.
+The composition root builds it and hands it to whoever needs a secret, so no other module reads the environment
+and a test gives its own."""
 
 
 class NotificationsSettings(RuntimeSettings):
@@ -55,3 +63,8 @@ class NotificationsSettings(RuntimeSettings):
     subscriptions_seed: str | None = Field(
         default=DEFAULT_SEED, description="Seed file of recipients, contact points and filters; upserted at start."
     )
+
+    def secret(self, name: str) -> str | None:
+        """The production `SecretResolver`: the service's environment. Looked up at each use, never kept, so a
+        secret appears in no settings dump, and one set by an operator counts from the next start."""
+        return os.environ.get(name)

@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from runtime.db import Connection
+from services.notifications.attempts import Decision, Delivered, Failed, Retry
 from services.notifications.domain import ContactPoint, Recipient, notification_id
 
 
@@ -108,23 +109,85 @@ async def first_sight_of_dead_letter(
     return row is not None
 
 
-_DELIVERY_COLUMNS = (
+@dataclass(frozen=True)
+class DueDelivery:
+    """A pending delivery whose time has come, with its contact point as it is now, claimed for one attempt."""
+
+    notification_id: str
+    about_event_source: str
+    about_event_id: str
+    about_event_type: str
+    recipient_id: str
+    contact_point_id: str
+    channel: str
+    agreement_id: str | None
+    region: str | None
+    correlation_id: str
+    traceparent: str | None
+    subject: str
+    body: str
+    payload: bytes
+    attempts: int
+    """Attempts made before this one."""
+    first_attempt_at: datetime | None
+    accepted_at: datetime | None
+    """Set when the recipient accepted the message but a crash kept the delivery from being recorded."""
+    address: str
+    signing_secret_env: str | None
+    contact_point_removed: bool
+
+
+_DUE_COLUMNS = (
     "d.notification_id, d.about_event_source, d.about_event_id, d.about_event_type, d.recipient_id,"
     " d.contact_point_id, d.channel, d.agreement_id, d.region, d.correlation_id, d.traceparent, d.subject, d.body,"
-    " d.payload, d.attempts, d.first_attempt_at, d.created_at, cp.address, cp.signing_secret_env,"
-    " d.accepted_at, cp.removed_at IS NOT NULL AS contact_point_removed"
+    " d.payload, d.attempts, d.first_attempt_at, d.accepted_at, cp.address, cp.signing_secret_env,"
+    " cp.removed_at IS NOT NULL AS contact_point_removed"
 )
 
 
-async def claim_due(conn: Connection, now: datetime) -> asyncpg.Record | None:
+async def claim_due(conn: Connection, now: datetime) -> DueDelivery | None:
     """Lock one due delivery for the caller's transaction; other workers skip it."""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN contact_points cp USING (contact_point_id)"
+    row = await conn.fetchrow(
+        f"SELECT {_DUE_COLUMNS} FROM deliveries d JOIN contact_points cp USING (contact_point_id)"
         " WHERE d.status = 'pending' AND d.next_attempt_at <= $1"
         " ORDER BY d.next_attempt_at, d.notification_id LIMIT 1 FOR UPDATE OF d SKIP LOCKED",
         now,
     )
-    return row
+    if row is None:
+        return None
+    return DueDelivery(
+        notification_id=row["notification_id"],
+        about_event_source=row["about_event_source"],
+        about_event_id=row["about_event_id"],
+        about_event_type=row["about_event_type"],
+        recipient_id=row["recipient_id"],
+        contact_point_id=row["contact_point_id"],
+        channel=row["channel"],
+        agreement_id=row["agreement_id"],
+        region=row["region"],
+        correlation_id=row["correlation_id"],
+        traceparent=row["traceparent"],
+        subject=row["subject"],
+        body=row["body"],
+        payload=bytes(row["payload"]),
+        attempts=row["attempts"],
+        first_attempt_at=row["first_attempt_at"],
+        accepted_at=row["accepted_at"],
+        address=row["address"],
+        signing_secret_env=row["signing_secret_env"],
+        contact_point_removed=row["contact_point_removed"],
+    )
+
+
+async def record(conn: Connection, notification_id: str, decision: Decision) -> None:
+    """Write what an attempt came to on its row, in the caller's transaction."""
+    match decision:
+        case Delivered(attempts, first, delivered_at):
+            await record_delivered(conn, notification_id, attempts, first, delivered_at)
+        case Retry(attempts, first, error, next_attempt_at):
+            await record_retry(conn, notification_id, attempts, first, error, next_attempt_at)
+        case Failed(attempts, first, error, permanent, failed_at):
+            await record_failed(conn, notification_id, attempts, first, error, permanent, failed_at)
 
 
 async def record_delivered(

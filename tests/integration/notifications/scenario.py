@@ -23,6 +23,7 @@ from tests.support.services import settings_for
 
 AGREEMENT = "leve-hele-livet-2019-2023"
 WEBHOOK_SECRET_ENV = "LHL_TEST_HDIR_WEBHOOK_SECRET"
+WEBHOOK_SECRET = "s3cret-for-hdir"
 MEETINGS_SOURCE = "/lhl/meetings"
 EVALUATIONS_SOURCE = "/lhl/evaluations"
 HOD_SYSTEM_SOURCE = "/hod/saksbehandling"
@@ -67,6 +68,12 @@ def write_seed(directory: Path, webhook_url: str) -> Path:
     path = directory / "subscriptions.json"
     path.write_text(json.dumps({"recipients": recipients}), encoding="utf-8")
     return path
+
+
+def webhook_secrets() -> dict[str, str]:
+    """The secrets the service is given, by the name the seed's webhook names; its `.get` is the resolver, and a
+    test can take a secret away while the service runs."""
+    return {WEBHOOK_SECRET_ENV: WEBHOOK_SECRET}
 
 
 def settings(infra: Infra, run_id: str, smtp_port: int, seed: Path, **overrides: Any) -> NotificationsSettings:

@@ -24,11 +24,6 @@ from tests.support.kafka import Bus, cloud_event
 from tests.support.services import fetch, running
 
 
-@pytest.fixture(autouse=True)
-def _webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sc.WEBHOOK_SECRET_ENV, "s3cret-for-hdir")
-
-
 async def delivery(runtime: ServiceRuntime, event_id: str, recipient: str, channel: str) -> asyncpg.Record | None:
     rows = await fetch(
         runtime,
@@ -54,7 +49,11 @@ async def test_webhook_that_fails_twice_then_succeeds_is_delivered_once(
 ) -> None:
     webhook.statuses = [500, 503]
     clock = ManualClock(datetime.now(UTC))
-    app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)), clock)
+    app = create_app(
+        sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)),
+        clock,
+        secrets=sc.webhook_secrets().get,
+    )
     overdue = cloud_event(sc.report_overdue("vestland"), source=sc.EVALUATIONS_SOURCE, region="vestland")
     async with running(app) as runtime:
         await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
@@ -99,14 +98,14 @@ async def test_a_retry_scheduled_before_a_restart_still_happens_after_it(
     clock = ManualClock(datetime.now(UTC))
     settings = sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url))
     overdue = cloud_event(sc.report_overdue("vestland"), source=sc.EVALUATIONS_SOURCE, region="vestland")
-    async with running(create_app(settings, clock)) as runtime:
+    async with running(create_app(settings, clock, secrets=sc.webhook_secrets().get)) as runtime:
         await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
         row = await sc.eventually(lambda: _with_attempts(runtime, overdue.id, 1), "the first attempt fails")
         await sc.eventually(lambda: len(smtp.to(sc.ADDRESS["sf-vestland"])) == 1, "the office's e-mail is sent")
     assert len(webhook.requests) == 1
     clock.advance(timedelta(seconds=11))
     nid = row["notification_id"]
-    async with running(create_app(settings, clock)):
+    async with running(create_app(settings, clock, secrets=sc.webhook_secrets().get)):
         events = await bus.events(topics.NOTIFICATIONS_EVENTS, lambda es: ("delivered", 2) in outcomes(es, nid))
     assert outcomes(events, nid) == [("delivered", 2)]
     assert len(webhook.requests) == 2
@@ -121,7 +120,7 @@ async def test_a_permanent_failure_ends_in_notification_failed_and_can_be_retrie
     clock = ManualClock(datetime.now(UTC))
     settings = sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url))
     overdue = cloud_event(sc.report_overdue("vestland"), source=sc.EVALUATIONS_SOURCE, region="vestland")
-    async with running(create_app(settings, clock)):
+    async with running(create_app(settings, clock, secrets=sc.webhook_secrets().get)):
         await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
         events = await bus.events(
             topics.NOTIFICATIONS_EVENTS, lambda es: any(e["type"].endswith("notification.failed.v1") for e in es)
@@ -169,7 +168,7 @@ async def test_a_message_accepted_before_the_worker_crashed_is_recorded_on_retry
     clock = ManualClock(datetime.now(UTC))
     settings = sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url), delivery_concurrency=1)
     overdue = cloud_event(sc.report_overdue("rogaland"), source=sc.EVALUATIONS_SOURCE, region="rogaland")
-    async with running(create_app(settings, clock)) as runtime:
+    async with running(create_app(settings, clock, secrets=sc.webhook_secrets().get)) as runtime:
         await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
         [parked] = await sc.eventually(
             lambda: fetch(runtime, "SELECT notification_id, accepted_at FROM deliveries WHERE accepted_at IS NOT NULL"),

@@ -1,4 +1,4 @@
-"""Webhook signing secrets never reach the database: a contact point names the variable, read at each send."""
+"""Webhook signing secrets never reach the database: a contact point names the variable, resolved at each send."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from contracts import topics
 from runtime import db
@@ -17,7 +16,7 @@ from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
 from tests.support.services import fetch, running
 
-SECRET = "s3cret-for-hdir"
+SECRET = sc.WEBHOOK_SECRET
 
 
 async def every_stored_text(runtime_pool: asyncpg.Pool) -> str:
@@ -33,15 +32,15 @@ async def test_the_database_holds_the_variables_name_and_a_missing_variable_is_r
     smtp: SmtpServer,
     webhook: WebhookServer,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(sc.WEBHOOK_SECRET_ENV, SECRET)
-    app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)))
+    secrets = sc.webhook_secrets()
+    settings = sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url))
+    app = create_app(settings, secrets=secrets.get)
     overdue = cloud_event(sc.report_overdue("rogaland"), source=sc.EVALUATIONS_SOURCE, region="rogaland")
     async with running(app) as runtime:
         stored = await every_stored_text(runtime.pool)
-        # The variable disappears from the service's environment before the first send.
-        monkeypatch.delenv(sc.WEBHOOK_SECRET_ENV)
+        # The secret disappears from what the service is given (its environment, in production) before the first send.
+        del secrets[sc.WEBHOOK_SECRET_ENV]
         await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
         [row] = await sc.eventually(
             lambda: fetch(

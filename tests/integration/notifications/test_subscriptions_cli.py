@@ -6,8 +6,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
-
 from contracts import topics
 from services.notifications.app import create_app
 from tests.integration.notifications import scenario as sc
@@ -19,11 +17,6 @@ from tests.support.services import fetch, running
 BERGEN = "postmottak@bergen.lhl.test"
 
 
-@pytest.fixture(autouse=True)
-def _webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sc.WEBHOOK_SECRET_ENV, "s3cret-for-hdir")
-
-
 async def test_a_recipient_added_with_the_cli_is_told_and_a_removed_contact_point_stays_removed(
     infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
 ) -> None:
@@ -33,7 +26,7 @@ async def test_a_recipient_added_with_the_cli_is_told_and_a_removed_contact_poin
         ("add-contact-point", "kommune-4601", "kommune-4601-epost", "--email", BERGEN),
         ("remove", "contact-point", "hdir-epost"),
     ]
-    async with running(create_app(settings)):
+    async with running(create_app(settings, secrets=sc.webhook_secrets().get)):
         for args in cli:
             await asyncio.to_thread(sc.run_cli, settings, *args)
         listed = json.loads(await asyncio.to_thread(sc.run_cli, settings, "list"))
@@ -43,7 +36,7 @@ async def test_a_recipient_added_with_the_cli_is_told_and_a_removed_contact_poin
         await bus.publish_event(topics.EVALUATIONS_EVENTS, first)
         await sc.eventually(lambda: smtp.to(BERGEN) and smtp.to(sc.ADDRESS["sf-vestland"]), "both events told")
     second = cloud_event(sc.report_overdue("vestland"), source=sc.EVALUATIONS_SOURCE, region="vestland")
-    async with running(create_app(settings)) as runtime:
+    async with running(create_app(settings, secrets=sc.webhook_secrets().get)) as runtime:
         await bus.publish_event(topics.EVALUATIONS_EVENTS, second)
         await sc.eventually(lambda: len(webhook.requests) == 2, "the directorate's webhook is told the second time")
         await sc.eventually(lambda: len(smtp.to(sc.ADDRESS["sf-vestland"])) == 2, "the office is told again")

@@ -8,8 +8,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import services.notifications
 from contracts import topics
 from contracts.events.evaluations import AgreementExpired
@@ -39,15 +37,12 @@ def told(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return [(e["data"]["about_event_id"], e["data"]["recipient"], e["data"]["channel"]) for e in delivered]
 
 
-@pytest.fixture(autouse=True)
-def _webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(sc.WEBHOOK_SECRET_ENV, "s3cret-for-hdir")
-
-
 async def test_owner_office_and_directorate_each_get_one_message_even_when_an_event_arrives_twice(
     infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
 ) -> None:
-    app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)))
+    app = create_app(
+        sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)), secrets=sc.webhook_secrets().get
+    )
     item = cloud_event(sc.assigned(owner="ks-vestland"), source=sc.MEETINGS_SOURCE, region="vestland")
     overdue = cloud_event(sc.report_overdue("vestland"), source=sc.EVALUATIONS_SOURCE, region="vestland")
     marker = cloud_event(sc.report_due("vestland"), source=sc.EVALUATIONS_SOURCE, region="vestland")
@@ -98,7 +93,9 @@ async def test_owner_office_and_directorate_each_get_one_message_even_when_an_ev
 async def test_webhook_signature_verifies_with_the_documented_algorithm(
     infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
 ) -> None:
-    app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)))
+    app = create_app(
+        sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)), secrets=sc.webhook_secrets().get
+    )
     overdue = cloud_event(sc.report_overdue("rogaland"), source=sc.EVALUATIONS_SOURCE, region="rogaland")
     async with running(app):
         await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
@@ -120,7 +117,9 @@ async def test_webhook_signature_verifies_with_the_documented_algorithm(
 async def test_expiry_is_told_once_to_every_organisation_on_the_agreement_and_not_to_publishing_systems(
     infra: Infra, run_id: str, bus: Bus, smtp: SmtpServer, webhook: WebhookServer, tmp_path: Path
 ) -> None:
-    app = create_app(sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)))
+    app = create_app(
+        sc.settings(infra, run_id, smtp.port, sc.write_seed(tmp_path, webhook.url)), secrets=sc.webhook_secrets().get
+    )
     expired = cloud_event(
         AgreementExpired(agreement_id=sc.AGREEMENT, expired_on=date(2023, 12, 31)), source=sc.EVALUATIONS_SOURCE
     )
