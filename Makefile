@@ -20,7 +20,7 @@ STACK_ENV = set -a && eval "$$($(PYTHON) -m deploy.stack env)" && set +a
 ASYNCAPI_TOOLS := tools/asyncapi
 ASYNCAPI_STAMP := $(ASYNCAPI_TOOLS)/node_modules/.installed-$(shell sha256sum $(ASYNCAPI_TOOLS)/package-lock.json | cut -c1-12)
 
-.PHONY: venv lock asyncapi-tools up down status lint test test-unit run demo contracts bench bench-signing clean
+.PHONY: venv lock asyncapi-tools up down status lint test test-unit run demo contracts bench profile bench-signing clean
 
 venv: $(STAMP)
 
@@ -87,8 +87,16 @@ run: venv up
 demo: venv up
 	$(STACK_ENV) && $(VENV)/bin/lhl demo
 
+# Every service's catch-up rate beside a raw consumer, e-mails per second, latency to the audit at a fixed rate and
+# RSS, each service in its own process; about 10 minutes at the default size. `make bench BENCH_FLAGS="--events
+# 100000"` for the RSS after 100k events, `python -m benchmarks --help` for the rest. Prints figures, asserts none.
+BENCH_FLAGS ?=
 bench: venv up
-	$(STACK_ENV) && $(PY) -m benchmarks.audit_throughput
+	$(STACK_ENV) && $(PY) -m benchmarks $(BENCH_FLAGS)
+
+# The meetings service's top frames during catch-up, sampled by py-spy (raw stacks under .local/profile).
+profile: venv up
+	$(STACK_ENV) && $(PY) -m benchmarks --only meetings --latency-seconds 0 --profile .local/profile $(BENCH_FLAGS)
 
 # What signing and verifying one event costs, on one core; needs no broker.
 bench-signing: venv
