@@ -88,8 +88,10 @@ demo: venv up
 	$(STACK_ENV) && $(VENV)/bin/lhl demo
 
 # Every service's catch-up rate beside a raw consumer, e-mails per second, latency to the audit at a fixed rate and
-# RSS, each service in its own process; about 10 minutes at the default size. `make bench BENCH_FLAGS="--events
-# 100000"` for the RSS after 100k events, `python -m benchmarks --help` for the rest. Prints figures, asserts none.
+# RSS, each service in its own process. At the default size (10,000 events per service) it takes minutes when the
+# services run at the rates issue 14 measured, far longer on a busy machine (3,000 took 18 minutes at load 10).
+# `make bench BENCH_FLAGS="--events 100000"` for the RSS after 100k events, `python -m benchmarks --help` for the
+# rest. Prints figures, asserts none.
 BENCH_FLAGS ?=
 bench: venv up
 	$(STACK_ENV) && $(PY) -m benchmarks $(BENCH_FLAGS)

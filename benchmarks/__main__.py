@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +57,14 @@ def backlog(space: Namespace, service: str, count: int) -> tuple[str, list[Signe
     return topic, signed([make(space.tag, n) for n in range(count)], space.signers)
 
 
+def progress(message: str) -> None:
+    """A line on stderr, so a run of several minutes shows where it is while stdout keeps only the table."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
 async def catch_up(options: Options, service: str, out: report.Report) -> None:
     async with namespace(options.partitions, options.keep) as space:
+        progress(f"{service}: signing and producing a backlog of {options.events:,} events")
         topic, records = backlog(space, service, options.events)
         # The broker lets only the meetings service write its derived topic; the operator publishes ingress events.
         publisher = space.operator if topic in topics.INGRESS_TOPICS else space.settings("meetings")
@@ -76,6 +84,7 @@ async def catch_up(options: Options, service: str, out: report.Report) -> None:
                     if options.profile:
                         samplers.append(Sampler(process.pid, options.profile / f"{service}.txt"))
 
+                progress(f"{service}: catching up, as its own process (pid {process.pid})")
                 measured = await watch(process, lambda: space.count(service), options.events, options.timeout, profile)
                 frames: Frames | None = samplers[0].stop() if samplers else None
                 deliveries = await following.until(space, options.delivery_seconds) if following else None
@@ -125,12 +134,16 @@ class Deliveries:
 
 
 async def latencies(options: Options, out: report.Report) -> None:
+    progress(f"latency: {options.audit_rate:,.0f} ingress events/s to the audit for {options.latency_seconds:.0f} s")
     count = WARM_UP + int(options.audit_rate * options.latency_seconds)
     async with namespace(options.partitions, options.keep) as space, running(space, ["audit"]):
         records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
         out.latencies["ingress event → audit record"] = await offer(
             space, topics.MEETINGS_INGRESS, records, options.audit_rate, HELD.name, options.timeout
         )
+    progress(
+        f"latency: {options.held_rate:,.0f} held meetings/s to meetings and audit for {options.latency_seconds:.0f} s"
+    )
     count = WARM_UP + int(options.held_rate * options.latency_seconds)
     async with namespace(options.partitions, options.keep) as space, running(space, ["meetings", "audit"]):
         records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
@@ -141,6 +154,12 @@ async def latencies(options: Options, out: report.Report) -> None:
 
 
 async def run(options: Options) -> report.Report:
+    # Stopped by a signal, the run unwinds: its service processes stop and its topics and schemas are removed. A
+    # background job does not get SIGINT (the shell ignores it there), so SIGTERM does the same.
+    main = asyncio.current_task()
+    assert main is not None
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(stop, main.cancel)
     out = report.Report(options.events, options.partitions)
     for service in options.only:
         await catch_up(options, service, out)
