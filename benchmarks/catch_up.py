@@ -34,6 +34,7 @@ class CatchUp:
     rate: Rate
     cpu_ms_per_event: float
     rss_start_mib: float
+    rss_end_mib: float
     rss_mib: dict[int, float] = field(default_factory=dict)
 
 
@@ -85,10 +86,10 @@ async def watch(
             if seen >= milestone and milestone not in rss:
                 rss[milestone] = process.rss_mib()
         if seen >= count:
-            cpu = process.cpu_seconds() - cpu_start
+            cpu, rss_end = process.cpu_seconds() - cpu_start, process.rss_mib()
             break
         if now > deadline:
             raise TimeoutError(f"{process.service} handled {seen} of {count} events in {timeout:.0f} s")
         await asyncio.sleep(0.25)
     handled = count - first_count
-    return CatchUp(Rate(handled, now - first_at), 1000 * cpu / max(handled, 1), rss_start, rss)
+    return CatchUp(Rate(handled, now - first_at), 1000 * cpu / max(handled, 1), rss_start, rss_end, rss)

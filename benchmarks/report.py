@@ -78,8 +78,8 @@ def render(report: Report) -> str:
         "",
         "| service | backlog | events/s | raw consumer events/s | ratio | CPU per event "
         + "".join(f"| RSS after {m // 1000}k " for m in MILESTONES)
-        + "| RSS at start |",
-        "|---|---|---|---|---|---|" + "---|" * len(MILESTONES) + "---|",
+        + "| RSS at start | RSS at the end |",
+        "|---|---|---|---|---|---|" + "---|" * len(MILESTONES) + "---|---|",
     ]
     for row in report.rows:
         measured = row.service_rate
@@ -88,7 +88,7 @@ def render(report: Report) -> str:
             f"| {row.service} | {row.backlog.removeprefix('no.levehelelivet.')} "
             f"| {measured.rate.per_second:,.0f} | {row.raw.per_second:,.0f} "
             f"| {_ratio(measured.rate, row.raw)} | {measured.cpu_ms_per_event:.2f} ms "
-            f"{rss}| {_mib(measured.rss_start_mib)} |"
+            f"{rss}| {_mib(measured.rss_start_mib)} | {_mib(measured.rss_end_mib)} |"
         )
     for row in report.rows:
         if row.deliveries is not None:
