@@ -29,7 +29,7 @@ COMPOSE_DIR   := $(CURDIR)/.local/compose-spec
 COMPOSE_STAMP := $(COMPOSE_DIR)/.installed-$(shell cat $(COMPOSE_TOOLS)/go.mod $(COMPOSE_TOOLS)/go.sum $(COMPOSE_TOOLS)/*.go | sha256sum | cut -c1-12)
 COMPOSE_GO     = cd $(COMPOSE_TOOLS) && GOMODCACHE=$(COMPOSE_DIR)/modcache GOFLAGS='-mod=readonly -modcacherw' GOTOOLCHAIN=local go
 
-.PHONY: venv lock asyncapi-tools compose-tools up down status lint test test-unit run demo contracts bench bench-signing clean
+.PHONY: venv lock asyncapi-tools compose-tools up down status lint test test-unit run demo contracts bench profile bench-signing clean
 
 venv: $(STAMP)
 
@@ -106,8 +106,18 @@ run: venv up
 demo: venv up
 	$(STACK_ENV) && $(VENV)/bin/lhl demo
 
+# Every service's catch-up rate beside a raw consumer, e-mails per second, latency to the audit at a fixed rate and
+# RSS, each service in its own process. At the default size (10,000 events per service) it takes minutes when the
+# services run at the rates issue 14 measured, far longer on a busy machine (3,000 took 18 minutes at load 10).
+# `make bench BENCH_FLAGS="--events 100000"` for the RSS after 100k events, `python -m benchmarks --help` for the
+# rest. Prints figures, asserts none.
+BENCH_FLAGS ?=
 bench: venv up
-	$(STACK_ENV) && $(PY) -m benchmarks.audit_throughput
+	$(STACK_ENV) && $(PY) -m benchmarks $(BENCH_FLAGS)
+
+# The meetings service's top frames during catch-up, sampled by py-spy (raw stacks under .local/profile).
+profile: venv up
+	$(STACK_ENV) && $(PY) -m benchmarks --only meetings --latency-seconds 0 --profile .local/profile $(BENCH_FLAGS)
 
 # What signing and verifying one event costs, on one core; needs no broker.
 bench-signing: venv

@@ -1,0 +1,95 @@
+"""Sustained catch-up: a service started on a backlog, beside a raw aiokafka consumer reading the same topic."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from benchmarks.environment import Namespace, ServiceProcess
+
+MILESTONES = (10_000, 100_000)
+"""Events handled after which the service's RSS is read."""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A sustained rate: events after the first seen, over the time from the first seen to the last."""
+
+    events: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else float("nan")
+
+
+@dataclass
+class CatchUp:
+    """What a service did on its backlog: its rate, CPU per event, and its RSS along the way."""
+
+    rate: Rate
+    cpu_ms_per_event: float
+    rss_start_mib: float
+    rss_end_mib: float
+    rss_mib: dict[int, float] = field(default_factory=dict)
+
+
+async def raw_rate(space: Namespace, topic: str, count: int) -> Rate:
+    """The ceiling: a plain aiokafka consumer, under the service's own principal, that only reads the records."""
+    settings = space.operator
+    consumer = AIOKafkaConsumer(**settings.kafka.options(), group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(settings.topic(topic), p) for p in range(space.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        asked, seen, first_at, first_batch = time.perf_counter(), 0, 0.0, 0
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=500, max_records=1000)
+            got = sum(len(records) for records in batch.values())
+            if got and not first_at:
+                first_at, first_batch = time.perf_counter(), got
+            seen += got
+        done = time.perf_counter()
+    finally:
+        await consumer.stop()
+    if first_batch == count:  # a small backlog comes in one fetch: time it from the asking
+        return Rate(count, done - asked)
+    return Rate(count - first_batch, done - first_at)
+
+
+async def watch(
+    process: ServiceProcess,
+    progress: Callable[[], Awaitable[int]],
+    count: int,
+    timeout: float,
+    on_first: Callable[[], object] = lambda: None,
+) -> CatchUp:
+    """Poll the service's progress from its start until `count` events are handled, reading RSS at milestones;
+    `on_first` runs when the first events are handled, after the start-up (imports, migrations, joining the group)."""
+    first_at, first_count, rss_start, cpu_start = 0.0, 0, float("nan"), 0.0
+    rss: dict[int, float] = {}
+    deadline = time.perf_counter() + timeout
+    while True:
+        process.check_alive()
+        seen = await progress()
+        now = time.perf_counter()
+        if seen and not first_at:
+            first_at, first_count = now, seen
+            rss_start, cpu_start = process.rss_mib(), process.cpu_seconds()
+            on_first()
+        for milestone in MILESTONES:
+            if seen >= milestone and milestone not in rss:
+                rss[milestone] = process.rss_mib()
+        if seen >= count:
+            cpu, rss_end = process.cpu_seconds() - cpu_start, process.rss_mib()
+            break
+        if now > deadline:
+            raise TimeoutError(f"{process.service} handled {seen} of {count} events in {timeout:.0f} s")
+        await asyncio.sleep(0.25)
+    handled = count - first_count
+    return CatchUp(Rate(handled, now - first_at), 1000 * cpu / max(handled, 1), rss_start, rss_end, rss)

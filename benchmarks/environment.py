@@ -1,0 +1,228 @@
+"""A fresh, isolated corner of the local stack per measurement, and the services run in it as real processes.
+
+Each measurement gets its own topic prefix (with the broker's ACLs for it), its own database schemas and a key folder
+that the services trust, so measurements never see each other's records. Services start the way `lhl run` starts
+them, `faststream run services.<name>.app:create_app --factory` in their own process with their own credentials, so
+the figures are what an operator gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from benchmarks.workload import PUBLISHER_SOURCES
+from contracts import topics
+from contracts.signing import Signer
+from lhl.acls import apply_namespace, remove_namespace
+from runtime import keystore
+from runtime.settings import RuntimeSettings
+from services.audit import keys as audit_keys
+from services.audit.settings import AuditSettings
+from services.evaluations.settings import EvaluationsSettings
+from services.meetings.settings import MeetingsSettings
+from services.notifications.settings import NotificationsSettings
+
+SETTINGS: dict[str, type[RuntimeSettings]] = {
+    "meetings": MeetingsSettings,
+    "evaluations": EvaluationsSettings,
+    "notifications": NotificationsSettings,
+    "audit": AuditSettings,
+}
+TABLE = {"meetings": "inbox", "evaluations": "inbox", "notifications": "inbox", "audit": "audit_log"}
+"""Where a service's progress shows: one inbox row per record handled (one audit_log row for the audit)."""
+SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Namespace:
+    """A topic prefix, its topics and ACLs, the schemas the services create in it, and their keys."""
+
+    partitions: int
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="lhl-bench-")))
+    signers: dict[str, Signer] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return f"bench{self.tag}."
+
+    def schema(self, service: str) -> str:
+        return f"bench{self.tag}_{service}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.folder / "keys"
+
+    def settings(self, service: str) -> RuntimeSettings:
+        """The service's settings as its process reads them: the stack's environment plus this namespace."""
+        return SETTINGS[service](**self.overrides(service))
+
+    def overrides(self, service: str) -> dict[str, Any]:
+        return {
+            "topic_prefix": self.prefix,
+            "topic_partitions": self.partitions,
+            "db_schema": self.schema(service),
+            "keys_dir": str(self.keys_dir),
+        }
+
+    @property
+    def operator(self) -> RuntimeSettings:
+        return RuntimeSettings(service_name="lhl-cli", topic_prefix=self.prefix, topic_partitions=self.partitions)
+
+    async def open(self) -> None:
+        registry = self.keys_dir / "registry.json"
+        self.signers = keystore.ensure_source_keys(self.keys_dir, registry, PUBLISHER_SOURCES, SINCE)
+        for service in ("meetings", "evaluations", "notifications"):
+            self.signers[f"/lhl/{service}"] = keystore.ensure_service_key(self.keys_dir, registry, service, SINCE)
+        audit_keys.generate(self.folder / "audit-keys")
+        await apply_namespace(self.operator.kafka, self.prefix)
+        admin = AIOKafkaAdminClient(**self.operator.kafka.options())
+        await admin.start()
+        try:
+            await admin.create_topics(
+                [NewTopic(self.prefix + t, self.partitions, replication_factor=1) for t in topics.ALL_TOPICS]
+            )
+        finally:
+            await admin.close()
+
+    async def close(self) -> None:
+        """Delete the topics and their ACLs as the operator, and each schema as the role that owns it."""
+        admin = AIOKafkaAdminClient(**self.operator.kafka.options())
+        await admin.start()
+        try:
+            with contextlib.suppress(Exception):
+                await admin.delete_topics([self.prefix + t for t in topics.ALL_TOPICS])
+        finally:
+            await admin.close()
+        await remove_namespace(self.operator.kafka, self.prefix)
+        for service in SETTINGS:
+            settings = self.settings(service)
+            url = settings.owner_database_url if isinstance(settings, AuditSettings) else settings.database_url
+            conn = await asyncpg.connect(url)
+            try:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema(service)}" CASCADE')
+            finally:
+                await conn.close()
+
+    async def count(self, service: str, where: str = "", *args: object) -> int:
+        """Rows of the service's progress table, as its owner sees them (0 before its migrations ran)."""
+        settings = self.settings(service)
+        url = settings.owner_database_url if isinstance(settings, AuditSettings) else settings.database_url
+        conn = await asyncpg.connect(url)
+        try:
+            table = f'"{self.schema(service)}".{TABLE[service]}'
+            if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+                return 0
+            found: int = await conn.fetchval(f"SELECT count(*) FROM {table} {where}", *args)
+            return found
+        finally:
+            await conn.close()
+
+    async def fetch(self, service: str, query: str, *args: object) -> list[asyncpg.Record]:
+        """A query on the service's schema (`{schema}` in the query names it), as its owner."""
+        settings = self.settings(service)
+        url = settings.owner_database_url if isinstance(settings, AuditSettings) else settings.database_url
+        conn = await asyncpg.connect(url)
+        try:
+            rows: list[asyncpg.Record] = await conn.fetch(query.format(schema=f'"{self.schema(service)}"'), *args)
+            return rows
+        finally:
+            await conn.close()
+
+
+class ServiceProcess:
+    """One service in its own process, started as `lhl run` starts it; its RSS and CPU time from /proc."""
+
+    def __init__(self, namespace: Namespace, service: str, extra_env: dict[str, str] | None = None) -> None:
+        self.service = service
+        self.log = namespace.folder / f"{service}.log"
+        env = {
+            **os.environ,
+            **{k.upper(): str(v) for k, v in namespace.overrides(service).items()},
+            "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "json",
+            **(extra_env or {}),
+        }
+        env.pop("HTTP_PORT", None)  # several benchmark processes at once: no health port to collide on
+        if service == "audit":
+            env["AUDIT_SIGNING_KEY"] = str(namespace.folder / "audit-keys" / audit_keys.SIGNING_FILE)
+            env["AUDIT_CHECKPOINT_DIR"] = str(namespace.folder / "audit-checkpoints")
+        faststream = Path(sys.executable).parent / "faststream"
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(faststream), "run", f"services.{service}.app:create_app", "--factory"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        self.started = time.perf_counter()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            tail = self.log.read_text(errors="replace").splitlines()[-20:]
+            raise RuntimeError(f"{self.service} exited with {self.process.returncode}:\n" + "\n".join(tail))
+
+    def rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def cpu_seconds(self) -> float:
+        stat = Path(f"/proc/{self.pid}/stat").read_text()
+        fields = stat[stat.rfind(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            for _ in range(300):
+                if self.process.poll() is not None:
+                    return
+                await asyncio.sleep(0.1)
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.asynccontextmanager
+async def namespace(partitions: int, keep: bool = False) -> AsyncIterator[Namespace]:
+    space = Namespace(partitions)
+    await space.open()
+    try:
+        yield space
+    finally:
+        if not keep:
+            await space.close()
+
+
+@contextlib.asynccontextmanager
+async def running(
+    space: Namespace, services: Sequence[str], env: dict[str, str] | None = None
+) -> AsyncIterator[list[ServiceProcess]]:
+    started = [ServiceProcess(space, s, env) for s in services]
+    try:
+        yield started
+    finally:
+        for process in started:
+            await process.stop()

@@ -1,0 +1,33 @@
+"""`make bench` runs end to end at a tiny size: services in their own processes, the table printed, nothing left over.
+
+The figures themselves are never asserted: on a shared machine they say more about the neighbours than the code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from tests.support.infra import Infra
+
+
+async def test_the_benchmark_measures_the_audit_and_both_latencies_at_a_tiny_size(infra: Infra) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks",
+        *("--only", "audit", "--events", "300", "--latency-seconds", "1", "--audit-rate", "50", "--held-rate", "10"),
+        env={**os.environ},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    async with asyncio.timeout(180):
+        output, _ = await process.communicate()
+    printed = output.decode(errors="replace")
+    assert process.returncode == 0, printed
+    assert "machine:  " in printed
+    assert "| audit | action-item.assigned.v1 |" in printed
+    # Every event offered at the fixed rate was found in the audit's log: 50 plain ones, 10 held meetings' records.
+    assert "| ingress event → audit record | 50 | 50 |" in printed
+    assert "| held meeting → audit record of meeting.recorded | 10 | 10 |" in printed
