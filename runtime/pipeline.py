@@ -33,21 +33,11 @@ from runtime.db import Connection, storable
 from runtime.deadletter import dead_letter_headers, fitted
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, add_record
+from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
 from runtime.records import Incoming
 from runtime.verification import EventVerifier
 
 Outcome = Literal["processed", "duplicate", "dead_lettered", "skipped"]
-
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    TimeoutError,
-)
 
 
 @dataclass

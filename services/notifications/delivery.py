@@ -23,7 +23,7 @@ from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.outbox import Emitter
-from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.polling import INFRASTRUCTURE_ERRORS, poll
 from runtime.wakeup import Wakeup
 from services.notifications import domain
 from services.notifications.channels import DELIVERED, Channel, Outgoing, Sent
@@ -176,11 +176,11 @@ class DeliveryWorker:
         self._observe(row["channel"], "failed")
 
     async def run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.deliver_due()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                self._log.warning("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
-            except Exception as error:
-                self._log.error("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
-            await self._wakeup.wait(self._s.delivery_poll_seconds)
+        await poll(
+            self.deliver_due,
+            wakeup=self._wakeup,
+            seconds=self._s.delivery_poll_seconds,
+            stopping=lambda: self._stopping,
+            failed="delivery_pass_failed",
+            log=self._log,
+        )
