@@ -31,9 +31,11 @@ from benchmarks.workload import EVENT_TYPE, TOPIC, produce
 from contracts import topics
 from lhl.acls import apply_namespace, remove_namespace
 from runtime import keystore
+from runtime.definition import ServiceDefinition
+from runtime.kafka_admin import ensure_topics
 from runtime.pipeline import HandlerContext
-from runtime.service import ServiceDefinition, build_app, ensure_topics, runtime_of
 from runtime.settings import RuntimeSettings
+from runtime.wiring import build_app, runtime_of
 from services.audit.app import audit_runtime_of, create_app
 from services.audit.settings import AuditSettings
 from services.evaluations.settings import EvaluationsSettings

@@ -15,7 +15,7 @@ from deploy import acl
 from deploy.acl import CLUSTER, WILDCARD, Binding
 from deploy.broker import OPERATOR_USER
 from lhl import services
-from runtime.service import runtime_of
+from runtime.wiring import runtime_of
 from services.evaluations.domain import office_organisation
 
 

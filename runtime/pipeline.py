@@ -31,6 +31,7 @@ from runtime.admission import Check, admit, identity_of
 from runtime.clock import Clock
 from runtime.db import Connection, storable
 from runtime.deadletter import dead_letter_headers, fitted
+from runtime.emitters import Emitters
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, add_record
 from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
@@ -94,11 +95,10 @@ class Pipeline:
         self._clock = clock
         self._service = service
         self._group_id = group_id
-        self._source = source
         self._topic_of = topic_of
         self._handlers = handlers
         self._verifier = verifier
-        self._signer = signer
+        self._emitters = Emitters(source, topic_of, signer)
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
         self._checks = checks or {}
         self._on_committed = on_committed
@@ -217,15 +217,8 @@ class Pipeline:
             if not await _record_in_inbox(conn, record, event.source, event.id, event.type, "processed"):
                 log.info("event_duplicate")
                 return "duplicate"
-            emitter = Emitter(
-                conn,
-                source=self._source,
-                topic_of=self._topic_of,
-                now=now,
-                correlation_id=event.correlationid,
-                causation_id=event.id,
-                traceparent=event.traceparent,
-                signer=self._signer,
+            emitter = self._emitters.caused_by(
+                conn, now, correlation_id=event.correlationid, causation_id=event.id, traceparent=event.traceparent
             )
             await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
         log.info("event_processed", emitted=[e.type for e in emitter.emitted])

@@ -176,3 +176,11 @@ class TimerRunner:
             failed="timer_fire_failed",
             log=self._log,
         )
+
+
+async def waiting(conn: Connection) -> int:
+    """Timers still to fire: neither fired, cancelled nor parked as failed."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
+    )
+    return count

@@ -32,7 +32,8 @@ from lhl.demo.scenario import Publication, Script
 from runtime import keystore
 from runtime.clock import ManualClock
 from runtime.kafka_access import KafkaAccess
-from runtime.service import ServiceRuntime, runtime_of
+from runtime.lifecycle import ServiceRuntime
+from runtime.wiring import runtime_of
 from services.audit.app import create_app as create_audit
 from services.audit.settings import AuditSettings
 from services.evaluations.app import create_app as create_evaluations

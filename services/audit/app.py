@@ -21,13 +21,14 @@ from faststream.specification import AsyncAPI
 
 from contracts import topics
 from runtime import header_names
-from runtime.clock import Clock
+from runtime.clock import Clock, clock_from_settings
 from runtime.db import close_pool
+from runtime.kafka_admin import ensure_topics, stop_broker
 from runtime.lag import LagProbe, refresh_lag
+from runtime.lifecycle import STOP_TIMEOUT_SECONDS
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.records import do_not_decode, parse_leniently
-from runtime.service import STOP_TIMEOUT_SECONDS, clock_from_settings, ensure_topics, stop_broker
 from runtime.tasks import stop_tasks
 from runtime.verification import TrustedKeys
 from services.audit import checkpoints, repository

@@ -21,8 +21,8 @@ from contracts.events.notifications import NotificationDelivered, NotificationFa
 from contracts.signing import Signer
 from runtime.clock import Clock
 from runtime.db import Connection
+from runtime.emitters import Emitters
 from runtime.logging import get_logger
-from runtime.outbox import Emitter
 from runtime.polling import INFRASTRUCTURE_ERRORS, poll
 from runtime.wakeup import Wakeup
 from services.notifications import domain
@@ -45,7 +45,7 @@ class DeliveryWorker:
         on_emitted: Callable[[], None] = lambda: None,
         observe: Callable[[str, str], None] = lambda channel, outcome: None,
     ) -> None:
-        self._signer = signer
+        self._emitters = Emitters(settings.event_source, settings.topic, signer)
         self._pool = pool
         self._clock = clock
         self._s = settings
@@ -123,15 +123,12 @@ class DeliveryWorker:
         attempts = row["attempts"] + 1
         first = row["first_attempt_at"] or now
         log = self._log.bind(notification_id=nid, recipient=row["recipient_id"], attempts=attempts)
-        emitter = Emitter(
+        emitter = self._emitters.caused_by(
             conn,
-            source=self._s.event_source,
-            topic_of=self._s.topic,
-            now=now,
+            now,
             correlation_id=row["correlation_id"],
             causation_id=row["about_event_id"],
             traceparent=row["traceparent"],
-            signer=self._signer,
         )
         ref = {
             "notification_id": nid,

@@ -18,7 +18,7 @@ from contracts.rejections import Reason
 from lhl import asyncapi_messages, export, services
 from runtime import deadletter
 from runtime.records import Incoming
-from runtime.service import runtime_of
+from runtime.wiring import runtime_of
 from tests.support.asyncapi import Verdict, validate
 
 COMMITTED = sorted(export.ASYNCAPI_DIR.glob("*.json"))

@@ -15,7 +15,7 @@ from contracts import reference
 from contracts.envelope import CloudEvent
 from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
 from runtime.clock import ManualClock
-from runtime.service import ServiceRuntime
+from runtime.lifecycle import ServiceRuntime
 from services.evaluations.dates import OSLO
 from tests.support.kafka import Bus
 from tests.support.services import fetch

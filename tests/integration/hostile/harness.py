@@ -20,7 +20,7 @@ from contracts import topics
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from runtime import deadletter as dl
 from runtime.clock import ManualClock
-from runtime.service import ServiceRuntime
+from runtime.lifecycle import ServiceRuntime
 from services.audit.app import AuditRuntime
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
