@@ -14,9 +14,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 from rich.table import Table
 
+from contracts import dead_letter_headers as dl
 from contracts import topics
 from lhl.text import shorten
-from runtime import deadletter as dl
 from runtime.progress import progress
 from runtime.records import REPLAY_HEADER
 from runtime.settings import RuntimeSettings

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from contracts import catalog, topics
+from contracts import dead_letter_headers as dlq
 from contracts.envelope import CloudEvent
 from contracts.events.notifications import EventRejected
-from runtime import deadletter as dlq
 from runtime.db import Connection
 from runtime.definition import Running
 from runtime.logging import get_logger

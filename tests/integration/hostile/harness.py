@@ -16,9 +16,9 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from contracts import dead_letter_headers as dl
 from contracts import topics
 from contracts.envelope import CONTENT_TYPE, CloudEvent
-from runtime import deadletter as dl
 from runtime.clock import ManualClock
 from runtime.lifecycle import ServiceRuntime
 from services.audit.app import AuditRuntime
