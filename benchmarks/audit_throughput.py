@@ -36,7 +36,7 @@ from runtime.kafka_admin import ensure_topics
 from runtime.pipeline import HandlerContext
 from runtime.settings import RuntimeSettings
 from runtime.wiring import build_app, runtime_of
-from services.audit.app import audit_runtime_of, create_app
+from services.audit.app import create_app
 from services.audit.settings import AuditSettings
 from services.evaluations.settings import EvaluationsSettings
 from services.meetings.settings import MeetingsSettings
@@ -104,7 +104,7 @@ async def audit_rate(settings: AuditSettings, count: int) -> Rate:
     app = create_app(settings)
 
     def rows() -> Count:
-        pool = audit_runtime_of(app).pool
+        pool = runtime_of(app).pool
         return lambda: _count(pool, "audit_log")
 
     return await watch(app, rows, count)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 import asyncpg
+from faststream.kafka.annotations import KafkaMessage
 
 from contracts.signing import Signer
 from runtime.admission import Check
@@ -75,6 +76,27 @@ class BackgroundWorker:
 
 
 @dataclass(frozen=True)
+class BatchConsumer:
+    """Records taken in batches from the topics, one transaction per batch (the audit log), in place of the
+    per-record pipeline; a service that consumes so publishes nothing, so it has no outbox, relay or timers."""
+
+    topics: Sequence[str]
+    max_records: int
+    record: Callable[[KafkaMessage], Awaitable[None]]
+    title: str
+    description: str
+
+
+class Database(Protocol):
+    """How a service opens its database when not as the others do (the audit: migrated by the owner, written by a
+    role that may only append): its pool, and whether that database is ready."""
+
+    async def open(self) -> asyncpg.Pool: ...
+
+    async def ready(self, pool: asyncpg.Pool) -> bool: ...
+
+
+@dataclass(frozen=True)
 class ServiceDefinition:
     """What makes a service: its name, its migrations, what it consumes and what it publishes."""
 
@@ -95,7 +117,14 @@ class ServiceDefinition:
     on the same consumer, and owns its own deduplication."""
     on_start: Sequence[StartHook] = ()
     workers: Sequence[BackgroundWorker] = ()
+    gauges: Sequence[StartHook] = ()
+    """Refreshes of the service's own gauges, before each /metrics scrape."""
+    batch: BatchConsumer | None = None
+    database: Database | None = None
+    """None: the service's own schema, migrated with the runtime's and the service's migrations."""
 
     def consumed_topics(self) -> list[str]:
         """Every topic the service reads, by its unprefixed name."""
+        if self.batch is not None:
+            return list(self.batch.topics)
         return [*self.consumes, *self.raw]

@@ -10,6 +10,7 @@ from datetime import datetime
 from contracts.signing import Signer
 from runtime.db import Connection
 from runtime.outbox import Emitter
+from runtime.timers import Timer
 
 
 @dataclass(frozen=True)
@@ -39,4 +40,16 @@ class Emitters:
             causation_id=causation_id,
             traceparent=traceparent,
             signer=self.signer,
+        )
+
+    def for_timer(self, conn: Connection, timer: Timer, now: datetime) -> Emitter:
+        """A fired timer's events continue the trace and correlation of what armed it, and name the timer as
+        their cause."""
+        payload = timer.payload
+        return self.caused_by(
+            conn,
+            now,
+            correlation_id=str(payload.get("correlation_id") or f"timer:{timer.key}"),
+            causation_id=f"timer:{timer.key}",
+            traceparent=payload.get("traceparent"),
         )

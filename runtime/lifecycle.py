@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -18,23 +17,22 @@ from contracts import topics
 from contracts.signing import Signer
 from runtime import db, readiness, tracing
 from runtime.clock import Clock
-from runtime.db import Connection
 from runtime.definition import ServiceDefinition, Worker
 from runtime.emitters import Emitters
 from runtime.kafka_admin import ensure_topics, outbox_producer, stop_broker
 from runtime.keystore import load_signer
-from runtime.lag import LagProbe
+from runtime.lag import LagProbe, refresh_lag
 from runtime.logging import get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
-from runtime.outbox import Emitter, OutboxRelay
+from runtime.outbox import OutboxRelay
 from runtime.pipeline import Pipeline
 from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.records import Incoming
 from runtime.retention import Retention, retention_policy
 from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
-from runtime.timers import Timer, TimerRunner
+from runtime.timers import TimerRunner
 from runtime.verification import EventVerifier, TrustedKeys
 
 RAW_RETRY_PAUSE_SECONDS = 1.0
@@ -99,38 +97,20 @@ class ServiceRuntime:
         return sorted(self.settings.topic(n) for n in {*d.consumed_topics(), *d.publishes, topics.DEAD_LETTER})
 
     async def start(self) -> None:
-        s = self.settings
-        self._signer = load_signer(s)
-        self._pool = await db.create_pool(s.database_url, s.schema_name)
-        applied = await db.migrate(self._pool, self.migration_dirs())
-        self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
+        s, d = self.settings, self.definition
+        if d.database is not None:
+            self._pool = await d.database.open()
+        else:
+            self._signer = load_signer(s)
+            self._pool = await db.create_pool(s.database_url, s.schema_name)
+            applied = await db.migrate(self._pool, self.migration_dirs())
+            self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
         await ensure_topics(s.kafka, self.all_topics(), s.topic_partitions)
-        self._producer = outbox_producer(s)
-        await self._producer.start()
-        self.relay = OutboxRelay(self._pool, self._send, poll_seconds=s.outbox_poll_seconds)
-        emitters = Emitters(s.event_source, s.topic, self._signer)
-        self.timers = TimerRunner(
-            self._pool,
-            self.clock,
-            self.definition.timers,
-            lambda conn, timer, now: _timer_emitter(emitters, conn, timer, now),
-            poll_seconds=s.timer_poll_seconds,
-            on_fired=self.relay.wake,
-            observe_lag=self.metrics.observe_timer_lag,
-        )
-        self.retention = Retention(self._pool, retention_policy(s), on_deleted=self.metrics.observe_retention)
-        verifier = EventVerifier(TrustedKeys.installed(s.key_registry_path), self.clock)
-        self._pipelines = {s.topic(t): self._pipeline(t, verifier) for t in self.definition.consumes}
-        self._tasks = [
-            asyncio.create_task(self.relay.run(), name="outbox-relay"),
-            asyncio.create_task(self.offsets.run(), name="offset-committer"),
-            asyncio.create_task(self.retention.run(), name="retention"),
-        ]
-        if self.definition.timers:
-            self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
-        for hook in self.definition.on_start:
+        if d.batch is None:
+            await self._start_publishing()
+        for hook in d.on_start:
             await hook(self)
-        for background in self.definition.workers:
+        for background in d.workers:
             worker = await self._opened.enter_async_context(background.open(self))
             self._workers[background.name] = worker
             self._worker_tasks += [
@@ -140,6 +120,33 @@ class ServiceRuntime:
             self.http = HealthServer(self.metrics, self.readiness, self.refresh_gauges, s.http_host, s.http_port)
             await self.http.start()
         self.log.info("service_started", topics=self.all_topics(), group_id=s.group_id)
+
+    async def _start_publishing(self) -> None:
+        """The outbox's producer and relay, the timers, retention and the per-record pipelines."""
+        s = self.settings
+        self._producer = outbox_producer(s)
+        await self._producer.start()
+        self.relay = OutboxRelay(self.pool, self._send, poll_seconds=s.outbox_poll_seconds)
+        emitters = Emitters(s.event_source, s.topic, self.signer)
+        self.timers = TimerRunner(
+            self.pool,
+            self.clock,
+            self.definition.timers,
+            emitters.for_timer,
+            poll_seconds=s.timer_poll_seconds,
+            on_fired=self.relay.wake,
+            observe_lag=self.metrics.observe_timer_lag,
+        )
+        self.retention = Retention(self.pool, retention_policy(s), on_deleted=self.metrics.observe_retention)
+        verifier = EventVerifier(TrustedKeys.installed(s.key_registry_path), self.clock)
+        self._pipelines = {s.topic(t): self._pipeline(t, verifier) for t in self.definition.consumes}
+        self._tasks = [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.offsets.run(), name="offset-committer"),
+            asyncio.create_task(self.retention.run(), name="retention"),
+        ]
+        if self.definition.timers:
+            self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
 
     def _pipeline(self, topic: str, verifier: EventVerifier) -> Pipeline:
         s, d = self.settings, self.definition
@@ -219,26 +226,22 @@ class ServiceRuntime:
             await stop_broker(self.broker, self.log)
 
     async def readiness(self) -> dict[str, bool]:
-        return await readiness.readiness(self._pool, self._producer, self.migration_dirs())
+        if self.definition.database is None:
+            return await readiness.readiness(self._pool, self._producer, self.migration_dirs())
+        return await readiness.own_database(self.definition.database, self._pool, self.broker)
 
     async def refresh_gauges(self) -> None:
-        if self._pool is not None:
+        if self._pool is None:
+            return
+        if self.definition.batch is None:
             await readiness.refresh_gauges(self._pool, self.lag, self.metrics, self.clock)
+        else:
+            await refresh_lag(self.lag, self.metrics)
+        for gauges in self.definition.gauges:
+            await gauges(self)
 
     async def _send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> None:
         assert self._producer is not None
         await self._producer.send_and_wait(
             topic, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
         )
-
-
-def _timer_emitter(emitters: Emitters, conn: Connection, timer: Timer, now: datetime) -> Emitter:
-    """A fired timer's events continue the trace and correlation of what armed it, and name the timer as cause."""
-    payload = timer.payload
-    return emitters.caused_by(
-        conn,
-        now,
-        correlation_id=str(payload.get("correlation_id") or f"timer:{timer.key}"),
-        causation_id=f"timer:{timer.key}",
-        traceparent=payload.get("traceparent"),
-    )

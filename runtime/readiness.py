@@ -8,9 +8,11 @@ from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
 
 from runtime import db, timers
 from runtime.clock import Clock
+from runtime.definition import Database
 from runtime.lag import LagProbe, refresh_lag
 from runtime.observability import Metrics
 from runtime.outbox import backlog
@@ -37,6 +39,20 @@ async def readiness(
                 checks["broker"] = bool(await producer.client.fetch_all_metadata())
         except Exception:
             checks["broker"] = False
+    return checks
+
+
+async def own_database(database: Database, pool: asyncpg.Pool | None, broker: KafkaBroker | None) -> dict[str, bool]:
+    """Ready when the service's own database says so and the broker answers (a service with no producer)."""
+    checks = {"database": False, "migrations": False, "broker": False}
+    if pool is not None:
+        try:
+            async with asyncio.timeout(CHECK_SECONDS):
+                checks["database"] = checks["migrations"] = await database.ready(pool)
+        except (OSError, TimeoutError, RuntimeError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            pass
+    if broker is not None:
+        checks["broker"] = await broker.ping(timeout=CHECK_SECONDS)
     return checks
 
 

@@ -14,7 +14,7 @@ from faststream.specification import AsyncAPI
 from contracts import catalog
 from runtime import header_names
 from runtime.clock import Clock, clock_from_settings
-from runtime.definition import ServiceDefinition
+from runtime.definition import BatchConsumer, ServiceDefinition
 from runtime.lifecycle import ServiceRuntime
 from runtime.logging import configure_logging
 from runtime.records import Incoming, do_not_decode, parse_leniently
@@ -37,11 +37,14 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         logger=faststream_logger,
         log_level=logging.DEBUG,
         # Spans continue the trace in each record's traceparent header; the global tracer provider decides where
-        # they go (none by default), so tracing costs nothing until an exporter is configured.
-        middlewares=[KafkaTelemetryMiddleware()],
+        # they go (none by default), so tracing costs nothing until an exporter is configured. A batch consumer
+        # (the audit) records what others traced and starts no trace of its own.
+        middlewares=[] if definition.batch is not None else [KafkaTelemetryMiddleware()],
     )
     router = KafkaRouter(prefix=settings.topic_prefix)
-    if definition.consumes or definition.raw:
+    if definition.batch is not None:
+        _subscribe_batch(router, settings, definition.batch)
+    elif definition.consumes or definition.raw:
         _subscribe(router, runtime, [*definition.consumes, *definition.raw])
     for topic in definition.publishes:
         _declare_publisher(router, topic)
@@ -97,6 +100,27 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
 
     consume.__name__ = f"consume_{runtime.definition.name}"
     subscriber(consume)
+
+
+def _subscribe_batch(router: KafkaRouter, settings: RuntimeSettings, batch: BatchConsumer) -> None:
+    """One batch consumer: FastStream commits a batch's offsets once its handler returned, and rewinds on error."""
+    subscriber = router.subscriber(
+        *batch.topics,
+        batch=True,
+        max_records=batch.max_records,
+        group_id=settings.group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        parser=parse_leniently,
+        decoder=do_not_decode,
+        title=batch.title,
+        description=batch.description,
+    )
+
+    async def record_batch(message: KafkaMessage) -> None:
+        await batch.record(message)
+
+    subscriber(record_batch)
 
 
 CONTENT_TYPE_NOTE = "application/cloudevents+json; invalid events go to the dead-letter topic with the reason"
