@@ -234,3 +234,10 @@ async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:
         )
     assert row is not None
     return {"pending": row["pending"], "oldest": row["oldest"], "set_aside": row["set_aside"]}
+
+
+async def has_unpublished(conn: Connection) -> bool:
+    """Whether a row still waits for the relay (rows set aside as unpublishable do not wait)."""
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL AND failed_at IS NULL)")
+    )

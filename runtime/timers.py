@@ -184,3 +184,11 @@ async def waiting(conn: Connection) -> int:
         "SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
     )
     return count
+
+
+async def earliest_due(conn: Connection) -> datetime | None:
+    """When the next timer still to fire is due, if any."""
+    due: datetime | None = await conn.fetchval(
+        "SELECT min(due_at) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
+    )
+    return due
