@@ -15,7 +15,7 @@ from deploy import acl
 from deploy.acl import CLUSTER, WILDCARD, Binding
 from deploy.broker import OPERATOR_USER
 from lhl import services
-from runtime.service import runtime_of
+from runtime.wiring import runtime_of
 from services.evaluations.domain import office_organisation
 
 
@@ -66,10 +66,8 @@ def ingress_of(org: Organisation) -> list[str]:
 
 
 def _consumed(service: str) -> list[str]:
-    if service == "audit":
-        return list(topics.ALL_TOPICS)  # the audit records every topic
-    definition = runtime_of(services.create_app(service)).definition
-    return sorted({*definition.consumes, *definition.raw})
+    """What the service's definition says it reads (the audit: every topic)."""
+    return sorted(set(runtime_of(services.create_app(service)).definition.consumed_topics()))
 
 
 def _produced(service: str) -> list[str]:
@@ -85,7 +83,7 @@ def _service_bindings(service: str) -> list[Binding]:
     consumed, produced = _consumed(service), _produced(service)
     bindings = [Binding(user, "topic", t, "read") for t in consumed]
     bindings += [Binding(user, "topic", t, "write") for t in produced]
-    # A service creates its own topics when they are missing (runtime.service.ensure_topics), and no others.
+    # A service creates its own topics when they are missing (runtime.kafka_admin.ensure_topics), and no others.
     bindings += [Binding(user, "topic", t, "create") for t in sorted({*consumed, *produced})]
     bindings.append(Binding(user, "group", f"lhl-{service}", "read"))
     if produced:

@@ -15,7 +15,7 @@ from faststream import FastStream
 from contracts import catalog, topics
 from contracts.envelope import CONTENT_TYPE
 from lhl import asyncapi_messages as am
-from runtime.service import ServiceRuntime
+from runtime.lifecycle import ServiceRuntime
 from runtime.settings import RuntimeSettings
 
 ASYNCAPI_VERSION: Final = "3.0.0"

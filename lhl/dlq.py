@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 from rich.table import Table
 
+from contracts import dead_letter_headers as dl
 from contracts import topics
+from lhl import replay_ledger
 from lhl.text import shorten
-from runtime import deadletter as dl
+from runtime.db import Connection
 from runtime.json_output import AsJson, print_json, print_json_lines
 from runtime.progress import progress
 from runtime.records import REPLAY_HEADER
@@ -23,7 +24,6 @@ from runtime.settings import RuntimeSettings
 
 app = typer.Typer(help="Dead letters: what was rejected and why; replay after a fix.", no_args_is_help=True)
 
-LEDGER_SCHEMA = "lhl_ops"
 MESSAGE_WIDTH = 120
 """Characters of a message in `list`; `show` prints it whole."""
 
@@ -99,28 +99,21 @@ async def replay(settings: RuntimeSettings, refs: list[str]) -> dict[str, str]:
     if unknown:
         raise ValueError(f"no dead letter at {', '.join(unknown)} (refs are partition:offset, see `lhl dlq list`)")
     dlq_topic = settings.topic(topics.DEAD_LETTER)
-    conn = await asyncpg.connect(settings.database_url)
-    producer = AIOKafkaProducer(**settings.kafka.options(), acks="all", enable_idempotence=True)
-    await producer.start()
     results: dict[str, str] = {}
-    try:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {LEDGER_SCHEMA}")
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {LEDGER_SCHEMA}.dlq_replays (dlq_topic text NOT NULL,"
-            " dlq_partition integer NOT NULL, dlq_offset bigint NOT NULL, target_topic text NOT NULL,"
-            " replayed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (dlq_topic, dlq_partition, dlq_offset))"
-        )
-        with progress("replaying dead letters", len(refs)) as advance:
-            for ref in refs:
-                results[ref] = await _replay_one(conn, producer, dlq_topic, letters[ref])
-                advance(1)
-    finally:
-        await producer.stop()
-        await conn.close()
+    async with replay_ledger.opened(settings.database_url) as ledger, ledger.acquire() as conn:
+        producer = AIOKafkaProducer(**settings.kafka.options(), acks="all", enable_idempotence=True)
+        await producer.start()
+        try:
+            with progress("replaying dead letters", len(refs)) as advance:
+                for ref in refs:
+                    results[ref] = await _replay_one(conn, producer, dlq_topic, letters[ref])
+                    advance(1)
+        finally:
+            await producer.stop()
     return results
 
 
-async def _replay_one(conn: asyncpg.Connection, producer: AIOKafkaProducer, dlq_topic: str, letter: DeadLetter) -> str:
+async def _replay_one(conn: Connection, producer: AIOKafkaProducer, dlq_topic: str, letter: DeadLetter) -> str:
     """Send one dead letter back, unless it cannot be or already was; say which."""
     target = letter.headers.get(dl.ORIGINAL_TOPIC)
     if not target:
@@ -129,15 +122,7 @@ async def _replay_one(conn: asyncpg.Connection, producer: AIOKafkaProducer, dlq_
         # Replaying the first bytes of a record would only be rejected again, or worse, taken as the whole.
         return "skipped: the dead letter keeps only part of the record; the publisher must resend it"
     async with conn.transaction():
-        claimed = await conn.fetchval(
-            f"INSERT INTO {LEDGER_SCHEMA}.dlq_replays (dlq_topic, dlq_partition, dlq_offset, target_topic)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING dlq_offset",
-            dlq_topic,
-            letter.partition,
-            letter.offset,
-            target,
-        )
-        if claimed is None:
+        if not await replay_ledger.claim(conn, dlq_topic, letter.partition, letter.offset, target):
             return "skipped: already replayed"
         # Published inside the ledger transaction: a failed send rolls the claim back for another try.
         headers = [("content-type", b"application/cloudevents+json"), (REPLAY_HEADER, letter.ref.encode())]

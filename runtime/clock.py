@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from runtime.settings import RuntimeSettings
 
 
 class Clock(Protocol):
@@ -46,3 +49,11 @@ class ScaledClock:
 
     def now(self) -> datetime:
         return self._start + timedelta(seconds=(time.monotonic() - self._real_start) * self._speed)
+
+
+def clock_from_settings(settings: RuntimeSettings) -> Clock:
+    """The system clock, or (`LHL_CLOCK=fast`, for demos) one that runs faster from a given start."""
+    if settings.clock == "fast":
+        start = settings.clock_start or SystemClock().now()
+        return ScaledClock(start, settings.clock_speed)
+    return SystemClock()

@@ -15,30 +15,57 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from contracts import limits
+from contracts.dead_letter_headers import (
+    CONSUMER_GROUP as CONSUMER_GROUP,
+)
+from contracts.dead_letter_headers import (
+    CORRELATION_ID as CORRELATION_ID,
+)
+from contracts.dead_letter_headers import (
+    ERROR_CLASS as ERROR_CLASS,
+)
+from contracts.dead_letter_headers import (
+    ERROR_MESSAGE as ERROR_MESSAGE,
+)
+from contracts.dead_letter_headers import (
+    EVENT_ID as EVENT_ID,
+)
+from contracts.dead_letter_headers import (
+    EVENT_SOURCE as EVENT_SOURCE,
+)
+from contracts.dead_letter_headers import (
+    EVENT_TYPE as EVENT_TYPE,
+)
+from contracts.dead_letter_headers import (
+    FAILED_AT as FAILED_AT,
+)
+from contracts.dead_letter_headers import (
+    KEY_TRUNCATED as KEY_TRUNCATED,
+)
+from contracts.dead_letter_headers import (
+    ORIGINAL_OFFSET as ORIGINAL_OFFSET,
+)
+from contracts.dead_letter_headers import (
+    ORIGINAL_PARTITION as ORIGINAL_PARTITION,
+)
+from contracts.dead_letter_headers import (
+    ORIGINAL_TOPIC as ORIGINAL_TOPIC,
+)
+from contracts.dead_letter_headers import (
+    TRACEPARENT as TRACEPARENT,
+)
+from contracts.dead_letter_headers import (
+    VALUE_SHA256 as VALUE_SHA256,
+)
+from contracts.dead_letter_headers import (
+    VALUE_TRUNCATED as VALUE_TRUNCATED,
+)
 from contracts.envelope import TRACEPARENT_PATTERN, isoformat
 from contracts.rejections import DESCRIPTIONS
 from runtime.db import storable
 
 if TYPE_CHECKING:
     from runtime.records import Incoming
-
-ORIGINAL_TOPIC = "dlq-original-topic"
-ORIGINAL_PARTITION = "dlq-original-partition"
-ORIGINAL_OFFSET = "dlq-original-offset"
-CONSUMER_GROUP = "dlq-consumer-group"
-ERROR_CLASS = "dlq-error-class"
-ERROR_MESSAGE = "dlq-error-message"
-FAILED_AT = "dlq-failed-at"
-EVENT_SOURCE = "dlq-event-source"
-EVENT_ID = "dlq-event-id"
-EVENT_TYPE = "dlq-event-type"
-VALUE_TRUNCATED = "dlq-value-truncated"
-"""Set when the value was cut: the original value's length in bytes; VALUE_SHA256 is the original's digest."""
-VALUE_SHA256 = "dlq-value-sha256"
-KEY_TRUNCATED = "dlq-key-truncated"
-"""Set when the key alone was too large to keep: the original key's length in bytes."""
-CORRELATION_ID = "correlationid"
-TRACEPARENT = "traceparent"
 
 
 @dataclass(frozen=True)

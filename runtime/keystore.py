@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contracts import keys
 from contracts.keys import RegisteredKey
 from contracts.signing import SERVICE_SOURCE_PREFIX, Signer, service_source
+from runtime.settings import RuntimeSettings
 
 
 def create_key_file(path: Path) -> Signer:
@@ -82,3 +83,17 @@ def ensure_source_keys(
 def ensure_service_key(keys_dir: Path, registry: Path, service: str, valid_from: datetime) -> Signer:
     source = service_source(service)
     return ensure_key(key_file(keys_dir, source), registry, [source], valid_from)
+
+
+class SigningKeyMissing(RuntimeError):
+    """The service has no key to sign its events with; the message says how to make one."""
+
+
+def load_signer(settings: RuntimeSettings) -> Signer:
+    path = settings.signing_key_path
+    if not path.is_file():
+        raise SigningKeyMissing(
+            f"{settings.service_name}: no signing key at {path}; create and register one with "
+            f"`lhl keys generate --service {settings.service_name}` (lhl run does this by itself)"
+        )
+    return Signer.from_file(path)

@@ -17,6 +17,7 @@ from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
 from runtime.db import Connection
 from runtime.logging import get_logger
+from runtime.polling import poll
 from runtime.wakeup import Wakeup
 
 Send = Callable[[str, bytes, bytes | None, Mapping[str, str]], Awaitable[None]]
@@ -208,17 +209,18 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def run(self) -> None:
-        while not self._stopping:
-            try:
-                while await self.publish_pending() == self._batch_size:
-                    pass
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                self._log.warning("outbox_publish_failed", error_class=type(error).__name__, error=str(error))
-            except Exception as error:
-                self._log.error("outbox_publish_failed", error_class=type(error).__name__, error=str(error))
-            if self._stopping:
-                return
-            await self._wakeup.wait(self._poll_seconds)
+        await poll(
+            self._drain,
+            wakeup=self._wakeup,
+            seconds=self._poll_seconds,
+            stopping=lambda: self._stopping,
+            failed="outbox_publish_failed",
+            log=self._log,
+        )
+
+    async def _drain(self) -> None:
+        while await self.publish_pending() == self._batch_size:
+            pass
 
 
 async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:
@@ -232,3 +234,10 @@ async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:
         )
     assert row is not None
     return {"pending": row["pending"], "oldest": row["oldest"], "set_aside": row["set_aside"]}
+
+
+async def has_unpublished(conn: Connection) -> bool:
+    """Whether a row still waits for the relay (rows set aside as unpublishable do not wait)."""
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL AND failed_at IS NULL)")
+    )

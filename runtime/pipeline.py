@@ -14,40 +14,32 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import asyncpg
 import structlog
 from pydantic import ValidationError
 
-from contracts import catalog, topics
+from contracts import catalog
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
 from contracts.signing import Signer
 from runtime import boundary
-from runtime.admission import Check, admit, identity_of
+from runtime.admission import Check, admit
 from runtime.clock import Clock
-from runtime.db import Connection, storable
-from runtime.deadletter import dead_letter_headers, fitted
+from runtime.db import Connection
+from runtime.dead_lettering import DeadLetterWriter, Named
+from runtime.emitters import Emitters
+from runtime.identity import identity_of
+from runtime.inbox import Outcome, database_answers, record_in_inbox
 from runtime.logging import get_logger
-from runtime.outbox import Emitter, add_record
+from runtime.outbox import Emitter
+from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
 from runtime.records import Incoming
+from runtime.tries import Tries
 from runtime.verification import EventVerifier
-
-Outcome = Literal["processed", "duplicate", "dead_lettered", "skipped"]
-
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    TimeoutError,
-)
 
 
 @dataclass
@@ -103,15 +95,13 @@ class Pipeline:
         self._pool = pool
         self._clock = clock
         self._service = service
-        self._group_id = group_id
-        self._source = source
-        self._topic_of = topic_of
         self._handlers = handlers
         self._verifier = verifier
-        self._signer = signer
+        self._emitters = Emitters(source, topic_of, signer)
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
         self._checks = checks or {}
         self._on_committed = on_committed
+        self._letters = DeadLetterWriter(pool, clock, group_id, topic_of, on_committed)
         self._observe = observe
         self._dead_letters = dead_letters
         self._tries = Tries(max_tries)
@@ -132,7 +122,7 @@ class Pipeline:
         """A failure that looks like the infrastructure's. While the database does not answer it is one, and the
         record comes again; when the database answers, it is the record's, and after a few tries it is parked."""
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)
-        answered = await _database_answers(self._pool)
+        answered = await database_answers(self._pool)
         tries = self._tries.failed(record, database_answered=answered)
         if not answered:
             await asyncio.sleep(self._tries.pause(record))
@@ -145,7 +135,7 @@ class Pipeline:
             Reason.HANDLER_ERROR,
             f"failed {tries} times while the database answered; last error {type(error).__name__}: {error}",
         )
-        outcome = await self._dead_letter(record, rejection, Named(*record.coordinates), log)
+        outcome = await self._letters.write(record, rejection, Named(*record.coordinates), log)
         return outcome, None, rejection.reason.value
 
     async def _process(self, record: Incoming) -> tuple[Outcome, str | None, str | None]:
@@ -181,7 +171,7 @@ class Pipeline:
             return outcome, event.type, None
         if not self._dead_letters and rejected.reason is not Reason.HANDLER_ERROR:
             return self._skip(rejected, event.type, log)
-        outcome = await self._dead_letter(record, rejected, Named.of(event), log)
+        outcome = await self._letters.write(record, rejected, Named.of(event), log)
         return outcome, event.type, rejected.reason.value
 
     async def _reject_unread(
@@ -207,7 +197,7 @@ class Pipeline:
         # Until it verified, its source and id are only claims: its inbox row must not take the slot of the genuine
         # event it may imitate, so it is claimed under its Kafka coordinates.
         inbox = (source, event_id) if read is not None else record.coordinates
-        outcome = await self._dead_letter(record, rejection, Named(source, event_id, event_type, read), log, inbox)
+        outcome = await self._letters.write(record, rejection, Named(source, event_id, event_type, read), log, inbox)
         return outcome, event_type, rejection.reason.value
 
     def _skip(
@@ -224,168 +214,16 @@ class Pipeline:
     ) -> Outcome:
         now = self._clock.now()
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await _record_in_inbox(conn, record, event.source, event.id, event.type, "processed"):
+            if not await record_in_inbox(conn, record, event.source, event.id, event.type, "processed"):
                 log.info("event_duplicate")
                 return "duplicate"
-            emitter = Emitter(
-                conn,
-                source=self._source,
-                topic_of=self._topic_of,
-                now=now,
-                correlation_id=event.correlationid,
-                causation_id=event.id,
-                traceparent=event.traceparent,
-                signer=self._signer,
+            emitter = self._emitters.caused_by(
+                conn, now, correlation_id=event.correlationid, causation_id=event.id, traceparent=event.traceparent
             )
             await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
         log.info("event_processed", emitted=[e.type for e in emitter.emitted])
         return "processed"
 
-    async def _dead_letter(
-        self,
-        record: Incoming,
-        rejection: Rejected,
-        named: Named,
-        log: structlog.stdlib.BoundLogger,
-        inbox: tuple[str, str] | None = None,
-    ) -> Outcome:
-        try:
-            return await self._write_dead_letter(record, rejection, named, log, inbox)
-        except INFRASTRUCTURE_ERRORS:
-            raise
-        except Exception as error:
-            if (named.source, named.event_id) == record.coordinates:
-                raise
-            # What the event says of itself could not be stored (PostgreSQL refused the identity, say): the record's
-            # coordinates always can be, and the dead letter still says why it was rejected.
-            log.warning("dead_letter_under_coordinates", error_class=type(error).__name__, error=str(error))
-        return await self._write_dead_letter(record, rejection, Named(*record.coordinates), log, None)
-
-    async def _write_dead_letter(
-        self,
-        record: Incoming,
-        rejection: Rejected,
-        named: Named,
-        log: structlog.stdlib.BoundLogger,
-        inbox: tuple[str, str] | None,
-    ) -> Outcome:
-        now = self._clock.now()
-        headers = dead_letter_headers(
-            record,
-            group_id=self._group_id,
-            reason=rejection.reason,
-            message=rejection.message,
-            failed_at=now,
-            event_source=named.source,
-            event_id=named.event_id,
-            event_type=named.event_type,
-            correlation_id=named.event.correlationid if named.event else None,
-            traceparent=named.event.traceparent if named.event else None,
-        )
-        letter = fitted(record, headers)
-        async with self._pool.acquire() as conn, conn.transaction():
-            claimed_source, claimed_id = inbox or (named.source, named.event_id)
-            if not await _record_in_inbox(conn, record, claimed_source, claimed_id, named.event_type, "dead_lettered"):
-                log.info("event_duplicate", rejected=True)
-                return "duplicate"
-            await add_record(
-                conn,
-                self._topic_of(topics.DEAD_LETTER),
-                letter.value,
-                letter.key,
-                letter.headers,
-                event_id=storable(named.event_id),
-                event_type=storable(named.event_type) if named.event_type else None,
-            )
-        log.warning("event_dead_lettered", reason=rejection.reason, error=rejection.message)
-        self._on_committed()
-        return "dead_lettered"
-
-
-@dataclass(frozen=True)
-class Named:
-    """Whom a dead letter names: the event as far as it was read, or (for a record with no usable identity of its
-    own) the record's Kafka coordinates."""
-
-    source: str
-    event_id: str
-    event_type: str | None = None
-    event: CloudEvent | None = None
-
-    @classmethod
-    def of(cls, event: CloudEvent) -> Named:
-        return cls(event.source, event.id, event.type, event)
-
-
-class Tries:
-    """Failures of the record in hand, per partition. Tries count only while the database answers (then the record
-    itself is the cause), and the record is parked after `limit` of them; every failure, outages included, lengthens
-    the pause before the record comes again, so neither a bad record nor an outage spins the consumer."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._failed: dict[tuple[str, int], tuple[int, int, int]] = {}
-        """(topic, partition) -> (offset, tries while the database answered, failures in all)."""
-
-    def failed(self, record: Incoming, *, database_answered: bool) -> int:
-        """Count a failure of the record; returns its tries so far."""
-        at = (record.topic, record.partition)
-        offset, tries, failures = self._failed.get(at, (record.offset, 0, 0))
-        if offset != record.offset:
-            tries, failures = 0, 0
-        tries += 1 if database_answered else 0
-        self._failed[at] = (record.offset, tries, failures + 1)
-        return tries
-
-    def pause(self, record: Incoming) -> float:
-        _, _, failures = self._failed.get((record.topic, record.partition), (record.offset, 0, 0))
-        return min(0.1 * 2.0**failures, 5.0)
-
-    def forget(self, record: Incoming) -> None:
-        self._failed.pop((record.topic, record.partition), None)
-
-
-async def _database_answers(pool: asyncpg.Pool) -> bool:
-    try:
-        async with asyncio.timeout(2):
-            return bool(await pool.fetchval("SELECT true"))
-    except Exception:
-        return False
-
 
 def _described(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
-
-
-async def _record_in_inbox(
-    conn: Connection,
-    record: Incoming,
-    source: str,
-    event_id: str,
-    event_type: str | None,
-    outcome: str,
-) -> bool:
-    """Claim the event for this outcome; False when it was handled before (a duplicate).
-
-    A replay from the dead-letter topic (marked with the REPLAY_HEADER) may take a dead-lettered event through
-    again, once per replayed record: its Kafka coordinates differ from those already recorded.
-    """
-    row = await conn.fetchrow(
-        "INSERT INTO inbox (event_source, event_id, event_type, topic, kafka_partition, kafka_offset, outcome)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT (event_source, event_id) DO UPDATE SET outcome = EXCLUDED.outcome, topic = EXCLUDED.topic,"
-        "   kafka_partition = EXCLUDED.kafka_partition, kafka_offset = EXCLUDED.kafka_offset, processed_at = now()"
-        " WHERE $8 AND inbox.outcome = 'dead_lettered'"
-        "   AND (inbox.topic, inbox.kafka_partition, inbox.kafka_offset)"
-        "       IS DISTINCT FROM (EXCLUDED.topic, EXCLUDED.kafka_partition, EXCLUDED.kafka_offset)"
-        " RETURNING event_id",
-        source,
-        event_id,
-        event_type,
-        record.topic,
-        record.partition,
-        record.offset,
-        outcome,
-        record.is_replay,
-    )
-    return row is not None

@@ -15,6 +15,7 @@ from datetime import timedelta
 import asyncpg
 
 from runtime.logging import get_logger
+from runtime.settings import RuntimeSettings
 from runtime.wakeup import Wakeup
 
 # Oldest first, by the age index (migration 004), each statement its own transaction so locks stay short.
@@ -82,3 +83,12 @@ class Retention:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 self._log.warning("retention_failed", error_class=type(error).__name__, error=str(error))
             await self._wakeup.wait(self._policy.interval_seconds)
+
+
+def retention_policy(settings: RuntimeSettings) -> RetentionPolicy:
+    return RetentionPolicy(
+        horizon=timedelta(hours=settings.retention_hours),
+        batch=settings.retention_batch,
+        max_batches=settings.retention_max_batches,
+        interval_seconds=settings.retention_interval_seconds,
+    )

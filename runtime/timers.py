@@ -6,7 +6,6 @@ in the same transaction as the events its handler emits.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,8 @@ from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.outbox import Emitter
-from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.polling import INFRASTRUCTURE_ERRORS, poll
+from runtime.wakeup import Wakeup
 
 
 @dataclass(frozen=True)
@@ -167,11 +167,28 @@ class TimerRunner:
         self._log.error("timer_failed", timer_key=timer.key, kind=timer.kind, error=error)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.fire_due()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                self._log.warning("timer_fire_failed", error_class=type(error).__name__, error=str(error))
-            except Exception as error:
-                self._log.error("timer_fire_failed", error_class=type(error).__name__, error=str(error))
-            await asyncio.sleep(self._poll_seconds)
+        """Runs until cancelled: a pass's transaction rolls back on cancellation, so nothing fires half."""
+        await poll(
+            self.fire_due,
+            wakeup=Wakeup(),
+            seconds=self._poll_seconds,
+            stopping=lambda: False,
+            failed="timer_fire_failed",
+            log=self._log,
+        )
+
+
+async def waiting(conn: Connection) -> int:
+    """Timers still to fire: neither fired, cancelled nor parked as failed."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
+    )
+    return count
+
+
+async def earliest_due(conn: Connection) -> datetime | None:
+    """When the next timer still to fire is due, if any."""
+    due: datetime | None = await conn.fetchval(
+        "SELECT min(due_at) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
+    )
+    return due

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-import asyncpg
 from rich.console import Console
 from rich.table import Table
 
@@ -17,6 +16,8 @@ from lhl.dlq import MESSAGE_WIDTH, read_dead_letters
 from lhl.status import show_year
 from lhl.text import shorten
 from runtime.settings import RuntimeSettings
+from services.audit import repository
+from services.audit.connections import reading_pool
 from services.audit.settings import AuditSettings
 from services.evaluations.settings import EvaluationsSettings
 from services.meetings.settings import MeetingsSettings
@@ -93,9 +94,5 @@ def verify_audit(demo: Demo, checkpoint_dir: str) -> tuple[bool, str]:
 async def audit_record_count(demo: Demo) -> int:
     # The audit schema belongs to the audit's roles alone, not to the operator or the other services.
     settings = AuditSettings(**demo.config.common("audit"))
-    conn = await asyncpg.connect(settings.writer_database_url)
-    try:
-        count: int = await conn.fetchval(f"SELECT count(*) FROM {demo.config.schema('audit')}.audit_log")
-    finally:
-        await conn.close()
-    return count
+    async with reading_pool(settings) as pool, pool.acquire() as conn:
+        return await repository.count(conn)

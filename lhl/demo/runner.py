@@ -29,10 +29,11 @@ from contracts.signing import Signer, sign_structured
 from lhl.acls import apply_namespace
 from lhl.demo.mailbox import Mailbox
 from lhl.demo.scenario import Publication, Script
-from runtime import keystore
+from runtime import keystore, outbox, timers
 from runtime.clock import ManualClock
 from runtime.kafka_access import KafkaAccess
-from runtime.service import ServiceRuntime, runtime_of
+from runtime.lifecycle import ServiceRuntime
+from runtime.wiring import runtime_of
 from services.audit.app import create_app as create_audit
 from services.audit.settings import AuditSettings
 from services.evaluations.app import create_app as create_evaluations
@@ -40,6 +41,7 @@ from services.evaluations.settings import EvaluationsSettings
 from services.meetings.app import create_app as create_meetings
 from services.meetings.settings import MeetingsSettings
 from services.notifications.app import create_app as create_notifications
+from services.notifications.repository import deliveries
 from services.notifications.settings import NotificationsSettings
 
 Progress = Callable[[datetime, int, int], None]
@@ -209,9 +211,7 @@ async def earliest_timer(demo: Demo) -> datetime | None:
     found: list[datetime] = []
     for service in ("meetings", "evaluations"):
         async with demo.runtime(service).pool.acquire() as conn:
-            due = await conn.fetchval(
-                "SELECT min(due_at) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
-            )
+            due = await timers.earliest_due(conn)
         if due is not None:
             found.append(due)
     return min(found) if found else None
@@ -224,7 +224,15 @@ class Settler:
         self.demo = demo
         self._admin = AIOKafkaAdminClient(**demo.config.kafka.options())
         self._consumer = AIOKafkaConsumer(**demo.config.kafka.options(), group_id=None)
-        self._groups = [f"{demo.config.prefix}lhl-{s}" for s in ("meetings", "evaluations", "notifications", "audit")]
+        # Which topics each group reads, from the services' own definitions: a missing committed offset on one of
+        # them means that service is behind.
+        self._reads = {
+            f"{demo.config.prefix}lhl-{service}": {
+                f"{demo.config.prefix}{topic}" for topic in demo.runtime(service).definition.consumed_topics()
+            }
+            for service in ("meetings", "evaluations", "notifications", "audit")
+        }
+        self._groups = list(self._reads)
 
     async def start(self) -> None:
         await self._admin.start()
@@ -245,15 +253,10 @@ class Settler:
     async def _idle(self) -> bool:
         for service in ("meetings", "evaluations", "notifications"):
             async with self.demo.runtime(service).pool.acquire() as conn:
-                unpublished = "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL AND failed_at IS NULL)"
-                if await conn.fetchval(unpublished):
+                if await outbox.has_unpublished(conn):
                     return False
         async with self.demo.runtime("notifications").pool.acquire() as conn:
-            waiting = await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1)",
-                self.demo.clock.now(),
-            )
-            if waiting:
+            if await deliveries.any_due(conn, self.demo.clock.now()):
                 return False
         partitions = [TopicPartition(f"{self.demo.config.prefix}{t}", p) for t in topics.ALL_TOPICS for p in range(3)]
         ends = await self._consumer.end_offsets(partitions)
@@ -265,23 +268,6 @@ class Settler:
                 offset = committed.get(tp)
                 if offset is not None and offset.offset < end:
                     return False
-                if offset is None and _consumes(group, tp.topic):
+                if offset is None and tp.topic in self._reads[group]:
                     return False
         return True
-
-
-def _consumes(group: str, topic: str) -> bool:
-    """Whether a service's group reads the topic, so a missing committed offset means it is behind."""
-    reads = {
-        "meetings": (topics.MEETINGS_INGRESS,),
-        "evaluations": (topics.REPORTS_INGRESS, topics.AGREEMENT_INGRESS, topics.MEETINGS_EVENTS),
-        "notifications": (
-            topics.MEETINGS_EVENTS,
-            topics.EVALUATIONS_EVENTS,
-            topics.AGREEMENT_INGRESS,
-            topics.DEAD_LETTER,
-        ),
-        "audit": topics.ALL_TOPICS,
-    }
-    service = group.rsplit("lhl-", 1)[-1]
-    return any(topic.endswith(t) for t in reads.get(service, ()))

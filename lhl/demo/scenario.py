@@ -10,10 +10,9 @@ import json
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
-from contracts import catalog, topics
+from contracts import catalog, oslo_calendar, topics
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.events.evaluations import (
@@ -34,7 +33,6 @@ from contracts.events.meetings import (
 from contracts.reference import Agreement, Regions
 from contracts.topics import partition_key
 
-OSLO = ZoneInfo("Europe/Oslo")
 VESTLAND_MEETINGS = "/statsforvalteren/vestland/moter"
 FORGER_KEY = "/statsforvalteren/rogaland/moter"
 """The demo's forger holds the key of Rogaland's meeting system and publishes as Vestland's."""
@@ -56,7 +54,7 @@ class Publication:
 
 
 def _at(day: date, hour: int = 10) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=OSLO).astimezone(UTC)
+    return oslo_calendar.at_hour(day, hour).astimezone(UTC)
 
 
 def _event(data: EventData, source: str, at: datetime, region: str | None, agreement_id: str) -> CloudEvent:

@@ -14,13 +14,13 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from contracts import limits
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry
 from contracts.rejections import Reason
 from contracts.signing import Unauthenticated, read, verify
 from runtime.admission import envelope_of
 from runtime.db import storable
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from runtime.header_names import shown_name
 from runtime.records import Incoming
 from services.audit.chain import Entry, Kind

@@ -18,7 +18,7 @@ from contracts.keys import KeyRegistry
 from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
-from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.verification import TrustedKeys
 from services.audit import domain, repository
 from services.audit.chain import AuditRecord, Entry, link

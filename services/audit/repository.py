@@ -202,3 +202,14 @@ async def trail(conn: Connection, wanted: TrailFilter) -> list[AuditRecord]:
         wanted.limit,
     )
     return [record_of(r) for r in rows]
+
+
+async def log_answers(conn: Connection) -> None:
+    """Raises unless the log's table exists and the connected role may read it: readiness, as the writer sees it."""
+    await conn.execute("SELECT 1 FROM audit_log LIMIT 1")
+
+
+async def count(conn: Connection) -> int:
+    """How many records the log holds."""
+    found: int = await conn.fetchval("SELECT count(*) FROM audit_log")
+    return found

@@ -8,7 +8,8 @@ from faststream import FastStream
 
 from contracts import reference, topics
 from runtime.clock import Clock
-from runtime.service import ServiceDefinition, build_app, runtime_of
+from runtime.definition import Running, ServiceDefinition
+from runtime.wiring import build_app
 from services.evaluations import checks, deadlines, handlers
 from services.evaluations.settings import EvaluationsSettings
 
@@ -20,6 +21,9 @@ def dependencies(settings: EvaluationsSettings) -> handlers.Deps:
 
 
 def definition(deps: handlers.Deps) -> ServiceDefinition:
+    async def schedule_term_timers(running: Running) -> None:
+        await deadlines.schedule_term(running.pool, deps, running.clock.now())
+
     return ServiceDefinition(
         name="evaluations",
         description="Regional status reports, the annual evaluation and the term of the Leve hele livet agreement.",
@@ -28,17 +32,10 @@ def definition(deps: handlers.Deps) -> ServiceDefinition:
         checks=checks.admission(deps),
         publishes=(topics.EVALUATIONS_EVENTS, topics.DEAD_LETTER),
         timers=deadlines.timer_routes(deps),
+        on_start=[schedule_term_timers],
     )
 
 
 def create_app(settings: EvaluationsSettings | None = None, clock: Clock | None = None) -> FastStream:
     settings = settings or EvaluationsSettings()
-    deps = dependencies(settings)
-    app = build_app(definition(deps), settings, clock)
-
-    @app.after_startup
-    async def schedule_term_timers() -> None:
-        runtime = runtime_of(app)
-        await deadlines.schedule_term(runtime.pool, deps, runtime.clock.now())
-
-    return app
+    return build_app(definition(dependencies(settings)), settings, clock)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
-OSLO = ZoneInfo("Europe/Oslo")
+from contracts import oslo_calendar
 
 
 def oslo_day(moment: datetime) -> date:
     """The calendar day in Norway at an instant; deadlines are Norwegian days, not UTC days."""
-    return moment.astimezone(OSLO).date()
+    return oslo_calendar.day_of(moment)
 
 
 def start_of_day(day: date) -> datetime:
     """The instant an Oslo day begins (aware), so timers fire at local midnight across DST changes."""
-    return datetime.combine(day, time.min, tzinfo=OSLO)
+    return oslo_calendar.start_of_day(day)
 
 
 def day_after(day: date) -> date:

@@ -8,7 +8,8 @@ from faststream import FastStream
 
 from contracts import reference, topics
 from runtime.clock import Clock
-from runtime.service import ServiceDefinition, build_app, runtime_of
+from runtime.definition import Running, ServiceDefinition
+from runtime.wiring import build_app
 from services.meetings import checks, handlers, levels
 from services.meetings.settings import MeetingsSettings
 
@@ -20,6 +21,9 @@ def dependencies(settings: MeetingsSettings) -> handlers.Deps:
 
 
 def definition(deps: handlers.Deps) -> ServiceDefinition:
+    async def watch_contact_meetings(running: Running) -> None:
+        await levels.watch_levels_that_never_met(running.pool, deps.agreements, deps.regions, running.clock.now())
+
     return ServiceDefinition(
         name="meetings",
         description="Contact meetings, decisions and action items of the Leve hele livet agreement.",
@@ -29,18 +33,10 @@ def definition(deps: handlers.Deps) -> ServiceDefinition:
         publishes=(topics.MEETINGS_EVENTS, topics.DEAD_LETTER),
         timers=handlers.timer_handlers(deps),
         secondary=frozenset({topics.EVALUATIONS_EVENTS}),
+        on_start=[watch_contact_meetings],
     )
 
 
 def create_app(settings: MeetingsSettings | None = None, clock: Clock | None = None) -> FastStream:
     settings = settings or MeetingsSettings()
-    deps = dependencies(settings)
-    app = build_app(definition(deps), settings, clock)
-
-    async def watch_contact_meetings() -> None:
-        # Runs after the runtime's own start hook, so the schema is migrated and the pool open.
-        runtime = runtime_of(app)
-        await levels.watch_levels_that_never_met(runtime.pool, deps.agreements, deps.regions, runtime.clock.now())
-
-    app.on_startup(watch_contact_meetings)
-    return app
+    return build_app(definition(dependencies(settings)), settings, clock)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
+from contracts import oslo_calendar
 from contracts.reference import Agreement
 from contracts.topics import NATIONAL
-
-OSLO: Final = ZoneInfo("Europe/Oslo")
 
 DUE_SOON: Final = "action_item_due_soon"
 OVERDUE: Final = "action_item_overdue"
@@ -18,11 +16,11 @@ CONTACT_MEETINGS_OVERDUE: Final = "contact_meetings_overdue"
 
 def start_of_day(day: date) -> datetime:
     """00:00 Europe/Oslo on the day, as a UTC instant (the offset follows summer time)."""
-    return datetime.combine(day, time(0), tzinfo=OSLO).astimezone(UTC)
+    return oslo_calendar.start_of_day(day).astimezone(UTC)
 
 
 def oslo_date(moment: datetime) -> date:
-    return moment.astimezone(OSLO).date()
+    return oslo_calendar.day_of(moment)
 
 
 def due_soon_at(due_on: date, agreement: Agreement) -> datetime:

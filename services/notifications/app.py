@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,20 +12,11 @@ from faststream import FastStream
 
 from contracts import reference, topics
 from runtime.clock import Clock
-from runtime.logging import get_logger
-from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.definition import BackgroundWorker, Running, ServiceDefinition
 from runtime.records import Incoming
-from runtime.service import (
-    STOP_TIMEOUT_SECONDS,
-    RawHandler,
-    ServiceDefinition,
-    ServiceRuntime,
-    build_app,
-    runtime_of,
-)
-from runtime.tasks import stop_tasks
+from runtime.wiring import build_app, runtime_of
 from services.notifications import dead_letters, digests, handlers, seed
-from services.notifications.channels import Email, Webhook
+from services.notifications.channels import Channel, Email, Webhook
 from services.notifications.delivery import DeliveryWorker
 from services.notifications.settings import NotificationsSettings, SecretResolver
 from services.notifications.webhook_targets import WebhookTargets
@@ -32,7 +24,46 @@ from services.notifications.webhook_targets import WebhookTargets
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def definition(settings: NotificationsSettings, deps: handlers.Deps, on_dead_letter: RawHandler) -> ServiceDefinition:
+def dependencies(settings: NotificationsSettings) -> handlers.Deps:
+    known = reference.ReferenceData.load(settings.agreements_dir)
+    return handlers.Deps(
+        agreements=known.agreements,
+        regions=known.regions,
+        organisations=known.organisations,
+        own_source=settings.event_source,
+        rejection_window=timedelta(seconds=settings.rejection_digest_seconds),
+    )
+
+
+def delivery_worker(settings: NotificationsSettings, secrets: SecretResolver) -> BackgroundWorker:
+    @contextlib.asynccontextmanager
+    async def open_worker(running: Running) -> AsyncIterator[DeliveryWorker]:
+        async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
+            channels: dict[str, Channel] = {
+                "email": Email(settings),
+                "webhook": Webhook(client, WebhookTargets(settings.webhook_allowed_hosts)),
+            }
+            yield DeliveryWorker(
+                running.pool,
+                running.clock,
+                settings,
+                channels,
+                signer=running.signer,
+                secrets=secrets,
+                on_emitted=running.wake_relay,
+                observe=running.metrics.observe_delivery,
+            )
+
+    return BackgroundWorker(dead_letters.DELIVERY_WORKER, open_worker, copies=settings.delivery_concurrency)
+
+
+def definition(settings: NotificationsSettings, deps: handlers.Deps, secrets: SecretResolver) -> ServiceDefinition:
+    async def load_seed(running: Running) -> None:
+        await seed.load(running, settings, secrets)
+
+    async def on_dead_letter(running: Running, record: Incoming) -> None:
+        await dead_letters.on_dead_letter(deps, running, record)
+
     return ServiceDefinition(
         name="notifications",
         description="Tells every party of each step once, by e-mail or signed webhook, and publishers of rejections.",
@@ -46,81 +77,9 @@ def definition(settings: NotificationsSettings, deps: handlers.Deps, on_dead_let
         # pipeline; its publishers are told why, deduplicated in the handler's own transaction.
         raw={topics.DEAD_LETTER: on_dead_letter},
         timers={digests.TIMER_KIND: digests.tell_rejections(settings.rejection_digest_max_listed)},
+        on_start=[load_seed],
+        workers=[delivery_worker(settings, secrets)],
     )
-
-
-class Lifecycle:
-    """What the runtime does not start for us: the seed upsert, the delivery worker and its HTTP client."""
-
-    def __init__(
-        self, runtime: ServiceRuntime, settings: NotificationsSettings, deps: handlers.Deps, secrets: SecretResolver
-    ) -> None:
-        self.runtime = runtime
-        self.settings = settings
-        self.deps = deps
-        self.secrets = secrets
-        self.worker: DeliveryWorker | None = None
-        self._client: httpx.AsyncClient | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._log = get_logger(component="notifications")
-
-    async def load_seed(self) -> None:
-        if not self.settings.subscriptions_seed:
-            return
-        parsed = seed.read(Path(self.settings.subscriptions_seed))
-        async with self.runtime.pool.acquire() as conn, conn.transaction():
-            targets = WebhookTargets(self.settings.webhook_allowed_hosts)
-            skipped = await seed.apply(conn, parsed, self.runtime.clock.now(), targets, self.secrets)
-        self._log.info("subscriptions_seeded", recipients=len(parsed.recipients), skipped_webhooks=skipped)
-
-    async def start_worker(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False)
-        relay = self.runtime.relay
-        self.worker = DeliveryWorker(
-            self.runtime.pool,
-            self.runtime.clock,
-            self.settings,
-            {
-                "email": Email(self.settings),
-                "webhook": Webhook(self._client, WebhookTargets(self.settings.webhook_allowed_hosts)),
-            },
-            signer=self.runtime.signer,
-            secrets=self.secrets,
-            on_emitted=relay.wake if relay is not None else lambda: None,
-            observe=self.runtime.metrics.observe_delivery,
-        )
-        worker = self.worker
-        self._tasks = [
-            asyncio.create_task(worker.run(), name=f"delivery-worker-{n}")
-            for n in range(self.settings.delivery_concurrency)
-        ]
-
-    async def stop_worker(self) -> None:
-        if self.worker is not None:
-            self.worker.stop()
-        stuck = await stop_tasks(self._tasks, limit_seconds=STOP_TIMEOUT_SECONDS)
-        if stuck:
-            self._log.warning("task_stop_timeout", tasks=stuck)
-        self._tasks = []
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def on_dead_letter(self, record: Incoming) -> None:
-        headers = {k: (v or b"").decode(errors="replace") for k, v in record.headers}
-        try:
-            async with self.runtime.pool.acquire() as conn, conn.transaction():
-                created = await dead_letters.notify_dead_letter(
-                    self.deps, conn, record.value, headers, self.runtime.clock.now()
-                )
-        except INFRASTRUCTURE_ERRORS:
-            raise
-        except Exception as error:
-            # Dead letters must not stall on a bug here: log loudly and move on.
-            self._log.exception("dead_letter_notify_failed", error_class=type(error).__name__, offset=record.offset)
-            return
-        if created and self.worker is not None:
-            self.worker.wake()
 
 
 def create_app(
@@ -128,29 +87,11 @@ def create_app(
 ) -> FastStream:
     """`secrets` looks up webhook signing secrets by name; the service's environment unless a test gives its own."""
     settings = settings or NotificationsSettings()
-    known = reference.ReferenceData.load(settings.agreements_dir)
-    deps = handlers.Deps(
-        agreements=known.agreements,
-        regions=known.regions,
-        organisations=known.organisations,
-        own_source=settings.event_source,
-        rejection_window=timedelta(seconds=settings.rejection_digest_seconds),
-    )
-    lifecycle: Lifecycle | None = None
-
-    async def on_dead_letter(record: Incoming) -> None:
-        assert lifecycle is not None
-        await lifecycle.on_dead_letter(record)
-
-    app = build_app(definition(settings, deps, on_dead_letter), settings, clock)
-    lifecycle = Lifecycle(runtime_of(app), settings, deps, secrets or settings.secret)
-    app.on_startup(lifecycle.load_seed)
-    app.after_startup(lifecycle.start_worker)
-    app.on_shutdown(lifecycle.stop_worker)
-    app.context.set_global("notifications", lifecycle)
-    return app
+    return build_app(definition(settings, dependencies(settings), secrets or settings.secret), settings, clock)
 
 
-def lifecycle_of(app: FastStream) -> Lifecycle:
-    found: Lifecycle = app.context.get("notifications")
-    return found
+def delivery_worker_of(app: FastStream) -> DeliveryWorker:
+    """The running service's delivery worker, for tests that drive a delivery pass themselves."""
+    worker = runtime_of(app).worker(dead_letters.DELIVERY_WORKER)
+    assert isinstance(worker, DeliveryWorker)
+    return worker

@@ -8,15 +8,21 @@ from datetime import datetime
 from typing import Any
 
 from contracts import catalog, topics
+from contracts import dead_letter_headers as dlq
 from contracts.envelope import CloudEvent
 from contracts.events.notifications import EventRejected
-from runtime import deadletter as dlq
 from runtime.db import Connection
+from runtime.definition import Running
 from runtime.logging import get_logger
+from runtime.polling import INFRASTRUCTURE_ERRORS
+from runtime.records import Incoming
 from services.notifications import digests, domain, templates
 from services.notifications.handlers import Deps
 from services.notifications.repository import deliveries, subscriptions
 from services.notifications.repository.rejections import Rejection
+
+DELIVERY_WORKER = "delivery-worker"
+"""The name the composition gives the delivery worker, so a new dead letter can wake it."""
 
 
 async def notify_dead_letter(
@@ -154,3 +160,21 @@ def _agreement_of(value: bytes | None) -> str | None:
     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
         return None
     return found if isinstance(found, str) and len(found) <= 80 else None
+
+
+async def on_dead_letter(deps: Deps, running: Running, record: Incoming) -> None:
+    """The dead-letter topic's raw handler: tell the publisher, once, in one transaction; then wake the delivery
+    worker. A bug here must not stall the dead-letter topic: it is logged loudly and the record passed by."""
+    headers = {k: (v or b"").decode(errors="replace") for k, v in record.headers}
+    try:
+        async with running.pool.acquire() as conn, conn.transaction():
+            created = await notify_dead_letter(deps, conn, record.value, headers, running.clock.now())
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception as error:
+        get_logger(component="notifications").exception(
+            "dead_letter_notify_failed", error_class=type(error).__name__, offset=record.offset
+        )
+        return
+    if created:
+        running.worker(DELIVERY_WORKER).wake()

@@ -22,8 +22,8 @@ from contracts.signing import Signer
 from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
-from runtime.outbox import Emitter
-from runtime.pipeline import INFRASTRUCTURE_ERRORS
+from runtime.emitters import Emitters
+from runtime.polling import INFRASTRUCTURE_ERRORS, poll
 from runtime.wakeup import Wakeup
 from services.notifications import attempts
 from services.notifications.attempts import Decision, Delivered, Failed, Retry, Sent
@@ -48,7 +48,7 @@ class DeliveryWorker:
         on_emitted: Callable[[], None] = lambda: None,
         observe: Callable[[str, str], None] = lambda channel, outcome: None,
     ) -> None:
-        self._signer = signer
+        self._emitters = Emitters(settings.event_source, settings.topic, signer)
         self._pool = pool
         self._clock = clock
         self._s = settings
@@ -144,15 +144,12 @@ class DeliveryWorker:
         await deliveries.record(conn, due.notification_id, decision)
         told = _told(due, decision)
         if told is not None:
-            emitter = Emitter(
+            emitter = self._emitters.caused_by(
                 conn,
-                source=self._s.event_source,
-                topic_of=self._s.topic,
-                now=now,
+                now,
                 correlation_id=due.correlation_id,
                 causation_id=due.about_event_id,
                 traceparent=due.traceparent,
-                signer=self._signer,
             )
             agreement_id = due.agreement_id or NO_AGREEMENT
             await emitter.emit(
@@ -174,15 +171,14 @@ class DeliveryWorker:
                 self._observe(due.channel, "failed")
 
     async def run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.deliver_due()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                self._log.warning("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
-            except Exception as error:
-                self._log.error("delivery_pass_failed", error_class=type(error).__name__, error=str(error))
-            await self._wakeup.wait(self._s.delivery_poll_seconds)
-
+        await poll(
+            self.deliver_due,
+            wakeup=self._wakeup,
+            seconds=self._s.delivery_poll_seconds,
+            stopping=lambda: self._stopping,
+            failed="delivery_pass_failed",
+            log=self._log,
+        )
 
 def _told(due: DueDelivery, decision: Decision) -> NotificationDelivered | NotificationFailed | None:
     """The event that tells a finished delivery; a scheduled retry tells nobody yet."""

@@ -10,9 +10,11 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, 
 
 from contracts import catalog
 from runtime.db import Connection
+from runtime.definition import Running
+from runtime.logging import get_logger
 from services.notifications import domain
 from services.notifications.repository import subscriptions
-from services.notifications.settings import SecretResolver
+from services.notifications.settings import NotificationsSettings, SecretResolver
 from services.notifications.webhook_targets import WebhookTargets
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
@@ -106,3 +108,15 @@ async def apply(conn: Connection, seed: Seed, now: datetime, targets: WebhookTar
                 conn, domain.Filter(f.id, r.id, f.event_types, f.regions, f.agreements), now
             )
     return skipped
+
+
+async def load(running: Running, settings: NotificationsSettings, secrets: SecretResolver) -> None:
+    """At start-up: the configured seed's subscriptions, upserted in one transaction."""
+    if not settings.subscriptions_seed:
+        return
+    parsed = read(Path(settings.subscriptions_seed))
+    async with running.pool.acquire() as conn, conn.transaction():
+        skipped = await apply(conn, parsed, running.clock.now(), WebhookTargets(settings.webhook_allowed_hosts), secrets)
+    get_logger(component="notifications").info(
+        "subscriptions_seeded", recipients=len(parsed.recipients), skipped_webhooks=skipped
+    )

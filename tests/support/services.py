@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 import asyncpg
 from faststream import FastStream
 
-from runtime.service import ServiceRuntime, runtime_of
+from runtime.lifecycle import ServiceRuntime
 from runtime.settings import RuntimeSettings
+from runtime.wiring import runtime_of
 from tests.support.infra import Infra
 from tests.support.signing import keys_for_tests
 

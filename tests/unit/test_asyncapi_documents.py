@@ -12,13 +12,13 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from contracts import catalog, limits, topics
+from contracts import catalog, dead_letter_headers, limits, topics
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.rejections import Reason
 from lhl import asyncapi_messages, export, services
 from runtime import deadletter
 from runtime.records import Incoming
-from runtime.service import runtime_of
+from runtime.wiring import runtime_of
 from tests.support.asyncapi import Verdict, validate
 
 COMMITTED = sorted(export.ASYNCAPI_DIR.glob("*.json"))
@@ -148,11 +148,13 @@ def test_the_dead_letter_headers_are_those_the_runtime_writes(name: str) -> None
 
 
 def test_every_dlq_header_name_in_the_runtime_is_documented() -> None:
-    """A header named anywhere in runtime/ without a HeaderDoc would be missing from every document."""
+    """A header named anywhere in runtime/ or in contracts' list of wire names without a HeaderDoc would be missing
+    from every document."""
     runtime = Path(deadletter.__file__).parent
-    named = {name for path in runtime.glob("*.py") for name in re.findall(r'"(dlq-[a-z-]+)"', path.read_text("utf-8"))}
+    sources = [*runtime.glob("*.py"), Path(dead_letter_headers.__file__)]
+    named = {name for path in sources for name in re.findall(r'"(dlq-[a-z-]+)"', path.read_text("utf-8"))}
 
-    assert named, "runtime/ names no dlq-* header"
+    assert named, "neither runtime/ nor contracts names a dlq-* header"
     assert named <= set(deadletter.HEADERS)
 
 

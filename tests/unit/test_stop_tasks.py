@@ -13,7 +13,7 @@ from typing import cast
 import pytest
 from faststream.kafka import KafkaBroker
 
-from runtime import service
+from runtime import kafka_admin
 from runtime.logging import get_logger
 from runtime.tasks import stop_tasks
 
@@ -99,8 +99,8 @@ class BrokerThatStoppedAnswering:
 
 
 async def test_a_broker_that_stopped_answering_does_not_hold_up_the_stop(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "BROKER_STOP_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(kafka_admin, "BROKER_STOP_TIMEOUT_SECONDS", 0.2)
     broker = BrokerThatStoppedAnswering()
     async with asyncio.timeout(5):
-        await service.stop_broker(cast(KafkaBroker, broker), get_logger(component="test"))
+        await kafka_admin.stop_broker(cast(KafkaBroker, broker), get_logger(component="test"))
     assert broker.stop_called

@@ -267,3 +267,12 @@ async def requeue(conn: Connection, notification_ids: Sequence[str], now: dateti
         now,
     )
     return [r["notification_id"] for r in rows]
+
+
+async def any_due(conn: Connection, now: datetime) -> bool:
+    """Whether a pending delivery is due at `now`: the worker has work it has not yet taken."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $1)", now
+        )
+    )

@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,13 @@ from faststream import FastStream
 from typer.testing import CliRunner, Result
 
 from contracts import topics
-from services.audit.app import AuditRuntime, audit_runtime_of, create_app
+from runtime.lifecycle import ServiceRuntime
+from runtime.observability import HealthServer, Metrics
+from runtime.wiring import runtime_of
+from services.audit.app import audit_intake_of, create_app
 from services.audit.cli import app as cli
+from services.audit.intake import AuditIntake
+from services.audit.recorder import Recorder
 from services.audit.settings import AuditSettings
 from tests.support.infra import Infra
 from tests.support.services import settings_for
@@ -40,12 +46,40 @@ def audit_settings(infra: Infra, run_id: str, checkpoint_dir: Path) -> AuditSett
     )
 
 
+@dataclass(frozen=True)
+class RunningAudit:
+    """A started audit service, as its tests look at it: its pool, metrics and HTTP server, and its recorder."""
+
+    runtime: ServiceRuntime
+    intake: AuditIntake
+
+    @property
+    def settings(self) -> AuditSettings:
+        return self.intake.settings
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.runtime.pool
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.runtime.metrics
+
+    @property
+    def http(self) -> HealthServer | None:
+        return self.runtime.http
+
+    @property
+    def recorder(self) -> Recorder:
+        return self.intake.recorder
+
+
 @asynccontextmanager
-async def running_audit(settings: AuditSettings) -> AsyncIterator[AuditRuntime]:
+async def running_audit(settings: AuditSettings) -> AsyncIterator[RunningAudit]:
     app: FastStream = create_app(settings)
     await app.start()
     try:
-        yield audit_runtime_of(app)
+        yield RunningAudit(runtime_of(app), audit_intake_of(app))
     finally:
         await app.stop()
 
@@ -65,7 +99,7 @@ async def end_offsets(settings: AuditSettings) -> dict[tuple[str, int], int]:
     return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
 
-async def wait_until_caught_up(runtime: AuditRuntime, *, timeout: float = 30.0) -> None:
+async def wait_until_caught_up(runtime: RunningAudit, *, timeout: float = 30.0) -> None:
     """Until every record now on the topics has been recorded (or found already recorded) by the audit."""
     async with asyncio.timeout(timeout):
         while True:
@@ -76,7 +110,7 @@ async def wait_until_caught_up(runtime: AuditRuntime, *, timeout: float = 30.0) 
             await asyncio.sleep(0.1)
 
 
-async def wait_for_count(runtime: AuditRuntime, count: int, *, timeout: float = 30.0) -> None:
+async def wait_for_count(runtime: RunningAudit, count: int, *, timeout: float = 30.0) -> None:
     async with asyncio.timeout(timeout):
         while True:
             if await recorded_count(runtime) >= count:
@@ -84,7 +118,7 @@ async def wait_for_count(runtime: AuditRuntime, count: int, *, timeout: float = 
             await asyncio.sleep(0.1)
 
 
-async def recorded_count(runtime: AuditRuntime) -> int:
+async def recorded_count(runtime: RunningAudit) -> int:
     async with runtime.pool.acquire() as conn:
         found: int = await conn.fetchval("SELECT count(*) FROM audit_log")
     return found

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from contracts import topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from contracts.envelope import CloudEvent
 from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
 from contracts.events.notifications import Channel, NotificationDelivered
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from tests.support.events import vestland_meeting_held as held
 from tests.support.kafka import Bus, cloud_event
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from aiokafka import ConsumerRecord
 
 from contracts import topics
+from contracts.dead_letter_headers import EVENT_ID, EVENT_SOURCE
 from runtime.clock import ManualClock
-from runtime.deadletter import EVENT_ID, EVENT_SOURCE
 from services.meetings.app import create_app as create_meetings_app
 from services.meetings.settings import MeetingsSettings
 from tests.integration.audit.helpers import (

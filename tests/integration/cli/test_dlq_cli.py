@@ -8,9 +8,9 @@ import json
 
 from typer.testing import CliRunner
 
+from contracts import dead_letter_headers as dl
 from contracts import topics
 from lhl.cli import app
-from runtime import deadletter as dl
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
 

@@ -18,7 +18,7 @@ from contracts.wire import structured_view
 from deploy import stack
 from lhl.cli import app
 from runtime import keystore
-from runtime.service import ensure_topics
+from runtime.kafka_admin import ensure_topics
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
 from tests.support.signing import keys_for_tests

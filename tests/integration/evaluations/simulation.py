@@ -14,9 +14,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from contracts import reference
 from contracts.envelope import CloudEvent
 from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
+from contracts.oslo_calendar import OSLO
 from runtime.clock import ManualClock
-from runtime.service import ServiceRuntime
-from services.evaluations.dates import OSLO
+from runtime.lifecycle import ServiceRuntime
 from tests.support.kafka import Bus
 from tests.support.services import fetch
 

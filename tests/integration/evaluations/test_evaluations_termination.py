@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from contracts import topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from contracts.envelope import CloudEvent
 from contracts.events.evaluations import AnnualEvaluationCompleted, TerminationNoticeGiven
 from runtime.clock import ManualClock
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE
 from services.evaluations.app import create_app
 from services.evaluations.settings import EvaluationsSettings
 from tests.integration.evaluations.simulation import (

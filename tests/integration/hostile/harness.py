@@ -16,15 +16,14 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from contracts import dead_letter_headers as dl
 from contracts import topics
 from contracts.envelope import CONTENT_TYPE, CloudEvent
-from runtime import deadletter as dl
 from runtime.clock import ManualClock
-from runtime.service import ServiceRuntime
-from services.audit.app import AuditRuntime
+from runtime.lifecycle import ServiceRuntime
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
-from tests.integration.audit.helpers import audit_settings, running_audit
+from tests.integration.audit.helpers import RunningAudit, audit_settings, running_audit
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
@@ -62,7 +61,7 @@ class Letter:
 
 class Hostile:
     def __init__(
-        self, infra: Infra, bus: Bus, producer: RawProducer, meetings: ServiceRuntime, audit: AuditRuntime
+        self, infra: Infra, bus: Bus, producer: RawProducer, meetings: ServiceRuntime, audit: RunningAudit
     ) -> None:
         self.infra = infra
         self.producer = producer

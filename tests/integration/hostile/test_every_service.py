@@ -12,7 +12,7 @@ from contracts import limits, topics
 from contracts.envelope import CONTENT_TYPE
 from contracts.events.evaluations import TerminationNoticeGiven
 from runtime.clock import ManualClock
-from runtime.service import ServiceRuntime
+from runtime.lifecycle import ServiceRuntime
 from services.evaluations.app import create_app as create_evaluations
 from services.evaluations.settings import EvaluationsSettings
 from services.notifications.app import create_app as create_notifications

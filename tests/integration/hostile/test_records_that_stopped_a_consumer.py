@@ -9,9 +9,9 @@ import json
 import secrets
 from pathlib import Path
 
+from contracts import dead_letter_headers as dl
 from contracts import limits
 from contracts.envelope import CONTENT_TYPE
-from runtime import deadletter as dl
 from tests.integration.hostile.harness import Hostile, Sent, hostile_stack
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra

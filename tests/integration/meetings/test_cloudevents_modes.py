@@ -10,7 +10,7 @@ from cloudevents.core.bindings import kafka
 from cloudevents.core.v1.event import CloudEvent as SdkEvent
 
 from contracts import topics
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
 from tests.support.events import vestland_meeting_held as held

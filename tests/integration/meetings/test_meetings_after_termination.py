@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from contracts import reference, topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
 from contracts.events.evaluations import AgreementTerminated, RegionalReportDue, TerminationNoticeAccepted
 from contracts.events.meetings import MeetingKind
 from runtime.clock import ManualClock
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
 from tests.integration.meetings.helpers import meetings_app, of_type, publish, wait_until
 from tests.integration.meetings.test_meetings_contact_watch import NATIONAL_DUE, VESTLAND_DUE, fire_at, hold_and_wait
 from tests.support.infra import Infra

@@ -8,7 +8,7 @@ from typing import Any
 from contracts import topics
 from contracts.events.meetings import MeetingKind
 from runtime.clock import ManualClock
-from runtime.service import ServiceRuntime
+from runtime.lifecycle import ServiceRuntime
 from tests.integration.meetings.helpers import meetings_app, of_type, publish
 from tests.support.infra import Infra
 from tests.support.kafka import Bus

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from contracts import topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
 from runtime.clock import ManualClock
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
-from runtime.service import ServiceRuntime
+from runtime.lifecycle import ServiceRuntime
 from tests.integration.meetings.helpers import meetings_app, of_type, publish, wait_until
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, headers_of

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from contracts import topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
 from contracts.events.base import EventData
 from contracts.events.meetings import MeetingKind
 from runtime.clock import ManualClock
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID
 from tests.integration.meetings.helpers import NATIONAL_SOURCE, meetings_app, of_type, publish, wait_until
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, headers_of

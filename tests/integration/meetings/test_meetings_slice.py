@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from contracts import catalog, topics
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, ORIGINAL_OFFSET, ORIGINAL_TOPIC
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, ORIGINAL_OFFSET, ORIGINAL_TOPIC
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
 from tests.support.events import vestland_meeting_held as held

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import ConsumerRecord
 
 from contracts import topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from contracts.envelope import CloudEvent
 from contracts.signing import sign_event
 from runtime import keystore
 from runtime.clock import ManualClock
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE
 from tests.integration.meetings.helpers import SOURCE, meetings_app, wait_until
 from tests.support.events import vestland_meeting_held
 from tests.support.infra import Infra

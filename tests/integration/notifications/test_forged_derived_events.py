@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 from contracts import topics
+from contracts.dead_letter_headers import CONSUMER_GROUP, ERROR_CLASS, ERROR_MESSAGE
 from contracts.signing import sign_event
-from runtime.deadletter import CONSUMER_GROUP, ERROR_CLASS, ERROR_MESSAGE
 from services.evaluations.app import create_app as create_evaluations
 from services.evaluations.settings import EvaluationsSettings
 from services.notifications.app import create_app

@@ -9,9 +9,9 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+from contracts import dead_letter_headers as dlq
 from contracts import topics
 from contracts.events.evaluations import TerminationNoticeGiven
-from runtime import deadletter as dlq
 from services.evaluations.app import create_app as create_evaluations
 from services.evaluations.settings import EvaluationsSettings
 from services.notifications.app import create_app

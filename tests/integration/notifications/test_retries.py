@@ -14,8 +14,8 @@ import pytest
 from contracts import topics
 from runtime.clock import ManualClock
 from runtime.db import Connection
-from runtime.service import ServiceRuntime
-from services.notifications.app import create_app, lifecycle_of
+from runtime.lifecycle import ServiceRuntime
+from services.notifications.app import create_app, delivery_worker_of
 from services.notifications.repository import deliveries
 from tests.integration.notifications import scenario as sc
 from tests.integration.notifications.servers import SmtpServer, WebhookServer
@@ -69,7 +69,7 @@ async def test_webhook_that_fails_twice_then_succeeds_is_delivered_once(
         nid = row["notification_id"]
         events = await bus.events(topics.NOTIFICATIONS_EVENTS, lambda es: ("delivered", 3) in outcomes(es, nid))
         clock.advance(timedelta(hours=13))
-        assert await lifecycle_of(app).worker.deliver_due() == 0  # type: ignore[union-attr]
+        assert await delivery_worker_of(app).deliver_due() == 0
         final = await delivery(runtime, overdue.id, "hdir", "webhook")
         counted = {
             outcome: runtime.metrics.registry.get_sample_value(

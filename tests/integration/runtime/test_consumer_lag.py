@@ -16,9 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from contracts import catalog, topics
 from contracts.events.meetings import ContactMeetingHeld
 from runtime.clock import ManualClock
+from runtime.definition import ServiceDefinition
 from runtime.pipeline import HandlerContext
-from runtime.service import ServiceDefinition, build_app
 from runtime.settings import RuntimeSettings
+from runtime.wiring import build_app
 from tests.support import promtool
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from contracts import dead_letter_headers as dl
 from contracts import topics
 from lhl.dlq import read_dead_letters, replay
-from runtime import deadletter as dl
 from runtime.clock import ManualClock
 from runtime.settings import RuntimeSettings
 from services.meetings.app import create_app

@@ -14,9 +14,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 
 from contracts import catalog, topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from runtime import db
 from runtime.clock import ManualClock
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE
 from runtime.outbox import OutboxRelay, add_record
 from runtime.pipeline import HandlerContext, Pipeline
 from runtime.records import Incoming

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 
 from contracts import topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_TYPE
 from runtime.clock import ManualClock
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_TYPE
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held

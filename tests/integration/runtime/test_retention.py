@@ -13,11 +13,12 @@ import asyncpg
 
 from runtime import db
 from runtime.db import Connection
+from runtime.definition import ServiceDefinition
 from runtime.logging import configure_logging
 from runtime.observability import Metrics
 from runtime.retention import Retention, RetentionPolicy
-from runtime.service import ServiceDefinition, build_app
 from runtime.settings import RuntimeSettings
+from runtime.wiring import build_app
 from tests.support.infra import Infra
 from tests.support.services import fetch, playing, running, settings_for
 

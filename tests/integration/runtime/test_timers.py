@@ -10,9 +10,10 @@ from contracts import topics
 from contracts.events.evaluations import AgreementExpired
 from runtime import timers
 from runtime.clock import ManualClock
-from runtime.service import ServiceDefinition, build_app
+from runtime.definition import ServiceDefinition
 from runtime.settings import RuntimeSettings
 from runtime.timers import TimerContext
+from runtime.wiring import build_app
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
 from tests.support.services import fetch, playing, running, settings_for

@@ -12,7 +12,7 @@ from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError,
 from contracts import topics
 from deploy import stack
 from runtime.kafka_access import KafkaAccess
-from runtime.service import ensure_topics
+from runtime.kafka_admin import ensure_topics
 from tests.integration.security.access import (
     anonymous,
     commit_offset,

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from contracts import topics
+from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
 from contracts.events.notifications import Channel, NotificationDelivered
 from contracts.keys import KeyRegistry
-from runtime.deadletter import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from services.audit.domain import Received, entry_of, first_of_each_key
 from tests.support.kafka import cloud_event as unsigned_event
 from tests.support.signing import keys_for_tests

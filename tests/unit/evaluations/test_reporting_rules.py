@@ -8,10 +8,11 @@ import pytest
 
 from contracts import reference
 from contracts.events.evaluations import ReportStatus
+from contracts.oslo_calendar import OSLO
 from contracts.reference import CountyGovernorOffice, NamePeriod, Regions
 from contracts.rejections import Reason, Rejected
 from services.evaluations import domain, packet
-from services.evaluations.dates import OSLO, is_late
+from services.evaluations.dates import is_late
 from services.evaluations.packet import Submission
 from tests.unit.evaluations.builders import report
 

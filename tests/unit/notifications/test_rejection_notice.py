@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import jsonschema
 
 from contracts import catalog
+from contracts import dead_letter_headers as dlq
 from lhl import export
-from runtime import deadletter as dlq
 from services.notifications.dead_letters import rejection_notice
 
 NOW = datetime(2022, 6, 2, 8, 30, tzinfo=UTC)

@@ -1,0 +1,247 @@
+"""Starting and stopping a service, the same code for every service: database, producer, relay, timers, retention,
+consumers, the service's own start-up work and workers, and the health endpoint; then all of it in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+from opentelemetry.sdk.trace import TracerProvider
+
+from contracts import topics
+from contracts.signing import Signer
+from runtime import db, readiness, tracing
+from runtime.clock import Clock
+from runtime.definition import ServiceDefinition, Worker
+from runtime.emitters import Emitters
+from runtime.kafka_admin import ensure_topics, outbox_producer, stop_broker
+from runtime.keystore import load_signer
+from runtime.lag import LagProbe, refresh_lag
+from runtime.logging import get_logger
+from runtime.observability import HealthServer, Metrics
+from runtime.offsets import OffsetCommitter
+from runtime.outbox import OutboxRelay
+from runtime.pipeline import Pipeline
+from runtime.polling import INFRASTRUCTURE_ERRORS
+from runtime.records import Incoming
+from runtime.retention import Retention, retention_policy
+from runtime.settings import RuntimeSettings
+from runtime.tasks import stop_tasks
+from runtime.timers import TimerRunner
+from runtime.verification import EventVerifier, TrustedKeys
+
+RAW_RETRY_PAUSE_SECONDS = 1.0
+"""A raw handler (the dead-letter topic's) that finds the database away waits this long before its record comes
+again, so an outage does not spin the consumer."""
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+class ServiceRuntime:
+    """The running parts of one service; started and stopped by the FastStream app's hooks (runtime.wiring)."""
+
+    def __init__(self, definition: ServiceDefinition, settings: RuntimeSettings, clock: Clock) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.clock = clock
+        self.log = get_logger(component="runtime")
+        self._pool: asyncpg.Pool | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._pipelines: dict[str, Pipeline] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._workers: dict[str, Worker] = {}
+        self._worker_tasks: list[asyncio.Task[None]] = []
+        self._opened = contextlib.AsyncExitStack()
+        self.relay: OutboxRelay | None = None
+        self.timers: TimerRunner | None = None
+        self.retention: Retention | None = None
+        self.metrics = Metrics(definition.name)
+        self.http: HealthServer | None = None
+        self.broker: KafkaBroker | None = None
+        self.tracing: TracerProvider | None = None
+        self.offsets = OffsetCommitter(settings.offset_commit_seconds)
+        self._raw = {settings.topic(topic): handler for topic, handler in definition.raw.items()}
+        self.lag = LagProbe(
+            settings.kafka, settings.group_id, [settings.topic(t) for t in definition.consumed_topics()]
+        )
+        self._signer: Signer | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"service {self.definition.name} is not started")
+        return self._pool
+
+    @property
+    def signer(self) -> Signer:
+        if self._signer is None:
+            raise RuntimeError(f"service {self.definition.name} is not started")
+        return self._signer
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+    def worker(self, name: str) -> Worker:
+        return self._workers[name]
+
+    def migration_dirs(self) -> list[Path]:
+        return [db.RUNTIME_MIGRATIONS, self.definition.migrations]
+
+    def all_topics(self) -> list[str]:
+        d = self.definition
+        return sorted(self.settings.topic(n) for n in {*d.consumed_topics(), *d.publishes, topics.DEAD_LETTER})
+
+    async def start(self) -> None:
+        s, d = self.settings, self.definition
+        if d.database is not None:
+            self._pool = await d.database.open()
+        else:
+            self._signer = load_signer(s)
+            self._pool = await db.create_pool(s.database_url, s.schema_name)
+            applied = await db.migrate(self._pool, self.migration_dirs())
+            self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
+        await ensure_topics(s.kafka, self.all_topics(), s.topic_partitions)
+        if d.batch is None:
+            await self._start_publishing()
+        for hook in d.on_start:
+            await hook(self)
+        for background in d.workers:
+            worker = await self._opened.enter_async_context(background.open(self))
+            self._workers[background.name] = worker
+            self._worker_tasks += [
+                asyncio.create_task(worker.run(), name=f"{background.name}-{n}") for n in range(background.copies)
+            ]
+        if s.http_port is not None:
+            self.http = HealthServer(self.metrics, self.readiness, self.refresh_gauges, s.http_host, s.http_port)
+            await self.http.start()
+        self.log.info("service_started", topics=self.all_topics(), group_id=s.group_id)
+
+    async def _start_publishing(self) -> None:
+        """The outbox's producer and relay, the timers, retention and the per-record pipelines."""
+        s = self.settings
+        self._producer = outbox_producer(s)
+        await self._producer.start()
+        self.relay = OutboxRelay(self.pool, self._send, poll_seconds=s.outbox_poll_seconds)
+        emitters = Emitters(s.event_source, s.topic, self.signer)
+        self.timers = TimerRunner(
+            self.pool,
+            self.clock,
+            self.definition.timers,
+            emitters.for_timer,
+            poll_seconds=s.timer_poll_seconds,
+            on_fired=self.relay.wake,
+            observe_lag=self.metrics.observe_timer_lag,
+        )
+        self.retention = Retention(self.pool, retention_policy(s), on_deleted=self.metrics.observe_retention)
+        verifier = EventVerifier(TrustedKeys.installed(s.key_registry_path), self.clock)
+        self._pipelines = {s.topic(t): self._pipeline(t, verifier) for t in self.definition.consumes}
+        self._tasks = [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.offsets.run(), name="offset-committer"),
+            asyncio.create_task(self.retention.run(), name="retention"),
+        ]
+        if self.definition.timers:
+            self._tasks.append(asyncio.create_task(self.timers.run(), name="timers"))
+
+    def _pipeline(self, topic: str, verifier: EventVerifier) -> Pipeline:
+        s, d = self.settings, self.definition
+        assert self.relay is not None
+        return Pipeline(
+            pool=self.pool,
+            clock=self.clock,
+            service=s.service_name,
+            group_id=s.group_id,
+            source=s.event_source,
+            topic_of=s.topic,
+            handlers=d.consumes[topic],
+            checks=d.checks,
+            verifier=verifier,
+            signer=self.signer,
+            on_committed=self.relay.wake,
+            observe=self.metrics.observe_record,
+            dead_letters=topic not in d.secondary,
+            max_tries=s.max_record_tries,
+        )
+
+    async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
+        # The service's own workers first: what they emit in their last moments is still published below.
+        for worker in self._workers.values():
+            worker.stop()
+        stuck = await stop_tasks(self._worker_tasks, limit_seconds=STOP_TIMEOUT_SECONDS)
+        self._worker_tasks, self._workers = [], {}
+        await self._opened.aclose()
+        # The relay finishes its pass and then publishes what the last handlers wrote, so a clean stop leaves
+        # no backlog and publishes nothing twice; the timer loop is safe to cancel (its transaction rolls back).
+        if self.relay is not None:
+            self.relay.stop()
+        relay = [t for t in self._tasks if t.get_name() == "outbox-relay"]
+        stuck += await stop_tasks([t for t in self._tasks if t not in relay], limit_seconds=STOP_TIMEOUT_SECONDS)
+        # The relay gets a bounded time to finish its pass; a broker that stopped answering must not hang a stop.
+        stuck += await stop_tasks(relay, grace_seconds=STOP_TIMEOUT_SECONDS, limit_seconds=STOP_TIMEOUT_SECONDS)
+        if stuck:
+            self.log.warning("task_stop_timeout", tasks=stuck)
+        self._tasks = []
+        if self.relay is not None and self._pool is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                    await self.relay.publish_pending()
+        if self._producer is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                    await self._producer.stop()
+            self._producer = None
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                await self.lag.close()
+        if self._pool is not None:
+            await db.close_pool(self._pool, STOP_TIMEOUT_SECONDS)
+            self._pool = None
+        await tracing.flush(self.tracing)
+        self.log.info("service_stopped")
+
+    async def process(self, record: Incoming) -> None:
+        raw = self._raw.get(record.topic)
+        if raw is not None:
+            try:
+                await raw(self, record)
+            except INFRASTRUCTURE_ERRORS:
+                await asyncio.sleep(RAW_RETRY_PAUSE_SECONDS)  # the record comes again: not in a tight loop
+                raise
+            return
+        await self._pipelines[record.topic].process(record)
+
+    async def stop_consuming(self) -> None:
+        """Runs before FastStream stops the broker: commit what was processed while the consumers still can, then
+        stop the broker within a bound (FastStream's own stop afterwards finds it stopped)."""
+        await self.offsets.stop()
+        if self.broker is not None:
+            await stop_broker(self.broker, self.log)
+
+    async def readiness(self) -> dict[str, bool]:
+        if self.definition.database is None:
+            return await readiness.readiness(self._pool, self._producer, self.migration_dirs())
+        return await readiness.own_database(self.definition.database, self._pool, self.broker)
+
+    async def refresh_gauges(self) -> None:
+        if self._pool is None:
+            return
+        if self.definition.batch is None:
+            await readiness.refresh_gauges(self._pool, self.lag, self.metrics, self.clock)
+        else:
+            await refresh_lag(self.lag, self.metrics)
+        for gauges in self.definition.gauges:
+            await gauges(self)
+
+    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> None:
+        assert self._producer is not None
+        await self._producer.send_and_wait(
+            topic, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )

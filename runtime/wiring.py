@@ -1,0 +1,138 @@
+"""FastStream wiring: a service's definition becomes a FastStream app with one consumer for all its topics, its
+publishers declared for the AsyncAPI document, and the lifecycle's start and stop as the app's hooks."""
+
+from __future__ import annotations
+
+import logging
+
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.specification import AsyncAPI
+
+from contracts import catalog
+from runtime import header_names
+from runtime.clock import Clock, clock_from_settings
+from runtime.definition import BatchConsumer, ServiceDefinition
+from runtime.lifecycle import ServiceRuntime
+from runtime.logging import configure_logging
+from runtime.records import Incoming, do_not_decode, parse_leniently
+from runtime.settings import RuntimeSettings
+from runtime.tracing import configure_tracing
+
+
+def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: Clock | None = None) -> FastStream:
+    """The service's only composition root calls this with its definition and settings."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_format)
+    header_names.install()
+    runtime = ServiceRuntime(definition, settings, clock or clock_from_settings(settings))
+    runtime.tracing = configure_tracing(settings.service_name)
+    # FastStream's own access log goes through the JSON handler too; per-record lines come from the pipeline.
+    faststream_logger = logging.getLogger("lhl.faststream")
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        security=settings.kafka.security(),
+        client_id=f"lhl-{settings.service_name}",
+        logger=faststream_logger,
+        log_level=logging.DEBUG,
+        # Spans continue the trace in each record's traceparent header; the global tracer provider decides where
+        # they go (none by default), so tracing costs nothing until an exporter is configured. A batch consumer
+        # (the audit) records what others traced and starts no trace of its own.
+        middlewares=[] if definition.batch is not None else [KafkaTelemetryMiddleware()],
+    )
+    router = KafkaRouter(prefix=settings.topic_prefix)
+    if definition.batch is not None:
+        _subscribe_batch(router, settings, definition.batch)
+    elif definition.consumes or definition.raw:
+        _subscribe(router, runtime, [*definition.consumes, *definition.raw])
+    for topic in definition.publishes:
+        _declare_publisher(router, topic)
+    broker.include_router(router)
+    app = FastStream(
+        broker,
+        logger=faststream_logger,
+        on_startup=[runtime.start],
+        on_shutdown=[runtime.stop_consuming],
+        after_shutdown=[runtime.stop],
+        specification=AsyncAPI(
+            broker, title=f"lhl-{definition.name}", version="1.0.0", description=definition.description
+        ),
+    )
+    app.context.set_global("runtime", runtime)
+    runtime.broker = broker
+    return app
+
+
+def runtime_of(app: FastStream) -> ServiceRuntime:
+    runtime: ServiceRuntime = app.context.get("runtime")
+    return runtime
+
+
+def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]) -> None:
+    """One consumer for all the service's topics: one group member, so a start costs one rebalance, not one each."""
+    accepted = "; ".join(
+        f"{topic}: {', '.join(sorted(runtime.definition.consumes.get(topic, {'records as they are'})))}"
+        for topic in consumed
+    )
+    subscriber = router.subscriber(
+        *consumed,
+        group_id=runtime.settings.group_id,
+        # Committed by the runtime's OffsetCommitter after each record's transaction, a few times a second.
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        parser=parse_leniently,
+        decoder=do_not_decode,
+        description=f"Structured-mode CloudEvents ({CONTENT_TYPE_NOTE}). Accepted types: {accepted}.",
+    )
+
+    async def consume(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        assert not isinstance(raw, tuple)
+        try:
+            await runtime.process(
+                Incoming(raw.topic, raw.partition, raw.offset, raw.key, raw.value, tuple(raw.headers or ()))
+            )
+        except BaseException:
+            await message.nack()  # the database or broker failed: seek back, so the record comes again
+            raise
+        runtime.offsets.processed(message.consumer, raw.topic, raw.partition, raw.offset)
+
+    consume.__name__ = f"consume_{runtime.definition.name}"
+    subscriber(consume)
+
+
+def _subscribe_batch(router: KafkaRouter, settings: RuntimeSettings, batch: BatchConsumer) -> None:
+    """One batch consumer: FastStream commits a batch's offsets once its handler returned, and rewinds on error."""
+    subscriber = router.subscriber(
+        *batch.topics,
+        batch=True,
+        max_records=batch.max_records,
+        group_id=settings.group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        parser=parse_leniently,
+        decoder=do_not_decode,
+        title=batch.title,
+        description=batch.description,
+    )
+
+    async def record_batch(message: KafkaMessage) -> None:
+        await batch.record(message)
+
+    subscriber(record_batch)
+
+
+CONTENT_TYPE_NOTE = "application/cloudevents+json; invalid events go to the dead-letter topic with the reason"
+
+
+def _declare_publisher(router: KafkaRouter, topic: str) -> None:
+    """Declared for the AsyncAPI document; the outbox relay does the publishing."""
+    kinds = catalog.on_topic(topic)
+    names = ", ".join(k.name for k in kinds) or "dead letters: the original bytes with dlq-* headers"
+    router.publisher(
+        topic,
+        title=f"{topic}:publish",
+        description=f"Event types: {names}.",
+        schema=kinds[0].model if len(kinds) == 1 else None,
+    )
