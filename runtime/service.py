@@ -285,14 +285,16 @@ class ServiceRuntime:
             )
         self.metrics.timers_pending.labels(self.metrics.service).set(waiting)
 
-    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> None:
+    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> Awaitable[object]:
+        """Hand one record to the producer; the relay awaits the acknowledgements of a whole batch together."""
         assert self._producer is not None
-        await self._producer.send_and_wait(
+        ack: Awaitable[object] = await self._producer.send(
             topic,
             value=value,
             key=key,
             headers=[(k, v.encode()) for k, v in headers.items()],
         )
+        return ack
 
     def _timer_emitter(self, conn: Connection, timer: Timer, now: datetime) -> Emitter:
         payload = timer.payload

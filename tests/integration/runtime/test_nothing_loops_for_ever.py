@@ -4,7 +4,7 @@ set aside while the rows behind it are published."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,8 +87,11 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind
     producer = AIOKafkaProducer(**infra.kafka.options(), acks="all", enable_idempotence=True)
     await producer.start()
 
-    async def send(to: str, value: bytes, key: bytes | None, headers: Any) -> None:
-        await producer.send_and_wait(to, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+    async def send(to: str, value: bytes, key: bytes | None, headers: Any) -> Awaitable[object]:
+        ack: Awaitable[object] = await producer.send(
+            to, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )
+        return ack
 
     try:
         async with pool.acquire() as conn:
