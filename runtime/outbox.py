@@ -194,9 +194,18 @@ class OutboxRelay:
     the rest of the batch is sent again one row at a time to find the row at fault.
     """
 
-    def __init__(self, pool: asyncpg.Pool, send: Send, *, poll_seconds: float, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        send: Send,
+        *,
+        poll_seconds: float,
+        batch_size: int = 500,
+        renew_producer: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._pool = pool
         self._send = send
+        self._renew = renew_producer
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = Wakeup()
@@ -245,23 +254,25 @@ class OutboxRelay:
         results = iter(await asyncio.gather(*acks, return_exceptions=True))
         done = _Pass(failure=failure)
         for index, (row, ack) in enumerate(handed):
-            outcome = ack if isinstance(ack, BaseException) else next(results)
-            if isinstance(outcome, PERMANENT_SEND_ERRORS) and not isinstance(ack, BaseException):
-                # The broker refused a produce request, which may hold innocent rows beside the one at fault.
-                rest = await self._send_one_by_one([r for r, _ in handed[index:]])
-                done.published += rest.published
-                done.set_aside += rest.set_aside
-                done.failure = rest.failure or done.failure
-                break
-            if isinstance(outcome, PERMANENT_SEND_ERRORS):
-                done.set_aside.append(self._setting_aside(row, outcome))
-            elif isinstance(outcome, Exception):
+            if isinstance(ack, BaseException):
+                done.set_aside.append(self._setting_aside(row, ack))  # the producer refused it: nothing was sent
+                continue
+            outcome = next(results)
+            if not isinstance(outcome, BaseException):
+                done.published.append(row["id"])
+                continue
+            if not isinstance(outcome, Exception):
+                raise outcome
+            await self._renew_producer()
+            if not isinstance(outcome, PERMANENT_SEND_ERRORS):
                 done.failure = outcome  # keep what came before it; it and the rows behind it go again, in order
                 break
-            elif isinstance(outcome, BaseException):
-                raise outcome
-            else:
-                done.published.append(row["id"])
+            # The broker refused a produce request, which may hold innocent rows beside the one at fault.
+            rest = await self._send_one_by_one([r for r, _ in handed[index:]])
+            done.published += rest.published
+            done.set_aside += rest.set_aside
+            done.failure = rest.failure or done.failure
+            break
         return done
 
     async def _send_one_by_one(self, rows: Sequence[asyncpg.Record]) -> _Pass:
@@ -269,15 +280,33 @@ class OutboxRelay:
         done = _Pass()
         for row in rows:
             try:
-                await (await self._send(*_record(row)))
+                ack = await self._send(*_record(row))
             except PERMANENT_SEND_ERRORS as error:
                 done.set_aside.append(self._setting_aside(row, error))
                 continue
             except Exception as error:
                 done.failure = error
                 break
+            try:
+                await ack
+            except PERMANENT_SEND_ERRORS as error:
+                done.set_aside.append(self._setting_aside(row, error))
+                await self._renew_producer()
+                continue
+            except Exception as error:
+                await self._renew_producer()
+                done.failure = error
+                break
             done.published.append(row["id"])
         return done
+
+    async def _renew_producer(self) -> None:
+        """A produce request that failed after it was handed over still used up its sequence numbers, and the
+        idempotent producer (aiokafka's) never gives them back: every later record of that partition would fail
+        with OutOfOrderSequenceNumber. That also means nothing behind a lost record is ever written before it. A
+        new producer (a new producer id) starts the sequence afresh."""
+        if self._renew is not None:
+            await self._renew()
 
     def _setting_aside(self, row: asyncpg.Record, error: BaseException) -> tuple[int, str]:
         text = f"{type(error).__name__}: {error}"[:1000]

@@ -153,14 +153,10 @@ class ServiceRuntime:
         applied = await db.migrate(self._pool, self.migration_dirs())
         self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
         await ensure_topics(s.kafka, self.all_topics(), s.topic_partitions)
-        self._producer = AIOKafkaProducer(
-            **s.kafka.options(),
-            acks="all",
-            enable_idempotence=True,
-            client_id=f"lhl-{s.service_name}-outbox",
+        self._producer = await self._start_producer()
+        self.relay = OutboxRelay(
+            self._pool, self._send, poll_seconds=s.outbox_poll_seconds, renew_producer=self._renew_producer
         )
-        await self._producer.start()
-        self.relay = OutboxRelay(self._pool, self._send, poll_seconds=s.outbox_poll_seconds)
         self.timers = TimerRunner(
             self._pool,
             self.clock,
@@ -284,6 +280,27 @@ class ServiceRuntime:
                 "SELECT count(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL"
             )
         self.metrics.timers_pending.labels(self.metrics.service).set(waiting)
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        # Idempotent with acks=all: a retried request is written once, and aiokafka keeps one request in flight per
+        # partition, so the relay's records of one partition key are written in the order it handed them over.
+        producer = AIOKafkaProducer(
+            **self.settings.kafka.options(),
+            acks="all",
+            enable_idempotence=True,
+            client_id=f"lhl-{self.settings.service_name}-outbox",
+        )
+        await producer.start()
+        return producer
+
+    async def _renew_producer(self) -> None:
+        """A new producer for the relay after a produce request failed (see OutboxRelay._renew_producer)."""
+        renewed = await self._start_producer()
+        old, self._producer = self._producer, renewed
+        if old is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                    await old.stop()
 
     async def _send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> Awaitable[object]:
         """Hand one record to the producer; the relay awaits the acknowledgements of a whole batch together."""
