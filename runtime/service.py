@@ -33,7 +33,7 @@ from runtime.lag import LagProbe, refresh_lag
 from runtime.logging import configure_logging, get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
-from runtime.outbox import Emitter, OutboxRelay, backlog
+from runtime.outbox import RELAY_PRODUCER_OPTIONS, Emitter, OutboxRelay, backlog
 from runtime.pipeline import INFRASTRUCTURE_ERRORS, Handler, Pipeline
 from runtime.records import Incoming, do_not_decode, parse_leniently
 from runtime.retention import Retention, RetentionPolicy
@@ -282,12 +282,9 @@ class ServiceRuntime:
         self.metrics.timers_pending.labels(self.metrics.service).set(waiting)
 
     async def _start_producer(self) -> AIOKafkaProducer:
-        # Idempotent with acks=all: a retried request is written once, and aiokafka keeps one request in flight per
-        # partition, so the relay's records of one partition key are written in the order it handed them over.
         producer = AIOKafkaProducer(
             **self.settings.kafka.options(),
-            acks="all",
-            enable_idempotence=True,
+            **RELAY_PRODUCER_OPTIONS,
             client_id=f"lhl-{self.settings.service_name}-outbox",
         )
         await producer.start()
