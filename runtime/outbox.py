@@ -171,6 +171,10 @@ the pool resets each connection it takes back (which drops session advisory lock
 connection gives the lock back with its transaction, so there is nothing to clean up and no lock left behind.
 """
 
+LOCK_RETRY_SECONDS = 0.05
+"""A relay that found another instance relaying tries again this soon rather than a whole poll later: the rows its
+own handlers just wrote may have come after that instance read its batch, and nothing else would wake it."""
+
 
 @dataclass
 class _Pass:
@@ -218,6 +222,8 @@ class OutboxRelay:
         self._wakeup = Wakeup()
         self._stopping = False
         self._log = get_logger(component="outbox_relay")
+        self.lock_taken_elsewhere = False
+        """Whether the last pass found another instance relaying (and so published nothing)."""
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -225,7 +231,8 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """One pass: publish up to a batch; returns how many rows it read (0 when another instance is relaying)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval(RELAY_LOCK):
+            self.lock_taken_elsewhere = not await conn.fetchval(RELAY_LOCK)
+            if self.lock_taken_elsewhere:
                 return 0
             # No row locks: the advisory lock already keeps every other relay of this service out.
             rows = await conn.fetch(
@@ -336,7 +343,7 @@ class OutboxRelay:
                 self._log.error("outbox_publish_failed", error_class=type(error).__name__, error=str(error))
             if self._stopping:
                 return
-            await self._wakeup.wait(self._poll_seconds)
+            await self._wakeup.wait(LOCK_RETRY_SECONDS if self.lock_taken_elsewhere else self._poll_seconds)
 
 
 async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:
