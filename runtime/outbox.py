@@ -46,7 +46,7 @@ RELAY_PRODUCER_OPTIONS: Mapping[str, Any] = {"acks": "all", "enable_idempotence"
 """The relay's producer: idempotent with acks=all, so a retried request is written once, and aiokafka keeps one
 request in flight per partition, so the records of one partition key are written in the order they were handed
 over. Batches of up to 256 KiB per partition: at the default 16 KiB a request held about nine signed events per
-partition; draining 5,000 rows took 1.4-2.2 times as long as at 256 KiB (benchmarks/relay_drain.py, 2-core machine
+partition; draining 5,000 rows took 1.3-1.5 times as long as at 256 KiB (benchmarks/relay_drain.py, 2-core machine
 under load)."""
 
 
