@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -14,6 +14,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 
 from runtime.kafka_access import KafkaAccess
+from runtime.relay import RELAY_PRODUCER_OPTIONS
 from runtime.settings import RuntimeSettings
 
 BROKER_STOP_TIMEOUT_SECONDS = 30.0
@@ -34,14 +35,51 @@ async def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: in
         await admin.close()
 
 
-def outbox_producer(settings: RuntimeSettings) -> AIOKafkaProducer:
-    """The producer the outbox relay publishes with: idempotent and acknowledged by every replica."""
-    return AIOKafkaProducer(
-        **settings.kafka.options(),
-        acks="all",
-        enable_idempotence=True,
-        client_id=f"lhl-{settings.service_name}-outbox",
-    )
+class OutboxProducer:
+    """The producer the outbox relay hands records to (see RELAY_PRODUCER_OPTIONS for why it keeps each key's order).
+
+    After a produce request failed it is replaced by a new one: aiokafka never gives back the sequence numbers of a
+    failed request, so every later record of that partition would fail with OutOfOrderSequenceNumber for good."""
+
+    def __init__(self, settings: RuntimeSettings, stop_seconds: float) -> None:
+        self._settings = settings
+        self._stop_seconds = stop_seconds
+        self.current: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self.current = await self._started()
+
+    async def send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> Awaitable[object]:
+        """Hand one record over; what it returns completes when the broker acknowledged the record."""
+        if self.current is None:
+            raise RuntimeError("the outbox producer is not started")
+        ack: Awaitable[object] = await self.current.send(
+            topic, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )
+        return ack
+
+    async def renew(self) -> None:
+        renewed = await self._started()
+        old, self.current = self.current, renewed
+        await self._stop(old)
+
+    async def stop(self) -> None:
+        old, self.current = self.current, None
+        await self._stop(old)
+
+    async def _started(self) -> AIOKafkaProducer:
+        s = self._settings
+        producer = AIOKafkaProducer(
+            **s.kafka.options(), **RELAY_PRODUCER_OPTIONS, client_id=f"lhl-{s.service_name}-outbox"
+        )
+        await producer.start()
+        return producer
+
+    async def _stop(self, producer: AIOKafkaProducer | None) -> None:
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self._stop_seconds):
+                    await producer.stop()
 
 
 async def stop_broker(broker: KafkaBroker, log: structlog.stdlib.BoundLogger) -> None:

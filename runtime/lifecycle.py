@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -19,16 +17,16 @@ from runtime import db, readiness, tracing
 from runtime.clock import Clock
 from runtime.definition import ServiceDefinition, Worker
 from runtime.emitters import Emitters
-from runtime.kafka_admin import ensure_topics, outbox_producer, stop_broker
+from runtime.kafka_admin import OutboxProducer, ensure_topics, stop_broker
 from runtime.keystore import load_signer
 from runtime.lag import LagProbe, refresh_lag
 from runtime.logging import get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
-from runtime.outbox import OutboxRelay
 from runtime.pipeline import Pipeline
 from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.records import Incoming
+from runtime.relay import OutboxRelay
 from runtime.retention import Retention, retention_policy
 from runtime.settings import RuntimeSettings
 from runtime.tasks import stop_tasks
@@ -50,7 +48,7 @@ class ServiceRuntime:
         self.clock = clock
         self.log = get_logger(component="runtime")
         self._pool: asyncpg.Pool | None = None
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: OutboxProducer | None = None
         self._pipelines: dict[str, Pipeline] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: dict[str, Worker] = {}
@@ -124,9 +122,11 @@ class ServiceRuntime:
     async def _start_publishing(self) -> None:
         """The outbox's producer and relay, the timers, retention and the per-record pipelines."""
         s = self.settings
-        self._producer = outbox_producer(s)
+        self._producer = OutboxProducer(s, STOP_TIMEOUT_SECONDS)
         await self._producer.start()
-        self.relay = OutboxRelay(self.pool, self._send, poll_seconds=s.outbox_poll_seconds)
+        self.relay = OutboxRelay(
+            self.pool, self._producer.send, poll_seconds=s.outbox_poll_seconds, renew_producer=self._producer.renew
+        )
         emitters = Emitters(s.event_source, s.topic, self.signer)
         self.timers = TimerRunner(
             self.pool,
@@ -194,9 +194,7 @@ class ServiceRuntime:
                 async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
                     await self.relay.publish_pending()
         if self._producer is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
-                    await self._producer.stop()
+            await self._producer.stop()
             self._producer = None
         with contextlib.suppress(Exception):
             async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
@@ -227,7 +225,9 @@ class ServiceRuntime:
 
     async def readiness(self) -> dict[str, bool]:
         if self.definition.database is None:
-            return await readiness.readiness(self._pool, self._producer, self.migration_dirs())
+            return await readiness.readiness(
+                self._pool, self._producer.current if self._producer else None, self.migration_dirs()
+            )
         return await readiness.own_database(self.definition.database, self._pool, self.broker)
 
     async def refresh_gauges(self) -> None:
@@ -239,9 +239,3 @@ class ServiceRuntime:
             await refresh_lag(self.lag, self.metrics)
         for gauges in self.definition.gauges:
             await gauges(self)
-
-    async def _send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> None:
-        assert self._producer is not None
-        await self._producer.send_and_wait(
-            topic, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
-        )

@@ -1,13 +1,13 @@
-"""The transactional outbox: events written with the state, published afterwards by the relay."""
+"""The transactional outbox: events written with the state in one transaction, published afterwards by the relay
+(runtime.relay)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-from aiokafka import errors as kafka_errors
 from opentelemetry import propagate
 
 from contracts import catalog
@@ -16,27 +16,6 @@ from contracts.events.base import EventData
 from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
 from runtime.db import Connection
-from runtime.logging import get_logger
-from runtime.polling import poll
-from runtime.wakeup import Wakeup
-
-Send = Callable[[str, bytes, bytes | None, Mapping[str, str]], Awaitable[None]]
-"""Publish one record (topic, value, key, headers) and wait until the broker acknowledged it."""
-
-PERMANENT_SEND_ERRORS: tuple[type[BaseException], ...] = (
-    kafka_errors.MessageSizeTooLargeError,
-    kafka_errors.RecordTooLargeError,
-    kafka_errors.RecordListTooLargeError,
-    kafka_errors.CorruptRecordException,
-    kafka_errors.InvalidTopicError,
-    kafka_errors.InvalidRequestError,
-    kafka_errors.InvalidTimestampError,
-    kafka_errors.UnsupportedForMessageFormatError,
-    TypeError,
-    ValueError,
-)
-"""What the broker (or the producer, before sending) says of one record and would say again on every retry. The
-broker or the network being away, or not being allowed to write at all, is not in it: every row would fail."""
 
 
 async def add_record(
@@ -145,82 +124,6 @@ class Emitter:
         )
         self.emitted.append(event)
         return event
-
-
-async def _set_aside(conn: Connection, row_id: int, error: str) -> None:
-    await conn.execute("UPDATE outbox SET failed_at = now(), last_error = $2 WHERE id = $1", row_id, error)
-
-
-class OutboxRelay:
-    """Publishes unpublished outbox rows in id order and marks them published after the broker acknowledged.
-
-    The order holds for the rows the broker takes; a row it refuses for good is set aside with the error
-    (`failed_at`, `last_error`), logged as `outbox_row_set_aside` and counted by `lhl_outbox_set_aside`, and the
-    rows behind it go on. Without that, one dead letter too large for the broker blocked every event behind it.
-    """
-
-    def __init__(self, pool: asyncpg.Pool, send: Send, *, poll_seconds: float, batch_size: int = 500) -> None:
-        self._pool = pool
-        self._send = send
-        self._poll_seconds = poll_seconds
-        self._batch_size = batch_size
-        self._wakeup = Wakeup()
-        self._stopping = False
-        self._log = get_logger(component="outbox_relay")
-
-    def wake(self) -> None:
-        self._wakeup.set()
-
-    async def publish_pending(self) -> int:
-        """One pass: publish up to a batch; returns how many were published."""
-        failure: Exception | None = None
-        async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "SELECT id, topic, message_key, headers, payload FROM outbox"
-                " WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                self._batch_size,
-            )
-            if not rows:
-                return 0
-            sent: list[int] = []
-            # Send in order and wait for each acknowledgement; idempotence keeps retries free of duplicates.
-            for row in rows:
-                key = bytes(row["message_key"]) if row["message_key"] is not None else None
-                try:
-                    await self._send(row["topic"], bytes(row["payload"]), key, row["headers"])
-                except PERMANENT_SEND_ERRORS as error:
-                    text = f"{type(error).__name__}: {error}"[:1000]
-                    await _set_aside(conn, row["id"], text)
-                    self._log.error("outbox_row_set_aside", outbox_id=row["id"], topic=row["topic"], error=text)
-                    continue
-                except Exception as error:
-                    failure = error  # the broker is away: keep what it acknowledged, retry the rest later
-                    break
-                sent.append(row["id"])
-            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", sent)
-        if failure is not None:
-            raise failure
-        self._log.debug("outbox_published", count=len(sent))
-        return len(rows)
-
-    def stop(self) -> None:
-        """Ask `run` to finish its current pass and return: cancelling mid-send would publish a row twice."""
-        self._stopping = True
-        self._wakeup.set()
-
-    async def run(self) -> None:
-        await poll(
-            self._drain,
-            wakeup=self._wakeup,
-            seconds=self._poll_seconds,
-            stopping=lambda: self._stopping,
-            failed="outbox_publish_failed",
-            log=self._log,
-        )
-
-    async def _drain(self) -> None:
-        while await self.publish_pending() == self._batch_size:
-            pass
 
 
 async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:

@@ -31,12 +31,13 @@ async def poll(
     step: Callable[[], Awaitable[object]],
     *,
     wakeup: Wakeup,
-    seconds: float,
+    seconds: float | Callable[[], float],
     stopping: Callable[[], bool],
     failed: str,
     log: structlog.stdlib.BoundLogger,
 ) -> None:
-    """Run `step` until `stopping()`, then once more each time `wakeup` is set or `seconds` passed.
+    """Run `step` until `stopping()`, then once more each time `wakeup` is set or `seconds` passed (asked anew
+    after each pass when it is a function).
 
     `failed` names the log event of a failed pass. On the way out the wakeup is set again, so other copies of the
     same loop (the delivery worker runs several) that sleep on it see the stop at once.
@@ -50,5 +51,5 @@ async def poll(
             log.error(failed, error_class=type(error).__name__, error=str(error))
         if stopping():
             break
-        await wakeup.wait(seconds)
+        await wakeup.wait(seconds() if callable(seconds) else seconds)
     wakeup.set()

@@ -21,8 +21,8 @@ from contracts.events.notifications import NotificationDelivered, NotificationFa
 from contracts.signing import Signer
 from runtime.clock import Clock
 from runtime.db import Connection
-from runtime.logging import get_logger
 from runtime.emitters import Emitters
+from runtime.logging import get_logger
 from runtime.polling import INFRASTRUCTURE_ERRORS, poll
 from runtime.wakeup import Wakeup
 from services.notifications import attempts
@@ -179,6 +179,7 @@ class DeliveryWorker:
             failed="delivery_pass_failed",
             log=self._log,
         )
+
 
 def _told(due: DueDelivery, decision: Decision) -> NotificationDelivered | NotificationFailed | None:
     """The event that tells a finished delivery; a scheduled retry tells nobody yet."""

@@ -116,7 +116,9 @@ async def load(running: Running, settings: NotificationsSettings, secrets: Secre
         return
     parsed = read(Path(settings.subscriptions_seed))
     async with running.pool.acquire() as conn, conn.transaction():
-        skipped = await apply(conn, parsed, running.clock.now(), WebhookTargets(settings.webhook_allowed_hosts), secrets)
+        skipped = await apply(
+            conn, parsed, running.clock.now(), WebhookTargets(settings.webhook_allowed_hosts), secrets
+        )
     get_logger(component="notifications").info(
         "subscriptions_seeded", recipients=len(parsed.recipients), skipped_webhooks=skipped
     )

@@ -4,7 +4,7 @@ set aside while the rows behind it are published."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +17,10 @@ from contracts import catalog, topics
 from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from runtime import db
 from runtime.clock import ManualClock
-from runtime.outbox import OutboxRelay, add_record
+from runtime.outbox import add_record
 from runtime.pipeline import HandlerContext, Pipeline
 from runtime.records import Incoming
+from runtime.relay import OutboxRelay
 from runtime.verification import EventVerifier, TrustedKeys
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.http import free_port
@@ -87,8 +88,11 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind
     producer = AIOKafkaProducer(**infra.kafka.options(), acks="all", enable_idempotence=True)
     await producer.start()
 
-    async def send(to: str, value: bytes, key: bytes | None, headers: Any) -> None:
-        await producer.send_and_wait(to, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+    async def send(to: str, value: bytes, key: bytes | None, headers: Any) -> Awaitable[object]:
+        ack: Awaitable[object] = await producer.send(
+            to, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )
+        return ack
 
     try:
         async with pool.acquire() as conn:

@@ -1,0 +1,171 @@
+"""How long the outbox relay takes to drain a backlog, now and as it was at an earlier git revision.
+
+Run with the stack's environment (`eval "$(python3 -m deploy.stack env)"`):
+`python -m benchmarks.relay_drain --rows 5000 --before 00bc2a2`. It writes the rows into a fresh schema's outbox (signed
+events' size, ten regions' keys), drains them to a fresh prefixed topic under the meetings service's principal with
+each relay in turn, prints the times and checks the topic holds every row. The topics and the schema are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import inspect
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Mapping
+from types import ModuleType
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from contracts import topics
+from lhl.acls import apply_namespace, remove_namespace
+from runtime import db
+from runtime.kafka_admin import ensure_topics
+from runtime.logging import configure_logging
+from runtime.relay import RELAY_PRODUCER_OPTIONS, OutboxRelay
+from runtime.settings import RuntimeSettings
+from services.meetings.settings import MeetingsSettings
+
+REGIONS = ("oslo-viken", "innlandet", "vestfold-telemark", "agder", "rogaland", "vestland", "more-romsdal")
+PAYLOAD_BYTES = 1_800
+"""About the size of a signed derived event."""
+
+
+def relay_at(revision: str) -> ModuleType:
+    """runtime/outbox.py as it was at `revision`, loaded beside today's."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:runtime/outbox.py"], check=True, capture_output=True, text=True
+    ).stdout
+    spec = importlib.util.spec_from_loader(f"outbox_at_{revision}", loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    exec(compile(source, f"{revision}:runtime/outbox.py", "exec"), module.__dict__)
+    return module
+
+
+async def fill(pool: asyncpg.Pool, topic: str, rows: int) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO outbox (topic, message_key, headers, payload, event_id, event_type)"
+            " SELECT $1, convert_to('leve-hele-livet-2019-2023/' || ($2::text[])[1 + n % $3], 'UTF8'),"
+            ' \'{"content-type": "application/cloudevents+json"}\'::jsonb,'
+            " convert_to(rpad(n::text, $4, 'x'), 'UTF8'), gen_random_uuid()::text, 'bench'"
+            " FROM generate_series(1, $5) AS n",
+            topic,
+            list(REGIONS),
+            len(REGIONS),
+            PAYLOAD_BYTES,
+            rows,
+        )
+
+
+async def drain(relay_class: Any, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> float:
+    """Seconds until the relay leaves no row unpublished, passing batch after batch as its run loop does."""
+    waits_per_record = "renew_producer" not in inspect.signature(relay_class).parameters
+
+    async def send(topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> Awaitable[object]:
+        pairs = [(k, v.encode()) for k, v in headers.items()]
+        if waits_per_record:  # the relay before batching expected its send to return once acknowledged
+            return await producer.send_and_wait(topic, value, key=key, headers=pairs)  # type: ignore[no-any-return]
+        ack: Awaitable[object] = await producer.send(topic, value, key=key, headers=pairs)
+        return ack
+
+    relay = relay_class(pool, send, poll_seconds=0.05)
+    started = time.perf_counter()
+    while await relay.publish_pending():
+        pass
+    elapsed = time.perf_counter() - started
+    left = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    assert left == 0, f"{left} rows left unpublished"
+    return elapsed
+
+
+async def records_on(settings: RuntimeSettings, topic: str) -> int:
+    producer = AIOKafkaProducer(**settings.kafka.options())
+    await producer.start()
+    try:
+        partitions = await producer.partitions_for(topic)
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(**settings.kafka.options(), group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+    finally:
+        await consumer.stop()
+    return sum(ends.values())
+
+
+async def run(rows: int, before: str) -> None:
+    configure_logging("relay-bench", "WARNING", "console")
+    tag = uuid.uuid4().hex[:8]
+    common: dict[str, Any] = {
+        "topic_prefix": f"bench{tag}.",
+        "log_level": "WARNING",
+        "keys_dir": tempfile.mkdtemp(prefix="lhl-bench-keys-"),
+    }
+    meetings = MeetingsSettings(**common, db_schema=f"bench{tag}_relay")
+    operator = RuntimeSettings(**common, service_name="lhl-cli")
+    topic = meetings.topic(topics.MEETINGS_EVENTS)
+    await apply_namespace(operator.kafka, operator.topic_prefix)
+    await ensure_topics(operator.kafka, [topic], meetings.topic_partitions)
+    pool = await db.create_pool(meetings.database_url, meetings.schema_name)
+    before_batches = {"acks": "all", "enable_idempotence": True}  # the service's producer before batching
+    runs = (
+        (f"before ({before})", relay_at(before).OutboxRelay, before_batches),
+        ("after, 16 KiB batches", OutboxRelay, before_batches),
+        ("after (this tree)", OutboxRelay, RELAY_PRODUCER_OPTIONS),
+    )
+    timings: dict[str, float] = {}
+    try:
+        await db.migrate(pool, [db.RUNTIME_MIGRATIONS])
+        for name, relay_class, options in runs:
+            await fill(pool, topic, rows)
+            producer = AIOKafkaProducer(**meetings.kafka.options(), **options)
+            await producer.start()
+            try:
+                timings[name] = await drain(relay_class, pool, producer)
+            finally:
+                await producer.stop()
+        on_topic = await records_on(meetings, topic)
+    finally:
+        await pool.close()
+        admin = AIOKafkaAdminClient(**operator.kafka.options())
+        await admin.start()
+        with contextlib.suppress(Exception):
+            await admin.delete_topics([topic])
+        await admin.close()
+        await remove_namespace(operator.kafka, operator.topic_prefix)
+        conn = await asyncpg.connect(meetings.database_url)
+        with contextlib.suppress(Exception):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{meetings.schema_name}" CASCADE')
+        await conn.close()
+    print(
+        f"rows per drain:   {rows} of {PAYLOAD_BYTES} bytes, {len(REGIONS)} keys,"
+        f" {meetings.topic_partitions} partitions"
+    )
+    for name, seconds in timings.items():
+        print(f"{name:<22} {seconds:8.2f} s  {rows / seconds:>10,.0f} rows/s")
+    print(f"records on topic: {on_topic} (expected {rows * len(timings)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=5_000, help="Outbox rows per drain (default 5000).")
+    parser.add_argument("--before", default="00bc2a2", help="Git revision whose relay to compare with.")
+    args = parser.parse_args()
+    asyncio.run(run(args.rows, args.before))
+
+
+if __name__ == "__main__":
+    main()

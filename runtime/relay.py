@@ -1,0 +1,234 @@
+"""The outbox relay: publishes the outbox's rows in the order they were written, one relay per service at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiokafka import errors as kafka_errors
+
+from runtime.logging import get_logger
+from runtime.polling import poll
+from runtime.wakeup import Wakeup
+
+Send = Callable[[str, bytes, bytes | None, Mapping[str, str]], Awaitable[Awaitable[object]]]
+"""Hand one record (topic, value, key, headers) to the producer without waiting for the broker; what it returns
+completes when the broker acknowledged the record (AIOKafkaProducer.send). A record the producer refuses by itself
+(too large, say) raises at once."""
+
+PERMANENT_SEND_ERRORS: tuple[type[BaseException], ...] = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.InvalidRequestError,
+    kafka_errors.InvalidTimestampError,
+    kafka_errors.UnsupportedForMessageFormatError,
+    TypeError,
+    ValueError,
+)
+"""What the broker (or the producer, before sending) says of one record and would say again on every retry. The
+broker or the network being away, or not being allowed to write at all, is not in it: every row would fail."""
+
+
+RELAY_PRODUCER_OPTIONS: Mapping[str, Any] = {"acks": "all", "enable_idempotence": True, "max_batch_size": 262_144}
+"""The relay's producer: idempotent with acks=all, so a retried request is written once, and aiokafka keeps one
+request in flight per partition, so the records of one partition key are written in the order they were handed
+over. Batches of up to 256 KiB per partition: at the default 16 KiB a request held about nine signed events per
+partition; draining 5,000 rows took 1.3-1.5 times as long as at 256 KiB (benchmarks/relay_drain.py, 2-core machine
+under load)."""
+
+
+def _record(row: asyncpg.Record) -> tuple[str, bytes, bytes | None, Mapping[str, str]]:
+    key = bytes(row["message_key"]) if row["message_key"] is not None else None
+    return row["topic"], bytes(row["payload"]), key, row["headers"]
+
+
+RELAY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('lhl-outbox-relay:' || current_schema(), 0))"
+"""One relay at a time per service (its schema holds its outbox), for the length of one pass's transaction.
+
+Two relays that each publish a batch at once interleave a region's events on the topic, so the lock is taken before
+the batch is read and held until it is marked. It is a transaction-level advisory lock rather than a session lock:
+the pool resets each connection it takes back (which drops session advisory locks), and a relay that dies with its
+connection gives the lock back with its transaction, so there is nothing to clean up and no lock left behind.
+"""
+
+LOCK_RETRY_SECONDS = 0.05
+"""A relay that found another instance relaying tries again this soon rather than a whole poll later: the rows its
+own handlers just wrote may have come after that instance read its batch, and nothing else would wake it."""
+
+
+@dataclass
+class _Pass:
+    """What one pass did with the rows it read, in id order: published, set aside, or stopped by a failure."""
+
+    published: list[int] = field(default_factory=list)
+    set_aside: list[tuple[int, str]] = field(default_factory=list)
+    failure: Exception | None = None
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in id order and marks them published after the broker acknowledged.
+
+    A pass hands its whole batch to the producer and then awaits the acknowledgements together: the producer is
+    idempotent with acks=all and keeps one request in flight per partition, so the records of one partition key
+    reach the topic in the order they were handed over. Only one relay of a service publishes at a time
+    (`RELAY_LOCK`), so several instances keep that order too.
+
+    A pass marks the rows from its start up to the first row the broker has not taken: a later row of the batch is
+    never marked while an earlier one is still to be published, so it goes out again after it and a consumer sees
+    the order as written (its inbox drops the second copy by the event's id). A relay killed between sending and
+    marking publishes its batch again for the same reason, in the same order.
+
+    A row refused for good is set aside with the error (`failed_at`, `last_error`), logged as
+    `outbox_row_set_aside` and counted by `lhl_outbox_set_aside`, and the rows behind it go on. Without that, one
+    dead letter too large for the broker blocked every event behind it. The producer refuses some such rows itself,
+    one at a time, when they are handed over; the broker refuses a whole produce request at once, so when it does
+    the rest of the batch is sent again one row at a time to find the row at fault.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        send: Send,
+        *,
+        poll_seconds: float,
+        batch_size: int = 500,
+        renew_producer: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._send = send
+        self._renew = renew_producer
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wakeup = Wakeup()
+        self._stopping = False
+        self._log = get_logger(component="outbox_relay")
+        self.lock_taken_elsewhere = False
+        """Whether the last pass found another instance relaying (and so published nothing)."""
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to a batch; returns how many rows it read (0 when another instance is relaying)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            self.lock_taken_elsewhere = not await conn.fetchval(RELAY_LOCK)
+            if self.lock_taken_elsewhere:
+                return 0
+            # No row locks: the advisory lock already keeps every other relay of this service out.
+            rows = await conn.fetch(
+                "SELECT id, topic, message_key, headers, payload FROM outbox"
+                " WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            done = await self._send_batch(rows)
+            if done.set_aside:
+                await conn.executemany(
+                    "UPDATE outbox SET failed_at = now(), last_error = $2 WHERE id = $1", done.set_aside
+                )
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done.published)
+        if done.failure is not None:
+            raise done.failure
+        self._log.debug("outbox_published", count=len(done.published))
+        return len(rows)
+
+    async def _send_batch(self, rows: Sequence[asyncpg.Record]) -> _Pass:
+        handed: list[tuple[asyncpg.Record, Awaitable[object] | BaseException]] = []
+        failure: Exception | None = None
+        for row in rows:
+            try:
+                handed.append((row, await self._send(*_record(row))))
+            except PERMANENT_SEND_ERRORS as error:
+                handed.append((row, error))
+            except Exception as error:
+                failure = error  # the broker is away: nothing behind this row was handed over
+                break
+        acks = [ack for _, ack in handed if not isinstance(ack, BaseException)]
+        results = iter(await asyncio.gather(*acks, return_exceptions=True))
+        done = _Pass(failure=failure)
+        for index, (row, ack) in enumerate(handed):
+            if isinstance(ack, BaseException):
+                done.set_aside.append(self._setting_aside(row, ack))  # the producer refused it: nothing was sent
+                continue
+            outcome = next(results)
+            if not isinstance(outcome, BaseException):
+                done.published.append(row["id"])
+                continue
+            if not isinstance(outcome, Exception):
+                raise outcome
+            await self._renew_producer()
+            if not isinstance(outcome, PERMANENT_SEND_ERRORS):
+                done.failure = outcome  # keep what came before it; it and the rows behind it go again, in order
+                break
+            # The broker refused a produce request, which may hold innocent rows beside the one at fault.
+            rest = await self._send_one_by_one([r for r, _ in handed[index:]])
+            done.published += rest.published
+            done.set_aside += rest.set_aside
+            done.failure = rest.failure or done.failure
+            break
+        return done
+
+    async def _send_one_by_one(self, rows: Sequence[asyncpg.Record]) -> _Pass:
+        """Each row on its own, waiting for its acknowledgement: slow, but a refusal names the one row at fault."""
+        done = _Pass()
+        for row in rows:
+            try:
+                ack = await self._send(*_record(row))
+            except PERMANENT_SEND_ERRORS as error:
+                done.set_aside.append(self._setting_aside(row, error))
+                continue
+            except Exception as error:
+                done.failure = error
+                break
+            try:
+                await ack
+            except PERMANENT_SEND_ERRORS as error:
+                done.set_aside.append(self._setting_aside(row, error))
+                await self._renew_producer()
+                continue
+            except Exception as error:
+                await self._renew_producer()
+                done.failure = error
+                break
+            done.published.append(row["id"])
+        return done
+
+    async def _renew_producer(self) -> None:
+        """A produce request that failed after it was handed over still used up its sequence numbers, and the
+        idempotent producer (aiokafka's) never gives them back: every later record of that partition would fail
+        with OutOfOrderSequenceNumber. That also means nothing behind a lost record is ever written before it. A
+        new producer (a new producer id) starts the sequence afresh."""
+        if self._renew is not None:
+            await self._renew()
+
+    def _setting_aside(self, row: asyncpg.Record, error: BaseException) -> tuple[int, str]:
+        text = f"{type(error).__name__}: {error}"[:1000]
+        self._log.error("outbox_row_set_aside", outbox_id=row["id"], topic=row["topic"], error=text)
+        return row["id"], text
+
+    def stop(self) -> None:
+        """Ask `run` to finish its current pass and return: cancelling mid-send would publish a row twice."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        await poll(
+            self._drain,
+            wakeup=self._wakeup,
+            # An instance that found another relay at work looks again soon: that one may be stopping.
+            seconds=lambda: LOCK_RETRY_SECONDS if self.lock_taken_elsewhere else self._poll_seconds,
+            stopping=lambda: self._stopping,
+            failed="outbox_publish_failed",
+            log=self._log,
+        )
+
+    async def _drain(self) -> None:
+        while await self.publish_pending() == self._batch_size:
+            pass

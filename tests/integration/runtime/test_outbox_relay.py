@@ -1,0 +1,201 @@
+"""The outbox relay publishes a batch without waiting for each acknowledgement in turn, and still keeps every
+partition key's order: with two relays over one outbox, and when a row in the middle of a batch fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+
+import pytest
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAuthorizationFailedError
+
+from contracts import topics
+from runtime import db
+from runtime.kafka_access import KafkaAccess
+from runtime.kafka_admin import ensure_topics
+from runtime.outbox import add_record
+from runtime.relay import OutboxRelay
+from tests.integration.meetings.helpers import wait_until
+from tests.support.infra import Infra
+from tests.support.kafka import Bus
+
+REGIONS = ("vestland", "agder", "rogaland", "nordland", "innlandet", "trondelag")
+
+
+@pytest.fixture
+async def outbox(infra: Infra, run_id: str) -> str:
+    """A fresh schema with the runtime's tables, as one service's instances share it; yields its name."""
+    schema = f"t{run_id}_relay"
+    pool = await db.create_pool(infra.database_url, schema)
+    await db.migrate(pool, [db.RUNTIME_MIGRATIONS])
+    await pool.close()
+    return schema
+
+
+class Instance:
+    """What one running instance of a service has for its relay: its own database pool and its own idempotent
+    producer, renewed when a produce request failed, as the service does."""
+
+    def __init__(self, infra: Infra, schema: str, access: KafkaAccess | None) -> None:
+        self._infra = infra
+        self._schema = schema
+        self._access = access or infra.kafka
+        self._producer: AIOKafkaProducer | None = None
+        self.pool: db.Pool | None = None
+
+    async def start(self) -> None:
+        self.pool = await db.create_pool(self._infra.database_url, self._schema)
+        await self.renew()
+
+    async def renew(self) -> None:
+        old = self._producer
+        self._producer = AIOKafkaProducer(**self._access.options(), acks="all", enable_idempotence=True)
+        await self._producer.start()
+        if old is not None:
+            await old.stop()
+
+    async def send(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> Awaitable[object]:
+        assert self._producer is not None
+        ack: Awaitable[object] = await self._producer.send(
+            topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
+        )
+        return ack
+
+    def relay(self, batch_size: int = 500) -> OutboxRelay:
+        assert self.pool is not None
+        return OutboxRelay(self.pool, self.send, poll_seconds=0.01, batch_size=batch_size, renew_producer=self.renew)
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+
+@asynccontextmanager
+async def instance(infra: Infra, schema: str, access: KafkaAccess | None = None) -> AsyncIterator[Instance]:
+    started = Instance(infra, schema, access)
+    try:
+        await started.start()
+        yield started
+    finally:
+        await started.stop()
+
+
+def first_seen(records: list[ConsumerRecord[bytes, bytes]]) -> dict[bytes, list[bytes]]:
+    """Each key's values in the order they first appeared on the topic (a repeat is what an inbox drops)."""
+    seen: dict[bytes, list[bytes]] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        assert record.key is not None
+        assert record.value is not None
+        values = seen.setdefault(record.key, [])
+        if record.value not in values:
+            values.append(record.value)
+    return seen
+
+
+async def unpublished(pool: db.Pool) -> int:
+    count: int = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL")
+    return count
+
+
+async def test_two_relays_over_one_outbox_publish_each_regions_events_in_the_order_they_were_written(
+    infra: Infra, bus: Bus, outbox: str
+) -> None:
+    topic = bus.topic(topics.AGREEMENT_INGRESS)
+    await ensure_topics(infra.kafka, [topic], 3)
+    per_region = 200
+
+    async with instance(infra, outbox) as a, instance(infra, outbox) as b:
+        assert a.pool is not None
+        pool_a = a.pool
+
+        async def write(numbers: range) -> None:
+            for n in numbers:
+                async with pool_a.acquire() as conn, conn.transaction():
+                    for region in REGIONS:
+                        await add_record(conn, topic, f"{region}:{n}".encode(), region.encode(), {})
+
+        # A backlog both find at once, then more while they run; small batches, so they take many turns.
+        await write(range(per_region // 2))
+        relays = [a.relay(batch_size=20), b.relay(batch_size=20)]
+        running = [asyncio.create_task(relay.run()) for relay in relays]
+        await write(range(per_region // 2, per_region))
+        await wait_until(lambda: unpublished(pool_a), lambda pending: pending == 0, timeout=60)
+        for relay in relays:
+            relay.stop()
+        await asyncio.gather(*running)
+
+    records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(rs) >= per_region * len(REGIONS))
+    assert first_seen(records) == {
+        region.encode(): [f"{region}:{n}".encode() for n in range(per_region)] for region in REGIONS
+    }
+
+
+async def test_a_row_the_broker_is_not_reached_for_stops_the_batch_there_and_nothing_behind_it_is_marked(
+    infra: Infra, bus: Bus, outbox: str
+) -> None:
+    # The meetings service may write its own events topic but not the evaluations': for its producer that topic is
+    # as unreachable as a broker that is away, which is no reason to set the row aside.
+    own = bus.topic(topics.MEETINGS_EVENTS)
+    forbidden = bus.topic(topics.EVALUATIONS_EVENTS)
+    await ensure_topics(infra.kafka, [own, forbidden], 3)
+    written = [(own, b"first"), (own, b"second"), (forbidden, b"not allowed"), (own, b"third"), (own, b"fourth")]
+
+    async with instance(infra, outbox, infra.service_kafka("meetings")) as meetings:
+        pool = meetings.pool
+        assert pool is not None
+        async with pool.acquire() as conn:
+            for to, value in written:
+                await add_record(conn, to, value, b"vestland", {})
+        with pytest.raises(TopicAuthorizationFailedError):
+            await meetings.relay().publish_pending()
+        rows = await pool.fetch("SELECT payload, published_at, failed_at FROM outbox ORDER BY id")
+
+    assert [(bytes(r["payload"]), r["published_at"] is not None, r["failed_at"] is not None) for r in rows] == [
+        (b"first", True, False),
+        (b"second", True, False),
+        (b"not allowed", False, False),
+        (b"third", False, False),
+        (b"fourth", False, False),
+    ]
+    records = await bus.read(topics.MEETINGS_EVENTS, lambda rs: len(rs) >= 2, timeout=5)
+    assert first_seen(records)[b"vestland"][:2] == [b"first", b"second"]
+
+
+async def test_a_row_the_broker_refuses_in_the_middle_of_a_batch_is_set_aside_alone_and_the_order_holds(
+    infra: Infra, bus: Bus, outbox: str
+) -> None:
+    # The producer would send this row; the broker refuses it for the topic's limit, and with it the whole produce
+    # request it came in, which holds the rows beside it.
+    topic = bus.topic(topics.AGREEMENT_INGRESS)
+    admin = AIOKafkaAdminClient(**infra.kafka.options())
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "4000"})])
+    finally:
+        await admin.close()
+    values = [b"one", b"two", b"x" * 20_000, b"three", b"four"]
+
+    async with instance(infra, outbox) as one:
+        pool = one.pool
+        assert pool is not None
+        async with pool.acquire() as conn:
+            for value in values:
+                await add_record(conn, topic, value, b"agder", {})
+        await one.relay().publish_pending()
+        rows = await pool.fetch("SELECT published_at, failed_at, last_error FROM outbox ORDER BY id")
+
+    assert [(r["published_at"] is not None, r["failed_at"] is not None) for r in rows] == [
+        (True, False),
+        (True, False),
+        (False, True),
+        (True, False),
+        (True, False),
+    ]
+    assert "TooLarge" in rows[2]["last_error"]
+    records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(first_seen(rs).get(b"agder", [])) >= 4)
+    assert first_seen(records) == {b"agder": [b"one", b"two", b"three", b"four"]}
