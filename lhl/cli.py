@@ -141,12 +141,13 @@ def _local_smtp_sink() -> tuple[Mailbox, dict[str, str]]:
 
 
 def _mount_operator_clis() -> None:
-    from lhl import acls, dlq, keys, publish
+    from lhl import acls, dlq, keys, publish, token
 
     app.add_typer(dlq.app, name="dlq")
     app.add_typer(acls.app, name="acl")
     app.add_typer(keys.app, name="keys")
     app.command("publish")(publish.publish_command)
+    app.command("token")(token.token_command)
     try:
         from lhl.status import status_command
     except ModuleNotFoundError:  # the evaluations or meetings service is not in this checkout
