@@ -19,7 +19,7 @@ from lhl import access, services
 from runtime import db
 from runtime.logging import configure_logging, get_logger
 from runtime.service import ensure_topics
-from services.gateway import health, problems, publish
+from services.gateway import feed, health, problems, publish, receipts
 from services.gateway.auth import TokenVerifier
 from services.gateway.problems import Problem
 from services.gateway.resources import GatewayMetrics, Resources
@@ -89,6 +89,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(Problem, problems.handle)
     app.include_router(publish.router)
+    app.include_router(receipts.router)
+    app.include_router(feed.router)
     app.include_router(health.router)
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app

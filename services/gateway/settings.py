@@ -30,7 +30,11 @@ class GatewaySettings(RuntimeSettings):
     token_leeway_seconds: float = Field(default=30.0, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat.")
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest request body accepted.")
     max_batch_events: int = Field(default=100, gt=0, description="Most events in one batch.")
-    audit_schema: str = Field(default="audit", description="The audit trail's schema, read for receipts and feed.")
+    audit_schema: str = Field(
+        default="audit",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The audit trail's schema, read (SELECT only) for receipts and the feed.",
+    )
     feed_max_limit: int = Field(default=500, gt=0, description="Most events one page of the feed returns.")
     send_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a publish waits for the broker's acknowledgement before a 503."

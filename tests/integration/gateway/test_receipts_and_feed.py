@@ -1,0 +1,132 @@
+"""Receipts and the feed through real HTTP, read from the audit trail that the real audit service records."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from contracts.signing import GATEWAY, service_source
+from services.meetings.app import create_app as meetings_app
+from services.meetings.settings import MeetingsSettings
+from tests.integration.audit.helpers import audit_settings, running_audit
+from tests.integration.gateway.test_publish import CE, meeting
+from tests.support.gateway import READ, bearer, gateway_settings, serving
+from tests.support.infra import Infra
+from tests.support.services import running, settings_for
+from tests.support.signing import keys_for_tests
+
+
+async def answer_until(
+    ask: Callable[[], Awaitable[httpx.Response]], done: Callable[[httpx.Response], bool], timeout: float = 45
+) -> httpx.Response:
+    async with asyncio.timeout(timeout):
+        while True:  # polling over HTTP, as an integrator would: there is no event to wait on
+            answer = await ask()
+            if done(answer):
+                return answer
+            await asyncio.sleep(0.3)
+
+
+async def test_an_accepted_event_is_processed_and_its_receipt_lists_what_it_caused(
+    infra: Infra, run_id: str, tmp_path: Path
+) -> None:
+    event = meeting()
+    path = f"/events/statsforvalteren/vestland/moter/{event['id']}"
+    audit = audit_settings(infra, run_id, tmp_path)
+    async with (
+        running(meetings_app(settings_for(MeetingsSettings, infra, run_id))),
+        running_audit(audit),
+        serving(gateway_settings(infra, run_id)) as gateway,
+    ):
+        posted = await gateway.client.post("/events", json=event, headers={**CE, **bearer("sf-vestland")})
+        receipt = await answer_until(
+            lambda: gateway.client.get(path, headers=bearer("sf-vestland", READ)),
+            lambda r: r.status_code == 200 and len(r.json()["caused"]) >= 3,
+        )
+        elsewhere = await gateway.client.get(path, headers=bearer("sf-rogaland", READ))
+        unknown = await gateway.client.get(f"{path}-nothing", headers=bearer("sf-vestland", READ))
+    assert posted.status_code == 202
+    assert posted.json()["status"] == path
+    body = receipt.json()
+    assert body["status"] == "processed"
+    assert body["type"] == "no.levehelelivet.meeting.held.v1"
+    assert body["received_at"] is not None
+    caused = sorted((c["type"].split(".")[2], c["source"]) for c in body["caused"])
+    assert caused == [
+        ("action-item", "/lhl/meetings"),
+        ("action-item", "/lhl/meetings"),
+        ("meeting", "/lhl/meetings"),
+    ]
+    assert elsewhere.status_code == 403
+    assert unknown.status_code == 404
+    # The proof of who sent it stays in the audit: the gateway's registered key signed it, for sf-vestland's token.
+    conn = await asyncpg.connect(infra.service_database_url("audit"))
+    try:
+        row = await conn.fetchrow(
+            f"SELECT kind, signed_by_key, envelope FROM t{run_id}_audit.audit_log WHERE event_id = $1", event["id"]
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    assert row["kind"] == "event"
+    assert row["signed_by_key"] == keys_for_tests().signer(service_source(GATEWAY)).key_id
+    claims = json.loads(json.loads(row["envelope"])["authclaims"])
+    assert claims["org"] == "sf-vestland"
+    assert claims["consumer"].startswith("0192:")
+
+
+def _ids(pages: list[dict[str, Any]]) -> list[str]:
+    return [e["id"] for page in pages for e in page["events"]]
+
+
+async def _all_pages(client: httpx.AsyncClient, headers: dict[str, str], after: str | None) -> list[dict[str, Any]]:
+    pages = []
+    while True:
+        params = {"limit": "2", **({"after": after} if after else {})}
+        page = (await client.get("/feed", params=params, headers=headers)).json()
+        pages.append(page)
+        if not page["events"]:
+            return pages
+        after = page["next"]
+
+
+async def test_the_feed_gives_every_event_once_across_pages_and_a_restart(
+    infra: Infra, run_id: str, tmp_path: Path
+) -> None:
+    before = [meeting() for _ in range(5)]
+    after_restart = [meeting() for _ in range(3)]
+    reader = bearer("hdir", READ)
+    audit = audit_settings(infra, run_id, tmp_path)
+    settings = gateway_settings(infra, run_id)
+    async with running_audit(audit):
+        async with serving(settings) as gateway:
+            for event in before:
+                await gateway.client.post("/events", json=event, headers={**CE, **bearer("sf-vestland")})
+            await answer_until(
+                lambda: gateway.client.get("/feed", params={"limit": "100"}, headers=reader),
+                lambda r: len(r.json()["events"]) == len(before),
+            )
+            first = await _all_pages(gateway.client, reader, None)
+            regional = (await gateway.client.get("/feed", headers=bearer("sf-rogaland", READ))).json()
+            bad_cursor = await gateway.client.get("/feed", params={"after": "not-ours"}, headers=reader)
+        async with serving(settings) as gateway:
+            for event in after_restart:
+                await gateway.client.post("/events", json=event, headers={**CE, **bearer("sf-vestland")})
+            await answer_until(
+                lambda: gateway.client.get("/feed", params={"limit": "100"}, headers=reader),
+                lambda r: len(r.json()["events"]) == len(before) + len(after_restart),
+            )
+            rest = await _all_pages(gateway.client, reader, first[-1]["next"])
+    assert _ids(first) == [e["id"] for e in before]
+    assert all(len(page["events"]) <= 2 for page in first)
+    assert _ids(rest) == [e["id"] for e in after_restart]
+    assert regional["events"] == []  # Rogaland's office reads Rogaland's and national events, not Vestland's
+    assert bad_cursor.status_code == 400
+    assert uuid.UUID(first[0]["events"][0]["id"])
