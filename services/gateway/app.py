@@ -74,6 +74,11 @@ async def _open(settings: GatewaySettings) -> Resources:
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     s = settings or GatewaySettings()
     configure_logging(s.service_name, s.log_level, s.log_format)
+    return build(s)
+
+
+def build(s: GatewaySettings) -> FastAPI:
+    """The application; nothing opens before its lifespan starts, so the OpenAPI document needs no broker."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
