@@ -20,7 +20,7 @@ STACK_ENV = set -a && eval "$$($(PYTHON) -m deploy.stack env)" && set +a
 ASYNCAPI_TOOLS := tools/asyncapi
 ASYNCAPI_STAMP := $(ASYNCAPI_TOOLS)/node_modules/.installed-$(shell sha256sum $(ASYNCAPI_TOOLS)/package-lock.json | cut -c1-12)
 
-.PHONY: venv lock asyncapi-tools up down status lint test test-unit run demo contracts bench bench-signing clean
+.PHONY: venv lock asyncapi-tools up down status lint test test-unit run demo contracts bench bench-signing bench-gateway clean
 
 venv: $(STAMP)
 
@@ -89,6 +89,10 @@ demo: venv up
 
 bench: venv up
 	$(STACK_ENV) && $(PY) -m benchmarks.audit_throughput
+
+# Events a second accepted through the gateway's POST /events, beside the raw Kafka publish rate, and the p99 of a 202.
+bench-gateway: venv up
+	$(STACK_ENV) && $(PY) -m benchmarks.gateway
 
 # What signing and verifying one event costs, on one core; needs no broker.
 bench-signing: venv
