@@ -126,6 +126,8 @@ def compose_files(state_dir: str | os.PathLike[str] | None = None) -> tuple[Path
         variables[f"LHL_{service.upper()}_KAFKA_PASSWORD"] = kafka[f"svc-{service}"]
         variables[f"LHL_{service.upper()}_DB_PASSWORD"] = postgres[database.service_role(service)]
     deploy = system.checkout() / "deploy"
+    # The gateway trusts the local issuer's public keys in compose too (`lhl token` mints with its private key).
+    (deploy / "issuer-jwks.generated.json").write_text(issuer.ensure(state).read_text())
     env_file, init_file = deploy / ".env", deploy / "postgres" / "init.generated.sql"
     # The init script must be readable by the container's postgres user, so its folder keeps other host users out.
     init_file.parent.mkdir(mode=0o700, exist_ok=True)
