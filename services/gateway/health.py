@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from prometheus_client.exposition import choose_encoder
 
+from contracts.topics import MEETINGS_INGRESS
 from services.gateway.resources import Res
 
 router = APIRouter(tags=["operations"])
@@ -27,17 +28,12 @@ async def ready(resources: Res) -> JSONResponse:
     except Exception:  # any failure to answer is "not ready", never a crash of the probe
         checks["database"] = False
     try:
-        checks["broker"] = bool(await resources.producer.partitions_for(resources.settings.topic(_probe_topic())))
+        probe = resources.settings.topic(MEETINGS_INGRESS)
+        checks["broker"] = bool(await resources.producer.partitions_for(probe))
     except Exception:  # as above
         checks["broker"] = False
     ok = all(checks.values())
     return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
-
-
-def _probe_topic() -> str:
-    from contracts.topics import MEETINGS_INGRESS
-
-    return MEETINGS_INGRESS
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -138,7 +137,3 @@ async def handle(request: Request, error: Exception) -> JSONResponse:
 def response_schema(description: str) -> dict[str, Any]:
     """For the OpenAPI document: a response that is a problem document."""
     return {"description": description, "content": {MEDIA_TYPE: {"schema": ProblemDocument.model_json_schema()}}}
-
-
-def dumps(document: ProblemDocument) -> str:
-    return json.dumps(document.model_dump(mode="json", exclude_none=True), ensure_ascii=False)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE
 from contracts.rejections import Rejected
 from runtime.admission import media_type, read_json
+from runtime.logging import get_logger
 from services.gateway import problems, repository
 from services.gateway.auth import Caller
 from services.gateway.judging import Forbidden, Judged, judge
@@ -23,6 +24,7 @@ from services.gateway.repository import NewAccepted
 from services.gateway.resources import Publisher, Res, Resources
 
 router = APIRouter(tags=["publish"])
+_log = get_logger(component="publish")
 
 ACCEPTED_TYPES: Final = (CONTENT_TYPE, BATCH_CONTENT_TYPE)
 
@@ -111,8 +113,16 @@ async def post_events(request: Request, caller: Publisher, resources: Res) -> JS
         )
         for j, duplicate in outcomes
     ]
-    for _, duplicate in outcomes:
+    for judged_event, duplicate in outcomes:
         resources.metrics.events.labels("duplicate" if duplicate else "accepted").inc()
+        _log.info(
+            "event_duplicate" if duplicate else "event_accepted",
+            event_id=judged_event.event.id,
+            source=judged_event.event.source,
+            event_type=judged_event.event.type,
+            organisation=caller.organisation.id,
+            token_id=caller.token_id,
+        )
     resources.metrics.publish_seconds.observe(time.perf_counter() - started)
     if batch:
         return JSONResponse(AcceptedBatch(accepted=accepted).model_dump(), status_code=202)
@@ -167,12 +177,14 @@ def _judge_all(posted: list[Any], caller: Caller, resources: Resources, batch: b
             refused.append((at, error))
     if forbidden:
         resources.metrics.events.labels("forbidden").inc(len(forbidden))
+        _log.info("events_forbidden", organisation=caller.organisation.id, problems=[p.detail for p in forbidden])
         raise problems.forbidden(
             forbidden[0].detail if len(forbidden) == 1 else f"{len(forbidden)} events may not be sent by this caller",
             forbidden,
         )
     if refused:
         resources.metrics.events.labels("rejected").inc(len(refused))
+        _log.info("events_rejected", organisation=caller.organisation.id, reasons=[r.reason.value for _, r in refused])
         raise problems.rejected(refused)
     seen: set[tuple[str, str]] = set()
     for index, j in enumerate(judged):

@@ -114,3 +114,36 @@ async def test_a_batch_is_judged_whole_and_each_bad_event_is_named_by_its_positi
     assert [a["duplicate"] for a in accepted.json()["accepted"]] == [False, False]
     assert wrong_type.status_code == 415
     assert wrong_type.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_type_the_organisation_may_never_send_and_a_derived_type_are_forbidden(
+    infra: Infra, run_id: str
+) -> None:
+    notice = meeting()
+    notice["type"] = "no.levehelelivet.agreement.termination-notice-given.v1"  # only the agreement's parties send it
+    derived = {**meeting(), "type": "no.levehelelivet.meeting.recorded.v1"}
+    async with serving(gateway_settings(infra, run_id)) as gateway:
+        party_only = await gateway.client.post("/events", json=notice, headers={**CE, **bearer("sf-vestland")})
+        service_only = await gateway.client.post("/events", json=derived, headers={**CE, **bearer("sf-vestland")})
+    assert party_only.status_code == 403
+    assert party_only.json()["errors"][0]["field"] == "type"
+    assert "sf-vestland may not send" in party_only.json()["errors"][0]["detail"]
+    assert service_only.status_code == 403
+    assert "only by the meetings service" in service_only.json()["errors"][0]["detail"]
+
+
+async def test_a_body_or_batch_over_the_limits_is_refused_with_a_problem_document(infra: Infra, run_id: str) -> None:
+    settings = gateway_settings(infra, run_id, max_body_bytes=20_000, max_batch_events=3)
+    batch_headers = {"Content-Type": BATCH_CONTENT_TYPE, **bearer("sf-vestland")}
+    async with serving(settings) as gateway:
+        too_many = await gateway.client.post("/events", json=[meeting() for _ in range(4)], headers=batch_headers)
+        padded = {**meeting(), "padding": "x" * 1900}
+        too_large = await gateway.client.post("/events", json=[padded] * 11, headers=batch_headers)
+        signed = await gateway.client.post(
+            "/events", json={**meeting(), "dssematerial": "abc"}, headers={**CE, **bearer("sf-vestland")}
+        )
+    assert (too_many.status_code, too_many.json()["type"]) == (413, "urn:levehelelivet:problem:batch_too_large")
+    assert (too_large.status_code, too_large.json()["type"]) == (413, "urn:levehelelivet:problem:body_too_large")
+    assert too_large.headers["content-type"] == "application/problem+json"
+    assert signed.status_code == 400
+    assert signed.json()["errors"][0]["field"] == "dssematerial"
