@@ -34,8 +34,13 @@ class NewAccepted:
 async def lock(conn: Connection, keys: Sequence[tuple[str, str]]) -> None:
     """Serialise concurrent POSTs of the same events until the transaction ends; in one order, so two batches
     that share events cannot deadlock."""
-    for source, event_id in sorted(set(keys)):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", source, event_id)
+    ordered = sorted(set(keys))
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(k.source || chr(10) || k.id, 0))"
+        " FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(source, id, n) ORDER BY k.n",
+        [s for s, _ in ordered],
+        [i for _, i in ordered],
+    )
 
 
 async def already_accepted(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], AcceptedRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -45,6 +46,18 @@ async def test_a_valid_event_is_on_the_broker_once_even_when_the_post_is_retried
     assert ours[0]["data"] == event["data"]
     assert json.loads(ours[0]["authclaims"])["org"] == "sf-vestland"
     assert ours[0]["dssematerial"]
+
+
+async def test_concurrent_retries_of_one_event_publish_it_once(infra: Infra, run_id: str, bus: Bus) -> None:
+    event, marker = meeting(), meeting()
+    headers = {**CE, **bearer("sf-vestland")}
+    async with serving(gateway_settings(infra, run_id)) as gateway:
+        answers = await asyncio.gather(*(gateway.client.post("/events", json=event, headers=headers) for _ in range(6)))
+        await gateway.client.post("/events", json=marker, headers=headers)
+        published = await bus.events(topics.MEETINGS_INGRESS, lambda es: any(e["id"] == marker["id"] for e in es))
+    assert [a.status_code for a in answers] == [202] * 6
+    assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 5
+    assert [e["id"] for e in published].count(event["id"]) == 1
 
 
 async def test_a_retry_with_another_body_under_the_same_id_is_a_conflict(infra: Infra, run_id: str) -> None:
