@@ -15,7 +15,7 @@ import httpx
 from contracts.signing import GATEWAY, service_source
 from services.meetings.app import create_app as meetings_app
 from services.meetings.settings import MeetingsSettings
-from tests.integration.audit.helpers import audit_settings, running_audit
+from tests.integration.audit.helpers import audit_cli, audit_settings, running_audit
 from tests.integration.gateway.test_publish import CE, meeting
 from tests.support.gateway import READ, bearer, gateway_settings, serving
 from tests.support.infra import Infra
@@ -50,6 +50,7 @@ async def test_an_accepted_event_is_processed_and_its_receipt_lists_what_it_caus
             lambda: gateway.client.get(path, headers=bearer("sf-vestland", READ)),
             lambda r: r.status_code == 200 and len(r.json()["caused"]) >= 3,
         )
+        verified = await audit_cli(audit, "verify")
         elsewhere = await gateway.client.get(path, headers=bearer("sf-rogaland", READ))
         unknown = await gateway.client.get(f"{path}-nothing", headers=bearer("sf-vestland", READ))
     assert posted.status_code == 202
@@ -80,6 +81,8 @@ async def test_an_accepted_event_is_processed_and_its_receipt_lists_what_it_caus
     claims = json.loads(json.loads(row["envelope"])["authclaims"])
     assert claims["org"] == "sf-vestland"
     assert claims["consumer"].startswith("0192:")
+    # `lhl audit verify` checks the gateway's signature, and so the claims it covers, like any publisher's.
+    assert verified.exit_code == 0, verified.stdout
 
 
 def _ids(pages: list[dict[str, Any]]) -> list[str]:
