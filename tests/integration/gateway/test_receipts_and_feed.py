@@ -15,8 +15,11 @@ import httpx
 from contracts.signing import GATEWAY, service_source
 from services.meetings.app import create_app as meetings_app
 from services.meetings.settings import MeetingsSettings
+from services.notifications.app import create_app as notifications_app
 from tests.integration.audit.helpers import audit_cli, audit_settings, running_audit
 from tests.integration.gateway.test_publish import CE, meeting
+from tests.integration.notifications import scenario as sc
+from tests.integration.notifications.servers import SmtpServer
 from tests.support.gateway import READ, bearer, gateway_settings, serving
 from tests.support.infra import Infra
 from tests.support.services import running, settings_for
@@ -34,22 +37,27 @@ async def answer_until(
             await asyncio.sleep(0.3)
 
 
-async def test_an_accepted_event_is_processed_and_its_receipt_lists_what_it_caused(
-    infra: Infra, run_id: str, tmp_path: Path
+def _told(receipt: httpx.Response) -> bool:
+    """Every caused event there, and the action item for KS Vestland (which has an e-mail address) told."""
+    caused = receipt.json()["caused"] if receipt.status_code == 200 else []
+    return len(caused) >= 3 and any(c["deliveries"] for c in caused)
+
+
+async def test_an_accepted_event_is_processed_and_its_receipt_lists_what_it_caused_and_who_was_told(
+    infra: Infra, run_id: str, tmp_path: Path, smtp: SmtpServer
 ) -> None:
     event = meeting()
     path = f"/events/statsforvalteren/vestland/moter/{event['id']}"
     audit = audit_settings(infra, run_id, tmp_path)
+    seed = sc.write_seed(tmp_path, "http://127.0.0.1:9/unused")
     async with (
         running(meetings_app(settings_for(MeetingsSettings, infra, run_id))),
+        running(notifications_app(sc.settings(infra, run_id, smtp.port, seed))),
         running_audit(audit),
         serving(gateway_settings(infra, run_id)) as gateway,
     ):
         posted = await gateway.client.post("/events", json=event, headers={**CE, **bearer("sf-vestland")})
-        receipt = await answer_until(
-            lambda: gateway.client.get(path, headers=bearer("sf-vestland", READ)),
-            lambda r: r.status_code == 200 and len(r.json()["caused"]) >= 3,
-        )
+        receipt = await answer_until(lambda: gateway.client.get(path, headers=bearer("sf-vestland", READ)), _told)
         verified = await audit_cli(audit, "verify")
         elsewhere = await gateway.client.get(path, headers=bearer("sf-rogaland", READ))
         unknown = await gateway.client.get(f"{path}-nothing", headers=bearer("sf-vestland", READ))
@@ -65,6 +73,9 @@ async def test_an_accepted_event_is_processed_and_its_receipt_lists_what_it_caus
         ("action-item", "/lhl/meetings"),
         ("meeting", "/lhl/meetings"),
     ]
+    told = {(d["recipient"], d["channel"], d["outcome"]) for c in body["caused"] for d in c["deliveries"]}
+    assert ("ks-vestland", "email", "delivered") in told
+    assert len(smtp.to(sc.ADDRESS["ks-vestland"])) >= 1
     assert elsewhere.status_code == 403
     assert unknown.status_code == 404
     # The proof of who sent it stays in the audit: the gateway's registered key signed it, for sf-vestland's token.
