@@ -37,6 +37,18 @@ async def answer_until(
             await asyncio.sleep(0.3)
 
 
+def cancellation(held: dict[str, Any]) -> dict[str, Any]:
+    """A cancellation of a meeting that was held: valid by the contract, refused by the meetings service's rules."""
+    data = {k: held["data"][k] for k in ("meeting_id", "agreement_id", "kind", "region")}
+    return {
+        **held,
+        "id": str(uuid.uuid4()),
+        "type": "no.levehelelivet.meeting.cancelled.v1",
+        "dataschema": "urn:levehelelivet:schema:meeting.cancelled:v1",
+        "data": {**data, "reason": "Avlyst"},
+    }
+
+
 def _told(receipt: httpx.Response) -> bool:
     """Every caused event there, and the action item for KS Vestland (which has an e-mail address) told."""
     caused = receipt.json()["caused"] if receipt.status_code == 200 else []
@@ -57,7 +69,14 @@ async def test_an_accepted_event_is_processed_and_its_receipt_lists_what_it_caus
         serving(gateway_settings(infra, run_id)) as gateway,
     ):
         posted = await gateway.client.post("/events", json=event, headers={**CE, **bearer("sf-vestland")})
-        receipt = await answer_until(lambda: gateway.client.get(path, headers=bearer("sf-vestland", READ)), _told)
+        reader = bearer("sf-vestland", READ)
+        receipt = await answer_until(lambda: gateway.client.get(path, headers=reader), _told)
+        cancel = cancellation(event)
+        await gateway.client.post("/events", json=cancel, headers={**CE, **bearer("sf-vestland")})
+        refused = await answer_until(
+            lambda: gateway.client.get(f"/events/statsforvalteren/vestland/moter/{cancel['id']}", headers=reader),
+            lambda r: r.status_code == 200 and r.json()["status"] == "rejected",
+        )
         verified = await audit_cli(audit, "verify")
         elsewhere = await gateway.client.get(path, headers=bearer("sf-rogaland", READ))
         unknown = await gateway.client.get(f"{path}-nothing", headers=bearer("sf-vestland", READ))
@@ -76,6 +95,10 @@ async def test_an_accepted_event_is_processed_and_its_receipt_lists_what_it_caus
     told = {(d["recipient"], d["channel"], d["outcome"]) for c in body["caused"] for d in c["deliveries"]}
     assert ("ks-vestland", "email", "delivered") in told
     assert len(smtp.to(sc.ADDRESS["ks-vestland"])) >= 1
+    # A rule only the service can judge (it needs the meeting's state): accepted by the gateway, rejected behind it.
+    [why] = refused.json()["rejections"]
+    assert why["reason"] == "rule_violated"
+    assert "a held meeting cannot be cancelled" in why["message"]
     assert elsewhere.status_code == 403
     assert unknown.status_code == 404
     # The proof of who sent it stays in the audit: the gateway's registered key signed it, for sf-vestland's token.
