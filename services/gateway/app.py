@@ -93,6 +93,7 @@ def build(s: GatewaySettings) -> FastAPI:
 
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(Problem, problems.handle)
+    app.add_exception_handler(Exception, problems.handle_unexpected)
     app.include_router(publish.router)
     app.include_router(receipts.router)
     app.include_router(feed.router)

@@ -6,11 +6,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import asyncpg
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.rejections import DESCRIPTIONS, Reason, Rejected
+from runtime.logging import get_logger
 
 MEDIA_TYPE: Final = "application/problem+json"
 TYPE_PREFIX: Final = "urn:levehelelivet:problem:"
@@ -132,6 +134,22 @@ def respond(problem: Problem, request: Request) -> JSONResponse:
 async def handle(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, Problem)
     return respond(error, request)
+
+
+async def handle_unexpected(request: Request, error: Exception) -> JSONResponse:
+    """A failure of ours is a problem document too, and logged with its stack; the caller may retry."""
+    get_logger(component="http").error("request_failed", path=request.url.path, exc_info=error)
+    if isinstance(error, asyncpg.InsufficientPrivilegeError | asyncpg.UndefinedTableError):
+        problem = Problem(
+            503,
+            "audit_trail_unavailable",
+            "The audit trail cannot be read yet",
+            "the audit service has not yet granted the gateway its read access (it does at its start); retry later",
+            headers={"Retry-After": "5"},
+        )
+    else:
+        problem = Problem(500, "internal_error", "The gateway failed", "an error of ours, logged; retry the request")
+    return respond(problem, request)
 
 
 def response_schema(description: str) -> dict[str, Any]:

@@ -167,3 +167,12 @@ async def test_the_feed_gives_every_event_once_across_pages_and_a_restart(
     assert regional["events"] == []  # Rogaland's office reads Rogaland's and national events, not Vestland's
     assert bad_cursor.status_code == 400
     assert uuid.UUID(first[0]["events"][0]["id"])
+
+
+async def test_before_the_audit_ever_ran_the_feed_answers_503_with_a_problem(infra: Infra, run_id: str) -> None:
+    async with serving(gateway_settings(infra, run_id)) as gateway:
+        answer = await gateway.client.get("/feed", headers=bearer("hdir", READ))
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "urn:levehelelivet:problem:audit_trail_unavailable"
+    assert answer.headers["retry-after"] == "5"
