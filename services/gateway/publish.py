@@ -7,6 +7,7 @@ import time
 from typing import Any, Final
 from urllib.parse import quote
 
+import structlog
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -24,7 +25,12 @@ from services.gateway.repository import NewAccepted
 from services.gateway.resources import Publisher, Res, Resources
 
 router = APIRouter(tags=["publish"])
-_log = get_logger(component="publish")
+
+
+def _log() -> structlog.stdlib.BoundLogger:
+    """Made at each use, so that it follows the logging the composition root configured (not the import's)."""
+    return get_logger(component="publish")
+
 
 ACCEPTED_TYPES: Final = (CONTENT_TYPE, BATCH_CONTENT_TYPE)
 
@@ -115,7 +121,7 @@ async def post_events(request: Request, caller: Publisher, resources: Res) -> JS
     ]
     for judged_event, duplicate in outcomes:
         resources.metrics.events.labels("duplicate" if duplicate else "accepted").inc()
-        _log.info(
+        _log().info(
             "event_duplicate" if duplicate else "event_accepted",
             event_id=judged_event.event.id,
             source=judged_event.event.source,
@@ -177,14 +183,15 @@ def _judge_all(posted: list[Any], caller: Caller, resources: Resources, batch: b
             refused.append((at, error))
     if forbidden:
         resources.metrics.events.labels("forbidden").inc(len(forbidden))
-        _log.info("events_forbidden", organisation=caller.organisation.id, problems=[p.detail for p in forbidden])
+        _log().info("events_forbidden", organisation=caller.organisation.id, problems=[p.detail for p in forbidden])
         raise problems.forbidden(
             forbidden[0].detail if len(forbidden) == 1 else f"{len(forbidden)} events may not be sent by this caller",
             forbidden,
         )
     if refused:
         resources.metrics.events.labels("rejected").inc(len(refused))
-        _log.info("events_rejected", organisation=caller.organisation.id, reasons=[r.reason.value for _, r in refused])
+        reasons = [r.reason.value for _, r in refused]
+        _log().info("events_rejected", organisation=caller.organisation.id, reasons=reasons)
         raise problems.rejected(refused)
     seen: set[tuple[str, str]] = set()
     for index, j in enumerate(judged):
