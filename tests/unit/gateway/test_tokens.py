@@ -74,3 +74,13 @@ def test_no_header_or_another_scheme_is_unauthorised() -> None:
         verifier().verify("Basic dXNlcjpwYXNz")
     assert (missing.value.status, basic.value.status) == (401, 401)
     assert missing.value.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_token_verified_once_is_still_refused_once_it_has_expired() -> None:
+    checking = verifier(leeway=0)
+    token = ISSUER.mint(NUMBER, ["x"], exp=int(time.time()) + 1)
+    assert checking.verify(f"Bearer {token}").organisation.id == "sf-vestland"
+    time.sleep(1.1)
+    with pytest.raises(Problem) as expired:
+        checking.verify(f"Bearer {token}")
+    assert expired.value.status == 401
