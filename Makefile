@@ -29,7 +29,7 @@ COMPOSE_DIR   := $(CURDIR)/.local/compose-spec
 COMPOSE_STAMP := $(COMPOSE_DIR)/.installed-$(shell cat $(COMPOSE_TOOLS)/go.mod $(COMPOSE_TOOLS)/go.sum $(COMPOSE_TOOLS)/*.go | sha256sum | cut -c1-12)
 COMPOSE_GO     = cd $(COMPOSE_TOOLS) && GOMODCACHE=$(COMPOSE_DIR)/modcache GOFLAGS='-mod=readonly -modcacherw' GOTOOLCHAIN=local go
 
-.PHONY: venv lock asyncapi-tools compose-tools up down status lint test test-unit run demo contracts bench profile bench-signing clean
+.PHONY: venv lock asyncapi-tools compose-tools up down status lint test test-unit run demo contracts bench profile bench-signing bench-gateway clean
 
 venv: $(STAMP)
 
@@ -118,6 +118,10 @@ bench: venv up
 # The meetings service's top frames during catch-up, sampled by py-spy (raw stacks under .local/profile).
 profile: venv up
 	$(STACK_ENV) && $(PY) -m benchmarks --only meetings --latency-seconds 0 --profile .local/profile $(BENCH_FLAGS)
+
+# Events a second accepted through the gateway's POST /events, beside the raw Kafka publish rate, and the p99 of a 202.
+bench-gateway: venv up
+	$(STACK_ENV) && $(PY) -m benchmarks.gateway
 
 # What signing and verifying one event costs, on one core; needs no broker.
 bench-signing: venv

@@ -74,6 +74,17 @@ class Organisation(_Frozen):
     kind: str = Field(description="ministry, directorate, county_governor, ks_regional, ...")
     region: str | None = Field(description="The county governor office the organisation belongs to, if any.")
     sources: tuple[str, ...] = Field(description="CloudEvents `source` values registered for its systems.")
+    organisation_number: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{9}$",
+        description="The Central Coordinating Register's organisation number (nine digits), which a Maskinporten "
+        "token names as consumer ID 0192:<number>; municipalities derived from a county code have none here.",
+    )
+    organisation_number_synthetic: bool = Field(
+        default=False,
+        description="True when the number is a synthetic test number (they begin with 3; registered entities' "
+        "begin with 8 or 9), to be replaced by the organisation's real one before production.",
+    )
 
 
 class FocusArea(_Frozen):
@@ -215,6 +226,17 @@ class Organisations(_Frozen):
 
     def owner_of_source(self, source: str) -> Organisation | None:
         return next((o for o in self.organisations if source in o.sources), None)
+
+    def by_number(self, organisation_number: str) -> Organisation | None:
+        """The organisation a Maskinporten-style token speaks for (its consumer's organisation number)."""
+        return next((o for o in self.organisations if o.organisation_number == organisation_number), None)
+
+    @model_validator(mode="after")
+    def _numbers_are_unique(self) -> Organisations:
+        numbers = [o.organisation_number for o in self.organisations if o.organisation_number is not None]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError("an organisation number is given to more than one organisation")
+        return self
 
 
 def _office_of_county(regions: Regions, code: str, on: date) -> str | None:

@@ -8,6 +8,7 @@ may publish it. Every extension attribute an event carries must be signed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,14 @@ EXTENSIONS: Final = ("correlationid", "causationid", "traceparent", "partitionke
 """This system's extension attributes: always signed, in this order, then any other extension the event carries."""
 NOT_EXTENSIONS: Final = frozenset({*dsse.CORE_ATTRIBUTES, dsse.ATTRIBUTE, "data", "data_base64"})
 SERVICE_SOURCE_PREFIX: Final = "/lhl/"
+GATEWAY: Final = "gateway"
+"""The HTTP gateway (services/gateway) signs, with its own key, the events of the organisations it authenticated."""
+AUTH_TYPE: Final = "authtype"
+AUTH_ID: Final = "authid"
+AUTH_CLAIMS: Final = "authclaims"
+"""The CloudEvents authcontext extension: who caused the event. The gateway writes them from the verified bearer
+token (`authclaims` is JSON with the token's issuer, subject, organisation number, `org` and token id), and signs
+them with the rest; a gateway-signed event verifies only for a source of the organisation named in `org`."""
 
 
 class Unauthenticated(ValueError):
@@ -126,7 +135,7 @@ def verify(view: WireView, registry: KeyRegistry, at: datetime) -> Verified:
             f"type {event_type} is published only by the {kind.producer} service (source "
             f"{service_source(kind.producer)}), but this event claims source {source!r}"
         )
-    key = _key_for(material, registry, source, at)
+    key = _key_for(material, registry, source, at, _vouched_by_gateway(attributes, kind))
     if dsse.core_digest(attributes, view.data) != material.core:
         raise Unauthenticated(
             f"a signed attribute or the data was changed after signing: the core digest (id, source, specversion, "
@@ -146,15 +155,37 @@ def verify(view: WireView, registry: KeyRegistry, at: datetime) -> Verified:
     return Verified(key)
 
 
-def _key_for(material: dsse.Material, registry: KeyRegistry, source: str, at: datetime) -> RegisteredKey:
-    """The registered key, for this source and valid now, whose signature over the material verifies."""
+def _vouched_by_gateway(attributes: Mapping[str, str], kind: catalog.EventType | None) -> bool:
+    """Whether the gateway's key may sign this event: an external type whose (signed) `authclaims` names the
+    organisation that owns the event's source. The gateway checked the caller's token; its key says so."""
+    if kind is None or kind.producer != catalog.EXTERNAL or AUTH_CLAIMS not in attributes:
+        return False
+    try:
+        claims = json.loads(attributes[AUTH_CLAIMS])
+    except ValueError:
+        return False
+    owner_of = organisations().owner_of_source(attributes.get("source", ""))
+    return isinstance(claims, dict) and owner_of is not None and claims.get("org") == owner_of.id
+
+
+def _key_for(
+    material: dsse.Material, registry: KeyRegistry, source: str, at: datetime, via_gateway: bool = False
+) -> RegisteredKey:
+    """The registered key, for this source (or the gateway's, when it vouches for the source's organisation) and
+    valid now, whose signature over the material verifies."""
     registered = [(found, signature) for kid, signature in material.signatures if (found := registry.get(kid))]
     if not registered:
         ids = ", ".join(kid for kid, _ in material.signatures)
         raise Unauthenticated(f"it is signed with key {ids}, which is not registered for any source")
-    mine = [(found, signature) for found, signature in registered if source in found[0].sources]
+    signers = {source, service_source(GATEWAY)} if via_gateway else {source}
+    mine = [(found, signature) for found, signature in registered if signers & set(found[0].sources)]
     if not mine:
         other = registered[0][0][0]
+        if service_source(GATEWAY) in other.sources:
+            raise Unauthenticated(
+                f"it claims source {source!r} of {owner(source)}, but the gateway signed it for a caller whose "
+                f"{AUTH_CLAIMS} do not name that organisation"
+            )
         raise Unauthenticated(
             f"it claims source {source!r} of {owner(source)}, but is signed with key {other.key_id}, registered "
             f"for {', '.join(other.sources)} of {owner(other.sources[0])}"

@@ -26,8 +26,9 @@ PG_SUPERUSER = "postgres"
 APP_ROLE = "lhl"
 """The operator's role: owns the database, is a member of every service role (reads and cleans up their schemas)."""
 APP_DATABASE = "lhl"
-SERVICE_SCHEMAS = ("meetings", "evaluations", "notifications", "audit")
-"""Each service's role `lhl_<schema>` owns its schema and nothing else."""
+SERVICE_SCHEMAS = ("meetings", "evaluations", "notifications", "audit", "gateway")
+"""Each service's role `lhl_<schema>` owns its schema and nothing else (the gateway's also reads the audit log, by
+a grant the audit service gives it: `audit_reader_roles`)."""
 AUDIT_WRITER_ROLE = "lhl_audit_writer"
 """The audit service's working role: INSERT and SELECT on its log, granted by the audit's own migrations."""
 
@@ -385,6 +386,8 @@ def up(state: Path, port: int) -> int:
         bin_dir = find_bin_dir()
         if bin_dir is not None:
             _wait_ready(bin_dir, paths, running_port)
+            # Idempotent, and how a role the installation gained since the cluster started (a new service's) is made.
+            _provision(bin_dir, paths, running_port, passwords(state))
         system.log(f"postgres: already running pid {running} on {system.HOST}:{running_port}")
         return running_port
 

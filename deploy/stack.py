@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy import acl, broker, credentials, database, system, tls
+from deploy import acl, broker, credentials, database, issuer, system, tls
 from deploy.system import HOST, StackError
 
 __all__ = ["StackError", "StackInfo", "down", "info", "pids", "reset", "status", "up"]
@@ -48,6 +48,10 @@ class StackInfo:
     database_url: str
     services: dict[str, ServiceAccess]
     audit_writer_password: str
+    issuer_key: str
+    """The local token issuer's private key, which `lhl token` signs with."""
+    issuer_jwks: str
+    """Its public keys, which the gateway trusts (LHL_GATEWAY_TOKEN_JWKS_FILE)."""
 
     def as_env(self) -> dict[str, str]:
         """Return the settings as environment variables."""
@@ -64,6 +68,8 @@ class StackInfo:
             env[f"LHL_{service.upper()}_KAFKA_PASSWORD"] = access.kafka_password
             env[f"LHL_{service.upper()}_DATABASE_URL"] = access.database_url
         env["AUDIT_WRITER_PASSWORD"] = self.audit_writer_password
+        env["LHL_ISSUER_KEY"] = self.issuer_key
+        env["LHL_GATEWAY_TOKEN_JWKS_FILE"] = self.issuer_jwks
         return env
 
 
@@ -120,6 +126,8 @@ def compose_files(state_dir: str | os.PathLike[str] | None = None) -> tuple[Path
         variables[f"LHL_{service.upper()}_KAFKA_PASSWORD"] = kafka[f"svc-{service}"]
         variables[f"LHL_{service.upper()}_DB_PASSWORD"] = postgres[database.service_role(service)]
     deploy = system.checkout() / "deploy"
+    # The gateway trusts the local issuer's public keys in compose too (`lhl token` mints with its private key).
+    (deploy / "issuer-jwks.generated.json").write_text(issuer.ensure(state).read_text())
     env_file, init_file = deploy / ".env", deploy / "postgres" / "init.generated.sql"
     # The init script must be readable by the container's postgres user, so its folder keeps other host users out.
     init_file.parent.mkdir(mode=0o700, exist_ok=True)
@@ -207,6 +215,8 @@ def _info(state: Path, kafka_port: int, kafka_tls_port: int, pg_port: int) -> St
             for service in SERVICES
         },
         audit_writer_password=postgres[database.AUDIT_WRITER_ROLE],
+        issuer_key=str(issuer.key_file(state)),
+        issuer_jwks=str(issuer.jwks_file(state)),
     )
 
 
@@ -223,6 +233,7 @@ def up(
     with system.locked(state):
         running_kafka_port = broker.up(state, ports.kafka, ports.kafka_tls, ports.kafka_controller)
         running_pg_port = database.up(state, ports.postgres)
+        issuer.ensure(state)
     tls_port = broker.listener_port(broker.kafka_paths(state).properties, broker.TLS_LISTENER) or ports.kafka_tls
     return _info(state, running_kafka_port, tls_port, running_pg_port)
 

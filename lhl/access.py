@@ -11,6 +11,7 @@ from typing import Final
 
 from contracts import catalog, reference, topics
 from contracts.reference import Organisation
+from contracts.signing import GATEWAY
 from deploy import acl
 from deploy.acl import CLUSTER, WILDCARD, Binding
 from deploy.broker import OPERATOR_USER
@@ -91,6 +92,15 @@ def _service_bindings(service: str) -> list[Binding]:
     return bindings
 
 
+def _gateway_bindings() -> list[Binding]:
+    """The HTTP gateway writes what it accepted to the ingress topics (and creates them when missing), nothing else:
+    which organisation may send what it checks itself, as the services check it again behind it."""
+    user = f"User:{service_user(GATEWAY)}"
+    bindings = [Binding(user, "topic", t, op) for t in topics.INGRESS_TOPICS for op in ("write", "create")]
+    bindings.append(Binding(user, "cluster", CLUSTER, "idempotent_write"))
+    return bindings
+
+
 def _operator_bindings() -> list[Binding]:
     user = f"User:{OPERATOR_USER}"
     bindings = [Binding(user, "cluster", CLUSTER, op) for op in ("alter", "describe", "create", "idempotent_write")]
@@ -110,6 +120,8 @@ def policy() -> acl.Policy:
     for service in services.SERVICES:
         principals[service_user(service)] = f"the {service} service"
         bindings += _service_bindings(service)
+    principals[service_user(GATEWAY)] = "the HTTP gateway: publishes what authenticated organisations send"
+    bindings += _gateway_bindings()
     for org in reference.organisations().organisations:
         allowed = ingress_of(org)
         if not allowed:

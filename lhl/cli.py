@@ -6,7 +6,6 @@ import importlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from importlib import metadata
 from typing import Annotated
@@ -95,16 +94,15 @@ def run(
 
     Example: `lhl run meetings evaluations`
     """
-    chosen = names or services.available()
-    unknown = sorted(set(chosen) - set(services.SERVICES))
+    chosen = names or services.runnable()
+    unknown = sorted(set(chosen) - set(services.RUNNABLE))
     if unknown:
-        raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {list(services.SERVICES)}")
-    faststream = os.path.join(os.path.dirname(sys.executable), "faststream")
+        raise typer.BadParameter(f"unknown service(s) {unknown}; choose from {list(services.RUNNABLE)}")
     services.local_service_keys(chosen)
     sink, mail = _local_smtp_sink() if "notifications" in chosen and "SMTP_HOST" not in os.environ else (None, {})
     children = [
         subprocess.Popen(
-            [faststream, "run", services.factory_path(name), "--factory"],
+            services.command(name, int(os.environ.get("HTTP_PORT", str(services.HTTP_PORTS[name])))),
             env={
                 **os.environ,
                 **services.local_audit_keys(),
@@ -148,12 +146,13 @@ def _local_smtp_sink() -> tuple[Mailbox, dict[str, str]]:
 
 
 def _mount_operator_clis() -> None:
-    from lhl import acls, dlq, keys, publish
+    from lhl import acls, dlq, keys, publish, token
 
     app.add_typer(dlq.app, name="dlq")
     app.add_typer(acls.app, name="acl")
     app.add_typer(keys.app, name="keys")
     app.command("publish")(publish.publish_command)
+    app.command("token")(token.token_command)
     try:
         from lhl.status import status_command
     except ModuleNotFoundError:  # the evaluations or meetings service is not in this checkout

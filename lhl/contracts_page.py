@@ -80,6 +80,10 @@ duplicate.</li>
 type (its envelope and data schema, headers, Kafka key and an example) and the dead letter with its headers:</p>
 <ul>{asyncapi}</ul>
 <p>JSON Schemas of every event type's data are in {_code("contracts/schemas/")}.</p>
+<p>Over HTTPS instead of Kafka: the gateway takes the same events with {_code("POST /events")} (one, or a batch),
+answers 202 once an event is on the broker or a problem document naming each wrong field, gives a receipt of
+each event (what it caused, and whether it was told) and a feed of the audit trail. Its OpenAPI 3.1 document:
+<a href="../openapi/gateway.json">gateway.json</a>.</p>
 </section>"""
 
 

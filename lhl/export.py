@@ -21,6 +21,7 @@ from lhl import asyncapi, services
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "contracts" / "schemas"
 ASYNCAPI_DIR = ROOT / "docs" / "asyncapi"
+OPENAPI_FILE = ROOT / "docs" / "openapi" / "gateway.json"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -50,6 +51,14 @@ def event_schemas() -> dict[str, dict[str, Any]]:
 def asyncapi_documents() -> dict[str, dict[str, Any]]:
     """File name -> AsyncAPI document, for every service of this checkout."""
     return {f"{service}.json": asyncapi.from_app(services.create_app(service)) for service in services.available()}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The gateway's OpenAPI document, as FastAPI generates it from the routes and models."""
+    from services.gateway.app import build
+    from services.gateway.settings import GatewaySettings
+
+    return build(GatewaySettings()).openapi()
 
 
 def render(document: dict[str, Any]) -> str:
@@ -83,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         (SCHEMA_DIR / name).write_text(render(schema), encoding="utf-8")
     for name, document in asyncapi_documents().items():
         (ASYNCAPI_DIR / name).write_text(render(document), encoding="utf-8")
-    print(f"wrote {len(schemas)} schemas to {SCHEMA_DIR} and AsyncAPI documents to {ASYNCAPI_DIR}")
+    OPENAPI_FILE.parent.mkdir(parents=True, exist_ok=True)
+    OPENAPI_FILE.write_text(render(openapi_document()), encoding="utf-8")
+    print(f"wrote {len(schemas)} schemas to {SCHEMA_DIR}, AsyncAPI documents to {ASYNCAPI_DIR}, {OPENAPI_FILE.name}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -13,8 +14,11 @@ from contracts.reference import ReferenceData
 from runtime.admission import Check
 
 SERVICES: Final = ("meetings", "evaluations", "notifications", "audit")
-HTTP_PORTS: Final = {"meetings": 8081, "evaluations": 8082, "notifications": 8083, "audit": 8084}
-"""Where `lhl run` serves each service's health and metrics."""
+GATEWAY: Final = "gateway"
+"""The HTTP gateway: an ASGI application (FastAPI under uvicorn), not a FastStream service, so not in SERVICES."""
+RUNNABLE: Final = (*SERVICES, GATEWAY)
+HTTP_PORTS: Final = {"meetings": 8081, "evaluations": 8082, "notifications": 8083, "audit": 8084, GATEWAY: 8085}
+"""Where `lhl run` serves each service's health and metrics (and the gateway its API)."""
 
 
 LOCAL_AUDIT_KEYS = Path(".local/audit-keys")
@@ -67,10 +71,37 @@ def factory_path(service: str) -> str:
     return f"services.{service}.app:create_app"
 
 
+def command(service: str, port: int) -> list[str]:
+    """How `lhl run` starts a service: FastStream's runner, or uvicorn for the gateway (same factory convention)."""
+    bin_dir = os.path.dirname(sys.executable)
+    if service == GATEWAY:
+        uvicorn = os.path.join(bin_dir, "uvicorn")
+        return [
+            uvicorn,
+            factory_path(service),
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ]
+    return [os.path.join(bin_dir, "faststream"), "run", factory_path(service), "--factory"]
+
+
 def create_app(service: str) -> FastStream:
     module = importlib.import_module(f"services.{service}.app")
     app: FastStream = module.create_app()
     return app
+
+
+def runnable() -> list[str]:
+    """What `lhl run` starts by default: the services of this checkout, and the gateway when it is here."""
+    try:
+        importlib.import_module(f"services.{GATEWAY}.app")
+    except ModuleNotFoundError:
+        return available()
+    return [*available(), GATEWAY]
 
 
 def available() -> list[str]:

@@ -42,6 +42,7 @@ async def bootstrap(settings: AuditSettings) -> list[str]:
             await repository.grant_writer(
                 conn, settings.schema_name, settings.audit_writer_role, settings.audit_writer_password
             )
+            await repository.grant_readers(conn, settings.schema_name, settings.audit_reader_roles)
     finally:
         await admin.close()
     return applied

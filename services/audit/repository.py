@@ -42,6 +42,21 @@ COLUMNS: Final = (
 _SELECT: Final = f"SELECT {', '.join(COLUMNS)}, data FROM audit_log"
 
 
+async def grant_readers(conn: Connection, schema: str, roles: tuple[str, ...]) -> None:
+    """SELECT on the log, and nothing else, for the roles that read it (the gateway's receipts and feed). A role the
+    installation has not made (a deployment without a gateway) is passed over: the owner may not create it."""
+    for role in roles:
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            continue
+        grants = await conn.fetchval(
+            "SELECT format('GRANT USAGE ON SCHEMA %1$I TO %2$I; GRANT SELECT ON %1$I.audit_log TO %2$I',"
+            " $1::text, $2::text)",
+            schema,
+            role,
+        )
+        await conn.execute(grants)
+
+
 async def grant_writer(conn: Connection, schema: str, role: str, password: str) -> None:
     """Give the service's login role INSERT and SELECT on the log and nothing else. The launcher (or the DBA) makes
     the role and keeps its password; the role is created here only where the owner may (a bare database)."""

@@ -24,6 +24,10 @@ class AuditSettings(RuntimeSettings):
     audit_writer_password: str = Field(
         default="", description="Its password (the launcher's AUDIT_WRITER_PASSWORD); it never has a default."
     )
+    audit_reader_roles: tuple[str, ...] = Field(
+        default=("lhl_gateway",),
+        description="Database roles given SELECT on the log, and nothing else (the gateway's receipts and feed).",
+    )
     audit_batch_max_records: int = Field(default=1000, ge=1, description="Most records recorded per transaction.")
     audit_checkpoint_dir: str = Field(default=".local/audit-checkpoints", description="Folder of signed checkpoints.")
     audit_checkpoint_interval_seconds: float = Field(

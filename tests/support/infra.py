@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from runtime.kafka_access import KafkaAccess
 
-SERVICES = ("meetings", "evaluations", "notifications", "audit")
+SERVICES = ("meetings", "evaluations", "notifications", "audit", "gateway")
 
 
 @dataclass(frozen=True)

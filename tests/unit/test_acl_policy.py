@@ -32,8 +32,18 @@ def test_each_derived_topic_is_written_by_its_service_alone() -> None:
 def test_reports_come_only_from_county_governor_offices_and_the_agreement_only_from_parties() -> None:
     policy = access.policy()
     offices = {f"User:org-sf-{o.id}" for o in reference.regions().county_governor_offices}
-    assert _writers(policy, topics.REPORTS_INGRESS) == offices | {"User:lhl-operator"}
-    assert _writers(policy, topics.AGREEMENT_INGRESS) == {"User:org-hod", "User:org-ks", "User:lhl-operator"}
+    # The gateway writes every ingress topic for the organisations it authenticated; it checks, per event, the same
+    # rule (access.SENDERS) that decides these principals, and the services check the source again behind it.
+    gateway = "User:svc-gateway"
+    assert _writers(policy, topics.REPORTS_INGRESS) == offices | {"User:lhl-operator", gateway}
+    assert _writers(policy, topics.AGREEMENT_INGRESS) == {"User:org-hod", "User:org-ks", "User:lhl-operator", gateway}
+
+
+def test_the_gateway_writes_the_ingress_topics_and_nothing_else() -> None:
+    policy = access.policy()
+    gateway = {(b.resource, b.name, b.operation) for b in policy.bindings if b.principal == "User:svc-gateway"}
+    ingress = {("topic", t, op) for t in topics.INGRESS_TOPICS for op in ("write", "create")}
+    assert gateway == ingress | {("cluster", acl.CLUSTER, "idempotent_write")}
 
 
 def test_every_organisation_with_a_registered_source_has_a_principal() -> None:

@@ -48,3 +48,19 @@ def test_asyncapi_documents_describe_every_ingress_event_type() -> None:
     for kind in catalog.EVENT_TYPES:
         if kind.producer == catalog.EXTERNAL:
             assert f'"#/components/schemas/{kind.name}"' in text, kind.name
+
+
+def test_committed_openapi_document_matches_the_gateway() -> None:
+    # `make contracts` (python -m lhl.export) rewrites it from the gateway's routes and models.
+    committed = export.OPENAPI_FILE.read_text(encoding="utf-8")
+    assert committed == export.render(export.openapi_document()), "run `make contracts` and commit the result"
+
+
+def test_the_openapi_document_describes_publishing_receipts_and_the_feed_with_problem_documents() -> None:
+    document = export.openapi_document()
+    assert {"/events", "/events/{source}/{event_id}", "/feed", "/health/ready", "/metrics"} <= set(document["paths"])
+    post = document["paths"]["/events"]["post"]
+    assert set(post["requestBody"]["content"]) == {"application/cloudevents+json", "application/cloudevents-batch+json"}
+    assert {"400", "403", "409", "413", "415"} <= set(post["responses"])
+    assert "application/problem+json" in post["responses"]["400"]["content"]
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

@@ -158,6 +158,11 @@ def test_page_links_the_asyncapi_document_of_each_service_beside_it(page: str) -
         assert f'href="../asyncapi/{service}.json"' in page
 
 
+def test_page_links_the_gateways_committed_openapi_document(page: str) -> None:
+    assert 'href="../openapi/gateway.json"' in page
+    assert (Path(contracts_page.__file__).parent.parent / "docs" / "openapi" / "gateway.json").is_file()
+
+
 def test_command_writes_the_page_to_the_given_folder(tmp_path: Path, page: str) -> None:
     assert contracts_page.main([str(tmp_path / "out")]) == 0
 

@@ -88,3 +88,22 @@ def test_an_agreement_whose_term_ends_before_it_starts_is_refused(tmp_path: Path
     (tmp_path / "broken.json").write_text(json.dumps(broken), encoding="utf-8")
     with pytest.raises(ValueError, match=r"term\.end is before term\.start"):
         reference.load_agreement(tmp_path / "broken.json")
+
+
+def _mod11_valid(number: str) -> bool:
+    weights = (3, 2, 7, 6, 5, 4, 3, 2)
+    check = 11 - sum(int(d) * w for d, w in zip(number[:8], weights, strict=True)) % 11
+    return number[8] == str(0 if check == 11 else check) and check != 10
+
+
+def test_every_organisation_has_a_well_formed_unique_number_and_synthetic_ones_say_so() -> None:
+    orgs = reference.organisations().organisations
+    numbers = [o.organisation_number for o in orgs]
+    assert None not in numbers
+    assert len(set(numbers)) == len(numbers)
+    assert all(n is not None and _mod11_valid(n) for n in numbers)
+    # Synthetic numbers begin with 3, a range no registered entity has (theirs begin with 8 or 9).
+    assert all((o.organisation_number or "").startswith("3") == o.organisation_number_synthetic for o in orgs)
+    registered = {o.id: o.organisation_number for o in orgs if not o.organisation_number_synthetic}
+    assert registered == {"ks": "971032146", "hdir": "983544622"}
+    assert reference.organisations().by_number("971032146") == next(o for o in orgs if o.id == "ks")

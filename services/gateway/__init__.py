@@ -1,0 +1,1 @@
+"""The HTTP surface for integrators: publish, receipts, the feed (issue 15)."""
