@@ -23,11 +23,11 @@ from runtime.service import (
     runtime_of,
 )
 from runtime.tasks import stop_tasks
+from runtime.webhook_targets import WebhookTargets
 from services.notifications import dead_letters, digests, handlers, seed
 from services.notifications.channels import Email, Webhook
 from services.notifications.delivery import DeliveryWorker
 from services.notifications.settings import NotificationsSettings
-from services.notifications.webhook_targets import WebhookTargets
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

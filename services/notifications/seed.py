@@ -11,9 +11,9 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, 
 
 from contracts import catalog
 from runtime.db import Connection
+from runtime.webhook_targets import WebhookTargets
 from services.notifications import domain
 from services.notifications.repository import subscriptions
-from services.notifications.webhook_targets import WebhookTargets
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 
