@@ -27,6 +27,8 @@ from runtime.webhook_targets import WebhookTargets
 from services.notifications import dead_letters, digests, handlers, seed
 from services.notifications.channels import Email, Webhook
 from services.notifications.delivery import DeliveryWorker
+from services.notifications.handshake_worker import HandshakeWorker
+from services.notifications.repository import http_subscriptions
 from services.notifications.settings import NotificationsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -57,6 +59,7 @@ class Lifecycle:
         self.settings = settings
         self.deps = deps
         self.worker: DeliveryWorker | None = None
+        self.handshakes: HandshakeWorker | None = None
         self._client: httpx.AsyncClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._log = get_logger(component="notifications")
@@ -69,6 +72,12 @@ class Lifecycle:
             targets = WebhookTargets(self.settings.webhook_allowed_hosts)
             skipped = await seed.apply(conn, parsed, self.runtime.clock.now(), targets)
         self._log.info("subscriptions_seeded", recipients=len(parsed.recipients), skipped_webhooks=skipped)
+
+    async def grant_gateway(self) -> None:
+        async with self.runtime.pool.acquire() as conn, conn.transaction():
+            await http_subscriptions.grant_gateway(
+                conn, self.settings.schema_name, self.settings.subscription_writer_roles
+            )
 
     async def start_worker(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False)
@@ -90,10 +99,21 @@ class Lifecycle:
             asyncio.create_task(worker.run(), name=f"delivery-worker-{n}")
             for n in range(self.settings.delivery_concurrency)
         ]
+        self.handshakes = HandshakeWorker(
+            self.runtime.pool,
+            self.runtime.clock,
+            self.settings,
+            self._client,
+            WebhookTargets(self.settings.webhook_allowed_hosts),
+            self.deps.agreements.keys(),
+        )
+        self._tasks.append(asyncio.create_task(self.handshakes.run(), name="handshake-worker"))
 
     async def stop_worker(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+        if self.handshakes is not None:
+            self.handshakes.stop()
         stuck = await stop_tasks(self._tasks, limit_seconds=STOP_TIMEOUT_SECONDS)
         if stuck:
             self._log.warning("task_stop_timeout", tasks=stuck)
@@ -138,6 +158,7 @@ def create_app(settings: NotificationsSettings | None = None, clock: Clock | Non
     app = build_app(definition(settings, deps, on_dead_letter), settings, clock)
     lifecycle = Lifecycle(runtime_of(app), settings, deps)
     app.on_startup(lifecycle.load_seed)
+    app.on_startup(lifecycle.grant_gateway)
     app.after_startup(lifecycle.start_worker)
     app.on_shutdown(lifecycle.stop_worker)
     app.context.set_global("notifications", lifecycle)
