@@ -10,9 +10,12 @@ checks the endpoint's address again at every send, and signs every request with 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
+import asyncpg
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError
 
@@ -149,6 +152,21 @@ async def check_endpoint(endpoint: str, settings: GatewaySettings) -> None:
         )
 
 
+@asynccontextmanager
+async def available() -> AsyncIterator[None]:
+    """The table and the grants are the notifications service's, made when it starts: until then, say so."""
+    try:
+        yield
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError, asyncpg.InsufficientPrivilegeError) as error:
+        raise Problem(
+            503,
+            "subscriptions_unavailable",
+            "Subscriptions are not available yet",
+            "the notifications service has not prepared them; retry in a minute",
+            headers={"Retry-After": "60"},
+        ) from error
+
+
 def _not_found(subscription_id: str) -> Problem:
     # The same answer for another organisation's subscription as for none, so ids reveal nothing.
     return Problem(
@@ -165,6 +183,7 @@ _BODY: Final[dict[str, Any]] = {
 _AUTH: Final[dict[int | str, dict[str, Any]]] = {
     401: problems.response_schema("No valid bearer token."),
     403: problems.response_schema(f"The token lacks {SUBSCRIPTIONS_SCOPE}."),
+    503: problems.response_schema("The notifications service has not prepared subscriptions yet; retry later."),
 }
 SubscriptionId = Annotated[str, Path(description="The subscription's id.", max_length=100)]
 
@@ -199,7 +218,7 @@ async def create_subscription(request: Request, caller: Subscriber, resources: R
         agreements=asked.agreements,
     )
     schema = settings.notifications_schema
-    async with resources.pool.acquire() as conn, conn.transaction():
+    async with available(), resources.pool.acquire() as conn, conn.transaction():
         # One organisation's requests in turn, so two at once cannot both pass the limit.
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended('subscriptions:' || $1, 0))", new.organisation
@@ -218,7 +237,7 @@ async def create_subscription(request: Request, caller: Subscriber, resources: R
 
 @router.get("/subscriptions", summary="The organisation's subscriptions", responses=_AUTH)
 async def list_subscriptions(caller: Subscriber, resources: Res) -> Subscriptions:
-    async with resources.pool.acquire() as conn:
+    async with available(), resources.pool.acquire() as conn:
         rows = await repository.of_organisation(conn, resources.settings.notifications_schema, caller.organisation.id)
     return Subscriptions(subscriptions=[shown(r) for r in rows])
 
@@ -229,7 +248,7 @@ async def list_subscriptions(caller: Subscriber, resources: Res) -> Subscription
     responses={**_AUTH, 404: problems.response_schema("The organisation has no such subscription.")},
 )
 async def get_subscription(subscription_id: SubscriptionId, caller: Subscriber, resources: Res) -> Subscription:
-    async with resources.pool.acquire() as conn:
+    async with available(), resources.pool.acquire() as conn:
         row = await repository.one(
             conn, resources.settings.notifications_schema, caller.organisation.id, subscription_id
         )
@@ -245,7 +264,7 @@ async def get_subscription(subscription_id: SubscriptionId, caller: Subscriber, 
     responses={**_AUTH, 404: problems.response_schema("The organisation has no such subscription.")},
 )
 async def delete_subscription(subscription_id: SubscriptionId, caller: Subscriber, resources: Res) -> Response:
-    async with resources.pool.acquire() as conn:
+    async with available(), resources.pool.acquire() as conn:
         removed = await repository.remove(
             conn, resources.settings.notifications_schema, caller.organisation.id, subscription_id, datetime.now(UTC)
         )

@@ -227,3 +227,14 @@ async def test_the_gateway_may_request_and_remove_but_never_activate_a_subscript
         finally:
             await conn.close()
     assert removed == "UPDATE 1"
+
+
+async def test_before_the_notifications_service_prepared_subscriptions_the_gateway_answers_503(
+    infra: Infra, run_id: str
+) -> None:
+    gateway = gateway_settings(infra, run_id, notifications_schema=f"t{run_id}_notifications")
+    async with serving(gateway) as http:
+        answer = await http.client.get("/subscriptions", headers=bearer("hdir", SUBSCRIBE))
+    assert answer.status_code == 503
+    assert answer.json()["type"] == "urn:levehelelivet:problem:subscriptions_unavailable"
+    assert answer.headers["retry-after"] == "60"
