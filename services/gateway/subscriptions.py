@@ -33,6 +33,8 @@ from services.gateway.settings import SUBSCRIPTIONS_SCOPE, GatewaySettings
 from services.gateway.subscriptions_repository import NewSubscription, SubscriptionRow
 
 router = APIRouter(tags=["subscriptions"])
+_ON_TOPICS: Final = frozenset(t.name for t in catalog.EVENT_TYPES)
+"""A webhook-only type (a rejection notice, a validation request) is never an event to subscribe to."""
 Subscriber = Annotated[Caller, Depends(needs(SUBSCRIPTIONS_SCOPE))]
 Names = tuple[Annotated[str, Field(min_length=1, max_length=200)], ...]
 
@@ -113,9 +115,9 @@ def parse(body: bytes) -> SubscriptionRequest:
 def within_rights(asked: SubscriptionRequest, caller: Caller, settings: GatewaySettings) -> SubscriptionRequest:
     """The filters must name what exists, and a regional organisation subscribes to what the feed shows it."""
     errors = [
-        FieldProblem(field="event_types", detail=f"{name} is not an event type of the catalogue")
+        FieldProblem(field="event_types", detail=f"{name} is not an event type published on the broker")
         for name in asked.event_types
-        if name not in catalog.BY_NAME
+        if name not in _ON_TOPICS
     ]
     known = ReferenceData.load(settings.agreements_dir).agreements
     errors += [

@@ -12,11 +12,15 @@ import json
 import re
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
+from contracts import catalog, topics
+from contracts.envelope import CloudEvent
+from contracts.events.notifications import SubscriptionValidation
 from services.notifications import domain
 
-VALIDATION_TYPE: Final = "no.levehelelivet.subscription.validation.v1"
+NO_AGREEMENT: Final = "none"
+"""A subscription's validation is about no agreement; the partition key is the contract's all the same."""
 SUBSCRIPTION_HEADER: Final = "X-LHL-Subscription-Id"
 SECRET_ENV_PREFIX: Final = "LHL_WEBHOOK_SECRET_ORG_"
 NAME_PREFIX: Final = "http-"
@@ -33,26 +37,22 @@ def secret_env_of(organisation: str) -> str:
     return SECRET_ENV_PREFIX + re.sub(r"[^A-Z0-9]", "_", organisation.upper())
 
 
-def request_body(
-    subscription_id: str, challenge: str, *, event_id: str, source: str, endpoint: str, now: datetime
-) -> bytes:
-    """A structured-mode CloudEvent, so an endpoint that parses deliveries parses this too."""
-    event: dict[str, Any] = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": source,
-        "type": VALIDATION_TYPE,
-        "time": now.isoformat(),
-        "datacontenttype": "application/json",
-        "subject": f"subscription/{subscription_id}",
-        "data": {
-            "subscription_id": subscription_id,
-            "endpoint": endpoint,
-            "challenge": challenge,
-            "answer": 'Answer 200 with the JSON object {"challenge": "<challenge>"} to receive deliveries.',
-        },
-    }
-    return json.dumps(event, ensure_ascii=False).encode()
+def request(subscription_id: str, challenge: str, *, event_id: str, source: str, endpoint: str, now: datetime) -> bytes:
+    """A structured-mode CloudEvent of the contract's type, so an endpoint that parses deliveries parses this too."""
+    kind = catalog.VALIDATION_REQUEST
+    data = SubscriptionValidation(subscription_id=subscription_id, endpoint=endpoint, challenge=challenge)
+    return CloudEvent(
+        specversion="1.0",
+        id=event_id,
+        source=source,
+        type=kind.name,
+        time=now,
+        subject=f"subscription/{subscription_id}",
+        dataschema=kind.dataschema,
+        correlationid=f"subscription-{subscription_id}",
+        partitionkey=topics.partition_key(NO_AGREEMENT, None),
+        data=data.model_dump(mode="json"),
+    ).to_bytes()
 
 
 def refusal(status: int, body: bytes, challenge: str) -> str | None:

@@ -102,7 +102,7 @@ class HandshakeWorker:
             return f"the endpoint's host does not resolve: {error}", False
         now = self._clock.now()
         challenge = secrets.token_urlsafe(24)
-        body = handshake.request_body(
+        body = handshake.request(
             sub.subscription_id,
             challenge,
             event_id=str(uuid.uuid4()),

@@ -49,3 +49,9 @@ def test_a_body_that_is_not_a_subscription_is_a_400_naming_each_field() -> None:
         parse(b'{"endpoint": "ftp://x.example/", "colour": "blue"}')
     assert refused.value.status == 400
     assert sorted(e.field for e in refused.value.errors) == ["colour", "endpoint"]
+
+
+def test_a_webhook_only_type_is_not_an_event_to_subscribe_to() -> None:
+    with pytest.raises(Problem) as refused:
+        within_rights(asked(event_types=["no.levehelelivet.subscription.validation.v1"]), caller("hdir"), SETTINGS)
+    assert [e.field for e in refused.value.errors] == ["event_types"]

@@ -35,11 +35,11 @@ def test_an_error_status_is_the_reason_given() -> None:
 
 def test_the_request_is_a_cloudevent_carrying_the_challenge_and_the_subscription() -> None:
     body = json.loads(
-        handshake.request_body(
+        handshake.request(
             "s-1", "c-1", event_id="e-1", source="/lhl/notifications", endpoint="https://x.example/h", now=NOW
         )
     )
-    assert body["type"] == handshake.VALIDATION_TYPE
+    assert body["type"] == "no.levehelelivet.subscription.validation.v1"
     assert body["specversion"] == "1.0"
     assert body["data"]["challenge"] == "c-1"
     assert body["data"]["subscription_id"] == "s-1"
