@@ -149,6 +149,12 @@ async def _status(client: Any, path: str, headers: dict[str, str], wanted: str) 
     return body if answer.status_code == 200 and body["status"] == wanted else None
 
 
+async def _with_reason(client: Any, path: str, headers: dict[str, str]) -> dict[str, Any] | None:
+    answer = await client.get(path, headers=headers)
+    body: dict[str, Any] = answer.json()
+    return body if answer.status_code == 200 and body["reason"] is not None else None
+
+
 async def test_an_endpoint_inside_the_network_is_refused_with_a_problem_naming_the_field(
     infra: Infra, run_id: str
 ) -> None:
@@ -176,8 +182,9 @@ async def test_an_endpoint_inside_the_network_is_refused_with_a_problem_naming_t
 
 
 async def test_a_token_without_the_scope_gets_403_and_another_organisation_neither_sees_nor_deletes(
-    infra: Infra, run_id: str, endpoint: Endpoint
+    infra: Infra, run_id: str, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv(SECRET_ENV, raising=False)
     notifications = notifications_settings(infra, run_id)
     gateway = gateway_settings(
         infra, run_id, notifications_schema=notifications.schema_name, webhook_allowed_hosts=(LOCAL_RECEIVERS,)
@@ -192,7 +199,10 @@ async def test_a_token_without_the_scope_gets_403_and_another_organisation_neith
         seen_by_other = await http.client.get(path, headers=other)
         listed_by_other = await http.client.get("/subscriptions", headers=other)
         deleted_by_other = await http.client.delete(path, headers=other)
-        still_there = await http.client.get(path, headers=owner)
+        # No secret is set for sf-vestland in this test: the handshake waits, and says why.
+        still_there = await sc.eventually(
+            lambda: _with_reason(http.client, path, owner), "the pending subscription shows why it waits"
+        )
         deleted = await http.client.delete(path, headers=owner)
         gone = await http.client.get(path, headers=owner)
     assert unscoped.status_code == 403
@@ -203,7 +213,8 @@ async def test_a_token_without_the_scope_gets_403_and_another_organisation_neith
     assert seen_by_other.headers["content-type"] == "application/problem+json"
     assert listed_by_other.json() == {"subscriptions": []}
     assert deleted_by_other.status_code == 404
-    assert still_there.status_code == 200
+    assert still_there["status"] == "pending"
+    assert still_there["reason"] == f"{SECRET_ENV} is not set in the notifications service"
     assert deleted.status_code == 204
     assert gone.status_code == 404
 
