@@ -94,7 +94,8 @@ WEBHOOK_ONLY: Final = "webhook"
 """In place of a topic: the type is only ever the body of a signed webhook."""
 
 REJECTION_NOTICE: Final = _t("deadletter", "rejected", nt.EventRejected, WEBHOOK_ONLY, "notifications")
-WEBHOOK_TYPES: Final[tuple[EventType, ...]] = (REJECTION_NOTICE,)
+VALIDATION_REQUEST: Final = _t("subscription", "validation", nt.SubscriptionValidation, WEBHOOK_ONLY, "notifications")
+WEBHOOK_TYPES: Final[tuple[EventType, ...]] = (REJECTION_NOTICE, VALIDATION_REQUEST)
 """Types never published on Kafka, so not consumed by any service, but part of the contract all the same."""
 
 CONTRACT_TYPES: Final[tuple[EventType, ...]] = (*EVENT_TYPES, *WEBHOOK_TYPES)

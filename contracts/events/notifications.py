@@ -68,3 +68,17 @@ class EventRejected(EventData):
     original_partition: KafkaPartition | None = Field(description="Its partition, when known.")
     original_offset: KafkaOffset | None = Field(description="Its offset, when known.")
     failed_at: Moment = Field(description="When it was rejected.")
+
+
+class SubscriptionValidation(EventData):
+    """Asks a webhook endpoint whether it wants the events of an HTTP subscription, before the first delivery.
+
+    Sent only as the body of a signed webhook, to the subscription's endpoint: the endpoint must answer 2xx with the
+    JSON object `{"challenge": "<challenge>"}`; until it has, nothing is delivered to it.
+    """
+
+    subscription_id: BusinessId = Field(
+        description="The subscription's id, as the gateway's POST /subscriptions gave it."
+    )
+    endpoint: Text = Field(description="The endpoint the subscription delivers to: this request's URL.")
+    challenge: Text = Field(description="Fresh for each request: echo it to validate the endpoint.")

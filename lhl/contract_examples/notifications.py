@@ -13,6 +13,7 @@ from lhl.contract_examples.example import Example, example_event_id
 
 _SOURCE = "/lhl/notifications"
 _REJECTED = "8b6c1c3e-2f4d-4a43-9a53-5d2b8f0e7c11"
+_SUBSCRIPTION = "3d9f0a52-7c1e-4b8e-9f26-0e4a5c7b1d83"
 
 
 def examples() -> list[Example]:
@@ -77,5 +78,16 @@ def examples() -> list[Example]:
             datetime(2022, 6, 2, 8, 30, 1, tzinfo=UTC),
             f"rejected/{_REJECTED}",
             "hod-termination-notice-2022-06",
+        ),
+        Example(
+            nt.SubscriptionValidation(
+                subscription_id=_SUBSCRIPTION,
+                endpoint="https://sak.statsforvalteren.example/hooks/lhl",
+                challenge="Jm3cQ0qX5p1u8H2vYt7rW4kZb9sN6dEa",
+            ),
+            _SOURCE,
+            datetime(2022, 6, 2, 9, 0, 0, tzinfo=UTC),
+            f"subscription/{_SUBSCRIPTION}",
+            f"subscription-{_SUBSCRIPTION}",
         ),
     ]

@@ -19,7 +19,7 @@ from lhl import access, services
 from runtime import db
 from runtime.kafka_admin import ensure_topics
 from runtime.logging import configure_logging, get_logger
-from services.gateway import feed, health, problems, publish, receipts
+from services.gateway import feed, health, problems, publish, receipts, subscriptions
 from services.gateway.auth import TokenVerifier
 from services.gateway.problems import Problem
 from services.gateway.resources import GatewayMetrics, Resources
@@ -29,7 +29,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 TITLE = "Leve hele livet: HTTP gateway"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Publish CloudEvents over HTTPS, ask for an event's receipt, follow the audit trail as a feed. Callers "
+    "Publish CloudEvents over HTTPS, ask for an event's receipt, follow the audit trail as a feed, subscribe a "
+    "webhook to events (validated by a challenge before the first delivery). Callers "
     "authenticate with an OAuth2 bearer token of the configured issuer (Maskinporten-like): the organisation's "
     "number in `consumer.ID`, the scopes in `scope`. Every refusal is an RFC 9457 problem document."
 )
@@ -97,6 +98,7 @@ def build(s: GatewaySettings) -> FastAPI:
     app.include_router(publish.router)
     app.include_router(receipts.router)
     app.include_router(feed.router)
+    app.include_router(subscriptions.router)
     app.include_router(health.router)
     app.openapi = lambda: openapi(app)  # type: ignore[method-assign]
     return app

@@ -39,3 +39,16 @@ class GatewaySettings(RuntimeSettings):
     send_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a publish waits for the broker's acknowledgement before a 503."
     )
+    notifications_schema: str = Field(
+        default="notifications",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="The notifications service's schema, whose HTTP subscriptions the gateway may request, remove "
+        "and read (column grants the notifications service makes at start).",
+    )
+    webhook_allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Hosts a subscription's endpoint may name although they are, or resolve to, loopback, private or "
+        "link-local addresses; the same variable (WEBHOOK_ALLOWED_HOSTS) as the notifications service's, for tests "
+        "and local development only.",
+    )
+    max_subscriptions: int = Field(default=100, gt=0, description="Most subscriptions one organisation may hold.")

@@ -14,12 +14,14 @@ from contracts import reference, topics
 from runtime.clock import Clock
 from runtime.definition import BackgroundWorker, Running, ServiceDefinition
 from runtime.records import Incoming
+from runtime.webhook_targets import WebhookTargets
 from runtime.wiring import build_app, runtime_of
 from services.notifications import dead_letters, digests, handlers, seed
 from services.notifications.channels import Channel, Email, Webhook
 from services.notifications.delivery import DeliveryWorker
+from services.notifications.handshake_worker import HANDSHAKE_WORKER, HandshakeWorker
+from services.notifications.repository import http_subscriptions
 from services.notifications.settings import NotificationsSettings, SecretResolver
-from services.notifications.webhook_targets import WebhookTargets
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -57,9 +59,35 @@ def delivery_worker(settings: NotificationsSettings, secrets: SecretResolver) ->
     return BackgroundWorker(dead_letters.DELIVERY_WORKER, open_worker, copies=settings.delivery_concurrency)
 
 
+def handshake_worker(settings: NotificationsSettings, deps: handlers.Deps, secrets: SecretResolver) -> BackgroundWorker:
+    """Validates the HTTP subscriptions the gateway requests; signs its challenge with the organisation's secret,
+    looked up through the same resolver the deliveries use."""
+
+    @contextlib.asynccontextmanager
+    async def open_worker(running: Running) -> AsyncIterator[HandshakeWorker]:
+        async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
+            yield HandshakeWorker(
+                running.pool,
+                running.clock,
+                settings,
+                client,
+                WebhookTargets(settings.webhook_allowed_hosts),
+                deps.agreements.keys(),
+                secrets=secrets,
+            )
+
+    return BackgroundWorker(HANDSHAKE_WORKER, open_worker)
+
+
 def definition(settings: NotificationsSettings, deps: handlers.Deps, secrets: SecretResolver) -> ServiceDefinition:
     async def load_seed(running: Running) -> None:
         await seed.load(running, settings, secrets)
+
+    async def grant_gateway(running: Running) -> None:
+        # The gateway requests and removes HTTP subscriptions in this schema by column grants, given by the owner
+        # of the table once its migration has run (the gateway may start first: it answers 503 until then).
+        async with running.pool.acquire() as conn, conn.transaction():
+            await http_subscriptions.grant_gateway(conn, settings.schema_name, settings.subscription_writer_roles)
 
     async def on_dead_letter(running: Running, record: Incoming) -> None:
         await dead_letters.on_dead_letter(deps, running, record)
@@ -77,8 +105,8 @@ def definition(settings: NotificationsSettings, deps: handlers.Deps, secrets: Se
         # pipeline; its publishers are told why, deduplicated in the handler's own transaction.
         raw={topics.DEAD_LETTER: on_dead_letter},
         timers={digests.TIMER_KIND: digests.tell_rejections(settings.rejection_digest_max_listed)},
-        on_start=[load_seed],
-        workers=[delivery_worker(settings, secrets)],
+        on_start=[load_seed, grant_gateway],
+        workers=[delivery_worker(settings, secrets), handshake_worker(settings, deps, secrets)],
     )
 
 

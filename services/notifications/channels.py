@@ -12,10 +12,10 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from runtime.webhook_targets import TargetRefused, WebhookTargets
 from services.notifications.attempts import DELIVERED, Sent
 from services.notifications.domain import http_status_is_permanent, is_email_address, smtp_code_is_permanent
 from services.notifications.settings import NotificationsSettings
-from services.notifications.webhook_targets import TargetRefused, WebhookTargets
 
 SIGNATURE_HEADER = "X-LHL-Signature"
 TIMESTAMP_HEADER = "X-LHL-Timestamp"

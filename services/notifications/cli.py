@@ -14,11 +14,11 @@ import typer
 from contracts import catalog, reference
 from runtime import db
 from runtime.db import Connection
+from runtime.webhook_targets import WebhookTargets
 from services.notifications import domain
 from services.notifications.app import MIGRATIONS
 from services.notifications.repository import deliveries, subscriptions
 from services.notifications.settings import NotificationsSettings
-from services.notifications.webhook_targets import WebhookTargets
 
 app = typer.Typer(help="Subscriptions and failed deliveries of the notifications service.", no_args_is_help=True)
 failures_app = typer.Typer(help="Deliveries that gave up.", no_args_is_help=True)

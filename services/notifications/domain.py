@@ -51,13 +51,15 @@ class Filter:
     event_types: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     agreements: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
 
-    def matches(self, event_type: str, region: str | None, agreement_id: str | None) -> bool:
+    def matches(self, event_type: str, region: str | None, agreement_id: str | None, source: str | None = None) -> bool:
         """An empty list means any; a region filter never matches an event without a region."""
         return (
             (not self.event_types or event_type in self.event_types)
             and (not self.regions or region in self.regions)
             and (not self.agreements or agreement_id in self.agreements)
+            and (not self.sources or source in self.sources)
         )
 
 
@@ -91,10 +93,15 @@ def default_audience(data: EventData, parties: Iterable[str], office_of: dict[st
 
 
 def recipients_for(
-    subs: Subscriptions, audience: Audience, event_type: str, agreement_id: str, region: str | None
+    subs: Subscriptions,
+    audience: Audience,
+    event_type: str,
+    agreement_id: str,
+    region: str | None,
+    source: str | None = None,
 ) -> list[Recipient]:
     """Recipients subscribed to the agreement whom the defaults name or whose own filters pick the event."""
-    picked = {f.recipient_id for f in subs.filters if f.matches(event_type, region, agreement_id)}
+    picked = {f.recipient_id for f in subs.filters if f.matches(event_type, region, agreement_id, source)}
     chosen = []
     for r in subs.recipients:
         if agreement_id not in r.agreements:

@@ -12,10 +12,10 @@ from contracts import catalog
 from runtime.db import Connection
 from runtime.definition import Running
 from runtime.logging import get_logger
+from runtime.webhook_targets import WebhookTargets
 from services.notifications import domain
 from services.notifications.repository import subscriptions
 from services.notifications.settings import NotificationsSettings, SecretResolver
-from services.notifications.webhook_targets import WebhookTargets
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 

@@ -60,6 +60,20 @@ class NotificationsSettings(RuntimeSettings):
         default=20, ge=1, description="Rejections listed in full in one such e-mail; the rest are counted."
     )
 
+    subscription_check_attempts: int = Field(
+        default=5, ge=1, description="Validation requests sent to a new HTTP subscription's endpoint before it fails."
+    )
+    subscription_check_retry_seconds: float = Field(
+        default=60.0, gt=0, description="Seconds between validation requests to an endpoint that did not answer."
+    )
+    subscription_check_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the handshake worker looks for new and removed HTTP subscriptions."
+    )
+    subscription_writer_roles: tuple[str, ...] = Field(
+        default=("lhl_gateway",),
+        description="Database roles that may request and remove HTTP subscriptions (column grants; the gateway's).",
+    )
+
     subscriptions_seed: str | None = Field(
         default=DEFAULT_SEED, description="Seed file of recipients, contact points and filters; upserted at start."
     )

@@ -18,7 +18,8 @@ async def load_subscriptions(conn: Connection) -> Subscriptions:
         " WHERE cp.removed_at IS NULL AND r.removed_at IS NULL"
     )
     filters = await conn.fetch(
-        "SELECT filter_id, recipient_id, event_types, regions, agreements FROM filters WHERE removed_at IS NULL"
+        "SELECT filter_id, recipient_id, event_types, regions, agreements, sources"
+        " FROM filters WHERE removed_at IS NULL"
     )
     return Subscriptions(
         recipients=[
@@ -33,7 +34,12 @@ async def load_subscriptions(conn: Connection) -> Subscriptions:
         ],
         filters=[
             Filter(
-                f["filter_id"], f["recipient_id"], tuple(f["event_types"]), tuple(f["regions"]), tuple(f["agreements"])
+                f["filter_id"],
+                f["recipient_id"],
+                tuple(f["event_types"]),
+                tuple(f["regions"]),
+                tuple(f["agreements"]),
+                tuple(f["sources"]),
             )
             for f in filters
         ],
@@ -76,16 +82,17 @@ async def upsert_contact_point(conn: Connection, cp: ContactPoint, now: datetime
 
 async def upsert_filter(conn: Connection, f: Filter, now: datetime) -> None:
     await conn.execute(
-        "INSERT INTO filters (filter_id, recipient_id, event_types, regions, agreements, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6)"
+        "INSERT INTO filters (filter_id, recipient_id, event_types, regions, agreements, sources, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
         " ON CONFLICT (filter_id) DO UPDATE SET recipient_id = EXCLUDED.recipient_id,"
         "   event_types = EXCLUDED.event_types, regions = EXCLUDED.regions, agreements = EXCLUDED.agreements,"
-        "   updated_at = EXCLUDED.updated_at",
+        "   sources = EXCLUDED.sources, updated_at = EXCLUDED.updated_at",
         f.filter_id,
         f.recipient_id,
         list(f.event_types),
         list(f.regions),
         list(f.agreements),
+        list(f.sources),
         now,
     )
 

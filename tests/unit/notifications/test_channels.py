@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from runtime.webhook_targets import WebhookTargets
 from services.notifications.channels import Email, Outgoing, Webhook
 from services.notifications.settings import NotificationsSettings
-from services.notifications.webhook_targets import WebhookTargets
 
 PUBLIC = "93.184.215.14"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from runtime.webhook_targets import WebhookTargets
 from services.notifications.channels import Outgoing, Webhook
-from services.notifications.webhook_targets import WebhookTargets
 
 PUBLIC = "93.184.215.14"
 
