@@ -66,6 +66,17 @@ class StartupNoise(logging.Filter):
         return record.levelno >= self._threshold
 
 
+class _CurrentStderr:
+    """Writes to `sys.stderr` as it is when a line is written, not as it was when logging was configured: a stream
+    swapped in for a while (pytest's capture, say) and closed afterwards must not take every later line with it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(
     service: str,
     level: str = "INFO",
@@ -88,11 +99,11 @@ def configure_logging(
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,
