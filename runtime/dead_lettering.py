@@ -10,10 +10,11 @@ import structlog
 
 from contracts import topics
 from contracts.envelope import CloudEvent
-from contracts.rejections import Rejected
+from contracts.rejections import Reason, Rejected
 from runtime.clock import Clock
 from runtime.db import Connection, storable
 from runtime.deadletter import dead_letter_headers, fitted
+from runtime.identity import identity_of
 from runtime.inbox import Outcome, record_in_inbox
 from runtime.outbox import add_record
 from runtime.polling import INFRASTRUCTURE_ERRORS
@@ -33,6 +34,28 @@ class Named:
     @classmethod
     def of(cls, event: CloudEvent) -> Named:
         return cls(event.source, event.id, event.type, event)
+
+
+def unread(record: Incoming, rejection: Rejected) -> tuple[Named, tuple[str, str]]:
+    """Whom the dead letter of a record that did not become an event names, and the inbox slot it claims."""
+    # Set when the event verified and only the key or the service's checks refused it.
+    read: CloudEvent | None = rejection.event
+    event_type: str | None
+    if read is not None:
+        source, event_id, event_type = read.source, read.id, read.type
+    else:
+        try:
+            source, event_id, event_type = identity_of(record)
+        except Exception:  # whatever the record holds, its coordinates name it
+            (source, event_id), event_type = record.coordinates, None
+    if rejection.reason is Reason.UNAUTHENTICATED:
+        # Dead-lettered on every topic, by every consumer, and named by its Kafka coordinates: the source it
+        # claims is not told, for it never said this.
+        source, event_id = record.coordinates
+    # Until it verified, its source and id are only claims: its inbox row must not take the slot of the genuine
+    # event it may imitate, so it is claimed under its Kafka coordinates.
+    inbox = (source, event_id) if read is not None else record.coordinates
+    return Named(source, event_id, event_type, read), inbox
 
 
 Note = Callable[[], None]

@@ -34,12 +34,12 @@ from runtime import boundary
 from runtime.admission import Check, admit
 from runtime.clock import Clock
 from runtime.db import Connection
-from runtime.dead_lettering import DeadLetterWriter, Named
+from runtime.dead_lettering import DeadLetterWriter, Named, unread
 from runtime.emitters import Emitters
 from runtime.handling import Ended, Handler, HandlerContext, Observe
-from runtime.identity import identity_of
 from runtime.inbox import Outcome, database_answers, record_in_inbox
 from runtime.logging import get_logger, trace_ids
+from runtime.outbox import OutboxRow, add_records
 from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
 from runtime.records import Incoming
 from runtime.tracing import consume_span
@@ -96,19 +96,22 @@ class Pipeline:
         ended: list[tuple[Incoming, Ended, float]] = []
         in_hand = records[0]
         counted: BaseException | None = None
+        rows: list[OutboxRow] = []
+        """The events the batch's handlers emitted, written with one round trip before the batch commits."""
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 for record in records:
                     in_hand, started = record, time.perf_counter()
                     with consume_span(self._tracer, record):
                         try:
-                            one = await self._one(conn, record)
+                            one = await self._one(conn, record, rows)
                         except INFRASTRUCTURE_ERRORS as error:
                             if not await self._out_of_tries(record, error):
                                 counted = error
                                 raise
                             one = await self._park(conn, record, error)
                     ended.append((record, one, time.perf_counter() - started))
+                await add_records(conn, rows)
         except INFRASTRUCTURE_ERRORS as error:
             if error is not counted:
                 self._tries.failed(in_hand, database_answered=await database_answers(self._pool))
@@ -143,7 +146,7 @@ class Pipeline:
         outcome, note = await self._letters.write(conn, record, rejection, Named(*record.coordinates), log)
         return Ended(outcome, None, rejection.reason.value, note)
 
-    async def _one(self, conn: Connection, record: Incoming) -> Ended:
+    async def _one(self, conn: Connection, record: Incoming, rows: list[OutboxRow]) -> Ended:
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset, **trace_ids())
         try:
             refused = boundary.refusal(record)
@@ -160,7 +163,7 @@ class Pipeline:
             event_id=event.id, event_type=event.type, correlation_id=event.correlationid, source=event.source
         )
         try:
-            return await self._handle(conn, record, event, data, log)
+            return await self._handle(conn, record, event, data, log, rows)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Rejected as rejection:
@@ -180,28 +183,11 @@ class Pipeline:
         self, conn: Connection, record: Incoming, rejection: Rejected, log: structlog.stdlib.BoundLogger
     ) -> Ended:
         """Dead-letter (or, on another service's topic, pass by) a record that did not become an event to handle."""
-        # Set when the event verified and only the key or the service's checks refused it.
-        read: CloudEvent | None = rejection.event
-        event_type: str | None
-        if read is not None:
-            source, event_id, event_type = read.source, read.id, read.type
-        else:
-            try:
-                source, event_id, event_type = identity_of(record)
-            except Exception:  # whatever the record holds, its coordinates name it
-                (source, event_id), event_type = record.coordinates, None
-        if rejection.reason is Reason.UNAUTHENTICATED:
-            # Dead-lettered on every topic, by every consumer, and named by its Kafka coordinates: the source it
-            # claims is not told, for it never said this.
-            source, event_id = record.coordinates
-        elif not self._dead_letters:
-            return self._skip(rejection, event_type, log)
-        # Until it verified, its source and id are only claims: its inbox row must not take the slot of the genuine
-        # event it may imitate, so it is claimed under its Kafka coordinates.
-        inbox = (source, event_id) if read is not None else record.coordinates
-        named = Named(source, event_id, event_type, read)
+        named, inbox = unread(record, rejection)
+        if rejection.reason is not Reason.UNAUTHENTICATED and not self._dead_letters:
+            return self._skip(rejection, named.event_type, log)
         outcome, note = await self._letters.write(conn, record, rejection, named, log, inbox)
-        return Ended(outcome, event_type, rejection.reason.value, note)
+        return Ended(outcome, named.event_type, rejection.reason.value, note)
 
     def _skip(self, rejection: Rejected, event_type: str | None, log: structlog.stdlib.BoundLogger) -> Ended:
         """On a topic another service owns, that service dead-letters what is invalid; here it is only passed by."""
@@ -215,16 +201,29 @@ class Pipeline:
         )
 
     async def _handle(
-        self, conn: Connection, record: Incoming, event: CloudEvent, data: EventData, log: structlog.stdlib.BoundLogger
+        self,
+        conn: Connection,
+        record: Incoming,
+        event: CloudEvent,
+        data: EventData,
+        log: structlog.stdlib.BoundLogger,
+        rows: list[OutboxRow],
     ) -> Ended:
         now = self._clock.now()
         async with conn.transaction():  # a savepoint: a rejected record rolls back alone
             if not await record_in_inbox(conn, record, event.source, event.id, event.type, "processed"):
                 return Ended("duplicate", event.type, None, lambda: log.info("event_duplicate"))
+            mine: list[OutboxRow] = []  # the batch's only once this record's savepoint is released
             emitter = self._emitters.caused_by(
-                conn, now, correlation_id=event.correlationid, causation_id=event.id, traceparent=event.traceparent
+                conn,
+                now,
+                correlation_id=event.correlationid,
+                causation_id=event.id,
+                traceparent=event.traceparent,
+                rows=mine,
             )
             await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
+        rows += mine
         return Ended(
             "processed",
             event.type,
