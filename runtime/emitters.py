@@ -45,7 +45,7 @@ class Emitters:
             rows=rows,
         )
 
-    def for_timer(self, conn: Connection, timer: Timer, now: datetime) -> Emitter:
+    def for_timer(self, conn: Connection, timer: Timer, now: datetime, rows: list[OutboxRow] | None = None) -> Emitter:
         """A fired timer's events continue the trace and correlation of what armed it, and name the timer as
         their cause."""
         payload = timer.payload
@@ -54,5 +54,6 @@ class Emitters:
             now,
             correlation_id=str(payload.get("correlation_id") or f"timer:{timer.key}"),
             causation_id=f"timer:{timer.key}",
+            rows=rows,
             traceparent=payload.get("traceparent"),
         )

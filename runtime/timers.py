@@ -16,7 +16,7 @@ import asyncpg
 from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
-from runtime.outbox import Emitter
+from runtime.outbox import Emitter, OutboxRow, add_records
 from runtime.polling import INFRASTRUCTURE_ERRORS, poll
 from runtime.wakeup import Wakeup
 
@@ -47,7 +47,8 @@ class TimerContext:
 
 
 TimerHandler = Callable[[TimerContext], Awaitable[None]]
-MakeEmitter = Callable[[Connection, Timer, datetime], Emitter]
+MakeEmitter = Callable[[Connection, Timer, datetime, list[OutboxRow]], Emitter]
+"""An emitter that adds its events to the given rows, which the runner writes with its batch."""
 
 
 async def schedule(conn: Connection, key: str, kind: str, due_at: datetime, payload: Mapping[str, Any]) -> bool:
@@ -148,10 +149,12 @@ class TimerRunner:
                 now,
                 size,
             )
+            rows: list[OutboxRow] = []
             for key in keys:
+                mine: list[OutboxRow] = []  # the batch's only once this timer's savepoint is released
                 try:
                     async with conn.transaction():
-                        timer = await self._fire(conn, key["timer_key"], now)
+                        timer = await self._fire(conn, key["timer_key"], now, mine)
                 except _HandlerFailed as failure:
                     # A bug must not block every later timer: park this one with its error, for a fix and a re-arm.
                     await conn.execute(
@@ -164,9 +167,11 @@ class TimerRunner:
                     continue
                 if timer is not None:
                     ended.append((timer, None))
+                    rows += mine
+            await add_records(conn, rows)
         return len(keys), ended
 
-    async def _fire(self, conn: Connection, key: str, now: datetime) -> Timer | None:
+    async def _fire(self, conn: Connection, key: str, now: datetime, rows: list[OutboxRow]) -> Timer | None:
         row = await conn.fetchrow(
             "UPDATE timers SET fired_at = $2 WHERE timer_key = $1"
             "   AND fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL AND due_at <= $2"
@@ -181,7 +186,7 @@ class TimerRunner:
         if handler is None:
             raise _HandlerFailed(timer, f"no handler for timer kind '{timer.kind}'")
         try:
-            await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now)))
+            await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now, rows)))
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as error:
