@@ -43,7 +43,8 @@ class HandlerContext:
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 Observe = Callable[[str, str | None, str, str | None, float], None]
-"""Called after each record's transaction committed: (topic, event type, outcome, dead-letter reason, seconds)."""
+"""Called after each record's transaction committed: (topic, event type, outcome, dead-letter reason, seconds from
+the start of its handling to its batch's commit)."""
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ class Pipeline:
                                 counted = error
                                 raise
                             one = await self._park(conn, record, error)
-                    ended.append((record, one, time.perf_counter() - started))
+                    ended.append((record, one, started))
                 await add_records(conn, rows)
         except INFRASTRUCTURE_ERRORS as error:
             if error is not counted:
@@ -118,10 +118,11 @@ class Pipeline:
             await asyncio.sleep(self._tries.pause(in_hand))
             raise
         self._tries.forget(in_hand)
-        for record, one, seconds in ended:
+        committed = time.perf_counter()
+        for record, one, started in ended:
             one.note()
             if self._observe is not None:
-                self._observe(record.topic, one.event_type, one.outcome, one.reason, seconds)
+                self._observe(record.topic, one.event_type, one.outcome, one.reason, committed - started)
         if any(one.outcome in ("processed", "dead_lettered") for _, one, _ in ended):
             self._on_committed()
         return [one.outcome for _, one, _ in ended]
