@@ -19,8 +19,8 @@ from faststream.kafka.annotations import KafkaMessage
 from contracts.signing import Signer
 from runtime.admission import Check
 from runtime.clock import Clock
+from runtime.handling import Handler
 from runtime.observability import Metrics
-from runtime.pipeline import Handler
 from runtime.records import Incoming
 from runtime.timers import TimerHandler
 

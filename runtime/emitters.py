@@ -9,7 +9,7 @@ from datetime import datetime
 
 from contracts.signing import Signer
 from runtime.db import Connection
-from runtime.outbox import Emitter
+from runtime.outbox import Emitter, OutboxRow
 from runtime.timers import Timer
 
 
@@ -29,8 +29,10 @@ class Emitters:
         correlation_id: str,
         causation_id: str | None,
         traceparent: str | None,
+        rows: list[OutboxRow] | None = None,
     ) -> Emitter:
-        """An emitter for the events one cause leads to, written to the outbox in `conn`'s transaction."""
+        """An emitter for the events one cause leads to, written to the outbox in `conn`'s transaction (or added
+        to `rows`, for the caller to write)."""
         return Emitter(
             conn,
             source=self.source,
@@ -40,9 +42,10 @@ class Emitters:
             causation_id=causation_id,
             traceparent=traceparent,
             signer=self.signer,
+            rows=rows,
         )
 
-    def for_timer(self, conn: Connection, timer: Timer, now: datetime) -> Emitter:
+    def for_timer(self, conn: Connection, timer: Timer, now: datetime, rows: list[OutboxRow] | None = None) -> Emitter:
         """A fired timer's events continue the trace and correlation of what armed it, and name the timer as
         their cause."""
         payload = timer.payload
@@ -51,5 +54,6 @@ class Emitters:
             now,
             correlation_id=str(payload.get("correlation_id") or f"timer:{timer.key}"),
             causation_id=f"timer:{timer.key}",
+            rows=rows,
             traceparent=payload.get("traceparent"),
         )

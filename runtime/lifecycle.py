@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from faststream.kafka import KafkaBroker
@@ -23,8 +25,8 @@ from runtime.lag import LagProbe, refresh_lag
 from runtime.logging import get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
+from runtime.partitions import one_by_one, process_poll
 from runtime.pipeline import Pipeline
-from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.records import Incoming
 from runtime.relay import OutboxRelay
 from runtime.retention import Retention, retention_policy
@@ -205,16 +207,22 @@ class ServiceRuntime:
         await tracing.flush(self.tracing)
         self.log.info("service_stopped")
 
-    async def process(self, record: Incoming) -> None:
-        raw = self._raw.get(record.topic)
-        if raw is not None:
-            try:
-                await raw(self, record)
-            except INFRASTRUCTURE_ERRORS:
-                await asyncio.sleep(RAW_RETRY_PAUSE_SECONDS)  # the record comes again: not in a tight loop
-                raise
-            return
-        await self._pipelines[record.topic].process(record)
+    async def process_batch(self, records: Sequence[Incoming], consumer: Any) -> None:
+        """What one poll brought, partition by partition (see runtime.partitions)."""
+        await process_poll(records, consumer, lambda batch: self._process_partition(batch, consumer))
+
+    async def _process_partition(self, batch: list[Incoming], consumer: Any) -> None:
+        topic, partition = batch[0].topic, batch[0].partition
+
+        def committed(record: Incoming) -> None:
+            self.offsets.processed(consumer, topic, partition, record.offset)
+
+        raw = self._raw.get(topic)
+        if raw is None:
+            await self._pipelines[topic].process_batch(batch)
+            committed(batch[-1])
+        else:
+            await one_by_one(batch, lambda record: raw(self, record), committed, RAW_RETRY_PAUSE_SECONDS)
 
     async def stop_consuming(self) -> None:
         """Runs before FastStream stops the broker: commit what was processed while the consumers still can, then

@@ -21,12 +21,21 @@ def _redact_secrets(_: Any, __: str, event_dict: structlog.types.EventDict) -> s
     return event_dict
 
 
-def _add_trace_context(_: Any, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
-    """Join a line to its trace: the ids of the span current where it was logged, as the W3C traceparent has them."""
+def trace_ids() -> dict[str, str]:
+    """The ids of the current span, as the W3C traceparent has them; none outside a valid span.
+
+    Bound to a logger, they join to its trace a line written after the span ended (the pipeline writes a record's
+    lines once its batch's transaction committed)."""
     context = trace.get_current_span().get_span_context()
-    if context.is_valid:
-        event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
-        event_dict.setdefault("span_id", format(context.span_id, "016x"))
+    if not context.is_valid:
+        return {}
+    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+
+def _add_trace_context(_: Any, __: str, event_dict: structlog.types.EventDict) -> structlog.types.EventDict:
+    """Join a line to its trace: the ids of the span current where it was logged."""
+    for key, value in trace_ids().items():
+        event_dict.setdefault(key, value)
     return event_dict
 
 

@@ -17,6 +17,18 @@ from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
 from runtime.db import Connection
 
+OutboxRow = tuple[str, bytes | None, dict[str, str], bytes, str | None, str | None]
+"""(topic, key, headers, payload, event id, event type), in the order of the outbox's columns below."""
+INSERT_ROW = (
+    "INSERT INTO outbox (topic, message_key, headers, payload, event_id, event_type) VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
+async def add_records(conn: Connection, rows: list[OutboxRow]) -> None:
+    """Rows in one round trip (asyncpg pipelines executemany's statements), in their order."""
+    if rows:
+        await conn.executemany(INSERT_ROW, rows)
+
 
 async def add_record(
     conn: Connection,
@@ -28,16 +40,7 @@ async def add_record(
     event_id: str | None = None,
     event_type: str | None = None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO outbox (topic, message_key, headers, payload, event_id, event_type)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
-        topic,
-        key,
-        dict(headers),
-        payload,
-        event_id,
-        event_type,
-    )
+    await conn.execute(INSERT_ROW, topic, key, dict(headers), payload, event_id, event_type)
 
 
 def child_traceparent(cause: str | None) -> str | None:
@@ -59,7 +62,7 @@ def child_traceparent(cause: str | None) -> str | None:
 
 class Emitter:
     """Builds derived CloudEvents, signs them with the service's key and writes them to the outbox inside the
-    caller's transaction."""
+    caller's transaction; given `rows`, it adds them there instead, for the caller to write with its batch's."""
 
     def __init__(
         self,
@@ -72,8 +75,10 @@ class Emitter:
         causation_id: str | None,
         traceparent: str | None,
         signer: Signer,
+        rows: list[OutboxRow] | None = None,
     ) -> None:
         self._conn = conn
+        self._rows = rows
         self._signer = signer
         self._source = source
         self._topic_of = topic_of
@@ -113,15 +118,18 @@ class Emitter:
             data=data.model_dump(mode="json"),
         )
         event = sign_event(event, self._signer)
-        await add_record(
-            self._conn,
+        row = (
             self._topic_of(kind.topic),
-            event.to_bytes(),
             event.partitionkey.encode(),
-            event.kafka_headers(),
-            event_id=event.id,
-            event_type=event.type,
+            dict(event.kafka_headers()),
+            event.to_bytes(),
+            event.id,
+            event.type,
         )
+        if self._rows is not None:
+            self._rows.append(row)
+        else:
+            await self._conn.execute(INSERT_ROW, *row)
         self.emitted.append(event)
         return event
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from contracts import catalog
-from runtime.pipeline import Handler, HandlerContext
+from runtime.handling import Handler, HandlerContext
 
 D = TypeVar("D")
 

@@ -43,6 +43,10 @@ class RuntimeSettings(BaseSettings):
     retention_batch: int = Field(default=1000, ge=1, description="Most rows one retention statement deletes.")
     retention_max_batches: int = Field(default=100, ge=1, description="Most retention statements per table per run.")
     retention_interval_seconds: float = Field(default=3600.0, gt=0, description="Seconds between retention runs.")
+    consume_max_records: int = Field(default=500, ge=1, description="Most records one poll hands the pipeline.")
+    consume_poll_ms: int = Field(
+        default=20, ge=1, description="How long a poll waits when no record has arrived (it returns at the first)."
+    )
     offset_commit_seconds: float = Field(default=0.2, gt=0, description="How often processed offsets are committed.")
     clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
     clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")

@@ -16,7 +16,7 @@ import asyncpg
 from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
-from runtime.outbox import Emitter
+from runtime.outbox import Emitter, OutboxRow, add_records
 from runtime.polling import INFRASTRUCTURE_ERRORS, poll
 from runtime.wakeup import Wakeup
 
@@ -47,7 +47,8 @@ class TimerContext:
 
 
 TimerHandler = Callable[[TimerContext], Awaitable[None]]
-MakeEmitter = Callable[[Connection, Timer, datetime], Emitter]
+MakeEmitter = Callable[[Connection, Timer, datetime, list[OutboxRow]], Emitter]
+"""An emitter that adds its events to the given rows, which the runner writes with its batch."""
 
 
 async def schedule(conn: Connection, key: str, kind: str, due_at: datetime, payload: Mapping[str, Any]) -> bool:
@@ -91,7 +92,7 @@ async def cancel_prefix(conn: Connection, prefix: str, now: datetime, *, due_fro
 
 
 class TimerRunner:
-    """Fires due timers, each in its own transaction with the events its handler emits."""
+    """Fires due timers, a batch of them per transaction, each with the events its handler emits."""
 
     def __init__(
         self,
@@ -103,6 +104,7 @@ class TimerRunner:
         poll_seconds: float,
         on_fired: Callable[[], None] = lambda: None,
         observe_lag: Callable[[float], None] = lambda _: None,
+        batch_size: int = 100,
     ) -> None:
         self._pool = pool
         self._clock = clock
@@ -112,59 +114,84 @@ class TimerRunner:
         self._on_fired = on_fired
         self._observe_lag = observe_lag
         self._log = get_logger(component="timers")
+        self.batch_size = batch_size
 
     async def fire_due(self, limit: int = 500) -> int:
         """Fire every timer due at the clock's now; returns how many fired."""
         fired = 0
         while fired < limit:
             now = self._clock.now()
-            try:
-                timer = await self._fire_next(now)
-            except INFRASTRUCTURE_ERRORS:
-                raise
-            except _HandlerFailed as failure:
-                # A bug must not block every later timer: park this one with its error, for a fix and a re-arm.
-                await self._park(failure.timer, now, failure.error)
-                continue
-            if timer is None:
+            selected, ended = await self._fire_batch(now, min(self.batch_size, limit - fired))
+            if not selected:
                 break
-            lag = (now - timer.due_at).total_seconds()
-            self._observe_lag(lag)
-            self._log.info("timer_fired", timer_key=timer.key, kind=timer.kind, lag_seconds=round(lag, 3))
-            fired += 1
+            for timer, error in ended:
+                if error is not None:
+                    self._log.error("timer_failed", timer_key=timer.key, kind=timer.kind, error=error)
+                    continue
+                lag = (now - timer.due_at).total_seconds()
+                self._observe_lag(lag)
+                self._log.info("timer_fired", timer_key=timer.key, kind=timer.kind, lag_seconds=round(lag, 3))
+                fired += 1
         if fired:
             self._on_fired()
         return fired
 
-    async def _fire_next(self, now: datetime) -> Timer | None:
+    async def _fire_batch(self, now: datetime, size: int) -> tuple[int, list[tuple[Timer, str | None]]]:
+        """Due timers in one transaction, each in a savepoint: a commit per timer made catching up on many overdue
+        timers (a service back after a while) slow. Each timer is claimed as it fires, so one that an earlier
+        handler of the batch moved or cancelled is passed by; a handler's bug parks its timer alone."""
+        ended: list[tuple[Timer, str | None]] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT timer_key, kind, due_at, payload FROM timers"
+            keys = await conn.fetch(
+                "SELECT timer_key FROM timers"
                 " WHERE fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL AND due_at <= $1"
-                " ORDER BY due_at, timer_key LIMIT 1 FOR UPDATE SKIP LOCKED",
+                " ORDER BY due_at, timer_key LIMIT $2 FOR UPDATE SKIP LOCKED",
                 now,
+                size,
             )
-            if row is None:
-                return None
-            timer = Timer(row["timer_key"], row["kind"], row["due_at"], row["payload"])
-            handler = self._handlers.get(timer.kind)
-            if handler is None:
-                raise _HandlerFailed(timer, f"no handler for timer kind '{timer.kind}'")
-            try:
-                await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now)))
-            except INFRASTRUCTURE_ERRORS:
-                raise
-            except Exception as error:
-                raise _HandlerFailed(timer, f"{type(error).__name__}: {error}") from error
-            await conn.execute("UPDATE timers SET fired_at = $2 WHERE timer_key = $1", timer.key, now)
-        return timer
+            rows: list[OutboxRow] = []
+            for key in keys:
+                mine: list[OutboxRow] = []  # the batch's only once this timer's savepoint is released
+                try:
+                    async with conn.transaction():
+                        timer = await self._fire(conn, key["timer_key"], now, mine)
+                except _HandlerFailed as failure:
+                    # A bug must not block every later timer: park this one with its error, for a fix and a re-arm.
+                    await conn.execute(
+                        "UPDATE timers SET failed_at = $2, last_error = $3 WHERE timer_key = $1",
+                        failure.timer.key,
+                        now,
+                        failure.error,
+                    )
+                    ended.append((failure.timer, failure.error))
+                    continue
+                if timer is not None:
+                    ended.append((timer, None))
+                    rows += mine
+            await add_records(conn, rows)
+        return len(keys), ended
 
-    async def _park(self, timer: Timer, now: datetime, error: str) -> None:
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE timers SET failed_at = $2, last_error = $3 WHERE timer_key = $1", timer.key, now, error
-            )
-        self._log.error("timer_failed", timer_key=timer.key, kind=timer.kind, error=error)
+    async def _fire(self, conn: Connection, key: str, now: datetime, rows: list[OutboxRow]) -> Timer | None:
+        row = await conn.fetchrow(
+            "UPDATE timers SET fired_at = $2 WHERE timer_key = $1"
+            "   AND fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL AND due_at <= $2"
+            " RETURNING kind, due_at, payload",
+            key,
+            now,
+        )
+        if row is None:
+            return None  # an earlier timer's handler in this batch moved or cancelled it
+        timer = Timer(key, row["kind"], row["due_at"], row["payload"])
+        handler = self._handlers.get(timer.kind)
+        if handler is None:
+            raise _HandlerFailed(timer, f"no handler for timer kind '{timer.kind}'")
+        try:
+            await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now, rows)))
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as error:
+            raise _HandlerFailed(timer, f"{type(error).__name__}: {error}") from error
+        return timer
 
     async def run(self) -> None:
         """Runs until cancelled: a pass's transaction rolls back on cancellation, so nothing fires half."""

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from runtime.records import Incoming
+
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 
 def configure_tracing(service_name: str) -> TracerProvider | None:
@@ -44,3 +49,18 @@ async def flush(provider: TracerProvider | None, timeout_seconds: float = 5.0) -
     """Send what is buffered before the process stops (the export is blocking HTTP, so off the event loop)."""
     if provider is not None:
         await asyncio.to_thread(provider.force_flush, int(timeout_seconds * 1000))
+
+
+@contextmanager
+def consume_span(tracer: trace.Tracer, record: Incoming) -> Iterator[None]:
+    """A span per consumed record, continuing the trace its `traceparent` header names (a no-op without a provider):
+    one span per poll's batch would put every record of it in the first one's trace."""
+    carrier = {
+        name: value.decode("utf-8", "replace")
+        for name, value in record.headers
+        if value is not None and name in TRACE_HEADERS
+    }
+    with tracer.start_as_current_span(
+        f"{record.topic} process", context=propagate.extract(carrier), kind=trace.SpanKind.CONSUMER
+    ):
+        yield

@@ -29,5 +29,9 @@ class Tries:
         _, _, failures = self._failed.get((record.topic, record.partition), (record.offset, 0, 0))
         return min(0.1 * 2.0**failures, 5.0)
 
+    def now(self, record: Incoming) -> tuple[int, int, int]:
+        """(offset, tries, failures) of the record in hand on the record's partition."""
+        return self._failed.get((record.topic, record.partition), (record.offset, 0, 0))
+
     def forget(self, record: Incoming) -> None:
         self._failed.pop((record.topic, record.partition), None)

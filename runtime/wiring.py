@@ -8,7 +8,6 @@ import logging
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.specification import AsyncAPI
 
 from contracts import catalog
@@ -36,10 +35,9 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         client_id=f"lhl-{settings.service_name}",
         logger=faststream_logger,
         log_level=logging.DEBUG,
-        # Spans continue the trace in each record's traceparent header; the global tracer provider decides where
-        # they go (none by default), so tracing costs nothing until an exporter is configured. A batch consumer
-        # (the audit) records what others traced and starts no trace of its own.
-        middlewares=[] if definition.batch is not None else [KafkaTelemetryMiddleware()],
+        # No telemetry middleware: its span would cover a whole poll's batch. The pipeline opens a span per record
+        # that continues the trace in the record's traceparent header; the audit records what others traced and
+        # starts no trace of its own.
     )
     router = KafkaRouter(prefix=settings.topic_prefix)
     if definition.batch is not None:
@@ -77,8 +75,13 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
     )
     subscriber = router.subscriber(
         *consumed,
+        # Whatever has arrived, up to max_records: a poll returns as soon as any record is there, so a batch is
+        # never a wait for it to fill, and poll_ms only bounds the wait when none has.
+        batch=True,
+        max_records=runtime.settings.consume_max_records,
+        batch_timeout_ms=runtime.settings.consume_poll_ms,
         group_id=runtime.settings.group_id,
-        # Committed by the runtime's OffsetCommitter after each record's transaction, a few times a second.
+        # Committed by the runtime's OffsetCommitter after each partition's transaction, a few times a second.
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         parser=parse_leniently,
@@ -87,16 +90,11 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
     )
 
     async def consume(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        assert not isinstance(raw, tuple)
-        try:
-            await runtime.process(
-                Incoming(raw.topic, raw.partition, raw.offset, raw.key, raw.value, tuple(raw.headers or ()))
-            )
-        except BaseException:
-            await message.nack()  # the database or broker failed: seek back, so the record comes again
-            raise
-        runtime.offsets.processed(message.consumer, raw.topic, raw.partition, raw.offset)
+        batch = message.raw_message
+        assert isinstance(batch, tuple)
+        records = [Incoming(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ())) for r in batch]
+        # On a failure the runtime has rewound what it did not commit, so those records come again.
+        await runtime.process_batch(records, message.consumer)
 
     consume.__name__ = f"consume_{runtime.definition.name}"
     subscriber(consume)

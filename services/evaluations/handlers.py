@@ -21,7 +21,7 @@ from contracts.events.meetings import (
     ContactMeetingsOverdue,
 )
 from contracts.rejections import Reason, Rejected
-from runtime.pipeline import Handler, HandlerContext
+from runtime.handling import Handler, HandlerContext
 from runtime.routing import by_event_type
 from services.evaluations import applier, domain, meetings_repository, repository, schedule
 from services.evaluations.dates import is_late, oslo_day

@@ -14,7 +14,7 @@ from contracts.events.meetings import (
     ContactMeetingRescheduled,
     ContactMeetingScheduled,
 )
-from runtime.pipeline import Handler, HandlerContext
+from runtime.handling import Handler, HandlerContext
 from runtime.routing import by_event_type
 from runtime.timers import TimerContext, TimerHandler
 from services.meetings import applier, checks, domain, repository, timing, watch

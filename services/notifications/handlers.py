@@ -9,7 +9,7 @@ from datetime import timedelta
 from contracts import catalog, reference, topics
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
-from runtime.pipeline import Handler, HandlerContext
+from runtime.handling import Handler, HandlerContext
 from services.notifications import domain, templates
 from services.notifications.repository import deliveries, subscriptions
 

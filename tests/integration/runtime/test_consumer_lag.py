@@ -17,7 +17,7 @@ from contracts import catalog, topics
 from contracts.events.meetings import ContactMeetingHeld
 from runtime.clock import ManualClock
 from runtime.definition import ServiceDefinition
-from runtime.pipeline import HandlerContext
+from runtime.handling import HandlerContext
 from runtime.settings import RuntimeSettings
 from runtime.wiring import build_app
 from tests.support import promtool

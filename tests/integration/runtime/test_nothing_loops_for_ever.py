@@ -17,8 +17,9 @@ from contracts import catalog, topics
 from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from runtime import db
 from runtime.clock import ManualClock
+from runtime.handling import HandlerContext
 from runtime.outbox import add_record
-from runtime.pipeline import HandlerContext, Pipeline
+from runtime.pipeline import Pipeline
 from runtime.records import Incoming
 from runtime.relay import OutboxRelay
 from runtime.verification import EventVerifier, TrustedKeys

@@ -1,0 +1,148 @@
+"""A partition's batch is one transaction with a savepoint per record: a rejected record is dead-lettered alone and the
+rest commit in order; a failure of the infrastructure commits nothing of the batch, which comes again; and the
+consumer group's offsets move only once the transaction committed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from contracts import catalog, topics
+from contracts.dead_letter_headers import ERROR_CLASS
+from contracts.rejections import Reason, Rejected
+from runtime import db
+from runtime.clock import ManualClock
+from runtime.handling import Handler, HandlerContext
+from runtime.identity import identity_of
+from runtime.pipeline import Pipeline
+from runtime.polling import INFRASTRUCTURE_ERRORS
+from runtime.records import Incoming
+from runtime.verification import EventVerifier, TrustedKeys
+from services.meetings.app import create_app
+from services.meetings.settings import MeetingsSettings
+from tests.integration.runtime.test_offsets import committed_and_end
+from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
+from tests.support.infra import Infra
+from tests.support.kafka import Bus, cloud_event
+from tests.support.services import fetch, running, settings_for
+from tests.support.signing import keys_for_tests
+
+HELD = catalog.of(type(national_meeting_held())).name
+
+
+@pytest.fixture
+async def pool(infra: Infra, run_id: str) -> AsyncIterator[db.Pool]:
+    created = await db.create_pool(infra.database_url, f"t{run_id}_batches")
+    await db.migrate(created, [db.RUNTIME_MIGRATIONS])
+    await created.execute("CREATE TABLE seen (n bigserial PRIMARY KEY, event_id text NOT NULL)")
+    yield created
+    await created.close()
+
+
+def pipeline_with(pool: asyncpg.Pool, handler: Handler) -> Pipeline:
+    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
+    keys = keys_for_tests()
+    return Pipeline(
+        pool=pool,
+        clock=clock,
+        service="batches",
+        group_id="lhl-batches",
+        source="/lhl/batches",
+        topic_of=lambda name: name,
+        handlers={HELD: handler},
+        verifier=EventVerifier(TrustedKeys.installed(keys.registry), clock),
+        signer=keys.ensure_service("meetings"),
+        max_tries=3,
+    )
+
+
+def held_records(count: int, first_offset: int = 20) -> list[Incoming]:
+    records = []
+    for n in range(count):
+        event = keys_for_tests().sign(cloud_event(national_meeting_held(), source=NATIONAL_SECRETARIAT))
+        records.append(
+            Incoming(topics.MEETINGS_INGRESS, 0, first_offset + n, event.partitionkey.encode(), event.to_bytes())
+        )
+    return records
+
+
+async def test_a_rejected_record_in_the_middle_of_a_batch_is_dead_lettered_and_the_rest_commit_in_order(
+    pool: db.Pool,
+) -> None:
+    records = held_records(5)
+    refused_offset = records[2].offset
+
+    async def handle(ctx: HandlerContext, data: Any) -> None:
+        await ctx.conn.execute("INSERT INTO seen (event_id) VALUES ($1)", ctx.event.id)
+        if ctx.event.id == event_id_of(records[2]):
+            raise Rejected(Reason.INVALID_REFERENCE, "organiser: not one the agreement names")
+
+    outcomes = await pipeline_with(pool, handle).process_batch(records)
+
+    assert outcomes == ["processed", "processed", "dead_lettered", "processed", "processed"]
+    seen = await pool.fetch("SELECT event_id FROM seen ORDER BY n")
+    assert [r["event_id"] for r in seen] == [event_id_of(r) for r in records if r.offset != refused_offset]
+    inbox = await pool.fetch("SELECT kafka_offset, outcome FROM inbox ORDER BY kafka_offset")
+    assert [(r["kafka_offset"], r["outcome"]) for r in inbox] == [
+        (r.offset, "dead_lettered" if r.offset == refused_offset else "processed") for r in records
+    ]
+    [letter] = await pool.fetch("SELECT event_id, headers FROM outbox WHERE topic = $1", topics.DEAD_LETTER)
+    assert letter["event_id"] == event_id_of(records[2])
+    assert letter["headers"][ERROR_CLASS] == "invalid_reference"
+
+
+async def test_an_infrastructure_failure_mid_batch_commits_nothing_and_the_batch_comes_again(pool: db.Pool) -> None:
+    records = held_records(4)
+    killed: list[str] = []
+
+    async def handle(ctx: HandlerContext, data: Any) -> None:
+        await ctx.conn.execute("INSERT INTO seen (event_id) VALUES ($1)", ctx.event.id)
+        if ctx.event.id == event_id_of(records[2]) and not killed:
+            # The database ends this batch's session, as a restart or failover of PostgreSQL would.
+            killed.append(ctx.event.id)
+            await pool.fetchval("SELECT pg_terminate_backend($1)", await ctx.conn.fetchval("SELECT pg_backend_pid()"))
+            await ctx.conn.execute("SELECT 1")
+
+    pipeline = pipeline_with(pool, handle)
+    with pytest.raises(INFRASTRUCTURE_ERRORS):
+        await pipeline.process_batch(records)
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 0
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+
+    assert await pipeline.process_batch(records) == ["processed"] * 4
+    seen = await pool.fetch("SELECT event_id FROM seen ORDER BY n")
+    assert [r["event_id"] for r in seen] == [event_id_of(r) for r in records]
+
+
+async def test_the_group_offsets_move_only_after_the_batch_transaction_committed(
+    infra: Infra, run_id: str, bus: Bus
+) -> None:
+    settings = settings_for(MeetingsSettings, infra, run_id, topic_partitions=1)
+    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
+    first, *later = [cloud_event(national_meeting_held(), source=NATIONAL_SECRETARIAT) for _ in range(6)]
+    async with running(create_app(settings, clock)) as runtime:
+        await bus.publish_event(topics.MEETINGS_INGRESS, first)
+        async with asyncio.timeout(30):
+            while (await committed_and_end(infra, settings))[0] != {0: 1}:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        async with runtime.pool.acquire() as blocker, blocker.transaction():
+            # Reads go on, but no batch can write its inbox rows (and so commit) until this transaction ends.
+            await blocker.execute("LOCK TABLE inbox IN EXCLUSIVE MODE")
+            for event in later:
+                await bus.publish_event(topics.MEETINGS_INGRESS, event)
+            await asyncio.sleep(3 * settings.offset_commit_seconds + 1)
+            assert (await committed_and_end(infra, settings))[0] == {0: 1}
+            assert len(await fetch(runtime, "SELECT 1 FROM inbox")) == 1
+        async with asyncio.timeout(30):
+            while (await committed_and_end(infra, settings))[0] != {0: 1 + len(later)}:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        assert len(await fetch(runtime, "SELECT 1 FROM inbox")) == 1 + len(later)
+
+
+def event_id_of(record: Incoming) -> str:
+    return identity_of(record)[1]

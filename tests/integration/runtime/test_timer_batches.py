@@ -1,0 +1,66 @@
+"""Overdue timers fire many to a transaction: a failing handler parks its own timer only, and a timer that an
+earlier handler of the same batch cancelled does not fire."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from runtime import db, timers
+from runtime.clock import ManualClock
+from runtime.emitters import Emitters
+from runtime.timers import TimerContext, TimerRunner
+from tests.support.infra import Infra
+from tests.support.signing import keys_for_tests
+
+NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pool(infra: Infra, run_id: str) -> AsyncIterator[db.Pool]:
+    created = await db.create_pool(infra.database_url, f"t{run_id}_timer_batches")
+    await db.migrate(created, [db.RUNTIME_MIGRATIONS])
+    await created.execute("CREATE TABLE rang (n bigserial PRIMARY KEY, timer_key text NOT NULL)")
+    yield created
+    await created.close()
+
+
+async def ring(tctx: TimerContext) -> None:
+    await tctx.conn.execute("INSERT INTO rang (timer_key) VALUES ($1)", tctx.timer.key)
+    if tctx.timer.payload.get("cancels"):
+        await timers.cancel(tctx.conn, tctx.timer.payload["cancels"], tctx.now)
+
+
+async def explode(tctx: TimerContext) -> None:
+    await tctx.conn.execute("INSERT INTO rang (timer_key) VALUES ($1)", tctx.timer.key)
+    raise KeyError("a bug in a timer handler")
+
+
+async def test_a_batch_of_overdue_timers_parks_the_failing_one_and_skips_the_one_cancelled_in_it(pool: db.Pool) -> None:
+    async with pool.acquire() as conn:
+        for n, (kind, payload) in enumerate(
+            [("ring", {}), ("explode", {}), ("ring", {"cancels": "t4"}), ("ring", {}), ("ring", {}), ("ring", {})]
+        ):
+            await timers.schedule(conn, f"t{n}", kind, NOW - timedelta(days=30) + timedelta(minutes=n), payload)
+    emitters = Emitters("/lhl/timer-batches", lambda name: name, keys_for_tests().ensure_service("meetings"))
+    runner = TimerRunner(
+        pool, ManualClock(NOW), {"ring": ring, "explode": explode}, emitters.for_timer, poll_seconds=1, batch_size=4
+    )
+
+    assert await runner.fire_due() == 4
+
+    rang = await pool.fetch("SELECT timer_key FROM rang ORDER BY n")
+    assert [r["timer_key"] for r in rang] == ["t0", "t2", "t3", "t5"]
+    rows = {
+        r["timer_key"]: r
+        for r in await pool.fetch("SELECT timer_key, fired_at, cancelled_at, failed_at, last_error FROM timers")
+    }
+    assert {key for key, r in rows.items() if r["fired_at"] is not None} == {"t0", "t2", "t3", "t5"}
+    assert rows["t1"]["failed_at"] is not None
+    assert rows["t1"]["fired_at"] is None
+    assert rows["t1"]["last_error"] == "KeyError: 'a bug in a timer handler'"
+    assert rows["t4"]["cancelled_at"] is not None
+    assert rows["t4"]["fired_at"] is None
+    assert await runner.fire_due() == 0
