@@ -59,6 +59,6 @@ def test_an_answer_is_one_document_and_a_listing_one_object_per_line() -> None:
     one = CliRunner().invoke(app, ["--json"])
     lines = CliRunner().invoke(app, ["--json", "--many"])
     people = CliRunner().invoke(app, [])
-    assert json.loads(one.output) == {"rows": [{"n": 1}, {"n": 2}]}
-    assert [json.loads(line) for line in lines.output.splitlines()] == [{"n": 1}, {"n": 2}]
+    assert json.loads(one.stdout) == {"rows": [{"n": 1}, {"n": 2}]}
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == [{"n": 1}, {"n": 2}]
     assert people.output == "for people\n"

@@ -61,7 +61,7 @@ def test_generate_and_list_print_json_a_script_can_read(keys_dir: Path) -> None:
     assert listed.exit_code == 0, listed.output
 
     [key] = keys.read(keys_dir / "registry.json")
-    answer = json.loads(made.output)
+    answer = json.loads(made.stdout)
     assert answer == {
         "key_id": key.key_id,
         "sources": [SOURCE],
@@ -72,7 +72,7 @@ def test_generate_and_list_print_json_a_script_can_read(keys_dir: Path) -> None:
         "registry": str(keys_dir / "registry.json"),
     }
     assert datetime.fromisoformat(answer["valid_from"].replace("Z", "+00:00")) == key.valid_from
-    rows = [json.loads(line) for line in listed.output.splitlines()]
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert {row["registry"] for row in rows} <= {str(keys.COMMITTED), str(keys_dir / "registry.json")}
     [mine] = [row for row in rows if row["registry"] == str(keys_dir / "registry.json")]
     assert mine == {key: value for key, value in answer.items() if key != "private_key_file"}

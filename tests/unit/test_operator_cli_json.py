@@ -13,7 +13,7 @@ from lhl.cli import app
 def test_acl_show_prints_every_binding_of_the_policy_one_per_line() -> None:
     shown = CliRunner().invoke(app, ["acl", "show", "--json"])
     assert shown.exit_code == 0, shown.output
-    rows = [json.loads(line) for line in shown.output.splitlines()]
+    rows = [json.loads(line) for line in shown.stdout.splitlines()]
     expected = sorted(access.policy().bindings)
     assert len(rows) == len(expected)
     assert rows[0] == {

@@ -52,8 +52,8 @@ async def test_the_list_shortens_a_long_message_between_words_and_show_prints_it
     assert 60 <= len(shortened) <= 120
     assert shown.exit_code == 0, shown.output
     assert MESSAGE in shown.output  # whole, on its own line
-    assert json.loads(shown_json.output)["message"] == MESSAGE
-    assert json.loads(shown_json.output)["value"] == "{}"
+    assert json.loads(shown_json.stdout)["message"] == MESSAGE
+    assert json.loads(shown_json.stdout)["value"] == "{}"
 
 
 async def test_list_show_and_replay_print_json_a_script_can_read(infra: Infra, bus: Bus) -> None:
@@ -74,7 +74,7 @@ async def test_list_show_and_replay_print_json_a_script_can_read(infra: Infra, b
     def lhl(*args: str) -> str:
         result = CliRunner().invoke(app, list(args), env=env)
         assert result.exit_code == 0, result.output
-        return result.output
+        return result.stdout  # what a script reads; log lines go to stderr
 
     listed = [json.loads(line) for line in (await asyncio.to_thread(lhl, "dlq", "list", "--json")).splitlines()]
     [letter] = [row for row in listed if row["event_source"] == "/statsforvalteren/agder/moter"]

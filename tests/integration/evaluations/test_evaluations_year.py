@@ -164,7 +164,7 @@ async def test_a_year_of_reports_evaluation_and_expiry_emits_each_event_once_acr
         args = ["status", "--year", "2023", "--json", "--as-of", day]
         result = await asyncio.to_thread(CliRunner().invoke, cli, args, env=env)
         assert result.exit_code == 0, result.output
-        document: dict[str, Any] = json.loads(result.output)
+        document: dict[str, Any] = json.loads(result.stdout)
         return document
 
     def standing(document: dict[str, Any], region: str, day: str) -> str:
