@@ -50,7 +50,7 @@ class NewDelivery:
         can quote it."""
         source, event_id, event_type = about
         nid = notification_id(source, event_id, recipient.recipient_id, point.contact_point_id)
-        return cls(
+        return NewDelivery(
             notification_id=nid,
             about_event_source=source,
             about_event_id=event_id,
@@ -110,23 +110,10 @@ async def first_sight_of_dead_letter(
 
 
 @dataclass(frozen=True)
-class DueDelivery:
-    """A pending delivery whose time has come, with its contact point as it is now, claimed for one attempt."""
+class DueDelivery(NewDelivery):
+    """A pending delivery whose time has come, with its contact point as it is now, claimed for one attempt: the
+    row as it was written, and what the attempt needs besides."""
 
-    notification_id: str
-    about_event_source: str
-    about_event_id: str
-    about_event_type: str
-    recipient_id: str
-    contact_point_id: str
-    channel: str
-    agreement_id: str | None
-    region: str | None
-    correlation_id: str
-    traceparent: str | None
-    subject: str
-    body: str
-    payload: bytes
     attempts: int
     """Attempts made before this one."""
     first_attempt_at: datetime | None
@@ -155,28 +142,7 @@ async def claim_due(conn: Connection, now: datetime) -> DueDelivery | None:
     )
     if row is None:
         return None
-    return DueDelivery(
-        notification_id=row["notification_id"],
-        about_event_source=row["about_event_source"],
-        about_event_id=row["about_event_id"],
-        about_event_type=row["about_event_type"],
-        recipient_id=row["recipient_id"],
-        contact_point_id=row["contact_point_id"],
-        channel=row["channel"],
-        agreement_id=row["agreement_id"],
-        region=row["region"],
-        correlation_id=row["correlation_id"],
-        traceparent=row["traceparent"],
-        subject=row["subject"],
-        body=row["body"],
-        payload=bytes(row["payload"]),
-        attempts=row["attempts"],
-        first_attempt_at=row["first_attempt_at"],
-        accepted_at=row["accepted_at"],
-        address=row["address"],
-        signing_secret_env=row["signing_secret_env"],
-        contact_point_removed=row["contact_point_removed"],
-    )
+    return DueDelivery(**dict(row))  # the columns are named as the fields are
 
 
 async def record(conn: Connection, notification_id: str, decision: Decision) -> None:
