@@ -39,6 +39,10 @@ RAW_RETRY_PAUSE_SECONDS = 1.0
 """A raw handler (the dead-letter topic's) that finds the database away waits this long before its record comes
 again, so an outage does not spin the consumer."""
 STOP_TIMEOUT_SECONDS = 15.0
+WORKER_GRACE_SECONDS = 12.0
+"""How long a stopping worker may take to finish the item in hand (a delivery whose recipient already accepted
+it, not yet recorded) before it is cancelled: longer than a webhook's timeout, so a clean stop sends no
+message twice."""
 
 
 class ServiceRuntime:
@@ -177,7 +181,9 @@ class ServiceRuntime:
         # The service's own workers first: what they emit in their last moments is still published below.
         for worker in self._workers.values():
             worker.stop()
-        stuck = await stop_tasks(self._worker_tasks, limit_seconds=STOP_TIMEOUT_SECONDS)
+        stuck = await stop_tasks(
+            self._worker_tasks, grace_seconds=WORKER_GRACE_SECONDS, limit_seconds=STOP_TIMEOUT_SECONDS
+        )
         self._worker_tasks, self._workers = [], {}
         await self._opened.aclose()
         # The relay finishes its pass and then publishes what the last handlers wrote, so a clean stop leaves

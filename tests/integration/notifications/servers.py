@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -43,6 +44,8 @@ class _Handler:
         mail = Mail(tuple(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=email.policy.default))
         with self._server.lock:
             self._server.mails.append(mail)
+        # The message is in: a slow answer keeps the sender waiting between acceptance and its reply.
+        await asyncio.sleep(self._server.answer_after_seconds)
         return "250 Message accepted for delivery"
 
 
@@ -50,6 +53,7 @@ class _Handler:
 class SmtpServer:
     port: int = field(default_factory=free_port)
     refused: set[str] = field(default_factory=set)
+    answer_after_seconds: float = 0.0
     mails: list[Mail] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Controller | None = None
