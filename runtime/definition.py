@@ -66,7 +66,7 @@ arm from the reference data)."""
 @dataclass(frozen=True)
 class BackgroundWorker:
     """A worker the lifecycle starts after the start hooks and stops before the outbox relay's last pass; a
-    stopping worker finishes the item in hand (within `lifecycle.WORKER_GRACE_SECONDS`) before it is cancelled.
+    stopping worker finishes the item in hand (within `tasks.WORKER_GRACE_SECONDS`) before it is cancelled.
 
     `open` yields the worker and closes what it holds (an HTTP client) when the service stops; `copies` loops run
     `worker.run()` side by side."""

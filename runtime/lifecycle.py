@@ -31,18 +31,13 @@ from runtime.records import Incoming
 from runtime.relay import OutboxRelay
 from runtime.retention import Retention, retention_policy
 from runtime.settings import RuntimeSettings
-from runtime.tasks import stop_tasks
+from runtime.tasks import STOP_TIMEOUT_SECONDS, WORKER_GRACE_SECONDS, stop_tasks
 from runtime.timers import TimerRunner
 from runtime.verification import EventVerifier, TrustedKeys
 
 RAW_RETRY_PAUSE_SECONDS = 1.0
 """A raw handler (the dead-letter topic's) that finds the database away waits this long before its record comes
 again, so an outage does not spin the consumer."""
-STOP_TIMEOUT_SECONDS = 15.0
-WORKER_GRACE_SECONDS = 12.0
-"""How long a stopping worker may take to finish the item in hand (a delivery whose recipient already accepted
-it, not yet recorded) before it is cancelled: longer than a webhook's timeout, so a clean stop sends no
-message twice."""
 
 
 class ServiceRuntime:

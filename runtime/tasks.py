@@ -12,6 +12,12 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+STOP_TIMEOUT_SECONDS = 15.0
+"""How long a service's stop waits for each group of its tasks once cancelled."""
+WORKER_GRACE_SECONDS = 12.0
+"""How long a stopping worker may take to finish the item in hand (a delivery whose recipient already accepted
+it, not yet recorded) before it is cancelled: longer than a webhook's timeout, so a clean stop sends no
+message twice."""
 RECANCEL_SECONDS = 1.0
 """Long enough for a cancelled task's cleanup (a transaction's rollback) to finish before it is cancelled again."""
 

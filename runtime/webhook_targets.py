@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,3 +95,30 @@ class WebhookTargets:
             return Pinned(url)
         extensions = {"sni_hostname": host} if url.scheme == "https" else {}
         return Pinned(url.copy_with(host=addresses[0]), {"Host": url.netloc.decode("ascii")}, extensions)
+
+
+ANSWER_LIMIT_BYTES = 64 * 1024
+"""The most of a webhook's answer the service reads: it needs the status, and for the subscription handshake a short
+JSON echo. An endpoint that answers with more is not read further, so a hostile one cannot fill the memory."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    """The first ANSWER_LIMIT_BYTES of the body, as sent (the request asks for no content coding)."""
+    cut: bool
+    """The endpoint sent more than that."""
+
+
+async def post(client: httpx.AsyncClient, target: Pinned, content: bytes, headers: Mapping[str, str]) -> Answer:
+    """POST to a pinned target and read at most ANSWER_LIMIT_BYTES of its answer (httpx's `post` reads it whole)."""
+    sent = {**target.headers, "Accept-Encoding": "identity", **headers}
+    request = client.stream("POST", target.url, content=content, headers=sent, extensions=target.extensions)
+    async with request as response:
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += chunk
+            if len(body) > ANSWER_LIMIT_BYTES:
+                return Answer(response.status_code, bytes(body[:ANSWER_LIMIT_BYTES]), cut=True)
+        return Answer(response.status_code, bytes(body), cut=False)

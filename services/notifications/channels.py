@@ -12,6 +12,7 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from runtime import webhook_targets
 from runtime.webhook_targets import TargetRefused, WebhookTargets
 from services.notifications.attempts import DELIVERED, Sent
 from services.notifications.domain import http_status_is_permanent, is_email_address, smtp_code_is_permanent
@@ -107,24 +108,21 @@ class Webhook:
         except OSError as error:
             return Sent(ok=False, error=f"webhook host does not resolve: {error}")
         headers = {
-            **target.headers,
             "Content-Type": "application/cloudevents+json",
             TIMESTAMP_HEADER: str(message.timestamp),
             SIGNATURE_HEADER: sign(message.signing_secret, message.timestamp, message.payload),
             NOTIFICATION_HEADER: message.notification_id,
         }
         try:
-            response = await self._client.post(
-                target.url, content=message.payload, headers=headers, extensions=target.extensions
-            )
+            answer = await webhook_targets.post(self._client, target, message.payload, headers)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
             return Sent(ok=False, error=f"invalid webhook URL: {error}", permanent=True)
         except httpx.HTTPError as error:
             return Sent(ok=False, error=f"{type(error).__name__}: {error}")
-        if 200 <= response.status_code < 300:
+        if 200 <= answer.status < 300:
             return DELIVERED
         return Sent(
             ok=False,
-            error=f"HTTP {response.status_code} from webhook",
-            permanent=http_status_is_permanent(response.status_code),
+            error=f"HTTP {answer.status} from webhook",
+            permanent=http_status_is_permanent(answer.status),
         )

@@ -4,7 +4,7 @@ Each delivery is one transaction: lock the row (FOR UPDATE SKIP LOCKED), send, t
 NotificationDelivered/NotificationFailed to the outbox, and commit. The one window in which a message can go
 out twice is between the recipient accepting it and that commit (a crash or a lost database connection there
 leaves the row pending, so it is sent again). The window is kept to one UPDATE, one INSERT and the COMMIT, and
-a clean stop waits for the delivery in hand to be recorded (`runtime.lifecycle.WORKER_GRACE_SECONDS`).
+a clean stop waits for the delivery in hand to be recorded (`runtime.tasks.WORKER_GRACE_SECONDS`).
 A bug there (not the database going away) parks the row with `accepted_at` set, and its retry records the
 delivery without sending the message again.
 """

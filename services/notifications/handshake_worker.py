@@ -12,6 +12,7 @@ from typing import Final
 import asyncpg
 import httpx
 
+from runtime import webhook_targets
 from runtime.clock import Clock
 from runtime.logging import get_logger
 from runtime.polling import poll
@@ -119,17 +120,19 @@ class HandshakeWorker:
         )
         timestamp = int(now.timestamp())
         headers = {
-            **target.headers,
             "Content-Type": "application/cloudevents+json",
             TIMESTAMP_HEADER: str(timestamp),
             SIGNATURE_HEADER: sign(secret, timestamp, body),
             handshake.SUBSCRIPTION_HEADER: sub.subscription_id,
         }
         try:
-            response = await self._client.post(target.url, content=body, headers=headers, extensions=target.extensions)
+            answer = await webhook_targets.post(self._client, target, body, headers)
         except httpx.HTTPError as error:
             return f"the validation request failed: {type(error).__name__}: {error}", False
-        return handshake.refusal(response.status_code, response.content, challenge), False
+        if answer.cut:
+            limit = webhook_targets.ANSWER_LIMIT_BYTES
+            return f"the endpoint's answer is longer than {limit} bytes; answer 200 with the challenge only", False
+        return handshake.refusal(answer.status, answer.body, challenge), False
 
     async def run(self) -> None:
         await poll(
