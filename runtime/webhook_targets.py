@@ -112,9 +112,21 @@ class Answer:
 
 
 async def post(client: httpx.AsyncClient, target: Pinned, content: bytes, headers: Mapping[str, str]) -> Answer:
-    """POST to a pinned target and read at most ANSWER_LIMIT_BYTES of its answer (httpx's `post` reads it whole)."""
+    """POST to a pinned target and read at most ANSWER_LIMIT_BYTES of its answer (httpx's `post` reads it whole).
+
+    The whole exchange takes at most the client's read timeout: httpx bounds each read, so an endpoint that
+    trickles a byte at a time would otherwise hold a worker for as many timeouts as it sends bytes."""
     sent = {**target.headers, "Accept-Encoding": "identity", **headers}
-    request = client.stream("POST", target.url, content=content, headers=sent, extensions=target.extensions)
+    within = client.timeout.read
+    try:
+        async with asyncio.timeout(within):
+            return await _read_answer(client, target, content, sent)
+    except TimeoutError:
+        raise httpx.ReadTimeout(f"no whole answer within {within} s") from None
+
+
+async def _read_answer(client: httpx.AsyncClient, target: Pinned, content: bytes, headers: dict[str, str]) -> Answer:
+    request = client.stream("POST", target.url, content=content, headers=headers, extensions=target.extensions)
     async with request as response:
         body = bytearray()
         async for chunk in response.aiter_raw():

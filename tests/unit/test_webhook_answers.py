@@ -28,6 +28,21 @@ async def answer_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWri
         writer.close()
 
 
+async def answer_a_byte_at_a_time(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A hostile endpoint: each byte comes well within a read timeout, the whole answer never does."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+    try:
+        for _ in range(1000):
+            writer.write(b"x")
+            await writer.drain()
+            await asyncio.sleep(0.1)
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
 async def answer_briefly(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     request = await reader.readuntil(b"\r\n\r\n")
     body = b'{"challenge": "abc"}'
@@ -52,6 +67,12 @@ async def endless() -> AsyncIterator[Pinned]:
 
 
 @pytest.fixture
+async def trickling() -> AsyncIterator[Pinned]:
+    async for target in serving(answer_a_byte_at_a_time):
+        yield target
+
+
+@pytest.fixture
 async def brief() -> AsyncIterator[Pinned]:
     async for target in serving(answer_briefly):
         yield target
@@ -69,3 +90,11 @@ async def test_a_short_answer_is_read_whole_and_no_content_coding_is_asked_for(b
     async with httpx.AsyncClient(timeout=5) as client:
         answer = await webhook_targets.post(client, brief, b"{}", {"X-Test": "1"})
     assert (answer.status, answer.body, answer.cut) == (202, b'{"challenge": "abc"}', False)
+
+
+async def test_an_answer_that_trickles_in_is_given_up_after_the_timeout_for_the_whole_exchange(
+    trickling: Pinned,
+) -> None:
+    async with httpx.AsyncClient(timeout=1) as client:
+        with pytest.raises(httpx.ReadTimeout, match="no whole answer within 1 s"):
+            await asyncio.wait_for(webhook_targets.post(client, trickling, b"{}", {}), timeout=10)

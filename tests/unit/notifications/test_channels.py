@@ -25,7 +25,9 @@ def outgoing(address: str, channel: str = "webhook", secret: str | None = "s") -
 
 
 def client_answering(status: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(status)))
+    """An answer as a transport hands it over from the network: a stream, not yet read."""
+    answer = lambda request: httpx.Response(status, stream=httpx.ByteStream(b""))  # noqa: E731
+    return httpx.AsyncClient(transport=httpx.MockTransport(answer))
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ async def test_a_name_that_turns_internal_after_registration_is_refused_at_send_
 
     def answer(request: httpx.Request) -> httpx.Response:
         requests.append(request)
-        return httpx.Response(200)
+        return httpx.Response(200, stream=httpx.ByteStream(b""))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
         sent = await Webhook(client, resolving_to("169.254.169.254")).send(outgoing("https://hooks.example/lhl"))
@@ -74,7 +74,7 @@ async def test_the_request_goes_to_the_address_that_was_checked_with_the_name_ke
 
     def answer(request: httpx.Request) -> httpx.Response:
         requests.append(request)
-        return httpx.Response(204)
+        return httpx.Response(204, stream=httpx.ByteStream(b""))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
         sent = await Webhook(client, resolving_to(PUBLIC)).send(outgoing("https://hooks.example:8443/lhl"))
