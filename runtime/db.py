@@ -54,6 +54,12 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+async def still_usable(conn: Connection) -> None:
+    """Raise (InFailedSQLTransactionError) when a statement failed in the open transaction and the error was
+    swallowed: PostgreSQL would answer its COMMIT with a rollback, which asyncpg does not report."""
+    await conn.execute("SELECT 1")
+
+
 def storable(text: str) -> str:
     """The text with NUL and lone surrogates as U+FFFD: PostgreSQL's text and jsonb refuse both (and UTF-8, which
     Kafka headers carry, has no lone surrogates)."""

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
+from contracts.reference import ReferenceDataError
+from contracts.rejections import Reason, Rejected
 from runtime.db import Connection
 from runtime.dead_lettering import Note
 from runtime.inbox import Outcome
-from runtime.outbox import Emitter
+from runtime.outbox import Emitter, OutboxRow
+from runtime.records import Incoming
 
 
 @dataclass
@@ -55,3 +59,43 @@ class Ended:
     event_type: str | None
     reason: str | None
     note: Note
+
+
+class NeedsSavepoints(Exception):
+    """A record failed in a pass without savepoints: the pass is rolled back and the batch taken again with them."""
+
+    def __init__(self, out_of_tries: Incoming | None = None) -> None:
+        super().__init__()
+        self.out_of_tries = out_of_tries
+        """A record whose infrastructure errors used up its tries: the next pass parks it, counting no more."""
+
+
+@dataclass
+class Pass:
+    """One pass over a batch in one transaction: with a savepoint per record or without, and what it came to."""
+
+    savepoints: bool
+    in_hand: Incoming
+    counted: BaseException | None = None
+    """An infrastructure error whose try was already counted for the record in hand."""
+    out_of_tries: Incoming | None = None
+    """A record an earlier pass found out of tries (see NeedsSavepoints)."""
+    ended: list[tuple[Incoming, Ended, float]] = field(default_factory=list)
+    rows: list[OutboxRow] = field(default_factory=list)
+    """The events the batch's handlers emitted, written with one round trip before the batch commits."""
+
+
+def rejection_of(error: Exception, log: structlog.stdlib.BoundLogger) -> Rejected:
+    """Why a handler's failure dead-letters its event."""
+    match error:
+        case Rejected():
+            return error
+        case ReferenceDataError() | ValidationError():
+            return Rejected(Reason.INVALID_REFERENCE, str(error))
+    # A bug must not stall the partition: park the event with the error for replay after a fix.
+    log.exception("handler_failed", error_class=type(error).__name__)
+    return Rejected(Reason.HANDLER_ERROR, described(error))
+
+
+def described(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

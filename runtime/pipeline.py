@@ -1,5 +1,5 @@
 """The consume pipeline: decode, validate, deduplicate, handle, or dead-letter with a reason; a partition's batch in
-one transaction, a savepoint per record.
+one transaction.
 
 Every record ends in exactly one of four ways, whatever its bytes, key, headers and size: processed, a duplicate of
 one already handled (no second effect), skipped (an invalid event on a topic another service owns), or
@@ -11,32 +11,34 @@ A commit and its fsync per record capped a service at about 80 events/s; one per
 a partition) costs the same whatever the batch's size. A record that is rejected rolls back its own savepoint and is
 dead-lettered in the same transaction, so the records around it still commit; a batch that cannot commit (the
 database away, a record still within its tries) commits nothing and comes again from its first record.
-"""
+
+A savepoint costs two round trips, as much as a small handler's statements, and nearly every batch needs none: a
+batch is first taken without them, and only when one of its records fails is it rolled back and taken again with a
+savepoint per record (`NeedsSavepoints`). What commits is the same either way."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 import asyncpg
 import structlog
 from opentelemetry import trace
-from pydantic import ValidationError
 
 from contracts import catalog
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
-from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
 from contracts.signing import Signer
 from runtime import boundary
 from runtime.admission import Check, admit
 from runtime.clock import Clock
-from runtime.db import Connection
+from runtime.db import Connection, still_usable
 from runtime.dead_lettering import DeadLetterWriter, Named, unread
 from runtime.emitters import Emitters
-from runtime.handling import Ended, Handler, HandlerContext, Observe
+from runtime.handling import Ended, Handler, HandlerContext, NeedsSavepoints, Observe, Pass, described, rejection_of
 from runtime.inbox import Outcome, database_answers, record_in_inbox
 from runtime.logging import get_logger, trace_ids
 from runtime.outbox import OutboxRow, add_records
@@ -93,39 +95,51 @@ class Pipeline:
 
         Raises (after a pause) while the database is unreachable, or while a record that failed is still within its
         tries: then nothing of the batch is committed, and the batch comes again from its first record."""
-        ended: list[tuple[Incoming, Ended, float]] = []
-        in_hand = records[0]
-        counted: BaseException | None = None
-        rows: list[OutboxRow] = []
-        """The events the batch's handlers emitted, written with one round trip before the batch commits."""
+        run = Pass(savepoints=False, in_hand=records[0])
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                for record in records:
-                    in_hand, started = record, time.perf_counter()
-                    with consume_span(self._tracer, record):
-                        try:
-                            one = await self._one(conn, record, rows)
-                        except INFRASTRUCTURE_ERRORS as error:
-                            if not await self._out_of_tries(record, error):
-                                counted = error
-                                raise
-                            one = await self._park(conn, record, error)
-                    ended.append((record, one, started))
-                await add_records(conn, rows)
+            try:
+                await self._in_one_transaction(records, run)
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as error:  # a record failed, or left the transaction unusable: each in a savepoint
+                parked = error.out_of_tries if isinstance(error, NeedsSavepoints) else None
+                run = Pass(savepoints=True, in_hand=records[0], out_of_tries=parked)
+                await self._in_one_transaction(records, run)
         except INFRASTRUCTURE_ERRORS as error:
-            if error is not counted:
-                self._tries.failed(in_hand, database_answered=await database_answers(self._pool))
-            await asyncio.sleep(self._tries.pause(in_hand))
+            if error is not run.counted:
+                self._tries.failed(run.in_hand, database_answered=await database_answers(self._pool))
+            await asyncio.sleep(self._tries.pause(run.in_hand))
             raise
-        self._tries.forget(in_hand)
+        self._tries.forget(run.in_hand)
         committed = time.perf_counter()
-        for record, one, started in ended:
+        for record, one, started in run.ended:
             one.note()
             if self._observe is not None:
                 self._observe(record.topic, one.event_type, one.outcome, one.reason, committed - started)
-        if any(one.outcome in ("processed", "dead_lettered") for _, one, _ in ended):
+        if any(one.outcome in ("processed", "dead_lettered") for _, one, _ in run.ended):
             self._on_committed()
-        return [one.outcome for _, one, _ in ended]
+        return [one.outcome for _, one, _ in run.ended]
+
+    async def _in_one_transaction(self, records: Sequence[Incoming], run: Pass) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            for record in records:
+                run.in_hand, started = record, time.perf_counter()
+                with consume_span(self._tracer, record):
+                    try:
+                        one = await self._one(conn, record, run)
+                    except INFRASTRUCTURE_ERRORS as error:
+                        if record is not run.out_of_tries and not await self._out_of_tries(record, error):
+                            run.counted = error
+                            raise
+                        if not run.savepoints:
+                            raise NeedsSavepoints(out_of_tries=record) from error
+                        one = await self._park(conn, record, error)
+                run.ended.append((record, one, started))
+            await add_records(conn, run.rows)
+            if not run.rows:
+                # A COMMIT of a transaction that a swallowed error aborted rolls back without a word; a statement
+                # after it fails instead (add_records' own did, when there were rows).
+                await still_usable(conn)
 
     async def _out_of_tries(self, record: Incoming, error: BaseException) -> bool:
         """A failure that looks like the infrastructure's. While the database does not answer it is one, and the
@@ -147,7 +161,7 @@ class Pipeline:
         outcome, note = await self._letters.write(conn, record, rejection, Named(*record.coordinates), log)
         return Ended(outcome, None, rejection.reason.value, note)
 
-    async def _one(self, conn: Connection, record: Incoming, rows: list[OutboxRow]) -> Ended:
+    async def _one(self, conn: Connection, record: Incoming, run: Pass) -> Ended:
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset, **trace_ids())
         try:
             refused = boundary.refusal(record)
@@ -159,22 +173,18 @@ class Pipeline:
         except Exception as error:
             # A bug in reading the record must not stall the partition any more than one in a handler.
             log.exception("handler_failed", error_class=type(error).__name__)
-            return await self._reject_unread(conn, record, Rejected(Reason.HANDLER_ERROR, _described(error)), log)
+            return await self._reject_unread(conn, record, Rejected(Reason.HANDLER_ERROR, described(error)), log)
         log = log.bind(
             event_id=event.id, event_type=event.type, correlation_id=event.correlationid, source=event.source
         )
         try:
-            return await self._handle(conn, record, event, data, log, rows)
+            return await self._handle(conn, record, event, data, log, run)
         except INFRASTRUCTURE_ERRORS:
             raise
-        except Rejected as rejection:
-            rejected = rejection
-        except (ReferenceDataError, ValidationError) as error:
-            rejected = Rejected(Reason.INVALID_REFERENCE, str(error))
         except Exception as error:
-            # A bug must not stall the partition: park the event with the error for replay after a fix.
-            log.exception("handler_failed", error_class=type(error).__name__)
-            rejected = Rejected(Reason.HANDLER_ERROR, _described(error))
+            if not run.savepoints:
+                raise NeedsSavepoints from error  # its writes cannot be rolled back alone in this pass
+            rejected = rejection_of(error, log)
         if not self._dead_letters and rejected.reason is not Reason.HANDLER_ERROR:
             return self._skip(rejected, event.type, log)
         outcome, note = await self._letters.write(conn, record, rejected, Named.of(event), log)
@@ -208,10 +218,11 @@ class Pipeline:
         event: CloudEvent,
         data: EventData,
         log: structlog.stdlib.BoundLogger,
-        rows: list[OutboxRow],
+        run: Pass,
     ) -> Ended:
         now = self._clock.now()
-        async with conn.transaction():  # a savepoint: a rejected record rolls back alone
+        # A savepoint, when the pass takes them: a rejected record rolls back alone.
+        async with conn.transaction() if run.savepoints else contextlib.nullcontext():
             if not await record_in_inbox(conn, record, event.source, event.id, event.type, "processed"):
                 return Ended("duplicate", event.type, None, lambda: log.info("event_duplicate"))
             mine: list[OutboxRow] = []  # the batch's only once this record's savepoint is released
@@ -224,7 +235,9 @@ class Pipeline:
                 rows=mine,
             )
             await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
-        rows += mine
+            if run.savepoints:
+                await still_usable(conn)  # inside the savepoint: a swallowed error rolls back this record alone
+        run.rows += mine
         return Ended(
             "processed",
             event.type,
@@ -235,7 +248,3 @@ class Pipeline:
 
 def _silent() -> None:
     return None
-
-
-def _described(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"

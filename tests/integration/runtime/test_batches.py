@@ -5,6 +5,7 @@ consumer group's offsets move only once the transaction committed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -94,6 +95,28 @@ async def test_a_rejected_record_in_the_middle_of_a_batch_is_dead_lettered_and_t
     [letter] = await pool.fetch("SELECT event_id, headers FROM outbox WHERE topic = $1", topics.DEAD_LETTER)
     assert letter["event_id"] == event_id_of(records[2])
     assert letter["headers"][ERROR_CLASS] == "invalid_reference"
+
+
+@pytest.mark.parametrize("failing", [0, 4])
+async def test_a_handler_that_swallows_a_database_error_is_dead_lettered_alone_wherever_it_is_in_the_batch(
+    pool: db.Pool, failing: int
+) -> None:
+    """The batch is taken without savepoints first; a statement that failed leaves that transaction unusable even
+    when the handler goes on as if nothing happened, and the batch is taken again with a savepoint per record."""
+    records = held_records(5)
+
+    async def handle(ctx: HandlerContext, data: Any) -> None:
+        await ctx.conn.execute("INSERT INTO seen (event_id) VALUES ($1)", ctx.event.id)
+        if ctx.event.id == event_id_of(records[failing]):
+            with contextlib.suppress(asyncpg.DataError):
+                await ctx.conn.execute("SELECT 1 / 0")
+
+    outcomes = await pipeline_with(pool, handle).process_batch(records)
+
+    assert outcomes == ["dead_lettered" if n == failing else "processed" for n in range(5)]
+    seen = await pool.fetch("SELECT event_id FROM seen ORDER BY n")
+    assert [r["event_id"] for r in seen] == [event_id_of(r) for n, r in enumerate(records) if n != failing]
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", topics.DEAD_LETTER) == 1
 
 
 async def test_an_infrastructure_failure_mid_batch_commits_nothing_and_the_batch_comes_again(pool: db.Pool) -> None:
