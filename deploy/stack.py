@@ -307,19 +307,19 @@ def info(
 
 def _describe(state: Path) -> dict[str, tuple[bool, str]]:
     running = pids(state)
-    current = info(state)
-    kafka_port = int(current.kafka_bootstrap_servers.rsplit(":", 1)[1])
     pg_paths = database.cluster_paths(state)
     pg_port = database.configured_port(pg_paths) or _requested_ports(None, None, None).postgres
     result: dict[str, tuple[bool, str]] = {}
 
     kafka_pid = running["kafka"]
-    if kafka_pid is None:
+    if kafka_pid is None:  # a stack never started has no credentials to read its port from: it is simply down
         result["kafka"] = (False, "down")
-    elif broker.ready(kafka_port, broker.login(state, broker.BROKER_USER)):
-        result["kafka"] = (True, f"up (pid {kafka_pid}, {HOST}:{kafka_port})")
     else:
-        result["kafka"] = (False, f"pid {kafka_pid} alive but not answering on {HOST}:{kafka_port}")
+        kafka_port = int(info(state).kafka_bootstrap_servers.rsplit(":", 1)[1])
+        if broker.ready(kafka_port, broker.login(state, broker.BROKER_USER)):
+            result["kafka"] = (True, f"up (pid {kafka_pid}, {HOST}:{kafka_port})")
+        else:
+            result["kafka"] = (False, f"pid {kafka_pid} alive but not answering on {HOST}:{kafka_port}")
 
     pg_pid = running["postgres"]
     if pg_pid is None:
