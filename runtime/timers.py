@@ -6,6 +6,7 @@ in the same transaction as the events its handler emits.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from runtime.clock import Clock
-from runtime.db import Connection
+from runtime.db import Connection, still_usable
 from runtime.logging import get_logger
 from runtime.outbox import Emitter, OutboxRow, add_records
 from runtime.polling import INFRASTRUCTURE_ERRORS, poll
@@ -137,9 +138,20 @@ class TimerRunner:
         return fired
 
     async def _fire_batch(self, now: datetime, size: int) -> tuple[int, list[tuple[Timer, str | None]]]:
-        """Due timers in one transaction, each in a savepoint: a commit per timer made catching up on many overdue
-        timers (a service back after a while) slow. Each timer is claimed as it fires, so one that an earlier
-        handler of the batch moved or cancelled is passed by; a handler's bug parks its timer alone."""
+        """Due timers in one transaction: a commit per timer made catching up on many overdue timers (a service
+        back after a while) slow. Each timer is claimed as it fires, so one that an earlier handler of the batch
+        moved or cancelled is passed by. The batch is taken without savepoints (two round trips a timer) and, when
+        a handler fails, again with one per timer, so that its bug parks its timer alone (as runtime.pipeline)."""
+        try:
+            return await self._fire_in_one_transaction(now, size, savepoints=False)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception:
+            return await self._fire_in_one_transaction(now, size, savepoints=True)
+
+    async def _fire_in_one_transaction(
+        self, now: datetime, size: int, *, savepoints: bool
+    ) -> tuple[int, list[tuple[Timer, str | None]]]:
         ended: list[tuple[Timer, str | None]] = []
         async with self._pool.acquire() as conn, conn.transaction():
             keys = await conn.fetch(
@@ -153,9 +165,11 @@ class TimerRunner:
             for key in keys:
                 mine: list[OutboxRow] = []  # the batch's only once this timer's savepoint is released
                 try:
-                    async with conn.transaction():
-                        timer = await self._fire(conn, key["timer_key"], now, mine)
+                    async with conn.transaction() if savepoints else contextlib.nullcontext():
+                        timer = await self._fire(conn, key["timer_key"], now, mine, check=savepoints)
                 except _HandlerFailed as failure:
+                    if not savepoints:
+                        raise
                     # A bug must not block every later timer: park this one with its error, for a fix and a re-arm.
                     await conn.execute(
                         "UPDATE timers SET failed_at = $2, last_error = $3 WHERE timer_key = $1",
@@ -169,9 +183,14 @@ class TimerRunner:
                     ended.append((timer, None))
                     rows += mine
             await add_records(conn, rows)
+            if not rows:
+                await still_usable(conn)  # its COMMIT would roll back without a word (see db.still_usable)
         return len(keys), ended
 
-    async def _fire(self, conn: Connection, key: str, now: datetime, rows: list[OutboxRow]) -> Timer | None:
+    async def _fire(
+        self, conn: Connection, key: str, now: datetime, rows: list[OutboxRow], *, check: bool
+    ) -> Timer | None:
+        """Claim and fire one timer; `check`: in a savepoint, a swallowed error parks this timer alone."""
         row = await conn.fetchrow(
             "UPDATE timers SET fired_at = $2 WHERE timer_key = $1"
             "   AND fired_at IS NULL AND cancelled_at IS NULL AND failed_at IS NULL AND due_at <= $2"
@@ -187,6 +206,8 @@ class TimerRunner:
             raise _HandlerFailed(timer, f"no handler for timer kind '{timer.kind}'")
         try:
             await handler(TimerContext(conn, timer, now, self._make_emitter(conn, timer, now, rows)))
+            if check:
+                await still_usable(conn)
         except INFRASTRUCTURE_ERRORS:
             raise
         except Exception as error:

@@ -3,9 +3,11 @@ earlier handler of the same batch cancelled does not fire."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from runtime import db, timers
@@ -64,3 +66,37 @@ async def test_a_batch_of_overdue_timers_parks_the_failing_one_and_skips_the_one
     assert rows["t4"]["cancelled_at"] is not None
     assert rows["t4"]["fired_at"] is None
     assert await runner.fire_due() == 0
+
+
+async def swallow(tctx: TimerContext) -> None:
+    await tctx.conn.execute("INSERT INTO rang (timer_key) VALUES ($1)", tctx.timer.key)
+    with contextlib.suppress(asyncpg.DataError):
+        await tctx.conn.execute("SELECT 1 / 0")
+
+
+@pytest.mark.parametrize("failing", [0, 2])
+async def test_a_handler_that_swallows_a_database_error_parks_its_timer_alone_and_the_others_fire(
+    pool: db.Pool, failing: int
+) -> None:
+    """A batch is fired without savepoints first; a statement that failed there leaves the transaction unusable
+    even when the handler carries on, and the batch is fired again with a savepoint per timer."""
+    async with pool.acquire() as conn:
+        for n in range(3):
+            kind = "swallow" if n == failing else "ring"
+            await timers.schedule(conn, f"t{n}", kind, NOW - timedelta(days=1) + timedelta(minutes=n), {})
+    emitters = Emitters("/lhl/timer-batches", lambda name: name, keys_for_tests().ensure_service("meetings"))
+    runner = TimerRunner(
+        pool, ManualClock(NOW), {"ring": ring, "swallow": swallow}, emitters.for_timer, poll_seconds=1, batch_size=3
+    )
+
+    assert await runner.fire_due() == 2
+
+    rang = await pool.fetch("SELECT timer_key FROM rang ORDER BY n")
+    assert [r["timer_key"] for r in rang] == [f"t{n}" for n in range(3) if n != failing]
+    parked = await pool.fetchrow(
+        "SELECT fired_at, failed_at, last_error FROM timers WHERE timer_key = $1", f"t{failing}"
+    )
+    assert parked is not None
+    assert parked["fired_at"] is None
+    assert parked["failed_at"] is not None
+    assert parked["last_error"].startswith("InFailedSQLTransactionError")
