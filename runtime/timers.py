@@ -7,7 +7,7 @@ in the same transaction as the events its handler emits.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,22 +52,26 @@ MakeEmitter = Callable[[Connection, Timer, datetime, list[OutboxRow]], Emitter]
 """An emitter that adds its events to the given rows, which the runner writes with its batch."""
 
 
+SCHEDULE = (
+    "INSERT INTO timers (timer_key, kind, due_at, payload) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (timer_key) DO UPDATE SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,"
+    "   cancelled_at = NULL WHERE timers.fired_at IS NULL"
+)
+
+
 async def schedule(conn: Connection, key: str, kind: str, due_at: datetime, payload: Mapping[str, Any]) -> bool:
     """Schedule or move a pending timer. A timer that already fired stays fired; returns whether it is pending."""
     if due_at.tzinfo is None:
         raise ValueError("timer due_at must be timezone-aware")
-    row = await conn.fetchrow(
-        "INSERT INTO timers (timer_key, kind, due_at, payload) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (timer_key) DO UPDATE SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,"
-        "   cancelled_at = NULL"
-        " WHERE timers.fired_at IS NULL"
-        " RETURNING timer_key",
-        key,
-        kind,
-        due_at,
-        dict(payload),
-    )
+    row = await conn.fetchrow(SCHEDULE + " RETURNING timer_key", key, kind, due_at, dict(payload))
     return row is not None
+
+
+async def schedule_many(conn: Connection, timers: Sequence[tuple[str, str, datetime, Mapping[str, Any]]]) -> None:
+    """`schedule` for (key, kind, due_at, payload) tuples, in one round trip (executemany is pipelined)."""
+    if any(due_at.tzinfo is None for _, _, due_at, _ in timers):
+        raise ValueError("timer due_at must be timezone-aware")
+    await conn.executemany(SCHEDULE, [(key, kind, due_at, dict(payload)) for key, kind, due_at, payload in timers])
 
 
 async def cancel(conn: Connection, key: str, now: datetime) -> bool:

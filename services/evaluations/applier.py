@@ -12,5 +12,5 @@ from services.evaluations.schedule import TimerChanges
 async def apply_timers(conn: Connection, changes: TimerChanges, now: datetime) -> None:
     for key in changes.cancel:
         await timers.cancel(conn, key, now)
-    for planned in changes.arm:
-        await timers.schedule(conn, planned.key, planned.kind, planned.due_at, planned.payload)
+    if changes.arm:
+        await timers.schedule_many(conn, [(p.key, p.kind, p.due_at, p.payload) for p in changes.arm])

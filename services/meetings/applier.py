@@ -23,6 +23,7 @@ from services.meetings.decisions import (
     RememberCompletion,
     SaveMeeting,
 )
+from services.meetings.state import OpenItem
 
 
 async def apply(
@@ -40,13 +41,22 @@ async def apply(
             log.warning(note.event, **note.fields)
         else:
             log.info(note.event, **note.fields)
+    adding: list[OpenItem] = []  # new items, written together, in their place among the other changes
     for change in decision.changes:
+        if isinstance(change, AddActionItem):
+            adding.append(change.item)
+            continue
+        if adding:
+            await repository.add_action_items(conn, adding, now)
+            adding = []
         await _change(conn, change, now)
+    if adding:
+        await repository.add_action_items(conn, adding, now)
     cancelled = 0
     for cancel in decision.cancel:
         cancelled += await timers.cancel_prefix(conn, cancel.prefix, now, due_from=cancel.due_from)
-    for timer in decision.arm:
-        await timers.schedule(conn, timer.key, timer.kind, timer.due_at, timer.payload)
+    if decision.arm:
+        await timers.schedule_many(conn, [(t.key, t.kind, t.due_at, t.payload) for t in decision.arm])
     for event in decision.emit:
         await _emitter(emitter).emit(
             event.data,
@@ -63,7 +73,7 @@ async def _change(conn: Connection, change: Change, now: datetime) -> None:
         case SaveMeeting(meeting):
             await repository.save_meeting(conn, meeting, now)
         case AddActionItem(item):
-            await repository.add_action_item(conn, item, now)
+            await repository.add_action_items(conn, [item], now)
         case CloseActionItem(item, completed, late):
             await repository.close_action_item(conn, item, completed, late)
         case MarkOverdue(item):

@@ -52,24 +52,24 @@ async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingC
 
 async def record_held_meeting(deps: Deps, ctx: HandlerContext, minutes: ContactMeetingHeld) -> None:
     agreement = deps.agreement(minutes.agreement_id)
-    terminated_from = await repository.terminated_from(ctx.conn, agreement.id)
-    checks.check_within_agreement("data.held_on", minutes.held_on, agreement, terminated_from)
-    current = await repository.load_meeting(ctx.conn, minutes.agreement_id, minutes.meeting_id)
-    ids = [a.action_item_id for a in minutes.action_items]
-    known = await repository.known_action_items(ctx.conn, minutes.agreement_id, ids)
-    early = await repository.early_completions(ctx.conn, minutes.agreement_id, ids)
     counts, region = watch.level_of(minutes.kind, minutes.region)
-    held_before: date | None = None
-    if counts:
-        held_before = await repository.level_held_before(ctx.conn, agreement.id, region)
+    before = await repository.load_before_minutes(
+        ctx.conn,
+        minutes.agreement_id,
+        minutes.meeting_id,
+        [a.action_item_id for a in minutes.action_items],
+        watched_level=counts,
+        region=region,
+    )
+    checks.check_within_agreement("data.held_on", minutes.held_on, agreement, before.terminated_from)
     decision = domain.hold_meeting(
-        current,
+        before.meeting,
         minutes,
         agreement=agreement,
-        known=known,
-        early=early,
-        level_held_before=held_before,
-        last_day=timing.last_day(agreement, terminated_from),
+        known=before.known,
+        early=before.early,
+        level_held_before=before.level_held_before,
+        last_day=timing.last_day(agreement, before.terminated_from),
         now=ctx.now,
         correlation_id=ctx.event.correlationid,
     )

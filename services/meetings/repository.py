@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+
+from asyncpg import Record
 
 from contracts.events.meetings import ActionItemCompleted, ContactMeetingHeld, MeetingKind, MeetingStatus
 from contracts.topics import NATIONAL
@@ -11,13 +14,68 @@ from runtime.db import Connection
 from services.meetings.state import Meeting, OpenItem, Plan
 
 
+@dataclass(frozen=True)
+class BeforeMinutes:
+    """What the rules need to record held minutes, read in one round trip (five statements cost five)."""
+
+    terminated_from: date | None
+    meeting: Meeting | None
+    known: dict[str, str]
+    """Already assigned items among the minutes' items, mapped to the meeting they were agreed at."""
+    early: dict[str, ActionItemCompleted]
+    """Completions among the minutes' items that arrived before their item was assigned."""
+    level_held_before: date | None
+
+
+async def load_before_minutes(
+    conn: Connection,
+    agreement_id: str,
+    meeting_id: str,
+    item_ids: Sequence[str],
+    *,
+    watched_level: bool,
+    region: str | None,
+) -> BeforeMinutes:
+    """The termination, the meeting (locked, as load_meeting locks it), the minutes' known items, their early
+    completions, and the latest held date of the meeting's level when that level is watched. The completions and
+    the level are locked until the transaction ends, so two minutes of one level cannot both decide from one date."""
+    row = await conn.fetchrow(
+        "SELECT m.*,"
+        " (SELECT terminated_from FROM agreement_terminations t WHERE t.agreement_id = $1) AS known_termination,"
+        " (SELECT jsonb_object_agg(a.action_item_id, a.meeting_id) FROM action_items a"
+        "   WHERE a.agreement_id = $1 AND a.action_item_id = ANY($3::text[])) AS known_items,"
+        " (SELECT jsonb_object_agg(e.action_item_id, e.completion) FROM (SELECT action_item_id, completion"
+        "   FROM early_completions WHERE agreement_id = $1 AND action_item_id = ANY($3::text[]) FOR UPDATE) e)"
+        "   AS early_items,"
+        " (SELECT last_held_on FROM meeting_levels l WHERE l.agreement_id = $1 AND l.level_key = $4 FOR UPDATE)"
+        "   AS level_held_before"
+        " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM meetings"
+        "   WHERE agreement_id = $1 AND meeting_id = $2 FOR UPDATE) m ON true",
+        agreement_id,
+        meeting_id,
+        list(item_ids),
+        (region or NATIONAL) if watched_level else None,
+    )
+    assert row is not None  # one row, whatever the tables hold
+    early = row["early_items"] or {}
+    return BeforeMinutes(
+        terminated_from=row["known_termination"],
+        meeting=_meeting_of(row) if row["meeting_id"] is not None else None,
+        known=row["known_items"] or {},
+        early={item: ActionItemCompleted.model_validate(completion) for item, completion in early.items()},
+        level_held_before=row["level_held_before"],
+    )
+
+
 async def load_meeting(conn: Connection, agreement_id: str, meeting_id: str) -> Meeting | None:
     # Locked so two events about one meeting on different partitions cannot interleave their read and write.
     row = await conn.fetchrow(
         "SELECT * FROM meetings WHERE agreement_id = $1 AND meeting_id = $2 FOR UPDATE", agreement_id, meeting_id
     )
-    if row is None:
-        return None
+    return _meeting_of(row) if row is not None else None
+
+
+def _meeting_of(row: Record) -> Meeting:
     plan = None
     if row["scheduled_for"] is not None:
         plan = Plan(row["scheduled_for"], row["plan_stated_at"], bool(row["plan_rescheduling"]))
@@ -66,30 +124,13 @@ async def save_meeting(conn: Connection, meeting: Meeting, now: datetime) -> Non
     )
 
 
-async def known_action_items(conn: Connection, agreement_id: str, ids: Sequence[str]) -> dict[str, str]:
-    """Already assigned items among `ids`, mapped to the meeting they were agreed at."""
-    rows = await conn.fetch(
-        "SELECT action_item_id, meeting_id FROM action_items"
-        " WHERE agreement_id = $1 AND action_item_id = ANY($2::text[])",
-        agreement_id,
-        list(ids),
-    )
-    return {r["action_item_id"]: r["meeting_id"] for r in rows}
-
-
-async def add_action_item(conn: Connection, item: OpenItem, now: datetime) -> None:
-    await conn.execute(
+async def add_action_items(conn: Connection, items: Sequence[OpenItem], now: datetime) -> None:
+    """The items in one round trip (asyncpg pipelines executemany's statements)."""
+    await conn.executemany(
         "INSERT INTO action_items"
         " (agreement_id, action_item_id, meeting_id, region, owner, text, due_on, assigned_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        item.agreement_id,
-        item.action_item_id,
-        item.meeting_id,
-        item.region,
-        item.owner,
-        item.text,
-        item.due_on,
-        now,
+        [(i.agreement_id, i.action_item_id, i.meeting_id, i.region, i.owner, i.text, i.due_on, now) for i in items],
     )
 
 
@@ -147,17 +188,6 @@ async def remember_completion(conn: Connection, completed: ActionItemCompleted, 
     return row is not None
 
 
-async def early_completions(conn: Connection, agreement_id: str, ids: Sequence[str]) -> dict[str, ActionItemCompleted]:
-    """Completions among `ids` that arrived before their item was assigned, by item id."""
-    rows = await conn.fetch(
-        "SELECT action_item_id, completion FROM early_completions"
-        " WHERE agreement_id = $1 AND action_item_id = ANY($2::text[]) FOR UPDATE",
-        agreement_id,
-        list(ids),
-    )
-    return {r["action_item_id"]: ActionItemCompleted.model_validate(r["completion"]) for r in rows}
-
-
 async def forget_early_completion(conn: Connection, agreement_id: str, action_item_id: str) -> None:
     await conn.execute(
         "DELETE FROM early_completions WHERE agreement_id = $1 AND action_item_id = $2", agreement_id, action_item_id
@@ -175,17 +205,6 @@ async def start_watching_level(conn: Connection, agreement_id: str, region: str 
         now,
     )
     return row is not None
-
-
-async def level_held_before(conn: Connection, agreement_id: str, region: str | None) -> date | None:
-    """The level's latest held date, locked until the transaction ends so two held meetings of one level cannot
-    both decide from the same date."""
-    found: date | None = await conn.fetchval(
-        "SELECT last_held_on FROM meeting_levels WHERE agreement_id = $1 AND level_key = $2 FOR UPDATE",
-        agreement_id,
-        region or NATIONAL,
-    )
-    return found
 
 
 async def record_level_held(
