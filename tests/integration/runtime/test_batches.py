@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from contracts import catalog, topics
+from contracts import topics
 from contracts.dead_letter_headers import ERROR_CLASS
 from contracts.rejections import Reason, Rejected
 from runtime import db
@@ -23,17 +23,15 @@ from runtime.identity import identity_of
 from runtime.pipeline import Pipeline
 from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.records import Incoming
-from runtime.verification import EventVerifier, TrustedKeys
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
 from tests.integration.runtime.test_offsets import committed_and_end
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
+from tests.support.pipelines import held_meeting_pipeline
 from tests.support.services import fetch, running, settings_for
 from tests.support.signing import keys_for_tests
-
-HELD = catalog.of(type(national_meeting_held())).name
 
 
 @pytest.fixture
@@ -46,20 +44,7 @@ async def pool(infra: Infra, run_id: str) -> AsyncIterator[db.Pool]:
 
 
 def pipeline_with(pool: asyncpg.Pool, handler: Handler) -> Pipeline:
-    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
-    keys = keys_for_tests()
-    return Pipeline(
-        pool=pool,
-        clock=clock,
-        service="batches",
-        group_id="lhl-batches",
-        source="/lhl/batches",
-        topic_of=lambda name: name,
-        handlers={HELD: handler},
-        verifier=EventVerifier(TrustedKeys.installed(keys.registry), clock),
-        signer=keys.ensure_service("meetings"),
-        max_tries=3,
-    )
+    return held_meeting_pipeline(pool, handler, name="batches", max_tries=3)
 
 
 def held_records(count: int, first_offset: int = 20) -> list[Incoming]:

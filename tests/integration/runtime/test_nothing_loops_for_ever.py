@@ -5,7 +5,6 @@ set aside while the rows behind it are published."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -13,23 +12,20 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 
-from contracts import catalog, topics
+from contracts import topics
 from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from runtime import db
-from runtime.clock import ManualClock
 from runtime.handling import HandlerContext
 from runtime.outbox import add_record
 from runtime.pipeline import Pipeline
 from runtime.records import Incoming
 from runtime.relay import OutboxRelay
-from runtime.verification import EventVerifier, TrustedKeys
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.http import free_port
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
+from tests.support.pipelines import held_meeting_pipeline
 from tests.support.signing import keys_for_tests
-
-HELD = catalog.of(type(national_meeting_held())).name
 
 
 @pytest.fixture
@@ -45,21 +41,8 @@ async def times_out(ctx: HandlerContext, data: Any) -> None:
 
 
 def failing_pipeline(pool: asyncpg.Pool, *, max_tries: int) -> Pipeline:
-    """A pipeline whose one handler times out, verifying and signing with the tests' keys as a service does."""
-    clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
-    keys = keys_for_tests()
-    return Pipeline(
-        pool=pool,
-        clock=clock,
-        service="loops",
-        group_id="lhl-loops",
-        source="/lhl/loops",
-        topic_of=lambda name: name,
-        handlers={HELD: times_out},
-        verifier=EventVerifier(TrustedKeys.installed(keys.registry), clock),
-        signer=keys.ensure_service("meetings"),
-        max_tries=max_tries,
-    )
+    """A pipeline whose one handler times out."""
+    return held_meeting_pipeline(pool, times_out, name="loops", max_tries=max_tries)
 
 
 async def test_a_record_failing_while_the_database_answers_is_dead_lettered_after_a_bounded_number_of_tries(
