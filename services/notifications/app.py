@@ -22,6 +22,7 @@ from services.notifications.delivery import DeliveryWorker
 from services.notifications.handshake_worker import HANDSHAKE_WORKER, HandshakeWorker
 from services.notifications.repository import http_subscriptions
 from services.notifications.settings import NotificationsSettings, SecretResolver
+from services.notifications.smtp_sessions import SmtpSessions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,9 +41,13 @@ def dependencies(settings: NotificationsSettings) -> handlers.Deps:
 def delivery_worker(settings: NotificationsSettings, secrets: SecretResolver) -> BackgroundWorker:
     @contextlib.asynccontextmanager
     async def open_worker(running: Running) -> AsyncIterator[DeliveryWorker]:
-        async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
+        sessions = SmtpSessions(settings)
+        async with (
+            httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client,
+            contextlib.aclosing(sessions),
+        ):
             channels: dict[str, Channel] = {
-                "email": Email(settings),
+                "email": Email(settings, sessions),
                 "webhook": Webhook(client, WebhookTargets(settings.webhook_allowed_hosts)),
             }
             yield DeliveryWorker(

@@ -17,6 +17,7 @@ from runtime.webhook_targets import TargetRefused, WebhookTargets
 from services.notifications.attempts import DELIVERED, Sent
 from services.notifications.domain import http_status_is_permanent, is_email_address, smtp_code_is_permanent
 from services.notifications.settings import NotificationsSettings
+from services.notifications.smtp_sessions import SmtpSessions
 
 SIGNATURE_HEADER = "X-LHL-Signature"
 TIMESTAMP_HEADER = "X-LHL-Timestamp"
@@ -46,8 +47,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 class Email:
-    def __init__(self, settings: NotificationsSettings) -> None:
+    def __init__(self, settings: NotificationsSettings, sessions: SmtpSessions) -> None:
         self._s = settings
+        self._sessions = sessions
 
     async def send(self, message: Outgoing) -> Sent:
         if not is_email_address(message.address):
@@ -63,17 +65,9 @@ class Email:
         mail["Auto-Submitted"] = "auto-generated"
         mail[NOTIFICATION_HEADER] = message.notification_id
         mail.set_content(message.body)
-        password = self._s.smtp_password.get_secret_value() if self._s.smtp_password else None
         try:
-            await aiosmtplib.send(
-                mail,
-                hostname=self._s.smtp_host,
-                port=self._s.smtp_port,
-                start_tls=self._s.smtp_starttls,
-                username=self._s.smtp_username,
-                password=password,
-                timeout=self._s.smtp_timeout_seconds,
-            )
+            async with self._sessions.session() as smtp:
+                await smtp.send_message(mail)
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [r.code for r in error.recipients]
             permanent = all(smtp_code_is_permanent(c) for c in codes)

@@ -34,6 +34,14 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
 
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self._server.lock:
+            self._server.sessions += 1
+        session.host_name = hostname
+        return responses
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self._server.refused:
             return "550 5.1.1 Mailbox unavailable"
@@ -54,6 +62,8 @@ class SmtpServer:
     port: int = field(default_factory=free_port)
     refused: set[str] = field(default_factory=set)
     answer_after_seconds: float = 0.0
+    sessions: int = 0
+    """Conversations opened (EHLO received)."""
     mails: list[Mail] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Controller | None = None

@@ -8,6 +8,7 @@ import pytest
 from runtime.webhook_targets import WebhookTargets
 from services.notifications.channels import Email, Outgoing, Webhook
 from services.notifications.settings import NotificationsSettings
+from services.notifications.smtp_sessions import SmtpSessions
 
 PUBLIC = "93.184.215.14"
 
@@ -58,7 +59,8 @@ async def test_an_unreachable_webhook_is_retried() -> None:
 
 
 async def test_an_invalid_email_address_is_a_permanent_error_without_contacting_the_server() -> None:
-    sent = await Email(NotificationsSettings(smtp_port=9)).send(outgoing("ikke-en-adresse", "email", None))
+    settings = NotificationsSettings(smtp_port=9)
+    sent = await Email(settings, SmtpSessions(settings)).send(outgoing("ikke-en-adresse", "email", None))
     assert sent.permanent
     assert sent.error is not None
     assert "invalid e-mail address" in sent.error
