@@ -56,7 +56,8 @@ async def load_before_minutes(
         list(item_ids),
         (region or NATIONAL) if watched_level else None,
     )
-    assert row is not None  # one row, whatever the tables hold
+    if row is None:  # the query's FROM is one row, whatever the tables hold
+        raise RuntimeError("load_before_minutes found no row")
     early = row["early_items"] or {}
     return BeforeMinutes(
         terminated_from=row["known_termination"],

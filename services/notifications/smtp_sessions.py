@@ -3,7 +3,8 @@
 A new connection costs a TCP (and, with STARTTLS, a TLS) handshake, the banner, EHLO and the login: as many round
 trips as the message itself, and relays limit how often one client may connect. A conversation that failed in any
 way is closed, never reused, for its state is unknown; a connection idle for longer than `idle_seconds` is closed
-before it is used (a relay drops idle clients), and all are closed when the worker stops.
+before it is used (a relay drops idle clients), and all are closed when the worker stops. A relay that drops a
+connection sooner costs the next message on it a retry, as any failed conversation does.
 """
 
 from __future__ import annotations
