@@ -47,6 +47,12 @@ class RuntimeSettings(BaseSettings):
     consume_poll_ms: int = Field(
         default=20, ge=1, description="How long a poll waits when no record has arrived (it returns at the first)."
     )
+    consume_fetch_bytes: int = Field(
+        default=1_048_576,
+        ge=65_536,
+        description="Most bytes fetched ahead per partition. Smaller keeps a catching-up consumer's memory flatter, "
+        "at the cost of smaller batches.",
+    )
     offset_commit_seconds: float = Field(default=0.2, gt=0, description="How often processed offsets are committed.")
     clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
     clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")
