@@ -30,7 +30,8 @@ SECRET_ENV = "LHL_WEBHOOK_SECRET_ORG_SF_VESTLAND"
 
 
 class Endpoint(LocalHttpServer):
-    """An integrator's webhook endpoint: echoes the validation challenge on /echo, answers `{}` on /silent."""
+    """An integrator's webhook endpoint: echoes the validation challenge on /echo, answers `{}` on /silent, and on
+    /verbose echoes it inside an answer longer than the service reads."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,6 +46,8 @@ class Endpoint(LocalHttpServer):
         body = b"{}"
         if event["type"] == VALIDATION and request.path == "/echo":
             body = json.dumps({"challenge": event["data"]["challenge"]}).encode()
+        if event["type"] == VALIDATION and request.path == "/verbose":
+            body = json.dumps({"challenge": event["data"]["challenge"], "about": "x" * 70_000}).encode()
         head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         return head.encode() + b"Connection: close\r\n\r\n" + body
 
@@ -100,12 +103,17 @@ async def test_a_subscription_is_validated_by_its_endpoint_then_gets_the_events_
     async with running(notifications_app(notifications, secrets=secrets)) as runtime, serving(gateway) as http:
         made = await http.client.post("/subscriptions", json=overdue_reports(endpoint, "echo"), headers=owner)
         silent = await http.client.post("/subscriptions", json=overdue_reports(endpoint, "silent"), headers=owner)
+        verbose = await http.client.post("/subscriptions", json=overdue_reports(endpoint, "verbose"), headers=owner)
         path, silent_path = made.headers["location"], silent.headers["location"]
         active = await sc.eventually(
             lambda: _status(http.client, path, owner, "active"), "the echoing endpoint's subscription is active"
         )
         failed = await sc.eventually(
             lambda: _status(http.client, silent_path, owner, "failed"), "the silent endpoint's subscription failed"
+        )
+        too_long = await sc.eventually(
+            lambda: _status(http.client, verbose.headers["location"], owner, "failed"),
+            "the subscription whose endpoint answers at length failed",
         )
         await bus.publish_event(topics.EVALUATIONS_EVENTS, overdue)
         [delivered] = await sc.eventually(lambda: endpoint.received("/echo", OVERDUE), "the event is delivered")
@@ -137,9 +145,12 @@ async def test_a_subscription_is_validated_by_its_endpoint_then_gets_the_events_
     assert "does not echo the validation request's challenge" in failed["reason"]
     assert json.loads(delivered.body)["id"] == overdue.id
     assert signed_by(SECRET, delivered)
+    assert "the endpoint's answer is longer than 65536 bytes" in too_long["reason"]
     assert endpoint.received("/silent", OVERDUE) == []
+    assert endpoint.received("/verbose", OVERDUE) == []
     assert to_silent == []
-    assert sorted(s["id"] for s in listed.json()["subscriptions"]) == sorted([made.json()["id"], silent.json()["id"]])
+    subscribed = [made.json()["id"], silent.json()["id"], verbose.json()["id"]]
+    assert sorted(s["id"] for s in listed.json()["subscriptions"]) == sorted(subscribed)
     assert deleted.status_code == 204
     assert len(retired) == 1
 
