@@ -15,7 +15,7 @@ from contracts.envelope import CloudEvent, new_event_id, stable_event_id
 from contracts.events.base import EventData
 from contracts.signing import Signer, sign_event
 from contracts.topics import partition_key
-from runtime.db import Connection
+from runtime.db import Connection, still_usable
 
 OutboxRow = tuple[str, bytes | None, dict[str, str], bytes, str | None, str | None]
 """(topic, key, headers, payload, event id, event type), in the order of the outbox's columns below."""
@@ -24,10 +24,14 @@ INSERT_ROW = (
 )
 
 
-async def add_records(conn: Connection, rows: list[OutboxRow]) -> None:
-    """Rows in one round trip (asyncpg pipelines executemany's statements), in their order."""
+async def add_batch_rows(conn: Connection, rows: list[OutboxRow]) -> None:
+    """A batch's rows in one round trip (asyncpg pipelines executemany's statements), in their order, as the last
+    statement before its COMMIT. With no rows it still runs one (`db.still_usable`): a COMMIT of a transaction that
+    a swallowed error aborted rolls back without a word, where a statement fails."""
     if rows:
         await conn.executemany(INSERT_ROW, rows)
+    else:
+        await still_usable(conn)
 
 
 async def add_record(

@@ -41,7 +41,7 @@ from runtime.emitters import Emitters
 from runtime.handling import Ended, Handler, HandlerContext, NeedsSavepoints, Observe, Pass, described, rejection_of
 from runtime.inbox import Outcome, database_answers, record_in_inbox
 from runtime.logging import get_logger, trace_ids
-from runtime.outbox import OutboxRow, add_records
+from runtime.outbox import OutboxRow, add_batch_rows
 from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
 from runtime.records import Incoming
 from runtime.tracing import consume_span
@@ -135,11 +135,7 @@ class Pipeline:
                             raise NeedsSavepoints(out_of_tries=record) from error
                         one = await self._park(conn, record, error)
                 run.ended.append((record, one, started))
-            await add_records(conn, run.rows)
-            if not run.rows:
-                # A COMMIT of a transaction that a swallowed error aborted rolls back without a word; a statement
-                # after it fails instead (add_records' own did, when there were rows).
-                await still_usable(conn)
+            await add_batch_rows(conn, run.rows)
 
     async def _out_of_tries(self, record: Incoming, error: BaseException) -> bool:
         """A failure that looks like the infrastructure's. While the database does not answer it is one, and the

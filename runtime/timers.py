@@ -17,7 +17,7 @@ import asyncpg
 from runtime.clock import Clock
 from runtime.db import Connection, still_usable
 from runtime.logging import get_logger
-from runtime.outbox import Emitter, OutboxRow, add_records
+from runtime.outbox import Emitter, OutboxRow, add_batch_rows
 from runtime.polling import INFRASTRUCTURE_ERRORS, poll
 from runtime.wakeup import Wakeup
 
@@ -186,9 +186,7 @@ class TimerRunner:
                 if timer is not None:
                     ended.append((timer, None))
                     rows += mine
-            await add_records(conn, rows)
-            if not rows:
-                await still_usable(conn)  # its COMMIT would roll back without a word (see db.still_usable)
+            await add_batch_rows(conn, rows)
         return len(keys), ended
 
     async def _fire(
