@@ -11,7 +11,6 @@ import structlog
 from pydantic import ValidationError
 
 from contracts.envelope import CloudEvent
-from contracts.events.base import EventData
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
 from runtime.db import Connection
@@ -30,19 +29,6 @@ class HandlerContext:
     now: datetime
     emitter: Emitter
     log: structlog.stdlib.BoundLogger
-
-    async def emit(
-        self,
-        data: EventData,
-        *,
-        agreement_id: str,
-        region: str | None,
-        subject: str | None = None,
-        business_key: str | None = None,
-    ) -> CloudEvent:
-        return await self.emitter.emit(
-            data, agreement_id=agreement_id, region=region, subject=subject, business_key=business_key
-        )
 
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]

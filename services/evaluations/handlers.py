@@ -48,7 +48,7 @@ async def receive_report(deps: Deps, ctx: HandlerContext, report: RegionalStatus
     await repository.add_report(
         ctx.conn, report, received_at=ctx.now, late=late, supersedes=supersedes, event_id=ctx.event.id
     )
-    await ctx.emit(
+    await ctx.emitter.emit(
         RegionalReportReceived(
             report_id=report.report_id,
             agreement_id=agreement.id,
@@ -78,7 +78,7 @@ async def accept_termination_notice(deps: Deps, ctx: HandlerContext, notice: Ter
         agreement, notice.effective_date, notice.given_by, ctx.event.correlationid
     )
     await applier.apply_timers(ctx.conn, changes, ctx.now)
-    await ctx.emit(
+    await ctx.emitter.emit(
         TerminationNoticeAccepted(
             agreement_id=agreement.id,
             given_by=notice.given_by,
