@@ -29,18 +29,16 @@ from tests.integration.runtime.test_offsets import committed_and_end
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
-from tests.support.pipelines import held_meeting_pipeline
+from tests.support.pipelines import held_meeting_pipeline, runtime_pool
 from tests.support.services import fetch, running, settings_for
 from tests.support.signing import keys_for_tests
 
 
 @pytest.fixture
 async def pool(infra: Infra, run_id: str) -> AsyncIterator[db.Pool]:
-    created = await db.create_pool(infra.database_url, f"t{run_id}_batches")
-    await db.migrate(created, [db.RUNTIME_MIGRATIONS])
-    await created.execute("CREATE TABLE seen (n bigserial PRIMARY KEY, event_id text NOT NULL)")
-    yield created
-    await created.close()
+    seen = "CREATE TABLE seen (n bigserial PRIMARY KEY, event_id text NOT NULL)"
+    async with runtime_pool(infra, f"t{run_id}_batches", seen) as created:
+        yield created
 
 
 def pipeline_with(pool: asyncpg.Pool, handler: Handler) -> Pipeline:

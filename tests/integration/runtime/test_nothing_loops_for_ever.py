@@ -24,16 +24,14 @@ from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.http import free_port
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
-from tests.support.pipelines import held_meeting_pipeline
+from tests.support.pipelines import held_meeting_pipeline, runtime_pool
 from tests.support.signing import keys_for_tests
 
 
 @pytest.fixture
 async def pool(infra: Infra, run_id: str) -> AsyncIterator[db.Pool]:
-    created = await db.create_pool(infra.database_url, f"t{run_id}_loops")
-    await db.migrate(created, [db.RUNTIME_MIGRATIONS])
-    yield created
-    await created.close()
+    async with runtime_pool(infra, f"t{run_id}_loops") as created:
+        yield created
 
 
 async def times_out(ctx: HandlerContext, data: Any) -> None:

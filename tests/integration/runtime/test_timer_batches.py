@@ -15,6 +15,7 @@ from runtime.clock import ManualClock
 from runtime.emitters import Emitters
 from runtime.timers import TimerContext, TimerRunner
 from tests.support.infra import Infra
+from tests.support.pipelines import runtime_pool
 from tests.support.signing import keys_for_tests
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
@@ -22,11 +23,9 @@ NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
 
 @pytest.fixture
 async def pool(infra: Infra, run_id: str) -> AsyncIterator[db.Pool]:
-    created = await db.create_pool(infra.database_url, f"t{run_id}_timer_batches")
-    await db.migrate(created, [db.RUNTIME_MIGRATIONS])
-    await created.execute("CREATE TABLE rang (n bigserial PRIMARY KEY, timer_key text NOT NULL)")
-    yield created
-    await created.close()
+    rang = "CREATE TABLE rang (n bigserial PRIMARY KEY, timer_key text NOT NULL)"
+    async with runtime_pool(infra, f"t{run_id}_timer_batches", rang) as created:
+        yield created
 
 
 async def ring(tctx: TimerContext) -> None:
