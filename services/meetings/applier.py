@@ -69,11 +69,10 @@ async def apply(
 
 
 async def _change(conn: Connection, change: Change, now: datetime) -> None:
+    """One change other than a new item (`apply` writes those together)."""
     match change:
         case SaveMeeting(meeting):
             await repository.save_meeting(conn, meeting, now)
-        case AddActionItem(item):
-            await repository.add_action_items(conn, [item], now)
         case CloseActionItem(item, completed, late):
             await repository.close_action_item(conn, item, completed, late)
         case MarkOverdue(item):
