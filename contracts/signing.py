@@ -80,10 +80,32 @@ class Verified:
 
 def sign_event(event: CloudEvent, signer: Signer) -> CloudEvent:
     """The event with `dssematerial` over every core attribute, every extension and the data as it will be sent."""
-    unsigned = event.model_copy(update={"dssematerial": None})
-    view = structured_view(unsigned.to_bytes())
+    return signed_with_bytes(event, signer)[0]
+
+
+_DATA_MEMBER: Final = b',"data":'
+
+
+def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:
+    """The signed event and its exact bytes (what `to_bytes()` of it gives), from one serialization, not parsed back.
+
+    `data` is the model's last field and every attribute before it is a JSON string, whose quotes inside are
+    escaped, so the first `,"data":` of the serialization starts the data member: its bytes are what is signed,
+    and `dssematerial`, the field just before `data`, goes in there. An event with extension attributes of other
+    parties (written after `data`) takes the general path: serialize, then read as a consumer reads it."""
+    unsigned = event.model_copy(update={"dssematerial": None}) if event.dssematerial is not None else event
+    value = unsigned.to_bytes()
+    if unsigned.model_extra:
+        view = structured_view(value)
+        material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
+        signed = unsigned.model_copy(update={"dssematerial": material})
+        return signed, signed.to_bytes()
+    cut = value.index(_DATA_MEMBER)
+    attributes = unsigned.model_dump(mode="json", exclude_none=True, exclude={"data"})
+    view = WireView(attributes, value[cut + len(_DATA_MEMBER) : -1])
     material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
-    return unsigned.model_copy(update={"dssematerial": material})
+    member = b',"' + dsse.ATTRIBUTE.encode() + b'":"' + material.encode() + b'"'
+    return unsigned.model_copy(update={"dssematerial": material}), value[:cut] + member + value[cut:]
 
 
 def sign_structured(value: bytes, signer: Signer) -> bytes:

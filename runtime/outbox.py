@@ -13,7 +13,7 @@ from opentelemetry import propagate
 from contracts import catalog
 from contracts.envelope import CloudEvent, new_event_id, stable_event_id
 from contracts.events.base import EventData
-from contracts.signing import Signer, sign_event
+from contracts.signing import Signer, signed_with_bytes
 from contracts.topics import partition_key
 from runtime.db import Connection, still_usable
 
@@ -121,12 +121,12 @@ class Emitter:
             partitionkey=partition_key(agreement_id, region),
             data=data.model_dump(mode="json"),
         )
-        event = sign_event(event, self._signer)
+        event, value = signed_with_bytes(event, self._signer)
         row = (
             self._topic_of(kind.topic),
             event.partitionkey.encode(),
-            dict(event.kafka_headers()),
-            event.to_bytes(),
+            event.kafka_headers(),
+            value,
             event.id,
             event.type,
         )

@@ -15,7 +15,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contracts import dsse
 from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry, RegisteredKey, raw_public
-from contracts.signing import EXTENSIONS, Signer, Unauthenticated, sign_binary, sign_event, verify
+from contracts.signing import (
+    EXTENSIONS,
+    Signer,
+    Unauthenticated,
+    sign_binary,
+    sign_event,
+    signed_with_bytes,
+    verify,
+)
 from contracts.wire import structured_view, view_of
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.md"
@@ -93,6 +101,19 @@ def test_an_event_signed_and_sent_unchanged_verifies_with_the_key_of_its_source(
     signed = sign_event(_event(), signer).to_bytes()
     verified = verify(structured_view(signed), KeyRegistry([_registered(signer, VESTLAND_MEETINGS)]), NOW)
     assert verified.key.key_id == signer.key_id
+
+
+def test_the_bytes_signed_from_one_serialization_are_the_signed_events_own_and_verify() -> None:
+    """What the outbox stores is cut from one serialization, not parsed back: the same bytes as the signed model's,
+    also when a value holds the text `,"data":` or the event carries another party's extension."""
+    signer = Signer.of(Ed25519PrivateKey.generate())
+    registry = KeyRegistry([_registered(signer, VESTLAND_MEETINGS)])
+    tricky = _event().model_copy(update={"subject": 'meeting/x,"data":{"y":1}', "causationid": "é\u0000\\"})
+    for event in (_event(), tricky, _event().model_copy(update={"tenant": "x"}), sign_event(_event(), signer)):
+        signed, value = signed_with_bytes(event, signer)
+        assert value == signed.to_bytes()
+        assert verify(structured_view(value), registry, NOW).key.key_id == signer.key_id
+        assert structured_view(value).data == json.dumps(event.data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def test_an_unsigned_event_is_refused() -> None:
