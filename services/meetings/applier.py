@@ -41,14 +41,19 @@ async def apply(
             log.warning(note.event, **note.fields)
         else:
             log.info(note.event, **note.fields)
-    adding: list[OpenItem] = []  # new items, written together, in their place among the other changes
+    # New items are written together, in their place among the other changes; one that the same decision marks
+    # overdue (it was past due when assigned) is written as overdue.
+    adding: dict[OpenItem, bool] = {}
     for change in decision.changes:
         if isinstance(change, AddActionItem):
-            adding.append(change.item)
+            adding[change.item] = False
+            continue
+        if isinstance(change, MarkOverdue) and change.item in adding:
+            adding[change.item] = True
             continue
         if adding:
             await repository.add_action_items(conn, adding, now)
-            adding = []
+            adding = {}
         await _change(conn, change, now)
     if adding:
         await repository.add_action_items(conn, adding, now)

@@ -13,8 +13,8 @@ whatever order its events arrive in is in state.py; the contact-meeting watch is
 - Due soon: a reminder (ActionItemDueSoon) at 00:00 Oslo the agreement's `due_soon_days_before` days before the
   due date. A reminder that fires at or after the overdue instant (the service was down) says nothing: it would
   only repeat the overdue warning.
-- Past due when assigned: an item whose overdue instant has already passed when its minutes arrive gets the
-  overdue warning only, never a stale due-soon reminder.
+- Past due when assigned: an item whose overdue instant has already passed when its minutes arrive is marked
+  overdue and announced with its assignment, in the same transaction; it never gets a stale due-soon reminder.
 - Completion closes the item and cancels both of its timers; neither fires afterwards.
 - Duplicates (same source and id) never reach these rules: the runtime's inbox drops them.
 - An accepted termination (TerminationNoticeAccepted, or AgreementTerminated on the day, from the evaluations
@@ -193,20 +193,24 @@ def assign(
 
 
 def reminders(item: OpenItem, agreement: Agreement, now: datetime, correlation_id: str) -> Decision:
-    """The item's due-soon and overdue timers. An item already past due when it is assigned gets the overdue
-    warning only, not a stale reminder."""
+    """The item's due-soon and overdue timers. An item already past due when it is assigned (late minutes, a
+    replay) is marked overdue and announced at once, with its assignment: no stale reminder, and no timer that
+    would only fire at the next poll."""
+    if is_overdue(item.due_on, now):
+        return warn_of_overdue_item(item)
     payload = {
         "agreement_id": item.agreement_id,
         "action_item_id": item.action_item_id,
         "correlation_id": correlation_id,
     }
-    armed: list[Arm] = []
-    if not is_overdue(item.due_on, now):
-        due_soon_key = timing.action_item_key(item.agreement_id, item.action_item_id, timing.DUE_SOON)
-        armed.append(Arm(due_soon_key, timing.DUE_SOON, timing.due_soon_at(item.due_on, agreement), payload))
+    due_soon_key = timing.action_item_key(item.agreement_id, item.action_item_id, timing.DUE_SOON)
     overdue_key = timing.action_item_key(item.agreement_id, item.action_item_id, timing.OVERDUE)
-    armed.append(Arm(overdue_key, timing.OVERDUE, overdue_at(item.due_on), payload))
-    return Decision(arm=tuple(armed))
+    return Decision(
+        arm=(
+            Arm(due_soon_key, timing.DUE_SOON, timing.due_soon_at(item.due_on, agreement), payload),
+            Arm(overdue_key, timing.OVERDUE, overdue_at(item.due_on), payload),
+        )
+    )
 
 
 def complete(item: OpenItem, completed: ActionItemCompleted) -> ActionItemClosed | None:

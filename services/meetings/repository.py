@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -125,13 +125,27 @@ async def save_meeting(conn: Connection, meeting: Meeting, now: datetime) -> Non
     )
 
 
-async def add_action_items(conn: Connection, items: Sequence[OpenItem], now: datetime) -> None:
-    """The items in one round trip (asyncpg pipelines executemany's statements)."""
+async def add_action_items(conn: Connection, items: Mapping[OpenItem, bool], now: datetime) -> None:
+    """The items, each with whether it is overdue already, in one round trip (asyncpg pipelines executemany's
+    statements)."""
     await conn.executemany(
         "INSERT INTO action_items"
-        " (agreement_id, action_item_id, meeting_id, region, owner, text, due_on, assigned_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [(i.agreement_id, i.action_item_id, i.meeting_id, i.region, i.owner, i.text, i.due_on, now) for i in items],
+        " (agreement_id, action_item_id, meeting_id, region, owner, text, due_on, assigned_at, overdue_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        [
+            (
+                i.agreement_id,
+                i.action_item_id,
+                i.meeting_id,
+                i.region,
+                i.owner,
+                i.text,
+                i.due_on,
+                now,
+                now if o else None,
+            )
+            for i, o in items.items()
+        ],
     )
 
 

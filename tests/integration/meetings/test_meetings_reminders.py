@@ -69,3 +69,29 @@ async def test_a_held_meeting_assigns_its_items_reminds_at_oslo_midnight_and_war
     assert of_type(events, "due-soon", done_subject) == []
     assert of_type(events, "overdue", done_subject) == []
     assert [(r["action_item_id"], r["status"]) for r in listed] == [(open_id, "overdue")]
+
+
+async def test_minutes_arriving_after_an_item_fell_due_mark_it_overdue_and_announce_it_at_once(
+    infra: Infra, run_id: str, bus: Bus
+) -> None:
+    """Late minutes (or a replay): the warning follows the assignment from the same transaction, with no timer."""
+    clock = ManualClock(OVERDUE_AT)
+    meeting_id, late_id = new_id("m"), new_id("a")
+    subject = f"action-item/{late_id}"
+    async with running(meetings_app(infra, run_id, clock)) as runtime:
+        cause = await publish(bus, held(meeting_id, items=(item(late_id, due_on=DUE),)))
+        events = await bus.events(topics.MEETINGS_EVENTS, lambda es: len(of_type(es, "overdue", subject)) == 1)
+        async with runtime.pool.acquire() as conn:
+            listed = await read_model.list_action_items(conn, read_model.Filter(region="vestland", status="overdue"))
+            timers = await conn.fetchval("SELECT count(*) FROM timers WHERE timer_key LIKE '%' || $1 || '%'", late_id)
+
+    mine = [e for e in events if e.get("subject") == subject]
+    assert [e["type"].split(".")[3] for e in mine] == ["assigned", "overdue"]
+    [overdue] = of_type(events, "overdue", subject)
+    assert (at(overdue), overdue["correlationid"], overdue["data"]["due_on"]) == (
+        OVERDUE_AT,
+        cause.correlationid,
+        "2022-04-08",
+    )
+    assert [(r["action_item_id"], r["status"]) for r in listed] == [(late_id, "overdue")]
+    assert timers == 0

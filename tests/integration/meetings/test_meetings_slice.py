@@ -76,7 +76,7 @@ async def test_each_kind_of_invalid_event_is_dead_lettered_with_its_reason_and_t
         await bus.publish_event(topics.MEETINGS_INGRESS, other_period)
         await bus.publish_event(topics.MEETINGS_INGRESS, good)
         letters = await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 6)
-        derived = await bus.events(topics.MEETINGS_EVENTS, lambda es: sum(e["causationid"] == good.id for e in es) >= 3)
+        derived = await bus.events(topics.MEETINGS_EVENTS, lambda es: sum(e["causationid"] == good.id for e in es) >= 5)
     reasons = sorted((headers_of(r)[ERROR_CLASS], headers_of(r)[ERROR_MESSAGE]) for r in letters)
     assert [code for code, _ in reasons] == [
         "invalid_data",
@@ -94,6 +94,8 @@ async def test_each_kind_of_invalid_event_is_dead_lettered_with_its_reason_and_t
     assert "specversion" in messages["not_cloudevent"]
     assert all(headers_of(r)[ORIGINAL_TOPIC] == bus.topic(topics.MEETINGS_INGRESS) for r in letters)
     assert all(int(headers_of(r)[ORIGINAL_OFFSET]) >= 0 for r in letters)
-    assert sum(1 for e in derived if e["causationid"] == good.id) == 3
+    # Recorded, and its two items assigned and, being past due on today's clock, marked overdue at once.
+    caused = sorted(e["type"].split(".")[2:4] for e in derived if e["causationid"] == good.id)
+    assert caused == [["action-item", "assigned"]] * 2 + [["action-item", "overdue"]] * 2 + [["meeting", "recorded"]]
     # The original bytes travel unchanged, even when they are not JSON.
     assert [r.value for r in letters if headers_of(r)[ERROR_CLASS] == "not_json"] == [b"\x00\xffnot json at all"]

@@ -58,10 +58,15 @@ def test_an_item_assigned_before_it_falls_due_gets_a_due_soon_reminder_and_an_ov
     assert [e.business_key for e in decision.emit] == [f"assigned/{open_item.action_item_id}"]
 
 
-def test_an_item_already_past_due_when_assigned_gets_only_the_overdue_warning() -> None:
-    decision = domain.assign(_open_item(), None, AGREEMENT, OSLO_MIDNIGHT_AFTER_DUE_DATE, "corr-1")
-    assert _kinds(decision) == [timing.OVERDUE]
-    assert decision.arm[0].due_at == OSLO_MIDNIGHT_AFTER_DUE_DATE
+def test_an_item_already_past_due_when_assigned_is_marked_overdue_and_announced_with_its_assignment() -> None:
+    open_item = _open_item()
+    decision = domain.assign(open_item, None, AGREEMENT, OSLO_MIDNIGHT_AFTER_DUE_DATE, "corr-1")
+    assert decision.arm == ()
+    assert decision.changes == (AddActionItem(open_item), MarkOverdue(open_item))
+    assert [e.business_key for e in decision.emit] == [
+        f"assigned/{open_item.action_item_id}",
+        f"overdue/{open_item.action_item_id}",
+    ]
 
 
 def test_an_item_assigned_on_its_last_day_still_gets_its_due_soon_reminder() -> None:
