@@ -50,11 +50,12 @@ def note_held(
     correlation_id: str,
     last_day: date,
 ) -> Decision:
-    """Re-arm the level's watch from the latest meeting held, up to the agreement's `last_day`; an older meeting
-    arriving late changes nothing but the level's record, which keeps the latest date."""
-    noted = Decision(changes=(RecordLevelHeld(agreement.id, region, held_on),))
+    """Re-arm the level's watch from the latest meeting held, up to the agreement's `last_day`. A meeting no later
+    than the level's latest changes nothing: the level keeps its latest date, and its row is not written again
+    (a replay of many meetings of one level would otherwise update one row thousands of times in a row)."""
     if previous is not None and held_on <= previous:
-        return noted
+        return NOTHING
+    noted = Decision(changes=(RecordLevelHeld(agreement.id, region, held_on),))
     replaced = Decision(cancel=(CancelTimers(timing.contact_meetings_prefix(agreement.id, region)),))
     return noted + replaced + arm(agreement, region, held_on, correlation_id, last_day)
 

@@ -46,10 +46,11 @@ def test_a_held_regional_meeting_rearms_its_levels_watch_from_the_day_it_was_hel
     }
 
 
-def test_an_older_meeting_arriving_late_leaves_the_watch_where_it_is() -> None:
-    decision = _hold(held(new_id("m"), held_on=HELD_ON), held_before=HELD_ON + timedelta(days=30))
-    assert RecordLevelHeld(AGREEMENT.id, "vestland", HELD_ON) in decision.changes
-    assert (decision.cancel, decision.arm) == ((), ())
+def test_an_older_or_same_day_meeting_leaves_the_watch_and_the_levels_record_where_they_are() -> None:
+    for held_before in (HELD_ON + timedelta(days=30), HELD_ON):
+        decision = _hold(held(new_id("m"), held_on=HELD_ON), held_before=held_before)
+        assert not any(isinstance(change, RecordLevelHeld) for change in decision.changes)
+        assert (decision.cancel, decision.arm) == ((), ())
 
 
 def test_no_watch_is_armed_for_a_gap_that_would_start_after_the_agreements_last_day() -> None:
