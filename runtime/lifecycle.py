@@ -101,7 +101,7 @@ class ServiceRuntime:
             self._pool = await d.database.open()
         else:
             self._signer = load_signer(s)
-            self._pool = await db.create_pool(s.database_url, s.schema_name)
+            self._pool = await db.create_pool(s.database_url, s.schema_name, generic_plans=True)
             applied = await db.migrate(self._pool, self.migration_dirs())
             self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
         await ensure_topics(s.kafka, self.all_topics(), s.topic_partitions)
