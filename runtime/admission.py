@@ -26,6 +26,7 @@ from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, DATA_CONTENT_TY
 from contracts.events.base import EventData
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
+from runtime import boundary
 from runtime.json_reading import read_json
 from runtime.records import Incoming
 
@@ -172,6 +173,25 @@ def admit(
         rejected.event = event
         raise
     return event, data
+
+
+Admitted = tuple[CloudEvent, EventData] | Exception
+"""A record read, verified and validated, or why not: the refusal, or the failure of a bug in reading it."""
+
+
+def verdict(
+    record: Incoming,
+    types: Mapping[str, catalog.EventType],
+    checks: Mapping[str, Check] | None = None,
+    verify: Callable[[Incoming], object] | None = None,
+) -> Admitted:
+    """The boundary's limits, then `admit`, with the refusal or failure returned: no database, no shared state that
+    changes, so the pipeline judges a batch before its transaction in one thread per core (runtime.parallel)."""
+    try:
+        refused = boundary.refusal(record)
+        return refused if refused is not None else admit(record, types, checks, verify=verify)
+    except Exception as error:
+        return error
 
 
 def _check_key(record: Incoming, event: CloudEvent) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from contracts.envelope import CloudEvent
 from contracts.reference import ReferenceDataError
 from contracts.rejections import Reason, Rejected
+from runtime.admission import Admitted
 from runtime.db import Connection
 from runtime.dead_lettering import Note
 from runtime.inbox import Outcome
@@ -66,6 +67,8 @@ class Pass:
     """An infrastructure error whose try was already counted for the record in hand."""
     out_of_tries: Incoming | None = None
     """A record an earlier pass found out of tries (see NeedsSavepoints)."""
+    admitted: Sequence[Admitted] = ()
+    """Each record's verdict (runtime.admission), in the batch's order, worked out once before any pass."""
     ended: list[tuple[Incoming, Ended, float]] = field(default_factory=list)
     rows: list[OutboxRow] = field(default_factory=list)
     """The events the batch's handlers emitted, written with one round trip before the batch commits."""

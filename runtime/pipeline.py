@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -32,8 +33,7 @@ from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.rejections import Reason, Rejected
 from contracts.signing import Signer
-from runtime import boundary
-from runtime.admission import Check, admit
+from runtime.admission import Admitted, Check, verdict
 from runtime.clock import Clock
 from runtime.db import Connection, still_usable
 from runtime.dead_lettering import DeadLetterWriter, Named, unread
@@ -42,6 +42,7 @@ from runtime.handling import Ended, Handler, HandlerContext, NeedsSavepoints, Ob
 from runtime.inbox import Outcome, database_answers, record_in_inbox
 from runtime.logging import get_logger, trace_ids
 from runtime.outbox import OutboxRow, add_batch_rows
+from runtime.parallel import map_in_threads
 from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
 from runtime.records import Incoming
 from runtime.tracing import consume_span
@@ -78,6 +79,7 @@ class Pipeline:
         self._emitters = Emitters(source, topic_of, signer)
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
         self._checks = checks or {}
+        self._admit = functools.partial(verdict, types=self._types, checks=self._checks, verify=verifier.check)
         self._on_committed = on_committed
         self._letters = DeadLetterWriter(clock, group_id, topic_of)
         self._observe = observe
@@ -95,7 +97,8 @@ class Pipeline:
 
         Raises (after a pause) while the database is unreachable, or while a record that failed is still within its
         tries: then nothing of the batch is committed, and the batch comes again from its first record."""
-        run = Pass(savepoints=False, in_hand=records[0])
+        admitted = await map_in_threads(self._admit, records)
+        run = Pass(savepoints=False, in_hand=records[0], admitted=admitted)
         try:
             try:
                 await self._in_one_transaction(records, run)
@@ -103,7 +106,7 @@ class Pipeline:
                 raise
             except Exception as error:  # a record failed, or left the transaction unusable: each in a savepoint
                 parked = error.out_of_tries if isinstance(error, NeedsSavepoints) else None
-                run = Pass(savepoints=True, in_hand=records[0], out_of_tries=parked)
+                run = Pass(savepoints=True, in_hand=records[0], out_of_tries=parked, admitted=admitted)
                 await self._in_one_transaction(records, run)
         except INFRASTRUCTURE_ERRORS as error:
             if error is not run.counted:
@@ -122,11 +125,11 @@ class Pipeline:
 
     async def _in_one_transaction(self, records: Sequence[Incoming], run: Pass) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            for record in records:
+            for record, admitted in zip(records, run.admitted, strict=True):
                 run.in_hand, started = record, time.perf_counter()
                 with consume_span(self._tracer, record):
                     try:
-                        one = await self._one(conn, record, run)
+                        one = await self._one(conn, record, admitted, run)
                     except INFRASTRUCTURE_ERRORS as error:
                         if record is not run.out_of_tries and not await self._out_of_tries(record, error):
                             run.counted = error
@@ -157,19 +160,15 @@ class Pipeline:
         outcome, note = await self._letters.write(conn, record, rejection, Named(*record.coordinates), log)
         return Ended(outcome, None, rejection.reason.value, note)
 
-    async def _one(self, conn: Connection, record: Incoming, run: Pass) -> Ended:
+    async def _one(self, conn: Connection, record: Incoming, admitted: Admitted, run: Pass) -> Ended:
         log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset, **trace_ids())
-        try:
-            refused = boundary.refusal(record)
-            if refused is not None:
-                raise refused
-            event, data = admit(record, self._types, self._checks, verify=self._verifier.check)
-        except Rejected as rejection:
-            return await self._reject_unread(conn, record, rejection, log)
-        except Exception as error:
+        if isinstance(admitted, Rejected):
+            return await self._reject_unread(conn, record, admitted, log)
+        if isinstance(admitted, Exception):
             # A bug in reading the record must not stall the partition any more than one in a handler.
-            log.exception("handler_failed", error_class=type(error).__name__)
-            return await self._reject_unread(conn, record, Rejected(Reason.HANDLER_ERROR, described(error)), log)
+            log.error("handler_failed", error_class=type(admitted).__name__, exc_info=admitted)
+            return await self._reject_unread(conn, record, Rejected(Reason.HANDLER_ERROR, described(admitted)), log)
+        event, data = admitted
         log = log.bind(
             event_id=event.id, event_type=event.type, correlation_id=event.correlationid, source=event.source
         )
