@@ -134,23 +134,28 @@ class Deliveries:
 
 
 async def latencies(options: Options, out: report.Report) -> None:
-    progress(f"latency: {options.audit_rate:,.0f} ingress events/s to the audit for {options.latency_seconds:.0f} s")
-    count = WARM_UP + int(options.audit_rate * options.latency_seconds)
-    async with namespace(options.partitions, options.keep) as space, running(space, ["audit"]):
-        records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
-        out.latencies["ingress event → audit record"] = await offer(
-            space, topics.MEETINGS_INGRESS, records, options.audit_rate, HELD.name, options.timeout
+    if options.audit_rate > 0:
+        progress(
+            f"latency: {options.audit_rate:,.0f} ingress events/s to the audit for {options.latency_seconds:.0f} s"
         )
-    progress(
-        f"latency: {options.held_rate:,.0f} held meetings/s to meetings and audit for {options.latency_seconds:.0f} s"
-    )
-    count = WARM_UP + int(options.held_rate * options.latency_seconds)
-    async with namespace(options.partitions, options.keep) as space, running(space, ["meetings", "audit"]):
-        records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
-        recorded = catalog.of(ContactMeetingRecorded).name
-        out.latencies["held meeting → audit record of meeting.recorded"] = await offer(
-            space, topics.MEETINGS_INGRESS, records, options.held_rate, recorded, options.timeout
+        count = WARM_UP + int(options.audit_rate * options.latency_seconds)
+        async with namespace(options.partitions, options.keep) as space, running(space, ["audit"]):
+            records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
+            out.latencies["ingress event → audit record"] = await offer(
+                space, topics.MEETINGS_INGRESS, records, options.audit_rate, HELD.name, options.timeout
+            )
+    if options.held_rate > 0:
+        progress(
+            f"latency: {options.held_rate:,.0f} held meetings/s to meetings and audit for "
+            f"{options.latency_seconds:.0f} s"
         )
+        count = WARM_UP + int(options.held_rate * options.latency_seconds)
+        async with namespace(options.partitions, options.keep) as space, running(space, ["meetings", "audit"]):
+            records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
+            recorded = catalog.of(ContactMeetingRecorded).name
+            out.latencies["held meeting → audit record of meeting.recorded"] = await offer(
+                space, topics.MEETINGS_INGRESS, records, options.held_rate, recorded, options.timeout
+            )
 
 
 async def run(options: Options) -> report.Report:
@@ -178,15 +183,25 @@ def parse() -> Options:
         help="Backlog per service (env BENCH_EVENTS; default 10000). RSS is read at 10k and 100k.",
     )
     parser.add_argument("--partitions", type=int, default=3, help="Partitions of the fresh topics.")
-    parser.add_argument("--only", nargs="+", choices=SERVICES, default=list(SERVICES), help="Services to measure.")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        choices=SERVICES,
+        default=list(SERVICES),
+        help="Services to measure; none for latency only.",
+    )
     parser.add_argument(
         "--latency-seconds",
         type=float,
         default=float(env("BENCH_LATENCY_SECONDS", "10")),
         help="How long each fixed rate is offered; 0 skips the latency runs.",
     )
-    parser.add_argument("--audit-rate", type=float, default=1000, help="Ingress events/s offered to the audit alone.")
-    parser.add_argument("--held-rate", type=float, default=200, help="Held meetings/s offered to meetings + audit.")
+    parser.add_argument(
+        "--audit-rate", type=float, default=1000, help="Ingress events/s offered to the audit alone; 0 skips this run."
+    )
+    parser.add_argument(
+        "--held-rate", type=float, default=200, help="Held meetings/s offered to meetings + audit; 0 skips this run."
+    )
     parser.add_argument(
         "--delivery-seconds",
         type=float,
