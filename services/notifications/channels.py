@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate
-from typing import Protocol
+from email.utils import formataddr, formatdate, parseaddr
+from typing import Final, Protocol
 
 import aiosmtplib
 import httpx
@@ -46,28 +46,75 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+MAX_LINE_BYTES: Final = 998
+"""RFC 5322's limit on a line; a body with a longer one (a long action item's text) travels in Base64."""
+_WORD_BYTES: Final = 42
+"""UTF-8 bytes per encoded word: Base64 makes 56 characters of them, 68 with `=?utf-8?b?` and `?=`, so that even
+`Subject: ` and its first word keep within the 78 characters a line should (RFC 2047, RFC 5322)."""
+
+
+def encoded_words(text: str) -> str:
+    """A header value as RFC 2047 encoded words, folded one word a line; a character is never split."""
+    words, chunk = [], b""
+    for character in text:
+        raw = character.encode()
+        if len(chunk) + len(raw) > _WORD_BYTES:
+            words.append(chunk)
+            chunk = b""
+        chunk += raw
+    words.append(chunk)
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(word).decode('ascii')}?=" for word in words)
+
+
+def header_value(text: str) -> str:
+    """Printable ASCII of a reasonable length as it is; anything else (Norwegian letters, a line break that would
+    start a header of its own, a very long text) as encoded words."""
+    plain = text.isascii() and text.isprintable() and len(text) <= 900
+    return text if plain else encoded_words(text)
+
+
 class Email:
+    """E-mail over SMTP: a plain-text UTF-8 message, composed here. The standard library's default policy parsed
+    every header again as it was set and folded them character by character, which took 2.3 ms an e-mail, more
+    than the rest of the service's work on it."""
+
     def __init__(self, settings: NotificationsSettings, sessions: SmtpSessions) -> None:
         self._s = settings
         self._sessions = sessions
+        name, self._sender = parseaddr(settings.mail_from)
+        self._from = formataddr((header_value(name), self._sender)) if name else self._sender
+
+    def _composed(self, message: Outgoing) -> bytes:
+        lines = message.body.splitlines()
+        long_lines = any(len(line.encode()) > MAX_LINE_BYTES for line in lines)
+        body = (
+            base64.encodebytes(message.body.encode()).decode("ascii").replace("\n", "\r\n")
+            if long_lines
+            else "".join(f"{line}\r\n" for line in lines)
+        )
+        headers = (
+            f"From: {self._from}",
+            f"To: {message.address}",
+            f"Subject: {header_value(message.subject)}",
+            f"Date: {formatdate(message.timestamp, usegmt=True)}",
+            # Stable across retries, so a receiver can drop the copy sent in the crash window.
+            f"Message-ID: <{message.notification_id}@notifications.lhl.invalid>",
+            # RFC 3834: keeps out-of-office replies from answering a machine.
+            "Auto-Submitted: auto-generated",
+            f"{NOTIFICATION_HEADER}: {message.notification_id}",
+            "MIME-Version: 1.0",
+            'Content-Type: text/plain; charset="utf-8"',
+            f"Content-Transfer-Encoding: {'base64' if long_lines else '8bit'}",
+        )
+        return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
 
     async def send(self, message: Outgoing) -> Sent:
         if not is_email_address(message.address):
             return Sent(ok=False, error=f"invalid e-mail address of contact point: {message.address!r}", permanent=True)
-        mail = EmailMessage()
-        mail["From"] = self._s.mail_from
-        mail["To"] = message.address
-        mail["Subject"] = message.subject
-        mail["Date"] = formatdate(message.timestamp, usegmt=True)
-        # Stable across retries, so a receiver can drop the copy sent in the crash window.
-        mail["Message-ID"] = f"<{message.notification_id}@notifications.lhl.invalid>"
-        # RFC 3834: keeps out-of-office replies from answering a machine.
-        mail["Auto-Submitted"] = "auto-generated"
-        mail[NOTIFICATION_HEADER] = message.notification_id
-        mail.set_content(message.body)
+        raw = self._composed(message)
         try:
             async with self._sessions.session() as smtp:
-                await smtp.send_message(mail)
+                await smtp.sendmail(self._sender, [message.address], raw)
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [r.code for r in error.recipients]
             permanent = all(smtp_code_is_permanent(c) for c in codes)
