@@ -53,6 +53,13 @@ class RuntimeSettings(BaseSettings):
         description="Most bytes fetched ahead per partition. Smaller keeps a catching-up consumer's memory flatter, "
         "at the cost of smaller batches.",
     )
+    consume_fetch_wait_ms: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="Longest the broker holds a fetch with nothing new. Kafka's 500 ms let the audit's records wait "
+        "about 0.6 s at times under a steady 300 events/s (p99 686 ms; 265 ms with 50).",
+    )
     offset_commit_seconds: float = Field(default=0.2, gt=0, description="How often processed offsets are committed.")
     clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
     clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")

@@ -81,6 +81,7 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
         max_records=runtime.settings.consume_max_records,
         batch_timeout_ms=runtime.settings.consume_poll_ms,
         max_partition_fetch_bytes=runtime.settings.consume_fetch_bytes,
+        fetch_max_wait_ms=runtime.settings.consume_fetch_wait_ms,
         group_id=runtime.settings.group_id,
         # Committed by the runtime's OffsetCommitter after each partition's transaction, a few times a second.
         ack_policy=AckPolicy.MANUAL,
@@ -108,6 +109,7 @@ def _subscribe_batch(router: KafkaRouter, settings: RuntimeSettings, batch: Batc
         batch=True,
         max_records=batch.max_records,
         max_partition_fetch_bytes=settings.consume_fetch_bytes,
+        fetch_max_wait_ms=settings.consume_fetch_wait_ms,
         group_id=settings.group_id,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
