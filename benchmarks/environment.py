@@ -155,7 +155,7 @@ class ServiceProcess:
         env = {
             **os.environ,
             **{k.upper(): str(v) for k, v in namespace.overrides(service).items()},
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             "LOG_FORMAT": "json",
             **(extra_env or {}),
         }
