@@ -65,6 +65,10 @@ class Signer:
     def of(cls, key: Ed25519PrivateKey) -> Signer:
         return cls(key, key_id(key.public_key()))
 
+    def material(self, view: WireView) -> str:
+        """`dssematerial` for an event as `view` reads it: this key's signature over its attributes and data."""
+        return dsse.sign(view.attributes, view.data, extensions_of(view), self.key, self.key_id)
+
     @classmethod
     def from_file(cls, path: Path) -> Signer:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -96,31 +100,29 @@ def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, by
     unsigned = event.model_copy(update={"dssematerial": None}) if event.dssematerial is not None else event
     value = unsigned.to_bytes()
     if unsigned.model_extra:
-        view = structured_view(value)
-        material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
-        signed = unsigned.model_copy(update={"dssematerial": material})
+        signed = unsigned.model_copy(update={"dssematerial": signer.material(structured_view(value))})
         return signed, signed.to_bytes()
     cut = value.index(_DATA_MEMBER)
     attributes = unsigned.model_dump(mode="json", exclude_none=True, exclude={"data"})
-    view = WireView(attributes, value[cut + len(_DATA_MEMBER) : -1])
-    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
-    member = b',"' + dsse.ATTRIBUTE.encode() + b'":"' + material.encode() + b'"'
-    return unsigned.model_copy(update={"dssematerial": material}), value[:cut] + member + value[cut:]
+    material = signer.material(WireView(attributes, value[cut + len(_DATA_MEMBER) : -1]))
+    return unsigned.model_copy(update={"dssematerial": material}), value[:cut] + _member(material) + value[cut:]
 
 
 def sign_structured(value: bytes, signer: Signer) -> bytes:
     """A structured-mode event's exact bytes with `dssematerial` added as the last member, for events that are
     bytes already (a replayed script, a hand-written file) rather than a model to serialize."""
-    view = structured_view(value)
-    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
-    return value.rstrip()[:-1] + b',"' + dsse.ATTRIBUTE.encode() + b'":"' + material.encode() + b'"}'
+    return value.rstrip()[:-1] + _member(signer.material(structured_view(value))) + b"}"
+
+
+def _member(material: str) -> bytes:
+    """`dssematerial` as a JSON member, with its leading comma: Base64 needs no escaping."""
+    return b',"' + dsse.ATTRIBUTE.encode() + b'":"' + material.encode() + b'"'
 
 
 def sign_binary(value: bytes, headers: Mapping[str, bytes], key: bytes | None, signer: Signer) -> dict[str, bytes]:
     """A binary-mode record's headers with `ce_dssematerial` added, over the attributes as its headers carry them
     and the value's exact bytes."""
-    view = view_of(value, headers.items(), key)
-    material = dsse.sign(view.attributes, view.data, extensions_of(view), signer.key, signer.key_id)
+    material = signer.material(view_of(value, headers.items(), key))
     return {**headers, f"ce_{dsse.ATTRIBUTE}": material.encode()}
 
 
