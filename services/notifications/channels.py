@@ -85,12 +85,14 @@ class Email:
         self._from = formataddr((header_value(name), self._sender)) if name else self._sender
 
     def _composed(self, message: Outgoing) -> bytes:
-        lines = message.body.splitlines()
-        long_lines = any(len(line.encode()) > MAX_LINE_BYTES for line in lines)
+        text = message.body.encode()
+        # Split as bytes, at CR and LF only: a text's own U+2028 or form feed is content, not a line break.
+        lines = text.splitlines()
+        long_lines = any(len(line) > MAX_LINE_BYTES for line in lines)
         body = (
-            base64.encodebytes(message.body.encode()).decode("ascii").replace("\n", "\r\n")
+            base64.encodebytes(text).replace(b"\n", b"\r\n")
             if long_lines
-            else "".join(f"{line}\r\n" for line in lines)
+            else b"".join(line + b"\r\n" for line in lines)
         )
         headers = (
             f"From: {self._from}",
@@ -106,7 +108,7 @@ class Email:
             'Content-Type: text/plain; charset="utf-8"',
             f"Content-Transfer-Encoding: {'base64' if long_lines else '8bit'}",
         )
-        return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
+        return ("\r\n".join(headers) + "\r\n\r\n").encode() + body
 
     async def send(self, message: Outgoing) -> Sent:
         if not is_email_address(message.address):

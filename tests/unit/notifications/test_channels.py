@@ -118,3 +118,9 @@ def test_a_body_line_longer_than_smtp_allows_travels_in_base64() -> None:
     assert mail["Content-Transfer-Encoding"] == "base64"
     assert mail.get_content() == body
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+def test_a_line_separator_or_form_feed_in_a_text_is_kept_and_only_cr_and_lf_break_lines() -> None:
+    body = "Oppgave: mat\u2028og måltider\x0cside 2\nFrist: 1. april"
+    mail = _read(_composed("Emne", body))
+    assert mail.get_content() == "Oppgave: mat\u2028og måltider\x0cside 2\r\nFrist: 1. april\r\n"
