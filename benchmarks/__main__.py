@@ -134,28 +134,26 @@ class Deliveries:
 
 
 async def latencies(options: Options, out: report.Report) -> None:
-    if options.audit_rate > 0:
-        progress(
-            f"latency: {options.audit_rate:,.0f} ingress events/s to the audit for {options.latency_seconds:.0f} s"
+    recorded = catalog.of(ContactMeetingRecorded).name
+    await _latency(options, out, "ingress event → audit record", options.audit_rate, ["audit"], HELD.name)
+    label = "held meeting → audit record of meeting.recorded"
+    await _latency(options, out, label, options.held_rate, ["meetings", "audit"], recorded)
+
+
+async def _latency(
+    options: Options, out: report.Report, label: str, rate: float, services: list[str], recorded_type: str
+) -> None:
+    """Held meetings offered on the ingress at `rate` to `services`, timed to the audit's record of
+    `recorded_type`; a rate of 0 skips it."""
+    if rate <= 0:
+        return
+    progress(f"latency: {rate:,.0f} held meetings/s to {' and '.join(services)} for {options.latency_seconds:.0f} s")
+    count = WARM_UP + int(rate * options.latency_seconds)
+    async with namespace(options.partitions, options.keep) as space, running(space, services):
+        records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
+        out.latencies[label] = await offer(
+            space, topics.MEETINGS_INGRESS, records, rate, recorded_type, options.timeout
         )
-        count = WARM_UP + int(options.audit_rate * options.latency_seconds)
-        async with namespace(options.partitions, options.keep) as space, running(space, ["audit"]):
-            records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
-            out.latencies["ingress event → audit record"] = await offer(
-                space, topics.MEETINGS_INGRESS, records, options.audit_rate, HELD.name, options.timeout
-            )
-    if options.held_rate > 0:
-        progress(
-            f"latency: {options.held_rate:,.0f} held meetings/s to meetings and audit for "
-            f"{options.latency_seconds:.0f} s"
-        )
-        count = WARM_UP + int(options.held_rate * options.latency_seconds)
-        async with namespace(options.partitions, options.keep) as space, running(space, ["meetings", "audit"]):
-            records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
-            recorded = catalog.of(ContactMeetingRecorded).name
-            out.latencies["held meeting → audit record of meeting.recorded"] = await offer(
-                space, topics.MEETINGS_INGRESS, records, options.held_rate, recorded, options.timeout
-            )
 
 
 async def run(options: Options) -> report.Report:
