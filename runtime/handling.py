@@ -72,6 +72,25 @@ class Pass:
     ended: list[tuple[Incoming, Ended, float]] = field(default_factory=list)
     rows: list[OutboxRow] = field(default_factory=list)
     """The events the batch's handlers emitted, written with one round trip before the batch commits."""
+    claimed: set[Incoming] | None = None
+    """The records whose events the pass claimed in the inbox with one round trip (`inbox.claim_batch`), before
+    handling any; None when each record claims its own as it is handled."""
+
+    def batch_claims(self, records: Sequence[Incoming]) -> list[tuple[Incoming, str, str, str]] | None:
+        """The inbox claims of the batch's admitted events, to make in one round trip, when that is the same as
+        making them one at a time: in a pass without savepoints (whose every event is processed or a duplicate, or
+        the pass is rolled back), with no replay, and with no refused record that claims an event's own identity
+        (one refused only after it verified: `Rejected.event`); others claim under their Kafka coordinates."""
+        if self.savepoints or len(records) < 2:
+            return None
+        claims = []
+        for record, admitted in zip(records, self.admitted, strict=True):
+            if record.is_replay or (isinstance(admitted, Rejected) and admitted.event is not None):
+                return None
+            if not isinstance(admitted, Exception):
+                event = admitted[0]
+                claims.append((record, event.source, event.id, event.type))
+        return claims
 
 
 def rejection_of(error: Exception, log: structlog.stdlib.BoundLogger) -> Rejected:

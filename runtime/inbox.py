@@ -4,10 +4,12 @@ so that a record that comes again has none twice."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Literal
 
 import asyncpg
 
+from contracts.envelope import CloudEvent
 from runtime.db import Connection
 from runtime.records import Incoming
 
@@ -47,6 +49,40 @@ async def record_in_inbox(
         record.is_replay,
     )
     return row is not None
+
+
+async def claim_processed(conn: Connection, record: Incoming, event: CloudEvent, claimed: set[Incoming] | None) -> bool:
+    """Whether the record's event is this service's to handle now: claimed by its batch already (`claimed`, from
+    `claim_batch`), or claimed now."""
+    if claimed is not None:
+        return record in claimed
+    return await record_in_inbox(conn, record, event.source, event.id, event.type, "processed")
+
+
+async def claim_batch(conn: Connection, claims: Sequence[tuple[Incoming, str, str, str]]) -> set[Incoming]:
+    """Claim events of a batch as processed in one round trip, in their order; returns the records that claimed
+    theirs. Each is (record, source, event id, type); a record whose event was handled before, or whose event an
+    earlier record of the batch claimed, claimed nothing: a duplicate, as `record_in_inbox` would find it.
+
+    Not for replays (their claim may take a dead-lettered slot again) nor for records being dead-lettered: for
+    those the claim one at a time decides."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (event_source, event_id, event_type, topic, kafka_partition, kafka_offset, outcome)"
+        " SELECT c.source, c.event_id, c.event_type, c.topic, c.kafka_partition, c.kafka_offset, 'processed'"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::bigint[])"
+        "   WITH ORDINALITY AS c(source, event_id, event_type, topic, kafka_partition, kafka_offset, n)"
+        " ORDER BY c.n"
+        " ON CONFLICT (event_source, event_id) DO NOTHING"
+        " RETURNING topic, kafka_partition, kafka_offset",
+        [source for _, source, _, _ in claims],
+        [event_id for _, _, event_id, _ in claims],
+        [event_type for _, _, _, event_type in claims],
+        [record.topic for record, _, _, _ in claims],
+        [record.partition for record, _, _, _ in claims],
+        [record.offset for record, _, _, _ in claims],
+    )
+    claimed = {(row["topic"], row["kafka_partition"], row["kafka_offset"]) for row in rows}
+    return {record for record, _, _, _ in claims if (record.topic, record.partition, record.offset) in claimed}
 
 
 async def database_answers(pool: asyncpg.Pool) -> bool:

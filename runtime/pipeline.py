@@ -39,7 +39,7 @@ from runtime.db import Connection, still_usable
 from runtime.dead_lettering import DeadLetterWriter, Named, unread
 from runtime.emitters import Emitters
 from runtime.handling import Ended, Handler, HandlerContext, NeedsSavepoints, Observe, Pass, described, rejection_of
-from runtime.inbox import Outcome, database_answers, record_in_inbox
+from runtime.inbox import Outcome, claim_batch, claim_processed, database_answers
 from runtime.logging import get_logger, trace_ids
 from runtime.outbox import OutboxRow, add_batch_rows
 from runtime.parallel import map_in_threads
@@ -125,6 +125,8 @@ class Pipeline:
 
     async def _in_one_transaction(self, records: Sequence[Incoming], run: Pass) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
+            claims = run.batch_claims(records)
+            run.claimed = await claim_batch(conn, claims) if claims else None
             for record, admitted in zip(records, run.admitted, strict=True):
                 run.in_hand, started = record, time.perf_counter()
                 with consume_span(self._tracer, record):
@@ -218,7 +220,7 @@ class Pipeline:
         now = self._clock.now()
         # A savepoint, when the pass takes them: a rejected record rolls back alone.
         async with conn.transaction() if run.savepoints else contextlib.nullcontext():
-            if not await record_in_inbox(conn, record, event.source, event.id, event.type, "processed"):
+            if not await claim_processed(conn, record, event, run.claimed):
                 return Ended("duplicate", event.type, None, lambda: log.info("event_duplicate"))
             mine: list[OutboxRow] = []  # the batch's only once this record's savepoint is released
             emitter = self._emitters.caused_by(

@@ -125,6 +125,45 @@ async def test_an_infrastructure_failure_mid_batch_commits_nothing_and_the_batch
     assert [r["event_id"] for r in seen] == [event_id_of(r) for r in records]
 
 
+async def test_an_event_that_comes_again_in_its_batch_or_a_later_one_is_handled_once(pool: db.Pool) -> None:
+    """The batch's inbox claims are one statement; an event is still handled once, by the first record that
+    brought it, whether its copy is later in the same batch or in another batch."""
+    first = held_records(3)
+    again = Incoming(topics.MEETINGS_INGRESS, 0, 23, first[0].key, first[0].value)
+    handled: list[str] = []
+
+    async def handle(ctx: HandlerContext, data: Any) -> None:
+        handled.append(ctx.event.id)
+
+    pipeline = pipeline_with(pool, handle)
+    assert await pipeline.process_batch([*first, again]) == ["processed"] * 3 + ["duplicate"]
+    later = held_records(1, first_offset=24)
+    replayed = Incoming(topics.MEETINGS_INGRESS, 0, 25, first[1].key, first[1].value)
+    assert await pipeline.process_batch([*later, replayed]) == ["processed", "duplicate"]
+
+    assert handled == [event_id_of(r) for r in (*first, *later)]
+    inbox = await pool.fetch("SELECT event_id, kafka_offset FROM inbox ORDER BY kafka_offset")
+    assert [(r["event_id"], r["kafka_offset"]) for r in inbox] == [(event_id_of(r), r.offset) for r in (*first, *later)]
+
+
+async def test_a_copy_refused_after_it_verified_claims_the_event_before_a_later_good_copy(pool: db.Pool) -> None:
+    """A record whose event verified but whose key is wrong is dead-lettered under the event's identity; in a batch
+    it still claims that identity before a later copy with the right key, as it would one record at a time."""
+    [good] = held_records(1)
+    wrong_key = Incoming(topics.MEETINGS_INGRESS, 0, 19, b"another-agreement", good.value)
+    handled: list[str] = []
+
+    async def handle(ctx: HandlerContext, data: Any) -> None:
+        handled.append(ctx.event.id)
+
+    outcomes = await pipeline_with(pool, handle).process_batch([wrong_key, good])
+
+    assert outcomes == ["dead_lettered", "duplicate"]
+    assert handled == []
+    [claim] = await pool.fetch("SELECT event_id, kafka_offset, outcome FROM inbox")
+    assert (claim["event_id"], claim["kafka_offset"], claim["outcome"]) == (event_id_of(good), 19, "dead_lettered")
+
+
 async def test_the_group_offsets_move_only_after_the_batch_transaction_committed(
     infra: Infra, run_id: str, bus: Bus
 ) -> None:
