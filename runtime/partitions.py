@@ -1,7 +1,11 @@
 """A poll's records taken partition by partition, each partition's in order, and rewound where not committed.
 
-A partition's offsets are committed (by the OffsetCommitter) after its records' transaction. When a partition fails,
-it and every partition after it in the poll are rewound to their first record not committed, so those records come
+A partition's offsets are committed (by the OffsetCommitter) after its records' transaction. The partitions of a
+poll are taken at once, each in its own transaction: while one waits on the database, the event loop works on
+another, and a service whose handlers make a few round trips per record spent about half its time waiting. Order
+is only promised within a partition (a partition key's events are all on one), as with several instances.
+
+When partitions fail, those not committed are rewound to their first record not committed, so those records come
 again, and what was committed is not redone.
 """
 
@@ -9,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from aiokafka import TopicPartition
 
 from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.records import Incoming
+
+AT_ONCE: Final = 4
+"""Partitions taken at once, each holding a database connection of the pool (10) while it works."""
 
 
 async def process_poll(
@@ -25,13 +32,24 @@ async def process_poll(
     for record in records:
         batches.setdefault((record.topic, record.partition), []).append(record)
     waiting = list(batches.values())
+    done: set[int] = set()
+    turns = asyncio.Semaphore(AT_ONCE)
+
+    async def take(index: int, batch: list[Incoming]) -> None:
+        async with turns:
+            await process(batch)
+        done.add(index)
+
     try:
-        while waiting:
-            await process(waiting[0])
-            waiting.pop(0)
+        results = await asyncio.gather(*(take(i, b) for i, b in enumerate(waiting)), return_exceptions=True)
+        failed = [result for result in results if isinstance(result, BaseException)]
+        if failed:
+            raise failed[0]
     except BaseException:
         assigned = consumer.assignment()
-        for batch in filter(None, waiting):
+        for index, batch in enumerate(waiting):
+            if index in done or not batch:
+                continue
             at = TopicPartition(batch[0].topic, batch[0].partition)
             if at in assigned:  # a partition a rebalance took away resumes from its last commit elsewhere
                 consumer.seek(at, batch[0].offset)

@@ -1,0 +1,104 @@
+"""A poll's partitions are taken at once, each in its own order; those that fail or are cut short come again from
+their first record not committed, and those that committed do not."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiokafka import TopicPartition
+
+from runtime.partitions import process_poll
+from runtime.records import Incoming
+
+
+class FakeConsumer:
+    """Stands in for aiokafka's consumer: its assignment, and where it was told to read from next."""
+
+    def __init__(self, assigned: set[TopicPartition]) -> None:
+        self.assigned = assigned
+        self.seeks: dict[TopicPartition, int] = {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.assigned
+
+    def seek(self, at: TopicPartition, offset: int) -> None:
+        self.seeks[at] = offset
+
+
+P0, P1, P2 = TopicPartition("t", 0), TopicPartition("t", 1), TopicPartition("t", 2)
+
+
+def poll(*counts: int) -> list[Incoming]:
+    """Records of partitions 0, 1, ... interleaved as a poll brings them, from offset 10 on."""
+    records = []
+    for offset in range(max(counts)):
+        for partition, count in enumerate(counts):
+            if offset < count:
+                records.append(Incoming("t", partition, 10 + offset, b"k", b"{}"))
+    return records
+
+
+async def test_a_partition_waiting_on_the_database_does_not_hold_back_another() -> None:
+    """Partition 0's batch can only finish once partition 1's has: taken one after the other, it would never."""
+    second_done = asyncio.Event()
+    order: list[tuple[int, list[int]]] = []
+
+    async def process(batch: list[Incoming]) -> None:
+        if batch[0].partition == 0:
+            await second_done.wait()
+        order.append((batch[0].partition, [r.offset for r in batch]))
+        if batch[0].partition == 1:
+            second_done.set()
+
+    async with asyncio.timeout(5):
+        await process_poll(poll(3, 2), FakeConsumer({P0, P1}), process)
+
+    assert order == [(1, [10, 11]), (0, [10, 11, 12])]
+
+
+async def test_only_the_partitions_that_did_not_commit_come_again() -> None:
+    consumer = FakeConsumer({P0, P1, P2})
+
+    async def process(batch: list[Incoming]) -> None:
+        if batch[0].partition == 1:
+            raise ConnectionResetError("the database went away")
+        if batch[0].partition == 2:  # a raw topic's records commit one at a time: two did, one did not
+            del batch[:2]
+            raise ConnectionResetError("the database went away")
+
+    with pytest.raises(ConnectionResetError):
+        await process_poll(poll(2, 2, 3), consumer, process)
+
+    assert consumer.seeks == {P1: 10, P2: 12}
+
+
+async def test_a_partition_taken_away_by_a_rebalance_is_not_rewound_here() -> None:
+    consumer = FakeConsumer({P0})
+
+    async def process(batch: list[Incoming]) -> None:
+        raise ConnectionResetError("the database went away")
+
+    with pytest.raises(ConnectionResetError):
+        await process_poll(poll(1, 1), consumer, process)
+
+    assert consumer.seeks == {P0: 10}
+
+
+async def test_a_poll_cut_short_rewinds_what_had_not_committed() -> None:
+    consumer = FakeConsumer({P0, P1})
+    started = asyncio.Event()
+
+    async def process(batch: list[Incoming]) -> None:
+        if batch[0].partition == 0:
+            return
+        started.set()
+        await asyncio.sleep(60)
+
+    task = asyncio.create_task(process_poll(poll(2, 2), consumer, process))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert consumer.seeks == {P1: 10}
