@@ -13,10 +13,14 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from json.scanner import make_scanner
 from typing import Final
 
 _WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
+_SPACE: Final = frozenset(" \t\n\r")
 _DECODER: Final = json.JSONDecoder()
+_SCAN: Final = make_scanner(_DECODER)  # type: ignore[arg-type]  # typeshed types the decoder as a scanner
+"""The C scanner `raw_decode` wraps: a JSON value's end from where it starts, or StopIteration."""
 CE_PREFIX: Final = "ce_"
 
 
@@ -78,7 +82,11 @@ def structured_view(value: bytes) -> WireView:
 
 
 def _members(text: str) -> dict[str, tuple[object, str]]:
-    """Each top-level member's value and its exact text; for a repeated name the last, as json.loads keeps it."""
+    """Each top-level member's value and its exact text; for a repeated name the last, as json.loads keeps it.
+
+    Every record a service consumes is read here before its signature is checked, so the walk calls the C scanner
+    (`scan_once`, what `raw_decode` wraps) for each name and value, and the whitespace pattern only where there is
+    whitespace: compact JSON, what publishers send, then costs a few Python steps per member."""
     position = _skip(text, 0)
     if text[position : position + 1] != "{":
         raise ValueError("not a JSON object")
@@ -86,21 +94,32 @@ def _members(text: str) -> dict[str, tuple[object, str]]:
     position = _skip(text, position + 1)
     if text[position : position + 1] == "}":
         return members
-    while True:
-        name, position = _DECODER.raw_decode(text, position)
-        position = _skip(text, position)
-        if not isinstance(name, str) or text[position : position + 1] != ":":
-            raise ValueError(f"expected a member name and ':' at character {position}")
-        start = _skip(text, position + 1)
-        value, position = _DECODER.raw_decode(text, start)
-        members[name] = (value, text[start:position])
-        position = _skip(text, position)
-        separator = text[position : position + 1]
-        if separator == "}":
-            return members
-        if separator != ",":
-            raise ValueError(f"expected ',' or '}}' at character {position}")
-        position = _skip(text, position + 1)
+    scan = _SCAN
+    try:
+        while True:
+            name, position = scan(text, position)
+            if text[position : position + 1] in _SPACE:
+                position = _skip(text, position)
+            if not isinstance(name, str) or text[position : position + 1] != ":":
+                raise ValueError(f"expected a member name and ':' at character {position}")
+            start = position + 1
+            if text[start : start + 1] in _SPACE:
+                start = _skip(text, start)
+            value, position = scan(text, start)
+            members[name] = (value, text[start:position])
+            separator = text[position : position + 1]
+            if separator in _SPACE:
+                position = _skip(text, position)
+                separator = text[position : position + 1]
+            if separator == "}":
+                return members
+            if separator != ",":
+                raise ValueError(f"expected ',' or '}}' at character {position}")
+            position += 1
+            if text[position : position + 1] in _SPACE:
+                position = _skip(text, position)
+    except StopIteration as stop:  # what raw_decode says when no JSON value starts there
+        raise json.JSONDecodeError("Expecting value", text, stop.value) from None
 
 
 def _skip(text: str, position: int) -> int:
