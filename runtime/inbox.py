@@ -11,6 +11,7 @@ import asyncpg
 
 from contracts.envelope import CloudEvent
 from runtime.db import Connection
+from runtime.polling import CONTENTION
 from runtime.records import Incoming
 
 Outcome = Literal["processed", "duplicate", "dead_lettered", "skipped"]
@@ -83,6 +84,12 @@ async def claim_batch(conn: Connection, claims: Sequence[tuple[Incoming, str, st
     )
     claimed = {(row["topic"], row["kafka_partition"], row["kafka_offset"]) for row in rows}
     return {record for record, _, _, _ in claims if (record.topic, record.partition, record.offset) in claimed}
+
+
+async def record_to_blame(pool: asyncpg.Pool, error: BaseException) -> bool:
+    """Whether a failure counts against the record in hand: not while the database does not answer, nor when the
+    record's transaction only met another (`polling.CONTENTION`)."""
+    return not isinstance(error, CONTENTION) and await database_answers(pool)
 
 
 async def database_answers(pool: asyncpg.Pool) -> bool:

@@ -39,7 +39,7 @@ from runtime.db import Connection, still_usable
 from runtime.dead_lettering import DeadLetterWriter, Named, unread
 from runtime.emitters import Emitters
 from runtime.handling import Ended, Handler, HandlerContext, NeedsSavepoints, Observe, Pass, described, rejection_of
-from runtime.inbox import Outcome, claim_batch, claim_processed, database_answers
+from runtime.inbox import Outcome, claim_batch, claim_processed, record_to_blame
 from runtime.logging import get_logger, trace_ids
 from runtime.outbox import OutboxRow, add_batch_rows
 from runtime.parallel import map_in_threads
@@ -110,7 +110,7 @@ class Pipeline:
                 await self._in_one_transaction(records, run)
         except INFRASTRUCTURE_ERRORS as error:
             if error is not run.counted:
-                self._tries.failed(run.in_hand, database_answered=await database_answers(self._pool))
+                self._tries.failed(run.in_hand, database_answered=await record_to_blame(self._pool, error))
             await asyncio.sleep(self._tries.pause(run.in_hand))
             raise
         self._tries.forget(run.in_hand)
@@ -143,9 +143,10 @@ class Pipeline:
             await add_batch_rows(conn, run.rows)
 
     async def _out_of_tries(self, record: Incoming, error: BaseException) -> bool:
-        """A failure that looks like the infrastructure's. While the database does not answer it is one, and the
-        batch comes again; when the database answers, it is the record's, and after a few tries it is parked."""
-        answered = await database_answers(self._pool)
+        """A failure that looks like the infrastructure's. While the database does not answer, or when the record's
+        transaction only met another (a deadlock), it is one, and the batch comes again; otherwise it is the
+        record's, and after a few tries it is parked."""
+        answered = await record_to_blame(self._pool, error)
         tries = self._tries.failed(record, database_answered=answered)
         if answered and tries < self._tries.limit:
             log = get_logger(topic=record.topic, partition=record.partition, offset=record.offset)

@@ -25,6 +25,9 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 """Failures of the database or broker, not of the work in hand: the work is tried again once they answer."""
+CONTENTION: tuple[type[BaseException], ...] = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+"""Transactions that met another (a poll's partitions run at once, and so do instances): the database chose one to
+undo, and the next try does not meet the same one. Never the work's own fault."""
 
 
 async def poll(

@@ -41,8 +41,8 @@ async def pool(infra: Infra, run_id: str) -> AsyncIterator[db.Pool]:
         yield created
 
 
-def pipeline_with(pool: asyncpg.Pool, handler: Handler) -> Pipeline:
-    return held_meeting_pipeline(pool, handler, name="batches", max_tries=3)
+def pipeline_with(pool: asyncpg.Pool, handler: Handler, max_tries: int = 3) -> Pipeline:
+    return held_meeting_pipeline(pool, handler, name="batches", max_tries=max_tries)
 
 
 def held_records(count: int, first_offset: int = 20) -> list[Incoming]:
@@ -162,6 +162,39 @@ async def test_a_copy_refused_after_it_verified_claims_the_event_before_a_later_
     assert handled == []
     [claim] = await pool.fetch("SELECT event_id, kafka_offset, outcome FROM inbox")
     assert (claim["event_id"], claim["kafka_offset"], claim["outcome"]) == (event_id_of(good), 19, "dead_lettered")
+
+
+async def test_two_partitions_that_deadlock_are_both_processed_and_neither_is_parked(infra: Infra, run_id: str) -> None:
+    """A poll's partitions run at once, so their transactions can meet: here each locks its row, then the other's.
+    PostgreSQL undoes one; that batch comes again, and a deadlock never counts as one of the record's tries, so even
+    with a single try allowed nothing is dead-lettered."""
+    rows = "CREATE TABLE rows (name text PRIMARY KEY, n integer NOT NULL); INSERT INTO rows VALUES ('a', 0), ('b', 0)"
+    async with runtime_pool(infra, f"t{run_id}_deadlock", rows) as pool:
+        first, second = held_records(1, first_offset=5), held_records(1, first_offset=7)
+        second = [Incoming(topics.MEETINGS_INGRESS, 1, r.offset, r.key, r.value) for r in second]
+        order = {event_id_of(first[0]): ("a", "b"), event_id_of(second[0]): ("b", "a")}
+        locked = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+        async def handle(ctx: HandlerContext, data: Any) -> None:
+            mine, theirs = order[ctx.event.id]
+            await ctx.conn.execute("UPDATE rows SET n = n + 1 WHERE name = $1", mine)
+            if not locked[mine].is_set():  # the first time only: wait until the other holds its row
+                locked[mine].set()
+                await asyncio.wait_for(locked[theirs].wait(), 10)
+            await ctx.conn.execute("UPDATE rows SET n = n + 1 WHERE name = $1", theirs)
+
+        pipeline = pipeline_with(pool, handle, max_tries=1)
+        results = await asyncio.gather(
+            pipeline.process_batch(first), pipeline.process_batch(second), return_exceptions=True
+        )
+
+        outcomes = dict(zip(("first", "second"), results, strict=True))
+        [(undone, error)] = [(name, r) for name, r in outcomes.items() if isinstance(r, BaseException)]
+        assert isinstance(error, asyncpg.DeadlockDetectedError)
+        assert [r for r in outcomes.values() if not isinstance(r, BaseException)] == [["processed"]]
+        assert await pipeline.process_batch(first if undone == "first" else second) == ["processed"]
+        assert {r["name"]: r["n"] for r in await pool.fetch("SELECT name, n FROM rows")} == {"a": 2, "b": 2}
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE topic = $1", topics.DEAD_LETTER) == 0
 
 
 async def test_the_group_offsets_move_only_after_the_batch_transaction_committed(
