@@ -38,15 +38,21 @@ async def load_before_minutes(
 ) -> BeforeMinutes:
     """The termination, the meeting (locked, as load_meeting locks it), the minutes' known items, their early
     completions, and the latest held date of the meeting's level when that level is watched. The completions and
-    the level are locked until the transaction ends, so two minutes of one level cannot both decide from one date."""
+    the level are locked until the transaction ends, so two minutes of one level cannot both decide from one date.
+
+    The consumer's plans are generic and made while the tables may still be empty (`db.create_pool`), so each
+    lookup has one sensible plan whatever the statistics: the items one primary-key lookup per id (a subquery
+    with LIMIT is not flattened), where `action_item_id = ANY(...)` was planned as a scan of the agreement's
+    items, all of them with one agreement, filtered by id."""
     row = await conn.fetchrow(
         "SELECT m.*,"
         " (SELECT terminated_from FROM agreement_terminations t WHERE t.agreement_id = $1) AS known_termination,"
-        " (SELECT jsonb_object_agg(a.action_item_id, a.meeting_id) FROM action_items a"
-        "   WHERE a.agreement_id = $1 AND a.action_item_id = ANY($3::text[])) AS known_items,"
-        " (SELECT jsonb_object_agg(e.action_item_id, e.completion) FROM (SELECT action_item_id, completion"
-        "   FROM early_completions WHERE agreement_id = $1 AND action_item_id = ANY($3::text[]) FOR UPDATE) e)"
-        "   AS early_items,"
+        " (SELECT jsonb_object_agg(w.id, a.meeting_id) FROM unnest($3::text[]) AS w(id)"
+        "   CROSS JOIN LATERAL (SELECT meeting_id FROM action_items"
+        "     WHERE agreement_id = $1 AND action_item_id = w.id LIMIT 1) a) AS known_items,"
+        " (SELECT jsonb_object_agg(w.id, e.completion) FROM unnest($3::text[]) AS w(id)"
+        "   CROSS JOIN LATERAL (SELECT completion FROM early_completions"
+        "     WHERE agreement_id = $1 AND action_item_id = w.id LIMIT 1 FOR UPDATE) e) AS early_items,"
         " (SELECT last_held_on FROM meeting_levels l WHERE l.agreement_id = $1 AND l.level_key = $4 FOR UPDATE)"
         "   AS level_held_before"
         " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM meetings"
