@@ -16,7 +16,7 @@ from contracts.rejections import Reason, Rejected
 from runtime.admission import Admitted
 from runtime.db import Connection
 from runtime.dead_lettering import Note
-from runtime.inbox import Outcome
+from runtime.inbox import Claimed, Outcome
 from runtime.outbox import Emitter, OutboxRow
 from runtime.records import Incoming
 
@@ -72,9 +72,9 @@ class Pass:
     ended: list[tuple[Incoming, Ended, float]] = field(default_factory=list)
     rows: list[OutboxRow] = field(default_factory=list)
     """The events the batch's handlers emitted, written with one round trip before the batch commits."""
-    claimed: set[Incoming] | None = None
-    """The records whose events the pass claimed in the inbox with one round trip (`inbox.claim_batch`), before
-    handling any; None when each record claims its own as it is handled."""
+    claimed: Claimed | None = None
+    """Where the records are whose events the pass claimed in the inbox with one round trip (`inbox.claim_batch`),
+    before handling any; None when each record claims its own as it is handled."""
 
     def batch_claims(self, records: Sequence[Incoming]) -> list[tuple[Incoming, str, str, str]] | None:
         """The inbox claims of the batch's admitted events, to make in one round trip, when that is the same as

@@ -52,18 +52,23 @@ async def record_in_inbox(
     return row is not None
 
 
-async def claim_processed(conn: Connection, record: Incoming, event: CloudEvent, claimed: set[Incoming] | None) -> bool:
+Claimed = set[tuple[str, int, int]]
+"""The (topic, partition, offset) of the records whose events a batch's one statement claimed (`claim_batch`)."""
+
+
+async def claim_processed(conn: Connection, record: Incoming, event: CloudEvent, claimed: Claimed | None) -> bool:
     """Whether the record's event is this service's to handle now: claimed by its batch already (`claimed`, from
     `claim_batch`), or claimed now."""
     if claimed is not None:
-        return record in claimed
+        return (record.topic, record.partition, record.offset) in claimed
     return await record_in_inbox(conn, record, event.source, event.id, event.type, "processed")
 
 
-async def claim_batch(conn: Connection, claims: Sequence[tuple[Incoming, str, str, str]]) -> set[Incoming]:
-    """Claim events of a batch as processed in one round trip, in their order; returns the records that claimed
-    theirs. Each is (record, source, event id, type); a record whose event was handled before, or whose event an
-    earlier record of the batch claimed, claimed nothing: a duplicate, as `record_in_inbox` would find it.
+async def claim_batch(conn: Connection, claims: Sequence[tuple[Incoming, str, str, str]]) -> Claimed:
+    """Claim events of a batch as processed in one round trip, in their order; returns where the records that
+    claimed theirs are. Each is (record, source, event id, type); a record whose event was handled before, or
+    whose event an earlier record of the batch claimed, claimed nothing: a duplicate, as `record_in_inbox` would
+    find it.
 
     Not for replays (their claim may take a dead-lettered slot again) nor for records being dead-lettered: for
     those the claim one at a time decides."""
@@ -82,8 +87,7 @@ async def claim_batch(conn: Connection, claims: Sequence[tuple[Incoming, str, st
         [record.partition for record, _, _, _ in claims],
         [record.offset for record, _, _, _ in claims],
     )
-    claimed = {(row["topic"], row["kafka_partition"], row["kafka_offset"]) for row in rows}
-    return {record for record, _, _, _ in claims if (record.topic, record.partition, record.offset) in claimed}
+    return {(row["topic"], row["kafka_partition"], row["kafka_offset"]) for row in rows}
 
 
 async def record_to_blame(pool: asyncpg.Pool, error: BaseException) -> bool:
