@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -50,8 +51,11 @@ def pae(payload_type: str, body: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(body), body)
 
 
+@functools.lru_cache(maxsize=4096)
 def timestamp(value: str | datetime) -> str:
-    """RFC 3339 in UTC to the second, as the extension hashes `time`; a value without offset is UTC."""
+    """RFC 3339 in UTC to the second, as the extension hashes `time`; a value without offset is UTC.
+
+    Cached: a batch's derived events share their `time`, and a publisher's events often do too."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -78,6 +82,11 @@ def ext_digest(attributes: Mapping[str, str], names: Sequence[str]) -> bytes:
 
 
 def check_extension_names(names: Sequence[str]) -> None:
+    _check_extension_names(tuple(names))
+
+
+@functools.lru_cache(maxsize=256)
+def _check_extension_names(names: tuple[str, ...]) -> None:
     if len(set(names)) != len(names):
         raise MaterialError(f"signedextattrs repeats a name: {list(names)}")
     forbidden = sorted({*CORE_ATTRIBUTES, ATTRIBUTE} & set(names))
@@ -88,19 +97,35 @@ def check_extension_names(names: Sequence[str]) -> None:
 def sign(
     attributes: Mapping[str, str], data: bytes | None, extensions: Sequence[str], key: Ed25519PrivateKey, key_id: str
 ) -> str:
-    """The `dssematerial` value (Base64 of the DSSE JSON envelope) for an event with these attributes and data."""
-    check_extension_names(extensions)
-    material: dict[str, object] = {"core": _b64(core_digest(attributes, data))}
-    if extensions:
-        material["ext"] = _b64(ext_digest(attributes, extensions))
-        material["signedextattrs"] = list(extensions)
-    body = json.dumps(material, separators=(",", ":")).encode()
-    envelope = {
-        "payload": _b64(body),
-        "payloadType": PAYLOAD_TYPE,
-        "signatures": [{"keyid": key_id, "sig": _b64(key.sign(pae(PAYLOAD_TYPE, body)))}],
-    }
-    return _b64(json.dumps(envelope, separators=(",", ":")).encode())
+    """The `dssematerial` value (Base64 of the DSSE JSON envelope) for an event with these attributes and data.
+
+    Both JSON documents are written as `json.dumps(..., separators=(",", ":"))` writes them (a unit test compares
+    the two): every value but the names is Base64, which needs no escaping, and the names are encoded by `json`."""
+    names = tuple(extensions)
+    _check_extension_names(names)
+    body = b'{"core":"' + _b64(core_digest(attributes, data)).encode() + b'"'
+    if names:
+        body += b',"ext":"' + _b64(ext_digest(attributes, names)).encode() + b'","signedextattrs":' + _json(names)
+    body += b"}"
+    signature = _b64(key.sign(pae(PAYLOAD_TYPE, body)))
+    envelope = (
+        b'{"payload":"'
+        + _b64(body).encode()
+        + b'","payloadType":'
+        + _json(PAYLOAD_TYPE)
+        + b',"signatures":[{"keyid":'
+        + _json(key_id)
+        + b',"sig":"'
+        + signature.encode()
+        + b'"}]}'
+    )
+    return _b64(envelope)
+
+
+@functools.lru_cache(maxsize=256)
+def _json(value: str | tuple[str, ...]) -> bytes:
+    """A key id, the payload type or a tuple of names as compact JSON (a tuple as an array)."""
+    return json.dumps(list(value) if isinstance(value, tuple) else value, separators=(",", ":")).encode()
 
 
 def open_material(value: str) -> Material:

@@ -88,6 +88,36 @@ def test_the_documented_test_vector_signs_and_verifies_as_documented() -> None:
     assert verify(structured_view(signed), KeyRegistry([_registered(signer, VESTLAND_MEETINGS)]), NOW)
 
 
+@pytest.mark.parametrize(
+    ("extensions", "key_id"),
+    [
+        ((), "0123456789abcdef"),
+        (EXTENSIONS, "0123456789abcdef"),
+        ((*EXTENSIONS, "authclaims", 'x\u00e6"q'), 'key "\u00f8" \\ id'),
+    ],
+)
+def test_the_envelope_and_payload_are_the_bytes_compact_json_gives(extensions: tuple[str, ...], key_id: str) -> None:
+    """The material is written by hand, for speed; it must stay exactly what `json.dumps` would write."""
+    key = Ed25519PrivateKey.generate()
+    view = structured_view(_event().to_bytes())
+    envelope = base64.b64decode(dsse.sign(view.attributes, view.data, extensions, key, key_id))
+    opened = json.loads(envelope)
+    payload = base64.b64decode(opened["payload"])
+    reference: dict[str, object] = {"core": base64.b64encode(dsse.core_digest(view.attributes, view.data)).decode()}
+    if extensions:
+        reference["ext"] = base64.b64encode(dsse.ext_digest(view.attributes, extensions)).decode()
+        reference["signedextattrs"] = list(extensions)
+    assert payload == json.dumps(reference, separators=(",", ":")).encode()
+    sig = opened["signatures"][0]["sig"]
+    written = {
+        "payload": opened["payload"],
+        "payloadType": dsse.PAYLOAD_TYPE,
+        "signatures": [{"keyid": key_id, "sig": sig}],
+    }
+    assert envelope == json.dumps(written, separators=(",", ":")).encode()
+    key.public_key().verify(base64.b64decode(sig), dsse.pae(dsse.PAYLOAD_TYPE, payload))
+
+
 def test_time_is_hashed_in_utc_to_the_second_and_data_as_its_exact_bytes() -> None:
     assert dsse.timestamp("2022-04-01T10:15:30.250+02:00") == "2022-04-01T08:15:30Z"
     assert dsse.timestamp("2022-04-01T08:15:30") == "2022-04-01T08:15:30Z"
