@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -134,9 +135,20 @@ def new_event_id() -> str:
     return str(uuid.uuid4())
 
 
+_URL_NAMESPACE: Final = uuid.NAMESPACE_URL.bytes
+
+
 def stable_event_id(*parts: str) -> str:
-    """A derived event's id from its cause and business key, so a re-derivation yields the same id."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "lhl:" + "|".join(parts)))
+    """A derived event's id from its cause and business key, so a re-derivation yields the same id.
+
+    It is `str(uuid.uuid5(uuid.NAMESPACE_URL, "lhl:" + "|".join(parts)))`, written out (a unit test compares the
+    two): a service derives several per event, and the UUID object made it three times as slow."""
+    name = ("lhl:" + "|".join(parts)).encode()
+    digest = bytearray(hashlib.sha1(_URL_NAMESPACE + name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def isoformat(moment: datetime) -> str:
