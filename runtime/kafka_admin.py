@@ -11,6 +11,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from faststream.kafka import KafkaBroker
 
 from runtime.kafka_access import KafkaAccess
@@ -33,6 +34,28 @@ async def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: in
                 await admin.create_topics(missing)
     finally:
         await admin.close()
+
+
+class KeyPartitioner:
+    """aiokafka's default partitioner (murmur2 of the key, as Kafka's Java client), each key's hash remembered.
+
+    aiokafka's murmur2 is pure Python, about 2 % of a service's time; a service's keys are an agreement and a
+    region, a few dozen. Past `limit` keys it starts afresh, so odd keys cannot grow it."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._hashes: dict[bytes, int] = {}
+
+    def __call__(self, key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+        if key is None:
+            partition: int = DefaultPartitioner()(key, all_partitions, available)
+            return partition
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            if len(self._hashes) >= self._limit:
+                self._hashes.clear()
+            hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return all_partitions[hashed % len(all_partitions)]
 
 
 class OutboxProducer:
@@ -70,7 +93,10 @@ class OutboxProducer:
     async def _started(self) -> AIOKafkaProducer:
         s = self._settings
         producer = AIOKafkaProducer(
-            **s.kafka.options(), **RELAY_PRODUCER_OPTIONS, client_id=f"lhl-{s.service_name}-outbox"
+            **s.kafka.options(),
+            **RELAY_PRODUCER_OPTIONS,
+            client_id=f"lhl-{s.service_name}-outbox",
+            partitioner=KeyPartitioner(),
         )
         await producer.start()
         return producer
