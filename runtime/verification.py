@@ -6,6 +6,7 @@ not claim the inbox slot of the genuine event it imitates, so it is dead-lettere
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,19 +30,26 @@ class TrustedKeys:
         self._checked_at = float("-inf")
         self._stamp: tuple[tuple[int, int] | None, ...] = ()
         self._registry = KeyRegistry(())
+        self._reading = threading.Lock()
 
     @classmethod
     def installed(cls, registry: Path) -> TrustedKeys:
         return cls([keys.COMMITTED, registry])
 
     def current(self) -> KeyRegistry:
-        now = time.monotonic()
-        if now - self._checked_at >= self._recheck_seconds:
-            self._checked_at = now
-            stamp = tuple(_stamp(f) for f in self._files)
-            if stamp != self._stamp:
-                self._registry = KeyRegistry.load(self._files)
-                self._stamp = stamp
+        """Called from the verification threads at once: one reads the files while the others wait for what it
+        read. (Marked as checked before reading, the first read let the other threads verify a service's first
+        batch against the empty registry, and dead-letter valid events as signed by keys nobody registered.)"""
+        if time.monotonic() - self._checked_at < self._recheck_seconds:
+            return self._registry
+        with self._reading:
+            now = time.monotonic()
+            if now - self._checked_at >= self._recheck_seconds:
+                stamp = tuple(_stamp(f) for f in self._files)
+                if stamp != self._stamp:
+                    self._registry = KeyRegistry.load(self._files)
+                    self._stamp = stamp
+                self._checked_at = now
         return self._registry
 
 
