@@ -25,7 +25,7 @@ from runtime.lag import LagProbe, refresh_lag
 from runtime.logging import get_logger
 from runtime.observability import HealthServer, Metrics
 from runtime.offsets import OffsetCommitter
-from runtime.partitions import one_by_one, process_poll
+from runtime.partitions import last_of_each_partition, one_by_one, process_poll
 from runtime.pipeline import Pipeline
 from runtime.records import Incoming
 from runtime.relay import OutboxRelay
@@ -210,18 +210,17 @@ class ServiceRuntime:
 
     async def process_batch(self, records: Sequence[Incoming], consumer: Any) -> None:
         """What one poll brought, partition by partition (see runtime.partitions)."""
-        await process_poll(records, consumer, lambda batch: self._process_partition(batch, consumer))
+        await process_poll(records, consumer, lambda batch: self._take(batch, consumer))
 
-    async def _process_partition(self, batch: list[Incoming], consumer: Any) -> None:
-        topic, partition = batch[0].topic, batch[0].partition
-
+    async def _take(self, batch: list[Incoming], consumer: Any) -> None:
         def committed(record: Incoming) -> None:
-            self.offsets.processed(consumer, topic, partition, record.offset)
+            self.offsets.processed(consumer, record.topic, record.partition, record.offset)
 
-        raw = self._raw.get(topic)
+        raw = self._raw.get(batch[0].topic)
         if raw is None:
-            await self._pipelines[topic].process_batch(batch)
-            committed(batch[-1])
+            await self._pipelines[batch[0].topic].process_batch(batch)
+            for record in last_of_each_partition(batch):
+                committed(record)
         else:
             await one_by_one(batch, lambda record: raw(self, record), committed, RAW_RETRY_PAUSE_SECONDS)
 

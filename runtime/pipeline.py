@@ -1,5 +1,5 @@
-"""The consume pipeline: decode, validate, deduplicate, handle, or dead-letter with a reason; a partition's batch in
-one transaction.
+"""The consume pipeline: decode, validate, deduplicate, handle, or dead-letter with a reason; a batch (a partition's
+records of a poll, or a small poll's partitions of one topic: runtime.partitions) in one transaction.
 
 Every record ends in exactly one of four ways, whatever its bytes, key, headers and size: processed, a duplicate of
 one already handled (no second effect), skipped (an invalid event on a topic another service owns), or
@@ -7,8 +7,8 @@ dead-lettered with a reason; the first and last are recorded in the inbox in the
 effects. Only the database being unreachable makes a record come again (after a pause); a record that keeps
 failing while the database answers is dead-lettered as handler_error after a bounded number of tries.
 
-A commit and its fsync per record capped a service at about 80 events/s; one per batch (what one poll brought from
-a partition) costs the same whatever the batch's size. A record that is rejected rolls back its own savepoint and is
+A commit and its fsync per record capped a service at about 80 events/s; one per batch costs the same whatever the
+batch's size. A record that is rejected rolls back its own savepoint and is
 dead-lettered in the same transaction, so the records around it still commit; a batch that cannot commit (the
 database away, a record still within its tries) commits nothing and comes again from its first record.
 
@@ -51,7 +51,7 @@ from runtime.verification import EventVerifier
 
 
 class Pipeline:
-    """Consumes records of one service: a partition's batch in one transaction, effects and inbox rows together."""
+    """Consumes records of one service: a batch in one transaction, effects and inbox rows together."""
 
     def __init__(
         self,
@@ -93,7 +93,8 @@ class Pipeline:
         return outcome
 
     async def process_batch(self, records: Sequence[Incoming]) -> list[Outcome]:
-        """Handle records of one partition, in their order, in one transaction; returns their outcomes.
+        """Handle records of one topic, in their order (each partition's in its own), in one transaction; returns
+        their outcomes.
 
         Raises (after a pause) while the database is unreachable, or while a record that failed is still within its
         tries: then nothing of the batch is committed, and the batch comes again from its first record."""
