@@ -9,7 +9,7 @@ from datetime import datetime
 
 from contracts.signing import Signer
 from runtime.db import Connection
-from runtime.outbox import Emitter, OutboxRow
+from runtime.outbox import Emitter, Outgoing
 from runtime.timers import Timer
 
 
@@ -29,10 +29,11 @@ class Emitters:
         correlation_id: str,
         causation_id: str | None,
         traceparent: str | None,
-        rows: list[OutboxRow] | None = None,
+        rows: list[Outgoing] | None = None,
+        sign_later: bool = False,
     ) -> Emitter:
         """An emitter for the events one cause leads to, written to the outbox in `conn`'s transaction (or added
-        to `rows`, for the caller to write)."""
+        to `rows`, for the caller to write; with `sign_later`, unsigned)."""
         return Emitter(
             conn,
             source=self.source,
@@ -43,9 +44,10 @@ class Emitters:
             traceparent=traceparent,
             signer=self.signer,
             rows=rows,
+            sign_later=sign_later,
         )
 
-    def for_timer(self, conn: Connection, timer: Timer, now: datetime, rows: list[OutboxRow] | None = None) -> Emitter:
+    def for_timer(self, conn: Connection, timer: Timer, now: datetime, rows: list[Outgoing] | None = None) -> Emitter:
         """A fired timer's events continue the trace and correlation of what armed it, and name the timer as
         their cause."""
         payload = timer.payload

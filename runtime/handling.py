@@ -17,7 +17,7 @@ from runtime.admission import Admitted
 from runtime.db import Connection
 from runtime.dead_lettering import Note
 from runtime.inbox import Claimed, Outcome
-from runtime.outbox import Emitter, OutboxRow
+from runtime.outbox import Emitter, Outgoing
 from runtime.records import Incoming
 
 
@@ -70,7 +70,7 @@ class Pass:
     admitted: Sequence[Admitted] = ()
     """Each record's verdict (runtime.admission), in the batch's order, worked out once before any pass."""
     ended: list[tuple[Incoming, Ended, float]] = field(default_factory=list)
-    rows: list[OutboxRow] = field(default_factory=list)
+    rows: list[Outgoing] = field(default_factory=list)
     """The events the batch's handlers emitted, written with one round trip before the batch commits."""
     claimed: Claimed | None = None
     """Where the records are whose events the pass claimed in the inbox with one round trip (`inbox.claim_batch`),

@@ -41,7 +41,7 @@ from runtime.emitters import Emitters
 from runtime.handling import Ended, Handler, HandlerContext, NeedsSavepoints, Observe, Pass, described, rejection_of
 from runtime.inbox import Outcome, claim_batch, claim_processed, record_to_blame
 from runtime.logging import get_logger, trace_ids
-from runtime.outbox import OutboxRow, add_batch_rows
+from runtime.outbox import Outgoing, add_batch_rows
 from runtime.parallel import map_in_threads
 from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
 from runtime.records import Incoming
@@ -224,7 +224,7 @@ class Pipeline:
         async with conn.transaction() if run.savepoints else contextlib.nullcontext():
             if not await claim_processed(conn, record, event, run.claimed):
                 return Ended("duplicate", event.type, None, lambda: log.info("event_duplicate"))
-            mine: list[OutboxRow] = []  # the batch's only once this record's savepoint is released
+            mine: list[Outgoing] = []  # the batch's only once this record's savepoint is released
             emitter = self._emitters.caused_by(
                 conn,
                 now,
@@ -232,6 +232,7 @@ class Pipeline:
                 causation_id=event.id,
                 traceparent=event.traceparent,
                 rows=mine,
+                sign_later=not run.savepoints,  # signed with the batch's others, in threads
             )
             await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
             if run.savepoints:

@@ -17,7 +17,7 @@ import asyncpg
 from runtime.clock import Clock
 from runtime.db import Connection, still_usable
 from runtime.logging import get_logger
-from runtime.outbox import Emitter, OutboxRow, add_batch_rows
+from runtime.outbox import Emitter, Outgoing, add_batch_rows
 from runtime.polling import INFRASTRUCTURE_ERRORS, poll
 from runtime.wakeup import Wakeup
 
@@ -48,7 +48,7 @@ class TimerContext:
 
 
 TimerHandler = Callable[[TimerContext], Awaitable[None]]
-MakeEmitter = Callable[[Connection, Timer, datetime, list[OutboxRow]], Emitter]
+MakeEmitter = Callable[[Connection, Timer, datetime, list[Outgoing]], Emitter]
 """An emitter that adds its events to the given rows, which the runner writes with its batch."""
 
 
@@ -165,9 +165,9 @@ class TimerRunner:
                 now,
                 size,
             )
-            rows: list[OutboxRow] = []
+            rows: list[Outgoing] = []
             for key in keys:
-                mine: list[OutboxRow] = []  # the batch's only once this timer's savepoint is released
+                mine: list[Outgoing] = []  # the batch's only once this timer's savepoint is released
                 try:
                     async with conn.transaction() if savepoints else contextlib.nullcontext():
                         timer = await self._fire(conn, key["timer_key"], now, mine, check=savepoints)
@@ -190,7 +190,7 @@ class TimerRunner:
         return len(keys), ended
 
     async def _fire(
-        self, conn: Connection, key: str, now: datetime, rows: list[OutboxRow], *, check: bool
+        self, conn: Connection, key: str, now: datetime, rows: list[Outgoing], *, check: bool
     ) -> Timer | None:
         """Claim and fire one timer; `check`: in a savepoint, a swallowed error parks this timer alone."""
         row = await conn.fetchrow(

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 import pytest
 
-from contracts import topics
+from contracts import dsse, topics
 from contracts.dead_letter_headers import ERROR_CLASS
+from contracts.envelope import CloudEvent
+from contracts.events.evaluations import AgreementExpired
 from contracts.rejections import Reason, Rejected
-from runtime import db
+from contracts.signing import Signer, signed_with_bytes
+from contracts.wire import structured_view
+from runtime import db, outbox, parallel
 from runtime.clock import ManualClock
 from runtime.handling import Handler, HandlerContext
 from runtime.identity import identity_of
@@ -32,6 +37,8 @@ from tests.support.kafka import Bus, cloud_event
 from tests.support.pipelines import held_meeting_pipeline, runtime_pool
 from tests.support.services import fetch, running, settings_for
 from tests.support.signing import keys_for_tests
+
+AGREEMENT = "leve-hele-livet-2019-2023"
 
 
 @pytest.fixture
@@ -224,3 +231,45 @@ async def test_the_group_offsets_move_only_after_the_batch_transaction_committed
 
 def event_id_of(record: Incoming) -> str:
     return identity_of(record)[1]
+
+
+async def test_a_batchs_derived_events_are_signed_together_and_one_that_cannot_be_signed_is_its_record_alone(
+    pool: db.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without savepoints the emitted events are signed when the batch is written; one that cannot be signed then
+    sends the batch round again with a savepoint per record, where it is signed as it is emitted, so only its
+    record is dead-lettered, and the others' events are written, signed, in their order."""
+    records = held_records(40)
+    bad = event_id_of(records[7])
+
+    async def handle(ctx: HandlerContext, data: Any) -> None:
+        await ctx.emitter.emit(
+            AgreementExpired(agreement_id=AGREEMENT, expired_on=date(2023, 12, 31)),
+            agreement_id=AGREEMENT,
+            region=None,
+            subject=ctx.event.id,
+        )
+
+    signed_in: set[str] = set()
+
+    def signing(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:
+        signed_in.add(threading.current_thread().name)
+        if event.subject == bad:
+            raise ValueError("the signing key's module failed")
+        return signed_with_bytes(event, signer)
+
+    monkeypatch.setattr(outbox, "signed_with_bytes", signing)
+    outcomes = await pipeline_with(pool, handle).process_batch(records)
+
+    assert outcomes == ["dead_lettered" if event_id_of(r) == bad else "processed" for r in records]
+    # The first pass signed in the worker threads (on a machine with more than one core).
+    assert any(name.startswith("lhl-cpu") for name in signed_in) or parallel.WORKERS == 1
+    rows = await pool.fetch("SELECT payload FROM outbox WHERE topic = $1 ORDER BY id", topics.EVALUATIONS_EVENTS)
+    derived = [CloudEvent.model_validate_json(r["payload"]) for r in rows]
+    assert [e.subject for e in derived] == [event_id_of(r) for r in records if event_id_of(r) != bad]
+    key = keys_for_tests().ensure_service("meetings").key.public_key()  # the pipeline's signer
+    for row in rows:
+        view = structured_view(row["payload"])
+        material = dsse.open_material(view.attributes[dsse.ATTRIBUTE])
+        assert dsse.core_digest(view.attributes, view.data) == material.core
+        assert dsse.verifies(material, key, material.signatures[0][1])
