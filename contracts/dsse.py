@@ -82,11 +82,6 @@ def ext_digest(attributes: Mapping[str, str], names: Sequence[str]) -> bytes:
 
 
 def check_extension_names(names: Sequence[str]) -> None:
-    _check_extension_names(tuple(names))
-
-
-@functools.lru_cache(maxsize=256)
-def _check_extension_names(names: tuple[str, ...]) -> None:
     if len(set(names)) != len(names):
         raise MaterialError(f"signedextattrs repeats a name: {list(names)}")
     forbidden = sorted({*CORE_ATTRIBUTES, ATTRIBUTE} & set(names))
@@ -101,8 +96,7 @@ def sign(
 
     Both JSON documents are written as `json.dumps(..., separators=(",", ":"))` writes them (a unit test compares
     the two): every value but the names is Base64, which needs no escaping, and the names are encoded by `json`."""
-    names = tuple(extensions)
-    _check_extension_names(names)
+    names = _checked_names(tuple(extensions))
     body = b'{"core":"' + _b64(core_digest(attributes, data)).encode() + b'"'
     if names:
         body += b',"ext":"' + _b64(ext_digest(attributes, names)).encode() + b'","signedextattrs":' + _json(names)
@@ -120,6 +114,14 @@ def sign(
         + b'"}]}'
     )
     return _b64(envelope)
+
+
+@functools.lru_cache(maxsize=256)
+def _checked_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """A signer's own extension names, checked once: only signing remembers them, never the names of a record
+    being verified, which an attacker chooses."""
+    check_extension_names(names)
+    return names
 
 
 @functools.lru_cache(maxsize=256)

@@ -118,6 +118,23 @@ def test_the_envelope_and_payload_are_the_bytes_compact_json_gives(extensions: t
     key.public_key().verify(base64.b64decode(sig), dsse.pae(dsse.PAYLOAD_TYPE, payload))
 
 
+def test_the_extension_names_of_records_being_verified_are_not_remembered() -> None:
+    """Only a signer's own names are kept once checked; a publisher choosing new names for every record must not
+    fill the signer's memory."""
+    before = dsse._checked_names.cache_info().currsize
+    for n in range(300):
+        names = [f"x{n}-{m}" for m in range(50)]
+        material = {"core": base64.b64encode(bytes(32)).decode(), "ext": base64.b64encode(bytes(32)).decode()}
+        envelope = {
+            "payload": base64.b64encode(json.dumps({**material, "signedextattrs": names}).encode()).decode(),
+            "payloadType": dsse.PAYLOAD_TYPE,
+            "signatures": [{"keyid": "k", "sig": base64.b64encode(bytes(64)).decode()}],
+        }
+        opened = dsse.open_material(base64.b64encode(json.dumps(envelope).encode()).decode())
+        assert opened.signed_extensions == tuple(names)
+    assert dsse._checked_names.cache_info().currsize == before
+
+
 def test_time_is_hashed_in_utc_to_the_second_and_data_as_its_exact_bytes() -> None:
     assert dsse.timestamp("2022-04-01T10:15:30.250+02:00") == "2022-04-01T08:15:30Z"
     assert dsse.timestamp("2022-04-01T08:15:30") == "2022-04-01T08:15:30Z"
