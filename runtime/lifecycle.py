@@ -209,7 +209,7 @@ class ServiceRuntime:
         self.log.info("service_stopped")
 
     async def process_batch(self, records: Sequence[Incoming], consumer: Any) -> None:
-        """What one poll brought, partition by partition (see runtime.partitions)."""
+        """What one poll brought, in batches of a partition or of a small poll's partitions (runtime.partitions)."""
         await process_poll(records, consumer, lambda batch: self._take(batch, consumer))
 
     async def _take(self, batch: list[Incoming], consumer: Any) -> None:

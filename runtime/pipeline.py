@@ -8,9 +8,9 @@ effects. Only the database being unreachable makes a record come again (after a 
 failing while the database answers is dead-lettered as handler_error after a bounded number of tries.
 
 A commit and its fsync per record capped a service at about 80 events/s; one per batch costs the same whatever the
-batch's size. A record that is rejected rolls back its own savepoint and is
-dead-lettered in the same transaction, so the records around it still commit; a batch that cannot commit (the
-database away, a record still within its tries) commits nothing and comes again from its first record.
+batch's size. A record that is rejected rolls back its own savepoint and is dead-lettered in the same transaction,
+so the records around it still commit; a batch that cannot commit (the database away, a record still within its
+tries) commits nothing and comes again from its first record.
 
 A savepoint costs two round trips, as much as a small handler's statements, and nearly every batch needs none: a
 batch is first taken without them, and only when one of its records fails is it rolled back and taken again with a
