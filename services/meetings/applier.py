@@ -23,7 +23,7 @@ from services.meetings.decisions import (
     RememberCompletion,
     SaveMeeting,
 )
-from services.meetings.state import OpenItem
+from services.meetings.state import Meeting, OpenItem
 
 
 async def apply(
@@ -41,8 +41,10 @@ async def apply(
             log.warning(note.event, **note.fields)
         else:
             log.info(note.event, **note.fields)
-    # New items are written together, in their place among the other changes; one that the same decision marks
-    # overdue (it was past due when assigned) is written as overdue.
+    # New items are written together, in their place among the other changes, and with the meeting when they
+    # follow its save (one statement); one that the same decision marks overdue (it was past due when assigned) is
+    # written as overdue.
+    saving: Meeting | None = None
     adding: dict[OpenItem, bool] = {}
     for change in decision.changes:
         if isinstance(change, AddActionItem):
@@ -51,12 +53,13 @@ async def apply(
         if isinstance(change, MarkOverdue) and change.item in adding:
             adding[change.item] = True
             continue
-        if adding:
-            await repository.add_action_items(conn, adding, now)
-            adding = {}
+        await _save(conn, saving, adding, now)
+        saving, adding = None, {}
+        if isinstance(change, SaveMeeting):
+            saving = change.meeting
+            continue
         await _change(conn, change, now)
-    if adding:
-        await repository.add_action_items(conn, adding, now)
+    await _save(conn, saving, adding, now)
     cancelled = 0
     for cancel in decision.cancel:
         cancelled += await timers.cancel_prefix(conn, cancel.prefix, now, due_from=cancel.due_from)
@@ -73,11 +76,17 @@ async def apply(
     return cancelled
 
 
+async def _save(conn: Connection, meeting: Meeting | None, items: dict[OpenItem, bool], now: datetime) -> None:
+    """A meeting and the new items that follow it, in one statement; or new items alone."""
+    if meeting is not None:
+        await repository.save_meeting(conn, meeting, now, items)
+    elif items:
+        await repository.add_action_items(conn, items, now)
+
+
 async def _change(conn: Connection, change: Change, now: datetime) -> None:
-    """One change other than a new item (`apply` writes those together)."""
+    """One change other than a meeting's save or a new item (`apply` writes those)."""
     match change:
-        case SaveMeeting(meeting):
-            await repository.save_meeting(conn, meeting, now)
         case CloseActionItem(item, completed, late):
             await repository.close_action_item(conn, item, completed, late)
         case MarkOverdue(item):
