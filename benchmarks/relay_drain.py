@@ -2,8 +2,9 @@
 
 Run with the stack's environment (`eval "$(python3 -m deploy.stack env)"`):
 `python -m benchmarks.relay_drain --rows 5000 --before 00bc2a2`. It writes the rows into a fresh schema's outbox (signed
-events' size, ten regions' keys), drains them to a fresh prefixed topic under the meetings service's principal with
-each relay in turn, prints the times and checks the topic holds every row. The topics and the schema are removed.
+events' size, seven regions' keys), drains them to a fresh prefixed topic under the meetings service's principal with
+each relay in turn (both with today's producer options), prints the times and the CPU this process spent per row,
+and checks the topic holds every row. The topics and the schema are removed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from contracts import topics
 from lhl.acls import apply_namespace, remove_namespace
 from runtime import db
-from runtime.kafka_admin import ensure_topics
+from runtime.kafka_admin import Handover, KeyPartitioner, ensure_topics
 from runtime.logging import configure_logging
 from runtime.relay import RELAY_PRODUCER_OPTIONS, OutboxRelay
 from runtime.settings import RuntimeSettings
@@ -41,15 +42,20 @@ PAYLOAD_BYTES = 1_800
 
 
 def relay_at(revision: str) -> ModuleType:
-    """runtime/outbox.py as it was at `revision`, loaded beside today's."""
-    source = subprocess.run(
-        ["git", "show", f"{revision}:runtime/outbox.py"], check=True, capture_output=True, text=True
-    ).stdout
+    """The relay's module as it was at `revision` (runtime/relay.py, or runtime/outbox.py before it had its own),
+    loaded beside today's."""
+    for path in ("runtime/relay.py", "runtime/outbox.py"):
+        shown = subprocess.run(["git", "show", f"{revision}:{path}"], capture_output=True, text=True)
+        if shown.returncode == 0 and "class OutboxRelay" in shown.stdout:
+            source = shown.stdout
+            break
+    else:
+        raise SystemExit(f"no OutboxRelay at {revision}")
     spec = importlib.util.spec_from_loader(f"outbox_at_{revision}", loader=None)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    exec(compile(source, f"{revision}:runtime/outbox.py", "exec"), module.__dict__)
+    exec(compile(source, f"{revision}:{path}", "exec"), module.__dict__)
     return module
 
 
@@ -69,8 +75,9 @@ async def fill(pool: asyncpg.Pool, topic: str, rows: int) -> None:
         )
 
 
-async def drain(relay_class: Any, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> float:
-    """Seconds until the relay leaves no row unpublished, passing batch after batch as its run loop does."""
+async def drain(relay_class: Any, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> tuple[float, float]:
+    """Seconds until the relay leaves no row unpublished, passing batch after batch as its run loop does, and the
+    CPU seconds this process (the relay, its producer, and asyncpg) spent meanwhile."""
     waits_per_record = "renew_producer" not in inspect.signature(relay_class).parameters
 
     async def send(topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> Awaitable[object]:
@@ -80,14 +87,16 @@ async def drain(relay_class: Any, pool: asyncpg.Pool, producer: AIOKafkaProducer
         ack: Awaitable[object] = await producer.send(topic, value, key=key, headers=pairs)
         return ack
 
-    relay = relay_class(pool, send, poll_seconds=0.05)
-    started = time.perf_counter()
+    parameters = inspect.signature(relay_class).parameters
+    batches = {"handover": lambda: Handover(producer, KeyPartitioner())} if "handover" in parameters else {}
+    relay = relay_class(pool, send, poll_seconds=0.05, **batches)
+    started, cpu = time.perf_counter(), time.process_time()
     while await relay.publish_pending():
         pass
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     left = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
     assert left == 0, f"{left} rows left unpublished"
-    return elapsed
+    return elapsed, cpu
 
 
 async def records_on(settings: RuntimeSettings, topic: str) -> int:
@@ -120,18 +129,16 @@ async def run(rows: int, before: str) -> None:
     await apply_namespace(operator.kafka, operator.topic_prefix)
     await ensure_topics(operator.kafka, [topic], meetings.topic_partitions)
     pool = await db.create_pool(meetings.database_url, meetings.schema_name)
-    before_batches = {"acks": "all", "enable_idempotence": True}  # the service's producer before batching
     runs = (
-        (f"before ({before})", relay_at(before).OutboxRelay, before_batches),
-        ("after, 16 KiB batches", OutboxRelay, before_batches),
-        ("after (this tree)", OutboxRelay, RELAY_PRODUCER_OPTIONS),
+        (f"before ({before})", relay_at(before).OutboxRelay),
+        ("after (this tree)", OutboxRelay),
     )
-    timings: dict[str, float] = {}
+    timings: dict[str, tuple[float, float]] = {}
     try:
         await db.migrate(pool, [db.RUNTIME_MIGRATIONS])
-        for name, relay_class, options in runs:
+        for name, relay_class in runs:  # both with the service's producer options of today
             await fill(pool, topic, rows)
-            producer = AIOKafkaProducer(**meetings.kafka.options(), **options)
+            producer = AIOKafkaProducer(**meetings.kafka.options(), **RELAY_PRODUCER_OPTIONS)
             await producer.start()
             try:
                 timings[name] = await drain(relay_class, pool, producer)
@@ -154,8 +161,8 @@ async def run(rows: int, before: str) -> None:
         f"rows per drain:   {rows} of {PAYLOAD_BYTES} bytes, {len(REGIONS)} keys,"
         f" {meetings.topic_partitions} partitions"
     )
-    for name, seconds in timings.items():
-        print(f"{name:<22} {seconds:8.2f} s  {rows / seconds:>10,.0f} rows/s")
+    for name, (seconds, cpu) in timings.items():
+        print(f"{name:<22} {seconds:8.2f} s  {rows / seconds:>10,.0f} rows/s  {cpu / rows * 1e6:6.0f} µs CPU per row")
     print(f"records on topic: {on_topic} (expected {rows * len(timings)})")
 
 

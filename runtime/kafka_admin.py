@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Mapping, Sequence
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import MessageSizeTooLargeError, TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner, murmur2
+from aiokafka.producer.message_accumulator import BatchBuilder
 from faststream.kafka import KafkaBroker
 
 from runtime.kafka_access import KafkaAccess
@@ -58,6 +59,67 @@ class KeyPartitioner:
         return all_partitions[hashed % len(all_partitions)]
 
 
+MAX_REQUEST_BYTES = 1_048_576
+"""aiokafka's max_request_size, which the relay's producer keeps: a larger record is refused before it is sent."""
+
+
+class Handover:
+    """One relay pass's records, handed to the producer as one batch per partition (another when one is full), in
+    the order they come: aiokafka's `send` spends about 33 µs of Python on each record, a batch's append about 16
+    (measured on this machine). A record's acknowledgement is its batch's.
+
+    As with `send`, a record the producer would refuse by itself raises at once (MessageSizeTooLargeError), and so
+    does a topic the producer cannot reach (its metadata): nothing is added after that. `flush` sends what is left."""
+
+    def __init__(self, producer: AIOKafkaProducer, partitioner: KeyPartitioner) -> None:
+        self._producer = producer
+        self._partitioner = partitioner
+        self._open: dict[tuple[str, int], tuple[BatchBuilder, asyncio.Future[object]]] = {}
+        self._partitions: dict[str, list[int]] = {}
+
+    async def add(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> Awaitable[object]:
+        pairs = [(name, text.encode()) for name, text in headers.items()]
+        size = len(value) + len(key or b"") + sum(len(name) + len(raw) for name, raw in pairs)
+        if size > MAX_REQUEST_BYTES:
+            raise MessageSizeTooLargeError(f"the record is {size} bytes, over the producer's {MAX_REQUEST_BYTES}")
+        partitions = self._partitions.get(topic)
+        if partitions is None:
+            partitions = self._partitions[topic] = sorted(await self._producer.partitions_for(topic))
+        at = (topic, self._partitioner(key, partitions, partitions))
+        batch = self._open.get(at)
+        if batch is not None and batch[0].append(timestamp=None, key=key, value=value, headers=pairs) is not None:
+            return batch[1]
+        if batch is not None:  # full: sent now, so the partition's records keep their order
+            await self._send(at, *batch)
+        batch = self._open[at] = (self._producer.create_batch(), asyncio.get_running_loop().create_future())
+        # A batch takes its first record whatever its size (the check above keeps to the request's limit).
+        batch[0].append(timestamp=None, key=key, value=value, headers=pairs)
+        return batch[1]
+
+    async def flush(self) -> None:
+        """Send every batch still open; one that cannot be handed over fails its records' acknowledgement."""
+        open_batches, self._open = self._open, {}
+        for at, (builder, ack) in open_batches.items():
+            await self._send(at, builder, ack)
+
+    async def _send(self, at: tuple[str, int], builder: BatchBuilder, ack: asyncio.Future[object]) -> None:
+        try:
+            sent = await self._producer.send_batch(builder, at[0], partition=at[1])
+        except Exception as error:
+            ack.set_exception(error)
+            return
+        sent.add_done_callback(lambda done: _settle(ack, done))
+
+
+def _settle(ack: asyncio.Future[object], done: asyncio.Future[object]) -> None:
+    if done.cancelled():
+        ack.cancel()
+    elif (error := done.exception()) is not None:
+        ack.set_exception(error)
+    else:
+        ack.set_result(done.result())
+
+
 class OutboxProducer:
     """The producer the outbox relay hands records to (see RELAY_PRODUCER_OPTIONS for why it keeps each key's order).
 
@@ -68,6 +130,7 @@ class OutboxProducer:
         self._settings = settings
         self._stop_seconds = stop_seconds
         self.current: AIOKafkaProducer | None = None
+        self._partitioner = KeyPartitioner()
 
     async def start(self) -> None:
         self.current = await self._started()
@@ -80,6 +143,12 @@ class OutboxProducer:
             topic, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
         )
         return ack
+
+    def handover(self) -> Handover:
+        """A relay pass's records, handed over in batches (`Handover`)."""
+        if self.current is None:
+            raise RuntimeError("the outbox producer is not started")
+        return Handover(self.current, self._partitioner)
 
     async def renew(self) -> None:
         renewed = await self._started()
@@ -96,7 +165,7 @@ class OutboxProducer:
             **s.kafka.options(),
             **RELAY_PRODUCER_OPTIONS,
             client_id=f"lhl-{s.service_name}-outbox",
-            partitioner=KeyPartitioner(),
+            partitioner=self._partitioner,
         )
         await producer.start()
         return producer

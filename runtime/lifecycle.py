@@ -123,10 +123,10 @@ class ServiceRuntime:
     async def _start_publishing(self) -> None:
         """The outbox's producer and relay, the timers, retention and the per-record pipelines."""
         s = self.settings
-        self._producer = OutboxProducer(s, STOP_TIMEOUT_SECONDS)
-        await self._producer.start()
+        self._producer = p = OutboxProducer(s, STOP_TIMEOUT_SECONDS)
+        await p.start()
         self.relay = OutboxRelay(
-            self.pool, self._producer.send, poll_seconds=s.outbox_poll_seconds, renew_producer=self._producer.renew
+            self.pool, p.send, handover=p.handover, poll_seconds=s.outbox_poll_seconds, renew_producer=p.renew
         )
         emitters = Emitters(s.event_source, s.topic, self.signer)
         self.timers = TimerRunner(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from aiokafka import errors as kafka_errors
@@ -18,6 +18,17 @@ Send = Callable[[str, bytes, bytes | None, Mapping[str, str]], Awaitable[Awaitab
 """Hand one record (topic, value, key, headers) to the producer without waiting for the broker; what it returns
 completes when the broker acknowledged the record (AIOKafkaProducer.send). A record the producer refuses by itself
 (too large, say) raises at once."""
+
+
+class Handing(Protocol):
+    """A pass's records handed over in batches (`kafka_admin.Handover`): `add` is a `Send` whose acknowledgement
+    completes once `flush` has sent the batches still open and the broker took the record's."""
+
+    async def add(self, topic: str, value: bytes, key: bytes | None, headers: Mapping[str, str]) -> Awaitable[object]:
+        """One record, raising at once as `Send` does."""
+
+    async def flush(self) -> None: ...
+
 
 PERMANENT_SEND_ERRORS: tuple[type[BaseException], ...] = (
     kafka_errors.MessageSizeTooLargeError,
@@ -96,12 +107,14 @@ class OutboxRelay:
         pool: asyncpg.Pool,
         send: Send,
         *,
+        handover: Callable[[], Handing],
         poll_seconds: float,
         batch_size: int = 500,
         renew_producer: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self._send = send
+        self._handover = handover
         self._renew = renew_producer
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
@@ -142,14 +155,16 @@ class OutboxRelay:
     async def _send_batch(self, rows: Sequence[asyncpg.Record]) -> _Pass:
         handed: list[tuple[asyncpg.Record, Awaitable[object] | BaseException]] = []
         failure: Exception | None = None
+        handing = self._handover()
         for row in rows:
             try:
-                handed.append((row, await self._send(*_record(row))))
+                handed.append((row, await handing.add(*_record(row))))
             except PERMANENT_SEND_ERRORS as error:
                 handed.append((row, error))
             except Exception as error:
                 failure = error  # the broker is away: nothing behind this row was handed over
                 break
+        await handing.flush()
         acks = [ack for _, ack in handed if not isinstance(ack, BaseException)]
         results = iter(await asyncio.gather(*acks, return_exceptions=True))
         done = _Pass(failure=failure)

@@ -16,6 +16,7 @@ from contracts import topics
 from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from runtime import db
 from runtime.handling import HandlerContext
+from runtime.kafka_admin import Handover, KeyPartitioner
 from runtime.outbox import add_record
 from runtime.pipeline import Pipeline
 from runtime.records import Incoming
@@ -81,7 +82,8 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind
             await add_record(conn, topic, b"before", b"k\x00", {})
             await add_record(conn, topic, b"x" * 2_000_000, b"k\x00", {"why": "larger than the producer may send"})
             await add_record(conn, topic, b"after", b"k\x00", {})
-        await OutboxRelay(pool, send, poll_seconds=0.1).publish_pending()
+        relay = OutboxRelay(pool, send, handover=lambda: Handover(producer, KeyPartitioner()), poll_seconds=0.1)
+        await relay.publish_pending()
     finally:
         await producer.stop()
     rows = await pool.fetch("SELECT published_at, failed_at, last_error FROM outbox ORDER BY id")

@@ -15,7 +15,7 @@ from aiokafka.errors import TopicAuthorizationFailedError
 from contracts import topics
 from runtime import db
 from runtime.kafka_access import KafkaAccess
-from runtime.kafka_admin import ensure_topics
+from runtime.kafka_admin import Handover, KeyPartitioner, ensure_topics
 from runtime.outbox import add_record
 from runtime.relay import OutboxRelay
 from tests.integration.meetings.helpers import wait_until
@@ -44,6 +44,7 @@ class Instance:
         self._schema = schema
         self._access = access or infra.kafka
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = KeyPartitioner()
         self.pool: db.Pool | None = None
 
     async def start(self) -> None:
@@ -66,7 +67,18 @@ class Instance:
 
     def relay(self, batch_size: int = 500) -> OutboxRelay:
         assert self.pool is not None
-        return OutboxRelay(self.pool, self.send, poll_seconds=0.01, batch_size=batch_size, renew_producer=self.renew)
+        return OutboxRelay(
+            self.pool,
+            self.send,
+            handover=self.handover,
+            poll_seconds=0.01,
+            batch_size=batch_size,
+            renew_producer=self.renew,
+        )
+
+    def handover(self) -> Handover:
+        assert self._producer is not None
+        return Handover(self._producer, self._partitioner)
 
     async def stop(self) -> None:
         if self._producer is not None:
