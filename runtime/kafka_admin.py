@@ -92,8 +92,11 @@ class Handover:
         if batch is not None:  # full: sent now, so the partition's records keep their order
             await self._send(at, *batch)
         batch = self._open[at] = (self._producer.create_batch(), asyncio.get_running_loop().create_future())
-        # A batch takes its first record whatever its size (the check above keeps to the request's limit).
-        batch[0].append(timestamp=None, key=key, value=value, headers=pairs)
+        # A batch takes its first record whatever its size (the check above keeps to the request's limit); were it
+        # ever refused, the record must not pass for handed over.
+        if batch[0].append(timestamp=None, key=key, value=value, headers=pairs) is None:
+            del self._open[at]
+            raise MessageSizeTooLargeError(f"the record ({size} bytes) does not fit in an empty batch")
         return batch[1]
 
     async def flush(self) -> None:

@@ -54,6 +54,21 @@ async def test_records_reach_their_keys_partitions_in_order_through_batches_that
         assert all(r.headers == (("content-type", b"application/cloudevents+json"),) for r in on_topic)
 
 
+async def test_a_record_larger_than_a_batch_goes_in_one_of_its_own_between_the_others(
+    infra: Infra, bus: Bus, producer: AIOKafkaProducer
+) -> None:
+    topic = bus.topic(topics.AGREEMENT_INGRESS)
+    await ensure_topics(infra.kafka, [topic], 1)
+    values = [b"before", b"x" * 600_000, b"after"]  # the middle one is over the 256 KiB of a batch
+    handover = Handover(producer, KeyPartitioner())
+    acks = [await handover.add(topic, value, KEYS[0], {}) for value in values]
+    await handover.flush()
+    await asyncio.gather(*acks)
+
+    records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(rs) >= 3)
+    assert [r.value for r in sorted(records, key=lambda r: r.offset)] == values
+
+
 async def test_a_record_over_the_request_limit_is_refused_when_added_and_the_others_go(
     infra: Infra, bus: Bus, producer: AIOKafkaProducer
 ) -> None:
