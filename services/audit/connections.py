@@ -55,6 +55,7 @@ async def writer_pool(settings: AuditSettings, *, max_size: int = 4) -> asyncpg.
         min_size=1,
         max_size=max_size,
         init=init_connection,
+        reset=db.keep_session,
         server_settings={"search_path": settings.schema_name, "application_name": f"lhl-{settings.schema_name}"},
     )
     assert pool is not None
@@ -70,6 +71,7 @@ async def reading_pool(settings: AuditSettings, database_url: str | None = None)
             min_size=1,
             max_size=2,
             init=init_connection,
+            reset=db.keep_session,
             server_settings={"search_path": settings.schema_name},
         )
         assert pool is not None
