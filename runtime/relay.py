@@ -64,9 +64,8 @@ RELAY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('lhl-outbox-rela
 
 Two relays that each publish a batch at once interleave a region's events on the topic, so the lock is taken before
 the batch is read and held until it is marked. It is a transaction-level advisory lock rather than a session lock:
-the pool resets each connection it takes back (which drops session advisory locks), and a relay that dies with its
-connection gives the lock back with its transaction, so there is nothing to clean up and no lock left behind.
-"""
+the pools do not reset a connection they take back (`db.keep_session`), so a session lock would outlive the pass,
+and a relay that dies with its connection gives the lock back with its transaction: nothing is left behind."""
 
 LOCK_RETRY_SECONDS = 0.05
 """A relay that found another instance relaying tries again this soon rather than a whole poll later: the rows its
