@@ -60,7 +60,8 @@ class KeyPartitioner:
 
 
 MAX_REQUEST_BYTES = 1_048_576
-"""aiokafka's max_request_size, which the relay's producer keeps: a larger record is refused before it is sent."""
+"""The outbox producer's request limit (aiokafka's default, given to it explicitly): `Handover` refuses a larger
+record before it is sent, as `send` does."""
 
 
 class Handover:
@@ -167,6 +168,7 @@ class OutboxProducer:
         producer = AIOKafkaProducer(
             **s.kafka.options(),
             **RELAY_PRODUCER_OPTIONS,
+            max_request_size=MAX_REQUEST_BYTES,
             client_id=f"lhl-{s.service_name}-outbox",
             partitioner=self._partitioner,
         )
