@@ -54,6 +54,10 @@ def last_of_each_partition(batch: Sequence[Incoming]) -> list[Incoming]:
     return list({(r.topic, r.partition): r for r in batch}.values())
 
 
+def first_of_each_partition(batch: Sequence[Incoming]) -> list[Incoming]:
+    return list({(r.topic, r.partition): r for r in reversed(batch)}.values())
+
+
 async def process_poll(
     records: Sequence[Incoming],
     consumer: Any,
@@ -80,12 +84,10 @@ async def process_poll(
         for index, batch in enumerate(waiting):
             if index in done:
                 continue
-            firsts: dict[TopicPartition, int] = {}
-            for record in batch:
-                firsts.setdefault(TopicPartition(record.topic, record.partition), record.offset)
-            for at, offset in firsts.items():
+            for record in first_of_each_partition(batch):
+                at = TopicPartition(record.topic, record.partition)
                 if at in assigned:  # a partition a rebalance took away resumes from its last commit elsewhere
-                    consumer.seek(at, offset)
+                    consumer.seek(at, record.offset)
         raise
 
 
