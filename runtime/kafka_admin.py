@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -23,8 +24,17 @@ BROKER_STOP_TIMEOUT_SECONDS = 30.0
 """FastStream gives in-flight handlers up to 15 s, then each consumer leaves its group; past this, give up."""
 
 
+TOPICS_READY_SECONDS = 30.0
+"""How long a service waits for the topics it created to have a leader for every partition."""
+
+
 async def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: int) -> None:
-    """Create those of the topics that are missing; the broker lets each principal create only its own topics."""
+    """Create those of the topics that are missing, and return once every partition of them has a leader; the
+    broker lets each principal create only its own topics.
+
+    The broker answers a creation before its metadata lists the new partitions with their leaders: the audit,
+    subscribing at once to topics it had just created, logged "topic not found" at ERROR level on a fresh broker,
+    alarming an operator over what is only a service starting up."""
     admin = AIOKafkaAdminClient(**kafka.options())
     await admin.start()
     try:
@@ -33,8 +43,32 @@ async def ensure_topics(kafka: KafkaAccess, names: Sequence[str], partitions: in
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+            await _until_led(admin, [topic.name for topic in missing], TOPICS_READY_SECONDS)
     finally:
         await admin.close()
+
+
+async def _until_led(admin: AIOKafkaAdminClient, names: Sequence[str], seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        waiting = sorted(_without_leader(await admin.describe_topics(list(names))))
+        if not waiting:
+            return
+        if loop.time() >= deadline:
+            raise TimeoutError(f"topics {', '.join(waiting)} have no leader for every partition after {seconds:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+def _without_leader(described: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The topics of a metadata answer that are unknown yet or have a partition without a leader."""
+    return {
+        topic["topic"]
+        for topic in described
+        if topic["error_code"] != 0
+        or not topic["partitions"]
+        or any(p["error_code"] != 0 or p["leader"] < 0 for p in topic["partitions"])
+    }
 
 
 class KeyPartitioner:
