@@ -55,6 +55,18 @@ async def add_batch_rows(conn: Connection, rows: Sequence[Outgoing]) -> None:
         await still_usable(conn)
 
 
+def to_send(row: asyncpg.Record) -> tuple[str, bytes, bytes | None, Mapping[str, str]]:
+    """A row as the relay hands it to the producer: topic, value, key and headers.
+
+    The headers must be a JSON object of texts. Anything else (a number, null, a list) would fail in the producer
+    on every pass and hold up every row behind it, so it raises TypeError, which sets the row aside alone."""
+    headers = row["headers"]
+    if not isinstance(headers, dict) or not all(isinstance(text, str) for text in headers.values()):
+        raise TypeError(f"the outbox row's headers are not a JSON object of texts: {str(headers)[:200]}")
+    key = bytes(row["message_key"]) if row["message_key"] is not None else None
+    return row["topic"], bytes(row["payload"]), key, headers
+
+
 def _row(outgoing: Outgoing) -> OutboxRow:
     return outgoing.row() if isinstance(outgoing, Unsigned) else outgoing
 

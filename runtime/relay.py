@@ -11,6 +11,7 @@ import asyncpg
 from aiokafka import errors as kafka_errors
 
 from runtime.logging import get_logger
+from runtime.outbox import to_send
 from runtime.polling import poll
 from runtime.wakeup import Wakeup
 
@@ -52,11 +53,6 @@ request in flight per partition, so the records of one partition key are written
 over. Batches of up to 256 KiB per partition: at the default 16 KiB a request held about nine signed events per
 partition; draining 5,000 rows took 1.3-1.5 times as long as at 256 KiB (benchmarks/relay_drain.py, 2-core machine
 under load)."""
-
-
-def _record(row: asyncpg.Record) -> tuple[str, bytes, bytes | None, Mapping[str, str]]:
-    key = bytes(row["message_key"]) if row["message_key"] is not None else None
-    return row["topic"], bytes(row["payload"]), key, row["headers"]
 
 
 RELAY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('lhl-outbox-relay:' || current_schema(), 0))"
@@ -157,7 +153,7 @@ class OutboxRelay:
         handing = self._handover()
         for row in rows:
             try:
-                handed.append((row, await handing.add(*_record(row))))
+                handed.append((row, await handing.add(*to_send(row))))
             except PERMANENT_SEND_ERRORS as error:
                 handed.append((row, error))
             except Exception as error:
@@ -194,7 +190,7 @@ class OutboxRelay:
         done = _Pass()
         for row in rows:
             try:
-                ack = await self._send(*_record(row))
+                ack = await self._send(*to_send(row))
             except PERMANENT_SEND_ERRORS as error:
                 done.set_aside.append(self._setting_aside(row, error))
                 continue
