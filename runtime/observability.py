@@ -18,8 +18,11 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import choose_encoder
 
+from contracts import catalog
 from runtime.logging import get_logger
 
+UNKNOWN_TYPE = "unknown"
+"""The event_type label of a record whose type the catalogue does not name, or that has none."""
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 Refresh = Callable[[], Awaitable[None]]
 
@@ -53,6 +56,7 @@ class Metrics:
             ["service", "event_type"],
             registry=r,
         )
+        self._series: dict[tuple[str, str, str], tuple[Counter, Counter, Histogram]] = {}
         self.outbox_backlog = Gauge("lhl_outbox_backlog", "Outbox rows not yet published.", ["service"], registry=r)
         self.outbox_oldest_age = Gauge(
             "lhl_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", ["service"], registry=r
@@ -105,10 +109,21 @@ class Metrics:
     def observe_record(
         self, topic: str, event_type: str | None, outcome: str, reason: str | None, seconds: float
     ) -> None:
-        kind = event_type or "unknown"
-        self.consumed.labels(self.service, topic).inc()
-        self.outcomes.labels(self.service, kind, outcome).inc()
-        self.handler_seconds.labels(self.service, kind).observe(seconds)
+        """One record's outcome. The event type is a label only when the catalogue names it: a rejected record's
+        type is whatever its sender wrote, and a series per made-up type would grow the registry (and every
+        scrape) without bound; those are all `unknown`, as a record without a type is."""
+        kind = event_type if event_type in catalog.BY_NAME else UNKNOWN_TYPE
+        series = self._series.get((topic, kind, outcome))
+        if series is None:  # prometheus_client's labels() costs about 1.5 µs a call; a service has few series
+            series = self._series[topic, kind, outcome] = (
+                self.consumed.labels(self.service, topic),
+                self.outcomes.labels(self.service, kind, outcome),
+                self.handler_seconds.labels(self.service, kind),
+            )
+        consumed, outcomes, handler_seconds = series
+        consumed.inc()
+        outcomes.inc()
+        handler_seconds.observe(seconds)
         if reason is not None:
             self.dead_lettered.labels(self.service, kind, reason).inc()
 
