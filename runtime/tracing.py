@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from opentelemetry import propagate, trace
+from opentelemetry import context, propagate, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import SERVICE_NAME, OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -60,7 +60,20 @@ def consume_span(tracer: trace.Tracer, record: Incoming) -> Iterator[None]:
         for name, value in record.headers
         if value is not None and name in TRACE_HEADERS
     }
+    if isinstance(trace.get_tracer_provider(), _NOT_RECORDING):
+        # What the no-op tracer's span would do, in half its time (12.5 against 5 µs a record on this machine): make
+        # the record's trace current, so the log lines and the derived events still carry its ids.
+        token = context.attach(propagate.extract(carrier))
+        try:
+            yield
+        finally:
+            context.detach(token)
+        return
     with tracer.start_as_current_span(
         f"{record.topic} process", context=propagate.extract(carrier), kind=trace.SpanKind.CONSUMER
     ):
         yield
+
+
+_NOT_RECORDING = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+"""The API's providers while none that records is installed (configure_tracing, or an embedding process's)."""
