@@ -19,6 +19,7 @@ from runtime.dead_lettering import Note
 from runtime.inbox import Claimed, Outcome
 from runtime.outbox import Emitter, Outgoing
 from runtime.records import Incoming
+from runtime.writes import Deferred, Writes
 
 
 @dataclass
@@ -30,6 +31,8 @@ class HandlerContext:
     now: datetime
     emitter: Emitter
     log: structlog.stdlib.BoundLogger
+    writes: Writes
+    """For statements the handler reads nothing back from: sent with the batch's others (runtime.writes)."""
 
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
@@ -46,6 +49,10 @@ class Ended:
     event_type: str | None
     reason: str | None
     note: Note
+
+
+def silent() -> None:
+    """The note of a record that ends without a log line."""
 
 
 class NeedsSavepoints(Exception):
@@ -72,6 +79,8 @@ class Pass:
     ended: list[tuple[Incoming, Ended, float]] = field(default_factory=list)
     rows: list[Outgoing] = field(default_factory=list)
     """The events the batch's handlers emitted, written with one round trip before the batch commits."""
+    deferred: list[Deferred] = field(default_factory=list)
+    """The write-only statements of the batch's handlers, sent before the batch commits (runtime.writes)."""
     claimed: Claimed | None = None
     """Where the records are whose events the pass claimed in the inbox with one round trip (`inbox.claim_batch`),
     before handling any; None when each record claims its own as it is handled."""

@@ -7,12 +7,10 @@ dead-lettered with a reason; the first and last are recorded in the inbox in the
 effects. Only the database being unreachable makes a record come again (after a pause); a record that keeps
 failing while the database answers is dead-lettered as handler_error after a bounded number of tries.
 
-A commit and its fsync per record capped a service at about 80 events/s; one per batch costs the same whatever the
-batch's size. A record that is rejected rolls back its own savepoint and is dead-lettered in the same transaction,
-so the records around it still commit; a batch that cannot commit (the database away, a record still within its
-tries) commits nothing and comes again from its first record.
-
-A savepoint costs two round trips, as much as a small handler's statements, and nearly every batch needs none: a
+One commit (and fsync) per batch, whatever its size: one per record capped a service at about 80 events/s. A
+rejected record rolls back its own savepoint and is dead-lettered in the same transaction, so the records around it
+still commit; a batch that cannot commit (the database away, a record still within its tries) commits nothing and
+comes again from its first record. A savepoint costs two round trips, as much as a small handler's statements, so a
 batch is first taken without them, and only when one of its records fails is it rolled back and taken again with a
 savepoint per record (`NeedsSavepoints`). What commits is the same either way."""
 
@@ -33,6 +31,7 @@ from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
 from contracts.rejections import Reason, Rejected
 from contracts.signing import Signer
+from runtime import handling
 from runtime.admission import Admitted, Check, verdict
 from runtime.clock import Clock
 from runtime.db import Connection, still_usable
@@ -48,6 +47,7 @@ from runtime.records import Incoming
 from runtime.tracing import consume_span
 from runtime.tries import Tries
 from runtime.verification import EventVerifier
+from runtime.writes import Writes, write_deferred
 
 
 class Pipeline:
@@ -141,6 +141,7 @@ class Pipeline:
                             raise NeedsSavepoints(out_of_tries=record) from error
                         one = await self._park(conn, record, error)
                 run.ended.append((record, one, started))
+            await write_deferred(conn, run.deferred)
             await add_batch_rows(conn, run.rows)
 
     async def _out_of_tries(self, record: Incoming, error: BaseException) -> bool:
@@ -202,7 +203,9 @@ class Pipeline:
     def _skip(self, rejection: Rejected, event_type: str | None, log: structlog.stdlib.BoundLogger) -> Ended:
         """On a topic another service owns, that service dead-letters what is invalid; here it is only passed by."""
         if rejection.reason is Reason.UNKNOWN_TYPE and event_type in catalog.BY_NAME:
-            return Ended("skipped", event_type, None, _silent)  # the owner's event of a type this service ignores
+            return Ended(
+                "skipped", event_type, None, handling.silent
+            )  # the owner's event of a type this service ignores
         return Ended(
             "skipped",
             event_type,
@@ -234,7 +237,8 @@ class Pipeline:
                 rows=mine,
                 sign_later=not run.savepoints,  # signed with the batch's others, in threads
             )
-            await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log), data)
+            writes = Writes(conn, None if run.savepoints else run.deferred)  # at once inside a savepoint
+            await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log, writes), data)
             if run.savepoints:
                 await still_usable(conn)  # inside the savepoint: a swallowed error rolls back this record alone
         run.rows += mine
@@ -244,7 +248,3 @@ class Pipeline:
             None,
             lambda: log.info("event_processed", emitted=[e.type for e in emitter.emitted]),
         )
-
-
-def _silent() -> None:
-    return None

@@ -101,20 +101,20 @@ async def complete_evaluation(deps: Deps, ctx: HandlerContext, completed: Annual
 
 
 async def record_meeting_seen(deps: Deps, ctx: HandlerContext, meeting: ContactMeetingRecorded) -> None:
-    await meetings_repository.record_meeting(ctx.conn, meeting)
+    await meetings_repository.record_meeting(ctx.writes, meeting)
 
 
 async def record_item_assigned(deps: Deps, ctx: HandlerContext, item: ActionItemAssigned) -> None:
-    await meetings_repository.record_action_item(ctx.conn, item)
+    await meetings_repository.record_action_item(ctx.writes, item)
 
 
 async def record_item_overdue(deps: Deps, ctx: HandlerContext, item: ActionItemOverdue) -> None:
     # Overdue because the meetings service says so: its domain owns the rule.
-    await meetings_repository.record_action_item(ctx.conn, item, overdue=True)
+    await meetings_repository.record_action_item(ctx.writes, item, overdue=True)
 
 
 async def record_item_closed(deps: Deps, ctx: HandlerContext, item: ActionItemClosed) -> None:
-    await meetings_repository.record_action_item(ctx.conn, item, closed_on=item.completed_on)
+    await meetings_repository.record_action_item(ctx.writes, item, closed_on=item.completed_on)
 
 
 async def ignore_meetings_event(

@@ -6,11 +6,13 @@ from datetime import date
 
 from contracts.events.meetings import ActionItemAssigned, ActionItemClosed, ActionItemOverdue, ContactMeetingRecorded
 from runtime.db import Connection
+from runtime.writes import Writes
 from services.evaluations.packet import HeldMeeting, OpenActionItem
 
 
-async def record_meeting(conn: Connection, meeting: ContactMeetingRecorded) -> None:
-    await conn.execute(
+async def record_meeting(writes: Writes, meeting: ContactMeetingRecorded) -> None:
+    """Write-only (runtime.writes): no handler of the meetings' events reads these tables back."""
+    await writes.execute(
         "INSERT INTO meetings_seen (agreement_id, meeting_id, kind, region, status, held_on)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (agreement_id, meeting_id) DO UPDATE SET"
         "   kind = EXCLUDED.kind, region = EXCLUDED.region, status = EXCLUDED.status, held_on = EXCLUDED.held_on",
@@ -34,7 +36,7 @@ async def meetings_held(conn: Connection, agreement_id: str, year: int) -> list[
 
 
 async def record_action_item(
-    conn: Connection,
+    writes: Writes,
     item: ActionItemAssigned | ActionItemOverdue | ActionItemClosed,
     *,
     overdue: bool = False,
@@ -43,9 +45,10 @@ async def record_action_item(
     """Upsert from any action-item event; flags only ever move forward (overdue stays, closed stays).
 
     `overdue` is set only from the meetings service's ActionItemOverdue: this service does not decide when an item
-    falls due (see packet.OpenActionItem.overdue_on for the one place it reads a due date itself, and why).
+    falls due (see packet.OpenActionItem.overdue_on for the one place it reads a due date itself, and why). Write-only,
+    as `record_meeting`.
     """
-    await conn.execute(
+    await writes.execute(
         "INSERT INTO action_items_seen (agreement_id, action_item_id, owner, region, due_on, overdue, closed_on)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agreement_id, action_item_id) DO UPDATE SET"
         "   owner = EXCLUDED.owner, due_on = EXCLUDED.due_on,"
