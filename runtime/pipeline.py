@@ -238,7 +238,7 @@ class Pipeline:
                 sign_later=not run.savepoints,  # signed with the batch's others, in threads
             )
             writes = Writes(conn, None if run.savepoints else run.deferred)  # at once inside a savepoint
-            await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log, writes), data)
+            await self._handlers[event.type](HandlerContext(conn, event, now, emitter, log, writes, run.shared), data)
             if run.savepoints:
                 await still_usable(conn)  # inside the savepoint: a swallowed error rolls back this record alone
         run.rows += mine

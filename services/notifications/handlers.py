@@ -48,7 +48,7 @@ async def notify(deps: Deps, ctx: HandlerContext, data: EventData) -> None:
     agreement = deps.agreements.get(agreement_id)
     audience = domain.default_audience(data, agreement.parties if agreement else (), deps.office_of())
     region = domain.region_of(data)
-    subs = await subscriptions.load_subscriptions(ctx.conn)
+    subs = await ctx.shared.once("subscriptions", lambda: subscriptions.load_subscriptions(ctx.conn))
     chosen = domain.recipients_for(subs, audience, event.type, agreement_id, region, event.source)
     if not chosen:
         return
