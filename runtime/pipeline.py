@@ -203,9 +203,8 @@ class Pipeline:
     def _skip(self, rejection: Rejected, event_type: str | None, log: structlog.stdlib.BoundLogger) -> Ended:
         """On a topic another service owns, that service dead-letters what is invalid; here it is only passed by."""
         if rejection.reason is Reason.UNKNOWN_TYPE and event_type in catalog.BY_NAME:
-            return Ended(
-                "skipped", event_type, None, handling.silent
-            )  # the owner's event of a type this service ignores
+            # The owner's event of a type this service ignores.
+            return Ended("skipped", event_type, None, handling.silent)
         return Ended(
             "skipped",
             event_type,
