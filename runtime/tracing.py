@@ -51,6 +51,10 @@ async def flush(provider: TracerProvider | None, timeout_seconds: float = 5.0) -
         await asyncio.to_thread(provider.force_flush, int(timeout_seconds * 1000))
 
 
+_NOT_RECORDING = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+"""The API's providers while none that records is installed (configure_tracing, or an embedding process's)."""
+
+
 @contextmanager
 def consume_span(tracer: trace.Tracer, record: Incoming) -> Iterator[None]:
     """A span per consumed record, continuing the trace its `traceparent` header names (a no-op without a provider):
@@ -60,20 +64,15 @@ def consume_span(tracer: trace.Tracer, record: Incoming) -> Iterator[None]:
         for name, value in record.headers
         if value is not None and name in TRACE_HEADERS
     }
+    parent = propagate.extract(carrier)
     if isinstance(trace.get_tracer_provider(), _NOT_RECORDING):
-        # What the no-op tracer's span would do, in half its time (12.5 against 5 µs a record on this machine): make
-        # the record's trace current, so the log lines and the derived events still carry its ids.
-        token = context.attach(propagate.extract(carrier))
+        # What the no-op tracer's span would do, in less time (7 against 12.5 µs a record on this machine): make the
+        # record's trace current, so the log lines and the derived events still carry its ids.
+        token = context.attach(parent)
         try:
             yield
         finally:
             context.detach(token)
         return
-    with tracer.start_as_current_span(
-        f"{record.topic} process", context=propagate.extract(carrier), kind=trace.SpanKind.CONSUMER
-    ):
+    with tracer.start_as_current_span(f"{record.topic} process", context=parent, kind=trace.SpanKind.CONSUMER):
         yield
-
-
-_NOT_RECORDING = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
-"""The API's providers while none that records is installed (configure_tracing, or an embedding process's)."""

@@ -25,7 +25,8 @@ Deferred = tuple[str, tuple[Any, ...]]
 
 
 class Writes:
-    """Where a handler's write-only statements go: at once, or to the pass's list (`later`)."""
+    """Where a handler's write-only statements go: at once (`later` None, in a pass with savepoints), or to the
+    pass's list."""
 
     def __init__(self, conn: Connection, later: list[Deferred] | None) -> None:
         self._conn = conn
