@@ -90,3 +90,23 @@ def test_a_line_inside_a_span_names_its_trace_and_span(capsys: pytest.CaptureFix
     assert "trace_id" not in outside
     assert "span_id" not in outside
     assert trace.get_current_span().get_span_context().is_valid is False
+
+
+def test_a_logger_made_before_logging_is_configured_follows_the_configuration(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A service's parts are built before the runtime configures logging (the audit's intake is): their loggers
+    must still write JSON at the configured level, or an operator's pipeline misses their lines."""
+    structlog.reset_defaults()
+    early = get_logger(component="audit")
+    configure_logging("audit", level="WARNING", fmt="json")
+
+    early.info("audit_checkpoint_written")
+    early.error("audit_batch_failed", size=3)
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [line for line in err.splitlines() if line.startswith("{")]
+    assert [(line["level"], line["event"], line["component"]) for line in map(json.loads, err.splitlines())] == [
+        ("error", "audit_batch_failed", "audit")
+    ]
