@@ -105,6 +105,7 @@ class ServiceRuntime:
             applied = await db.migrate(self._pool, self.migration_dirs())
             self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
         await ensure_topics(s.kafka, self.all_topics(), s.topic_partitions)
+        self._tasks.append(asyncio.create_task(self.offsets.run(), name="offset-committer"))
         if d.batch is None:
             await self._start_publishing()
         for hook in d.on_start:
@@ -141,9 +142,8 @@ class ServiceRuntime:
         self.retention = Retention(self.pool, retention_policy(s), on_deleted=self.metrics.observe_retention)
         verifier = EventVerifier(TrustedKeys.installed(s.key_registry_path), self.clock)
         self._pipelines = {s.topic(t): self._pipeline(t, verifier) for t in self.definition.consumes}
-        self._tasks = [
+        self._tasks += [
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
-            asyncio.create_task(self.offsets.run(), name="offset-committer"),
             asyncio.create_task(self.retention.run(), name="retention"),
         ]
         if self.definition.timers:

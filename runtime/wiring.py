@@ -41,7 +41,7 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
     )
     router = KafkaRouter(prefix=settings.topic_prefix)
     if definition.batch is not None:
-        _subscribe_batch(router, settings, definition.batch)
+        _subscribe_batch(router, runtime, definition.batch)
     elif definition.consumes or definition.raw:
         _subscribe(router, runtime, [*definition.consumes, *definition.raw])
     for topic in definition.publishes:
@@ -102,16 +102,20 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
     subscriber(consume)
 
 
-def _subscribe_batch(router: KafkaRouter, settings: RuntimeSettings, batch: BatchConsumer) -> None:
-    """One batch consumer: FastStream commits a batch's offsets once its handler returned, and rewinds on error."""
+def _subscribe_batch(router: KafkaRouter, runtime: ServiceRuntime, batch: BatchConsumer) -> None:
+    """One batch consumer. A batch that fails is rewound, so it comes again; a batch recorded has its offsets
+    committed with the others a few times a second, not one broker round trip per batch, which held up the next
+    batch under load (a crash in between redelivers records the recorder finds recorded already)."""
+    settings = runtime.settings
     subscriber = router.subscriber(
         *batch.topics,
         batch=True,
         max_records=batch.max_records,
+        batch_timeout_ms=settings.consume_poll_ms,
         max_partition_fetch_bytes=settings.consume_fetch_bytes,
         fetch_max_wait_ms=settings.consume_fetch_wait_ms,
         group_id=settings.group_id,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         parser=parse_leniently,
         decoder=do_not_decode,
@@ -120,7 +124,15 @@ def _subscribe_batch(router: KafkaRouter, settings: RuntimeSettings, batch: Batc
     )
 
     async def record_batch(message: KafkaMessage) -> None:
-        await batch.record(message)
+        try:
+            await batch.record(message)
+        except BaseException:
+            await message.nack()
+            raise
+        records = message.raw_message
+        assert isinstance(records, tuple)
+        for r in {(r.topic, r.partition): r for r in records}.values():
+            runtime.offsets.processed(message.consumer, r.topic, r.partition, r.offset)
 
     subscriber(record_batch)
 
