@@ -29,7 +29,7 @@ COMPOSE_DIR   := $(CURDIR)/.local/compose-spec
 COMPOSE_STAMP := $(COMPOSE_DIR)/.installed-$(shell cat $(COMPOSE_TOOLS)/go.mod $(COMPOSE_TOOLS)/go.sum $(COMPOSE_TOOLS)/*.go | sha256sum | cut -c1-12)
 COMPOSE_GO     = cd $(COMPOSE_TOOLS) && GOMODCACHE=$(COMPOSE_DIR)/modcache GOFLAGS='-mod=readonly -modcacherw' GOTOOLCHAIN=local go
 
-.PHONY: venv lock asyncapi-tools compose-tools up down status lint test test-unit run demo contracts bench profile bench-signing bench-gateway clean
+.PHONY: venv lock asyncapi-tools compose-tools up down status lint test test-unit run demo contracts bench profile bench-signing bench-gateway bench-timers clean
 
 venv: $(STAMP)
 
@@ -126,6 +126,10 @@ bench-gateway: venv up
 # What signing and verifying one event costs, on one core; needs no broker.
 bench-signing: venv
 	$(PY) -m benchmarks.signing_cost
+
+# What cancelling timers by key prefix costs as the timers table grows, beside the statement it replaced.
+bench-timers: venv up
+	$(STACK_ENV) && $(PY) -m benchmarks.timer_cancel
 
 clean: down
 	rm -rf $(VENV) .local
