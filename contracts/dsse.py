@@ -89,10 +89,38 @@ def check_extension_names(names: Sequence[str]) -> None:
         raise MaterialError(f"signedextattrs names {', '.join(forbidden)}, which must never be listed there")
 
 
-def sign(
-    attributes: Mapping[str, str], data: bytes | None, extensions: Sequence[str], key: Ed25519PrivateKey, key_id: str
-) -> str:
-    """The `dssematerial` value (Base64 of the DSSE JSON envelope) for an event with these attributes and data.
+@dataclass(frozen=True)
+class ToSign:
+    """The verification material of an event before its signature: what is signed, and the `dssematerial` value
+    once the signature is made. Signing in two steps lets a batch make only its signatures in worker threads."""
+
+    body: bytes
+    """The DSSE payload: the serialized verification material."""
+    key_id: str
+
+    @property
+    def message(self) -> bytes:
+        """What the signature is over: DSSE's pre-authentication encoding of the payload."""
+        return pae(PAYLOAD_TYPE, self.body)
+
+    def material(self, signature: bytes) -> str:
+        """The `dssematerial` value (Base64 of the DSSE JSON envelope) with this signature over `message`."""
+        envelope = (
+            b'{"payload":"'
+            + _b64(self.body).encode()
+            + b'","payloadType":'
+            + _json(PAYLOAD_TYPE)
+            + b',"signatures":[{"keyid":'
+            + _json(self.key_id)
+            + b',"sig":"'
+            + _b64(signature).encode()
+            + b'"}]}'
+        )
+        return _b64(envelope)
+
+
+def to_sign(attributes: Mapping[str, str], data: bytes | None, extensions: Sequence[str], key_id: str) -> ToSign:
+    """The material to sign for an event with these attributes and data.
 
     Both JSON documents are written as `json.dumps(..., separators=(",", ":"))` writes them (a unit test compares
     the two): every value but the names is Base64, which needs no escaping, and the names are encoded by `json`."""
@@ -100,20 +128,15 @@ def sign(
     body = b'{"core":"' + _b64(core_digest(attributes, data)).encode() + b'"'
     if names:
         body += b',"ext":"' + _b64(ext_digest(attributes, names)).encode() + b'","signedextattrs":' + _json(names)
-    body += b"}"
-    signature = _b64(key.sign(pae(PAYLOAD_TYPE, body)))
-    envelope = (
-        b'{"payload":"'
-        + _b64(body).encode()
-        + b'","payloadType":'
-        + _json(PAYLOAD_TYPE)
-        + b',"signatures":[{"keyid":'
-        + _json(key_id)
-        + b',"sig":"'
-        + signature.encode()
-        + b'"}]}'
-    )
-    return _b64(envelope)
+    return ToSign(body + b"}", key_id)
+
+
+def sign(
+    attributes: Mapping[str, str], data: bytes | None, extensions: Sequence[str], key: Ed25519PrivateKey, key_id: str
+) -> str:
+    """The `dssematerial` value (Base64 of the DSSE JSON envelope) for an event with these attributes and data."""
+    prepared = to_sign(attributes, data, extensions, key_id)
+    return prepared.material(key.sign(prepared.message))
 
 
 @functools.lru_cache(maxsize=256)

@@ -9,7 +9,7 @@ may publish it. Every extension attribute an event carries must be signed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -90,8 +90,17 @@ def sign_event(event: CloudEvent, signer: Signer) -> CloudEvent:
 _DATA_MEMBER: Final = b',"data":'
 
 
-def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:
-    """The signed event and its exact bytes (what `to_bytes()` of it gives), from one serialization, not parsed back.
+@dataclass(frozen=True)
+class EventSigning:
+    """An event on its way to being signed: the message its signer signs, and from the signature the signed event
+    and its exact bytes."""
+
+    message: bytes
+    finish: Callable[[bytes], tuple[CloudEvent, bytes]]
+
+
+def signing(event: CloudEvent, key_id: str) -> EventSigning:
+    """`signed_with_bytes` in two steps, for a batch that makes only its signatures in worker threads.
 
     `data` is the model's last field and every attribute before it is a JSON string, whose quotes inside are
     escaped, so the first `,"data":` of the serialization starts the data member: its bytes are what is signed,
@@ -100,12 +109,32 @@ def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, by
     unsigned = event.model_copy(update={"dssematerial": None}) if event.dssematerial is not None else event
     value = unsigned.to_bytes()
     if unsigned.model_extra:
-        signed = unsigned.model_copy(update={"dssematerial": signer.material(structured_view(value))})
-        return signed, signed.to_bytes()
+        view = structured_view(value)
+        general = dsse.to_sign(view.attributes, view.data, extensions_of(view), key_id)
+
+        def reserialized(signature: bytes) -> tuple[CloudEvent, bytes]:
+            signed = unsigned.model_copy(update={"dssematerial": general.material(signature)})
+            return signed, signed.to_bytes()
+
+        return EventSigning(general.message, reserialized)
     cut = value.index(_DATA_MEMBER)
-    attributes = unsigned.model_dump(mode="json", exclude_none=True, exclude={"data"})
-    material = signer.material(WireView(attributes, value[cut + len(_DATA_MEMBER) : -1]))
-    return unsigned.model_copy(update={"dssematerial": material}), value[:cut] + _member(material) + value[cut:]
+    view = WireView(
+        unsigned.model_dump(mode="json", exclude_none=True, exclude={"data"}), value[cut + len(_DATA_MEMBER) : -1]
+    )
+    prepared = dsse.to_sign(view.attributes, view.data, extensions_of(view), key_id)
+
+    def inserted(signature: bytes) -> tuple[CloudEvent, bytes]:
+        material = prepared.material(signature)
+        return unsigned.model_copy(update={"dssematerial": material}), value[:cut] + _member(material) + value[cut:]
+
+    return EventSigning(prepared.message, inserted)
+
+
+def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:
+    """The signed event and its exact bytes (what `to_bytes()` of it gives), from one serialization, not parsed
+    back (`signing` says how)."""
+    pending = signing(event, signer.key_id)
+    return pending.finish(signer.key.sign(pending.message))
 
 
 def sign_structured(value: bytes, signer: Signer) -> bytes:

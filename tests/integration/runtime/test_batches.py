@@ -13,13 +13,14 @@ from typing import Any
 
 import asyncpg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import dsse, topics
 from contracts.dead_letter_headers import ERROR_CLASS
 from contracts.envelope import CloudEvent
 from contracts.events.evaluations import AgreementExpired
 from contracts.rejections import Reason, Rejected
-from contracts.signing import Signer, signed_with_bytes
+from contracts.signing import EventSigning, signing
 from contracts.wire import structured_view
 from runtime import db, outbox, parallel
 from runtime.clock import ManualClock
@@ -251,18 +252,26 @@ async def test_a_batchs_derived_events_are_signed_together_and_one_that_cannot_b
         )
 
     signed_in: set[str] = set()
+    messages_of_bad: set[bytes] = set()
 
-    def signing(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:
-        signed_in.add(threading.current_thread().name)
+    def noting(event: CloudEvent, key_id: str) -> EventSigning:
+        pending = signing(event, key_id)
         if event.subject == bad:
-            raise ValueError("the signing key's module failed")
-        return signed_with_bytes(event, signer)
+            messages_of_bad.add(pending.message)
+        return pending
 
-    monkeypatch.setattr(outbox, "signed_with_bytes", signing)
+    def signature(job: tuple[Ed25519PrivateKey, bytes]) -> bytes:
+        signed_in.add(threading.current_thread().name)
+        if job[1] in messages_of_bad:
+            raise ValueError("the signing key's module failed")
+        return job[0].sign(job[1])
+
+    monkeypatch.setattr(outbox, "signing", noting)
+    monkeypatch.setattr(outbox, "_signature", signature)
     outcomes = await pipeline_with(pool, handle).process_batch(records)
 
     assert outcomes == ["dead_lettered" if event_id_of(r) == bad else "processed" for r in records]
-    # The first pass signed in the worker threads (on a machine with more than one core).
+    # The first pass made its signatures in the worker threads (on a machine with more than one core).
     assert any(name.startswith("lhl-cpu") for name in signed_in) or parallel.WORKERS == 1
     rows = await pool.fetch("SELECT payload FROM outbox WHERE topic = $1 ORDER BY id", topics.EVALUATIONS_EVENTS)
     derived = [CloudEvent.model_validate_json(r["payload"]) for r in rows]
