@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar
 
 from aiokafka import TopicPartition
 
@@ -50,11 +50,24 @@ def batches_of(records: Sequence[Incoming], small: int = SMALL_POLL) -> list[lis
     return batches
 
 
-def last_of_each_partition(batch: Sequence[Incoming]) -> list[Incoming]:
+class Placed(Protocol):
+    """A record as its place in the topics tells it: ours (`Incoming`) or the consumer's own."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def partition(self) -> int: ...
+
+
+R = TypeVar("R", bound=Placed)
+
+
+def last_of_each_partition(batch: Sequence[R]) -> list[R]:
     return list({(r.topic, r.partition): r for r in batch}.values())
 
 
-def first_of_each_partition(batch: Sequence[Incoming]) -> list[Incoming]:
+def first_of_each_partition(batch: Sequence[R]) -> list[R]:
     return list({(r.topic, r.partition): r for r in reversed(batch)}.values())
 
 

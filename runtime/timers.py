@@ -84,11 +84,11 @@ async def cancel(conn: Connection, key: str, now: datetime) -> bool:
     return result.endswith(" 1")
 
 
-_PENDING_WITH_PREFIX = (
+PENDING_WITH_PREFIX = (
     "UPDATE timers SET cancelled_at = $2 WHERE starts_with(timer_key, $1) AND fired_at IS NULL"
     " AND cancelled_at IS NULL AND ($3::timestamptz IS NULL OR due_at >= $3)"
 )
-PENDING_IN_KEY_RANGE = _PENDING_WITH_PREFIX + ' AND timer_key COLLATE "C" >= $1 AND timer_key COLLATE "C" < $4'
+PENDING_IN_KEY_RANGE = PENDING_WITH_PREFIX + ' AND timer_key COLLATE "C" >= $1 AND timer_key COLLATE "C" < $4'
 
 
 async def cancel_prefix(conn: Connection, prefix: str, now: datetime, *, due_from: datetime | None = None) -> int:
@@ -96,7 +96,7 @@ async def cancel_prefix(conn: Connection, prefix: str, now: datetime, *, due_fro
     asked for as a range of keys too (runtime.timer_keys), which the pending timers' index serves: with 100,000
     timers, `starts_with` alone read them all for each cancellation (47 ms; 0.3 ms with the range)."""
     if (after := prefix_successor(prefix)) is None:
-        result: str = await conn.execute(_PENDING_WITH_PREFIX, prefix, now, due_from)
+        result: str = await conn.execute(PENDING_WITH_PREFIX, prefix, now, due_from)
     else:
         result = await conn.execute(PENDING_IN_KEY_RANGE, prefix, now, due_from, after)
     return int(result.split()[-1])

@@ -16,6 +16,7 @@ from runtime.clock import Clock, clock_from_settings
 from runtime.definition import BatchConsumer, ServiceDefinition
 from runtime.lifecycle import ServiceRuntime
 from runtime.logging import configure_logging
+from runtime.partitions import last_of_each_partition
 from runtime.records import Incoming, do_not_decode, parse_leniently
 from runtime.settings import RuntimeSettings
 from runtime.tracing import configure_tracing
@@ -131,7 +132,7 @@ def _subscribe_batch(router: KafkaRouter, runtime: ServiceRuntime, batch: BatchC
             raise
         records = message.raw_message
         assert isinstance(records, tuple)
-        for r in {(r.topic, r.partition): r for r in records}.values():
+        for r in last_of_each_partition(records):
             runtime.offsets.processed(message.consumer, r.topic, r.partition, r.offset)
 
     subscriber(record_batch)

@@ -52,11 +52,16 @@ async def committed_within(
         await asyncio.sleep(0.1)
 
 
+async def publish_held_meetings(bus: Bus, run_id: str, label: str, count: int) -> None:
+    for n in range(count):
+        held = cloud_event(vestland_meeting_held(f"m-{run_id}-{label}{n}"), source=SOURCE, region="vestland")
+        await bus.publish_event(topics.MEETINGS_INGRESS, held)
+
+
 async def test_a_batch_the_audit_could_not_record_comes_again_and_is_recorded_once(
     infra: Infra, run_id: str, bus: Bus, tmp_path: Path
 ) -> None:
     settings = audit_settings(infra, run_id, tmp_path / "checkpoints")
-    events = [cloud_event(vestland_meeting_held(f"m-{run_id}-{n}"), source=SOURCE, region="vestland") for n in range(5)]
     async with running_audit(settings) as audit:
         recorder = audit.recorder
         record = recorder.record
@@ -69,29 +74,24 @@ async def test_a_batch_the_audit_could_not_record_comes_again_and_is_recorded_on
             return await record(batch)
 
         recorder.record = fails_once  # type: ignore[method-assign]
-        for event in events:
-            await bus.publish_event(topics.MEETINGS_INGRESS, event)
-        await wait_for_count(audit, len(events))
+        await publish_held_meetings(bus, run_id, "", 5)
+        await wait_for_count(audit, 5)
         await asyncio.sleep(0.5)  # time for a wrongly repeated batch to show
         count = await recorded_count(audit)
     assert failed, "the first batch did not fail"
-    assert count == len(events)
+    assert count == 5
 
 
 async def test_what_the_audit_recorded_is_committed_soon_after_and_still_at_its_stop(
     infra: Infra, run_id: str, bus: Bus, tmp_path: Path
 ) -> None:
     settings = audit_settings(infra, run_id, tmp_path / "checkpoints")
-    events = [cloud_event(vestland_meeting_held(f"m-{run_id}-{n}"), source=SOURCE, region="vestland") for n in range(5)]
     async with running_audit(settings) as audit:
-        for event in events:
-            await bus.publish_event(topics.MEETINGS_INGRESS, event)
-        await wait_for_count(audit, len(events))
+        await publish_held_meetings(bus, run_id, "", 5)
+        await wait_for_count(audit, 5)
         ends = await end_offsets(settings)
         committed = await committed_within(settings, ends, seconds=10)
-        for n in range(2):
-            late = cloud_event(vestland_meeting_held(f"m-{run_id}-late-{n}"), source=SOURCE, region="vestland")
-            await bus.publish_event(topics.MEETINGS_INGRESS, late)
-        await wait_for_count(audit, len(events) + 2)
+        await publish_held_meetings(bus, run_id, "late-", 2)
+        await wait_for_count(audit, 5 + 2)
     assert committed == ends
     assert await committed_offsets(settings) == await end_offsets(settings)
