@@ -2,7 +2,9 @@
 
 Signing is what every publisher and every service's emitter adds per event; verifying is what every consumer
 (each service, and the audit) adds per record before anything else. Verifying is split into its parts: reading the
-record (a second, span-keeping JSON walk), the digests, and the Ed25519 signature check.
+record (a second, span-keeping JSON walk), the digests, and the Ed25519 signature check. Last, the Ed25519
+signature and its check alone, by libsodium (what the services use, `contracts.ed25519`) beside OpenSSL through
+`cryptography`, over the same message.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from benchmarks.workload import assigned_item
-from contracts import catalog, dsse
+from contracts import catalog, dsse, ed25519
 from contracts.envelope import CloudEvent
 from contracts.events.meetings import ContactMeetingHeld
 from contracts.keys import KeyRegistry, RegisteredKey, raw_public
@@ -42,7 +44,7 @@ def measure(name: str, event: CloudEvent, key: Ed25519PrivateKey, registry: KeyR
     signed = sign_event(event, signer).to_bytes()
     view = structured_view(signed)
     material = dsse.open_material(view.attributes[dsse.ATTRIBUTE])
-    public, signature = key.public_key(), material.signatures[0][1]
+    public, signature = raw_public(key.public_key()), material.signatures[0][1]
 
     def signing() -> object:
         return sign_event(event, signer)
@@ -56,11 +58,11 @@ def measure(name: str, event: CloudEvent, key: Ed25519PrivateKey, registry: KeyR
     def digests() -> object:
         return dsse.core_digest(view.attributes, view.data), dsse.ext_digest(view.attributes, EXTENSIONS)
 
-    def ed25519() -> object:
+    def signature_check() -> object:
         return dsse.verifies(material, public, signature)
 
     sign, check = per_call_microseconds(signing, count), per_call_microseconds(verifying, count)
-    parts = [per_call_microseconds(part, count) for part in (reading, digests, ed25519)]
+    parts = [per_call_microseconds(part, count) for part in (reading, digests, signature_check)]
     print(f"{name:<32}{len(signed):>7}{sign:>9.0f} µs{check:>9.0f} µs" + "".join(f"{p:>9.0f} µs" for p in parts))
     return check
 
@@ -90,6 +92,25 @@ def main() -> None:
     measure("action-item.assigned (derived)", derived, key, registry, count)
     check = measure("meeting.held (minutes)", minutes, key, registry, count)
     print(f"one core verifies about {1e6 / check:,.0f} events/s ('read', 'digests' and 'Ed25519' are parts of verify)")
+    compare_libraries(key, sign_event(minutes, Signer.of(key)).to_bytes(), count)
+
+
+def compare_libraries(key: Ed25519PrivateKey, message: bytes, count: int) -> None:
+    """The same signature and check by libsodium and by OpenSSL: Ed25519 is deterministic, so both sign alike."""
+    secret, public, openssl_public = ed25519.secret_of(key), raw_public(key.public_key()), key.public_key()
+    signature = ed25519.sign(secret, message)
+    assert signature == key.sign(message), "libsodium and OpenSSL made different Ed25519 signatures"
+    print(f"\n{'Ed25519 over ' + format(len(message), ',') + ' bytes':<32}{'sign':>12}{'verify':>12}")
+    for name, signing, checking in (
+        (
+            "libsodium (the services')",
+            lambda: ed25519.sign(secret, message),
+            lambda: ed25519.verifies(public, signature, message),
+        ),
+        ("OpenSSL (cryptography)", lambda: key.sign(message), lambda: openssl_public.verify(signature, message)),
+    ):
+        sign, check = per_call_microseconds(signing, count), per_call_microseconds(checking, count)
+        print(f"{name:<32}{sign:>9.0f} µs{check:>9.0f} µs")
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contracts import ed25519
 
 PAYLOAD_TYPE: Final = "https://cloudevents.io/verifiability/dsse/v0.1"
 ATTRIBUTE: Final = "dssematerial"
@@ -185,12 +186,9 @@ def open_material(value: str) -> Material:
     return Material(payload, core, ext, tuple(names or ()), _signatures(envelope.get("signatures")))
 
 
-def verifies(material: Material, key: Ed25519PublicKey, signature: bytes) -> bool:
-    try:
-        key.verify(signature, pae(PAYLOAD_TYPE, material.payload))
-    except InvalidSignature:
-        return False
-    return True
+def verifies(material: Material, public: bytes, signature: bytes) -> bool:
+    """Whether `signature` by the raw public key `public` covers the material's payload."""
+    return ed25519.verifies(public, signature, pae(PAYLOAD_TYPE, material.payload))
 
 
 def _signatures(value: object) -> tuple[tuple[str, bytes], ...]:

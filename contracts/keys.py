@@ -70,9 +70,10 @@ class KeyRegistry:
     def __init__(self, keys: Iterable[RegisteredKey]) -> None:
         self.keys: tuple[RegisteredKey, ...] = tuple(keys)
         self._by_id = {k.key_id: k for k in self.keys}
-        self._public = {k.key_id: k.verify_key() for k in self.keys}
+        self._public = {k.key_id: raw_public(k.verify_key()) for k in self.keys}
 
-    def get(self, key_id: str) -> tuple[RegisteredKey, Ed25519PublicKey] | None:
+    def get(self, key_id: str) -> tuple[RegisteredKey, bytes] | None:
+        """The key and its raw public bytes, which `contracts.ed25519` verifies with."""
         found = self._by_id.get(key_id)
         return (found, self._public[key_id]) if found is not None else None
 

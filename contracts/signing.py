@@ -8,6 +8,7 @@ may publish it. Every extension attribute an event carries must be signed.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Final
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from contracts import catalog, dsse
+from contracts import catalog, dsse, ed25519
 from contracts.envelope import CloudEvent, isoformat
 from contracts.keys import KeyRegistry, RegisteredKey, key_id
 from contracts.reference import organisations
@@ -65,9 +66,18 @@ class Signer:
     def of(cls, key: Ed25519PrivateKey) -> Signer:
         return cls(key, key_id(key.public_key()))
 
+    @functools.cached_property
+    def _secret(self) -> bytes:
+        return ed25519.secret_of(self.key)
+
+    def sign(self, message: bytes) -> bytes:
+        """This key's Ed25519 signature over `message`, through libsodium (`contracts.ed25519`)."""
+        return ed25519.sign(self._secret, message)
+
     def material(self, view: WireView) -> str:
         """`dssematerial` for an event as `view` reads it: this key's signature over its attributes and data."""
-        return dsse.sign(view.attributes, view.data, extensions_of(view), self.key, self.key_id)
+        prepared = dsse.to_sign(view.attributes, view.data, extensions_of(view), self.key_id)
+        return prepared.material(self.sign(prepared.message))
 
     @classmethod
     def from_file(cls, path: Path) -> Signer:
@@ -134,7 +144,7 @@ def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, by
     """The signed event and its exact bytes (what `to_bytes()` of it gives), from one serialization, not parsed
     back (`signing` says how)."""
     pending = signing(event, signer.key_id)
-    return pending.finish(signer.key.sign(pending.message))
+    return pending.finish(signer.sign(pending.message))
 
 
 def sign_structured(value: bytes, signer: Signer) -> bytes:

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from opentelemetry import propagate
 
 from contracts import catalog
@@ -40,7 +39,7 @@ class Unsigned:
 
     def row(self) -> OutboxRow:
         pending = signing(self.event, self.signer.key_id)
-        return self.finished(pending, _signature((self.signer.key, pending.message)))
+        return self.finished(pending, _signature((self.signer, pending.message)))
 
     def finished(self, pending: EventSigning, signature: bytes) -> OutboxRow:
         event, value = pending.finish(signature)
@@ -67,14 +66,14 @@ async def _signed(rows: Sequence[Outgoing]) -> list[OutboxRow]:
     pending = {
         n: (row, signing(row.event, row.signer.key_id)) for n, row in enumerate(rows) if isinstance(row, Unsigned)
     }
-    signatures = await map_in_threads(_signature, [(row.signer.key, p.message) for row, p in pending.values()])
+    signatures = await map_in_threads(_signature, [(row.signer, p.message) for row, p in pending.values()])
     made = {n: row.finished(p, signature) for (n, (row, p)), signature in zip(pending.items(), signatures, strict=True)}
     return [made[n] if isinstance(row, Unsigned) else row for n, row in enumerate(rows)]
 
 
-def _signature(job: tuple[Ed25519PrivateKey, bytes]) -> bytes:
-    key, message = job
-    return key.sign(message)
+def _signature(job: tuple[Signer, bytes]) -> bytes:
+    signer, message = job
+    return signer.sign(message)
 
 
 def to_send(row: asyncpg.Record) -> tuple[str, bytes, bytes | None, Mapping[str, str]]:

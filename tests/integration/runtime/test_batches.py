@@ -13,14 +13,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import dsse, topics
 from contracts.dead_letter_headers import ERROR_CLASS
 from contracts.envelope import CloudEvent
 from contracts.events.evaluations import AgreementExpired
+from contracts.keys import raw_public
 from contracts.rejections import Reason, Rejected
-from contracts.signing import EventSigning, signing
+from contracts.signing import EventSigning, Signer, signing
 from contracts.wire import structured_view
 from runtime import db, outbox, parallel
 from runtime.clock import ManualClock
@@ -260,7 +260,7 @@ async def test_a_batchs_derived_events_are_signed_together_and_one_that_cannot_b
             messages_of_bad.add(pending.message)
         return pending
 
-    def signature(job: tuple[Ed25519PrivateKey, bytes]) -> bytes:
+    def signature(job: tuple[Signer, bytes]) -> bytes:
         signed_in.add(threading.current_thread().name)
         if job[1] in messages_of_bad:
             raise ValueError("the signing key's module failed")
@@ -276,7 +276,7 @@ async def test_a_batchs_derived_events_are_signed_together_and_one_that_cannot_b
     rows = await pool.fetch("SELECT payload FROM outbox WHERE topic = $1 ORDER BY id", topics.EVALUATIONS_EVENTS)
     derived = [CloudEvent.model_validate_json(r["payload"]) for r in rows]
     assert [e.subject for e in derived] == [event_id_of(r) for r in records if event_id_of(r) != bad]
-    key = keys_for_tests().ensure_service("meetings").key.public_key()  # the pipeline's signer
+    key = raw_public(keys_for_tests().ensure_service("meetings").key.public_key())  # the pipeline's signer
     for row in rows:
         view = structured_view(row["payload"])
         material = dsse.open_material(view.attributes[dsse.ATTRIBUTE])
