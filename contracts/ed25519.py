@@ -7,7 +7,8 @@ so both serve the worker threads alike.
 
 libsodium accepts a subset of what OpenSSL accepts, never more: both refuse an S not below the group order and
 compare the encoding of R, and libsodium also refuses non-canonical and small-order encodings of R and of the public
-key, which no honest signer makes. A unit test checks the two agree on valid and altered signatures.
+key, which no honest signer makes. A unit test checks the two agree on valid and altered signatures, and the key
+registry refuses a key no secret could have made (`is_public_key`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 
 SIGNATURE_BYTES: Final = 64
@@ -43,3 +44,10 @@ def verifies(public: bytes, signature: bytes, message: bytes) -> bool:
     except BadSignatureError:
         return False
     return True
+
+
+def is_public_key(public: bytes) -> bool:
+    """Whether the 32 bytes are a canonical encoding of a point of the prime-order group, as every key generated
+    from a secret is: the key registry refuses any other (`contracts.keys`), since with a small-order key OpenSSL
+    verifies a signature forged for any message, and libsodium verifies nothing."""
+    return len(public) == PUBLIC_KEY_BYTES and bool(crypto_core_ed25519_is_valid_point(public))

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from contracts import ed25519
 from contracts.envelope import isoformat
 
 FORMAT: Final = "lhl-key-registry/1"
@@ -47,6 +48,12 @@ class RegisteredKey(BaseModel):
 
     @model_validator(mode="after")
     def _id_names_the_key(self) -> RegisteredKey:
+        if not ed25519.is_public_key(raw_public(self.verify_key())):
+            raise ValueError(
+                f"key {self.key_id}: the public key is not a point of Ed25519's prime-order group (a small-order or "
+                "non-canonical encoding), which no generated key is; a signature under it could be forged for any "
+                "message, so it is refused"
+            )
         if key_id(self.verify_key()) != self.key_id:
             raise ValueError(f"key_id {self.key_id} is not the id of its public key")
         if self.valid_to is not None and self.valid_to <= self.valid_from:

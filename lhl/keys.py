@@ -101,13 +101,23 @@ def list_keys(registry: RegistryOption = None, as_json: AsJson = False) -> None:
 
     Example: `lhl keys list` (`--json`: one key per line, with the registry file it is in)
     """
-    files = [keys.COMMITTED, registry or RuntimeSettings().key_registry_path]
+    found = [
+        (file, key) for file in [keys.COMMITTED, registry or RuntimeSettings().key_registry_path] for key in _read(file)
+    ]
     if as_json:
-        print_json_lines({**_key_json(key), "registry": file} for file in files for key in keys.read(file))
+        print_json_lines({**_key_json(key), "registry": file} for file, key in found)
         return
-    for file in files:
-        for key in keys.read(file):
-            typer.echo(f"{key.key_id}  {', '.join(key.sources)}  {key.describe_validity()}  ({file})")
+    for file, key in found:
+        typer.echo(f"{key.key_id}  {', '.join(key.sources)}  {key.describe_validity()}  ({file})")
+
+
+def _read(file: Path) -> list[keys.RegisteredKey]:
+    """A registry's keys, or a clear failure: the services keep their last good reading of a registry broken by an
+    edit (and log `key_registry_unreadable`), so this is where an operator sees what is wrong with it."""
+    try:
+        return keys.read(file)
+    except (OSError, ValueError) as error:
+        _fail(f"{file}: the key registry cannot be read: {error}")
 
 
 @app.command()

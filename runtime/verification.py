@@ -16,41 +16,67 @@ from contracts.keys import KeyRegistry
 from contracts.rejections import Reason, Rejected
 from contracts.signing import Unauthenticated, Verified, read, verify
 from runtime.clock import Clock
+from runtime.logging import get_logger
 from runtime.records import Incoming
 
 RELOAD_CHECK_SECONDS = 1.0
 
 
 class TrustedKeys:
-    """The committed and installation registries, re-read when a file changes (a key rotated in or out)."""
+    """The committed and installation registries, re-read when a file changes (a key rotated in or out).
+
+    A changed registry that cannot be read (a hand edit that broke its JSON, a key that is not a key) leaves the
+    keys read before in force, with an error logged once per change: refusing every event as signed by no known
+    key would dead-letter the whole stream until someone noticed. The first reading has nothing to fall back on
+    and raises, which `installed` does at a service's start."""
 
     def __init__(self, files: Sequence[Path], recheck_seconds: float = RELOAD_CHECK_SECONDS) -> None:
         self._files = tuple(files)
         self._recheck_seconds = recheck_seconds
         self._checked_at = float("-inf")
         self._stamp: tuple[tuple[int, int] | None, ...] = ()
-        self._registry = KeyRegistry(())
+        self._registry: KeyRegistry | None = None
         self._reading = threading.Lock()
 
     @classmethod
     def installed(cls, registry: Path) -> TrustedKeys:
-        return cls([keys.COMMITTED, registry])
+        """The service's registries, read once now, so that one that cannot be read stops the start and says why."""
+        trusted = cls([keys.COMMITTED, registry])
+        trusted.current()
+        return trusted
 
     def current(self) -> KeyRegistry:
         """Called from the verification threads at once: one reads the files while the others wait for what it
         read. (Marked as checked before reading, the first read let the other threads verify a service's first
         batch against the empty registry, and dead-letter valid events as signed by keys nobody registered.)"""
-        if time.monotonic() - self._checked_at < self._recheck_seconds:
+        if self._registry is not None and time.monotonic() - self._checked_at < self._recheck_seconds:
             return self._registry
         with self._reading:
             now = time.monotonic()
-            if now - self._checked_at >= self._recheck_seconds:
+            if self._registry is None or now - self._checked_at >= self._recheck_seconds:
                 stamp = tuple(_stamp(f) for f in self._files)
                 if stamp != self._stamp:
-                    self._registry = KeyRegistry.load(self._files)
-                    self._stamp = stamp
+                    self._registry = self._read(stamp)
                 self._checked_at = now
+        assert self._registry is not None
         return self._registry
+
+    def _read(self, stamp: tuple[tuple[int, int] | None, ...]) -> KeyRegistry:
+        try:
+            registry = KeyRegistry.load(self._files)
+        except (OSError, ValueError) as error:  # a pydantic ValidationError and a JSONDecodeError are ValueErrors
+            if self._registry is None:
+                raise ValueError(f"the key registry cannot be read: {error}") from error
+            self._stamp = stamp  # logged once per change, not at every check
+            get_logger(component="keys").error(
+                "key_registry_unreadable",
+                files=[str(f) for f in self._files],
+                error=str(error),
+                keys_kept=len(self._registry.keys),
+            )
+            return self._registry
+        self._stamp = stamp
+        return registry
 
 
 class EventVerifier:

@@ -1,14 +1,21 @@
-"""Signatures through libsodium are the signatures OpenSSL makes, and libsodium accepts nothing OpenSSL refuses."""
+"""Signatures through libsodium are the signatures OpenSSL makes, libsodium accepts nothing OpenSSL refuses, and the
+key registry refuses a key under which a signature can be forged."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from contracts import ed25519
-from contracts.keys import raw_public
+from contracts.keys import RegisteredKey, raw_public
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 PUBLIC = raw_public(KEY.public_key())
@@ -63,3 +70,26 @@ def test_a_small_order_key_verifies_nothing_though_openssl_would_accept_any_mess
     for message in (b"a meeting that never took place", b"another"):
         assert openssl_verifies(identity, forged, message)
         assert not ed25519.verifies(identity, forged, message)
+
+
+def registered(public: bytes) -> RegisteredKey:
+    return RegisteredKey(
+        key_id=hashlib.sha256(public).hexdigest()[:16],
+        sources=("/statsforvalteren/vestland/moter",),
+        public_key=base64.b64encode(public).decode(),
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_the_registry_refuses_a_small_order_key_and_says_why() -> None:
+    with pytest.raises(ValidationError, match=r"prime-order group.*forged for any message"):
+        registered(b"\x01" + bytes(31))
+
+
+def test_the_registry_takes_a_generated_key() -> None:
+    for seed in range(20):
+        key = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32)
+        assert (
+            registered(raw_public(key.public_key())).key_id
+            == hashlib.sha256(raw_public(key.public_key())).hexdigest()[:16]
+        )

@@ -77,3 +77,16 @@ def test_generate_and_list_print_json_a_script_can_read(keys_dir: Path) -> None:
     [mine] = [row for row in rows if row["registry"] == str(keys_dir / "registry.json")]
     assert mine == {key: value for key, value in answer.items() if key != "private_key_file"}
     assert len(rows) == len(keys.read(keys.COMMITTED)) + 1
+
+
+def test_a_registry_broken_by_an_edit_is_named_with_its_fault_not_a_traceback(keys_dir: Path) -> None:
+    assert CliRunner().invoke(app, ["generate", "--source", SOURCE]).exit_code == 0
+    registry = keys_dir / "registry.json"
+    registry.write_text(registry.read_text(encoding="utf-8").replace('"valid_from"', '"valid_since"'), encoding="utf-8")
+
+    listed = CliRunner().invoke(app, ["list"])
+
+    assert listed.exit_code == 1
+    assert listed.exception is None or isinstance(listed.exception, SystemExit)
+    assert f"FAILED: {registry}: the key registry cannot be read" in listed.output
+    assert "valid_from" in listed.output  # pydantic's words for what is missing
