@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from contracts import ed25519
 from services.audit.chain import canonical_json, utc_text
 
 FORMAT: Final = "lhl-audit-checkpoint/1"
@@ -50,12 +51,14 @@ def load_signing_key(value: str, setting: str = "audit_signing_key") -> Ed25519P
 
 
 def load_verify_key(value: str, setting: str = "audit_verify_key") -> Ed25519PublicKey:
+    """The checkpoints' verify key. One of small order is refused: OpenSSL, which checks the checkpoints here,
+    would take a signature forged for any checkpoint under it (contracts/ed25519.py)."""
     material, is_pem = _key_bytes(value, setting)
-    if not is_pem:
-        return Ed25519PublicKey.from_public_bytes(material)
-    key = serialization.load_pem_public_key(material)
+    key = Ed25519PublicKey.from_public_bytes(material) if not is_pem else serialization.load_pem_public_key(material)
     if not isinstance(key, Ed25519PublicKey):
         raise KeyLoadError(f"{setting}: the PEM file holds a {type(key).__name__}, not an Ed25519 public key")
+    if not ed25519.is_public_key(key.public_bytes_raw()):
+        raise KeyLoadError(f"{setting}: not a key any secret makes (a small-order or non-canonical point)")
     return key
 
 

@@ -80,3 +80,9 @@ def test_a_key_that_is_neither_a_file_nor_base64_is_refused_with_the_setting_nam
         checkpoints.load_signing_key("/no/such/key.pem")
     with pytest.raises(checkpoints.KeyLoadError, match="32 raw bytes"):
         checkpoints.load_verify_key(base64.b64encode(b"short").decode())
+
+
+def test_a_verify_key_under_which_any_checkpoint_could_be_forged_is_refused() -> None:
+    identity = base64.b64encode(b"\x01" + bytes(31)).decode()  # a small-order point: S=0, R=identity verifies
+    with pytest.raises(checkpoints.KeyLoadError, match="audit_verify_key: not a key any secret makes"):
+        checkpoints.load_verify_key(identity)
