@@ -1,6 +1,6 @@
 """CPU-bound work on a batch, spread over the machine's cores.
 
-Ed25519 signing and verification (OpenSSL, through `cryptography`) release the GIL, so the records of a batch
+Ed25519 signing and verification (libsodium, `contracts.ed25519`) release the GIL, so the records of a batch
 checked in one thread per core use the other cores while one thread runs the Python around them. Small batches,
 what light traffic brings, stay on the event loop's thread: a hand-off would cost more than it saves.
 """
