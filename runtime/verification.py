@@ -34,7 +34,7 @@ class TrustedKeys:
         self._files = tuple(files)
         self._recheck_seconds = recheck_seconds
         self._checked_at = float("-inf")
-        self._stamp: tuple[tuple[int, int] | None, ...] = ()
+        self._stamp: tuple[tuple[int, int] | None, ...] | None = None  # None: never read
         self._registry: KeyRegistry | None = None
         self._reading = threading.Lock()
 

@@ -76,3 +76,7 @@ def test_a_service_does_not_start_on_a_registry_it_cannot_read(tmp_path: Path) -
 
     with pytest.raises(ValueError, match="the key registry cannot be read"):
         TrustedKeys.installed(registry_file)
+
+
+def test_no_registry_files_is_an_empty_registry_not_a_failure() -> None:
+    assert TrustedKeys([]).current().keys == ()
