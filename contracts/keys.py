@@ -48,13 +48,14 @@ class RegisteredKey(BaseModel):
 
     @model_validator(mode="after")
     def _id_names_the_key(self) -> RegisteredKey:
-        if not ed25519.is_public_key(raw_public(self.verify_key())):
+        public = self.verify_key()
+        if not ed25519.is_public_key(raw_public(public)):
             raise ValueError(
                 f"key {self.key_id}: the public key is not a point of Ed25519's prime-order group (a small-order or "
                 "non-canonical encoding), which no generated key is; a signature under it could be forged for any "
                 "message, so it is refused"
             )
-        if key_id(self.verify_key()) != self.key_id:
+        if key_id(public) != self.key_id:
             raise ValueError(f"key_id {self.key_id} is not the id of its public key")
         if self.valid_to is not None and self.valid_to <= self.valid_from:
             raise ValueError(f"key {self.key_id}: valid_to is not after valid_from")

@@ -56,18 +56,20 @@ class TrustedKeys:
             if self._registry is None or now - self._checked_at >= self._recheck_seconds:
                 stamp = tuple(_stamp(f) for f in self._files)
                 if stamp != self._stamp:
-                    self._registry = self._read(stamp)
+                    self._registry = self._read()
+                    self._stamp = stamp  # a change that cannot be read is logged once, not at every check
                 self._checked_at = now
         assert self._registry is not None
         return self._registry
 
-    def _read(self, stamp: tuple[tuple[int, int] | None, ...]) -> KeyRegistry:
+    def _read(self) -> KeyRegistry:
+        """The registries as the files now say, or the keys read before (and an error logged) if they cannot be
+        read; raises if there is nothing read before."""
         try:
-            registry = KeyRegistry.load(self._files)
+            return KeyRegistry.load(self._files)
         except (OSError, ValueError) as error:  # a pydantic ValidationError and a JSONDecodeError are ValueErrors
             if self._registry is None:
                 raise ValueError(f"the key registry cannot be read: {error}") from error
-            self._stamp = stamp  # logged once per change, not at every check
             get_logger(component="keys").error(
                 "key_registry_unreadable",
                 files=[str(f) for f in self._files],
@@ -75,8 +77,6 @@ class TrustedKeys:
                 keys_kept=len(self._registry.keys),
             )
             return self._registry
-        self._stamp = stamp
-        return registry
 
 
 class EventVerifier:
