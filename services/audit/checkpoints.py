@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from contracts import ed25519
+from contracts.keys import key_id, raw_public
 from services.audit.chain import canonical_json, utc_text
 
 FORMAT: Final = "lhl-audit-checkpoint/1"
@@ -57,14 +57,9 @@ def load_verify_key(value: str, setting: str = "audit_verify_key") -> Ed25519Pub
     key = Ed25519PublicKey.from_public_bytes(material) if not is_pem else serialization.load_pem_public_key(material)
     if not isinstance(key, Ed25519PublicKey):
         raise KeyLoadError(f"{setting}: the PEM file holds a {type(key).__name__}, not an Ed25519 public key")
-    if not ed25519.is_public_key(key.public_bytes_raw()):
+    if not ed25519.is_public_key(raw_public(key)):
         raise KeyLoadError(f"{setting}: not a key any secret makes (a small-order or non-canonical point)")
     return key
-
-
-def key_id(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
