@@ -61,6 +61,11 @@ class RuntimeSettings(BaseSettings):
         "about 0.6 s at times under a steady 300 events/s (p99 686 ms; 265 ms with 50).",
     )
     offset_commit_seconds: float = Field(default=0.2, gt=0, description="How often processed offsets are committed.")
+    gc_tuning: bool = Field(
+        default=True,
+        description="After start, freeze the heap start built and collect the young less often (runtime.heap); "
+        "off where several services share one process, as in the tests.",
+    )
     clock: Literal["system", "fast"] = Field(default="system", description="fast runs time at clock_speed.")
     clock_start: AwareDatetime | None = Field(default=None, description="Start of the fast clock.")
     clock_speed: float = Field(default=1.0, gt=0, description="Simulated seconds per real second (fast clock).")

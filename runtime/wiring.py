@@ -11,7 +11,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
 
 from contracts import catalog
-from runtime import header_names
+from runtime import header_names, heap
 from runtime.clock import Clock, clock_from_settings
 from runtime.definition import BatchConsumer, ServiceDefinition
 from runtime.lifecycle import ServiceRuntime
@@ -52,6 +52,7 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         broker,
         logger=faststream_logger,
         on_startup=[runtime.start],
+        after_startup=[heap.settle] if settings.gc_tuning else [],
         on_shutdown=[runtime.stop_consuming],
         after_shutdown=[runtime.stop],
         specification=AsyncAPI(

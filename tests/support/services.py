@@ -32,6 +32,7 @@ def settings_for(cls: type[S], infra: Infra, run_id: str, **overrides: Any) -> S
         "outbox_poll_seconds": 0.1,
         "timer_poll_seconds": 0.1,
         "log_format": "json",
+        "gc_tuning": False,  # many services in the test process, which must not freeze its heap again and again
     }
     values.update(overrides)
     return cls(**values)
