@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import signal
 import sys
@@ -50,6 +51,7 @@ class Options:
     profile: Path | None
     timeout: float
     keep: bool
+    instances: int = 1
 
 
 def backlog(space: Namespace, service: str, count: int) -> tuple[str, list[Signed]]:
@@ -76,22 +78,25 @@ async def catch_up(options: Options, service: str, out: report.Report) -> None:
             sink.start()
             env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port)}
         try:
-            async with running(space, [service], env) as (process,):
+            async with running(space, [service] * options.instances, env) as processes:
                 following = Deliveries(sink) if sink is not None else None
                 samplers: list[Sampler] = []
 
                 def profile() -> None:
                     if options.profile:
-                        samplers.append(Sampler(process.pid, options.profile / f"{service}.txt"))
+                        samplers.append(Sampler(processes[0].pid, options.profile / f"{service}.txt"))
 
-                progress(f"{service}: catching up, as its own process (pid {process.pid})")
-                measured = await watch(process, lambda: space.count(service), options.events, options.timeout, profile)
+                pids = ", ".join(str(p.pid) for p in processes)
+                progress(f"{service}: catching up, {len(processes)} process(es) in one group (pid {pids})")
+                count = functools.partial(space.count, service)
+                measured = await watch(processes, count, options.events, options.timeout, profile)
                 frames: Frames | None = samplers[0].stop() if samplers else None
                 deliveries = await following.until(space, options.delivery_seconds) if following else None
         finally:
             if sink is not None:
                 sink.stop()
-    out.catch_up(service, records[0].event.type, raw, measured, deliveries)
+    named = service if options.instances == 1 else f"{service} ×{options.instances}"
+    out.catch_up(named, records[0].event.type, raw, measured, deliveries)
     if frames is not None:
         out.profiles[service] = frames
 
@@ -149,7 +154,8 @@ async def _latency(
         return
     progress(f"latency: {rate:,.0f} held meetings/s to {' and '.join(services)} for {options.latency_seconds:.0f} s")
     count = WARM_UP + int(rate * options.latency_seconds)
-    async with namespace(options.partitions, options.keep) as space, running(space, services):
+    every = [s for s in services for _ in range(options.instances)]
+    async with namespace(options.partitions, options.keep) as space, running(space, every):
         records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
         out.latencies[label] = await offer(
             space, topics.MEETINGS_INGRESS, records, rate, recorded_type, options.timeout
@@ -163,7 +169,7 @@ async def run(options: Options) -> report.Report:
     assert main is not None
     for stop in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(stop, main.cancel)
-    out = report.Report(options.events, options.partitions)
+    out = report.Report(options.events, options.partitions, options.instances)
     for service in options.only:
         await catch_up(options, service, out)
     if options.latency_seconds > 0:
@@ -209,6 +215,12 @@ def parse() -> Options:
     parser.add_argument("--profile", type=Path, help="Sample each measured service with py-spy into this folder.")
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds before a stuck measurement fails.")
     parser.add_argument("--keep", action="store_true", help="Keep the topics and schemas for inspection.")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="Processes of each service, in one consumer group (CPU time and RSS summed over them).",
+    )
     a = parser.parse_args()
     if a.profile:
         a.profile.mkdir(parents=True, exist_ok=True)
@@ -223,6 +235,7 @@ def parse() -> Options:
         a.profile,
         a.timeout,
         a.keep,
+        a.instances,
     )
 
 

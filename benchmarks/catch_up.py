@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -63,33 +63,42 @@ async def raw_rate(space: Namespace, topic: str, count: int) -> Rate:
 
 
 async def watch(
-    process: ServiceProcess,
+    processes: Sequence[ServiceProcess],
     progress: Callable[[], Awaitable[int]],
     count: int,
     timeout: float,
     on_first: Callable[[], object] = lambda: None,
 ) -> CatchUp:
     """Poll the service's progress from its start until `count` events are handled, reading RSS at milestones;
-    `on_first` runs when the first events are handled, after the start-up (imports, migrations, joining the group)."""
+    `on_first` runs when the first events are handled, after the start-up (imports, migrations, joining the group).
+    Several instances of one service in one group count as one: their CPU time and RSS are summed."""
     first_at, first_count, rss_start, cpu_start = 0.0, 0, float("nan"), 0.0
     rss: dict[int, float] = {}
     deadline = time.perf_counter() + timeout
+
+    def rss_now() -> float:
+        return sum(p.rss_mib() for p in processes)
+
+    def cpu_now() -> float:
+        return sum(p.cpu_seconds() for p in processes)
+
     while True:
-        process.check_alive()
+        for process in processes:
+            process.check_alive()
         seen = await progress()
         now = time.perf_counter()
         if seen and not first_at:
             first_at, first_count = now, seen
-            rss_start, cpu_start = process.rss_mib(), process.cpu_seconds()
+            rss_start, cpu_start = rss_now(), cpu_now()
             on_first()
         for milestone in MILESTONES:
             if seen >= milestone and milestone not in rss:
-                rss[milestone] = process.rss_mib()
+                rss[milestone] = rss_now()
         if seen >= count:
-            cpu, rss_end = process.cpu_seconds() - cpu_start, process.rss_mib()
+            cpu, rss_end = cpu_now() - cpu_start, rss_now()
             break
         if now > deadline:
-            raise TimeoutError(f"{process.service} handled {seen} of {count} events in {timeout:.0f} s")
+            raise TimeoutError(f"{processes[0].service} handled {seen} of {count} events in {timeout:.0f} s")
         await asyncio.sleep(0.25)
     handled = count - first_count
     return CatchUp(Rate(handled, now - first_at), 1000 * cpu / max(handled, 1), rss_start, rss_end, rss)

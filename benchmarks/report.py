@@ -28,6 +28,7 @@ class Row:
 class Report:
     events: int
     partitions: int
+    instances: int = 1
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     rows: list[Row] = field(default_factory=list)
     latencies: dict[str, Latency] = field(default_factory=dict)
@@ -75,6 +76,11 @@ def render(report: Report) -> str:
         f"machine:  {machine()}",
         f"commit:   {commit()}",
         f"backlog:  {report.events:,} events per service, {report.partitions} partitions",
+        *(
+            [f"each service as {report.instances} processes in one consumer group; CPU and RSS summed over them"]
+            if report.instances > 1
+            else []
+        ),
         "",
         "| service | backlog | events/s | raw consumer events/s | ratio | CPU per event "
         + "".join(f"| RSS after {m // 1000}k " for m in MILESTONES)

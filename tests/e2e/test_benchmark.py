@@ -12,12 +12,14 @@ import sys
 from tests.support.infra import Infra
 
 
-async def test_the_benchmark_measures_the_audit_and_both_latencies_at_a_tiny_size(infra: Infra) -> None:
+async def test_the_benchmark_measures_two_audit_instances_and_both_latencies_at_a_tiny_size(infra: Infra) -> None:
+    # Two processes of each service in one group: the rows count what both handled, CPU and RSS summed.
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "benchmarks",
         *("--only", "audit", "--events", "300", "--latency-seconds", "1", "--audit-rate", "50", "--held-rate", "10"),
+        *("--instances", "2"),
         env={**os.environ},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -27,7 +29,8 @@ async def test_the_benchmark_measures_the_audit_and_both_latencies_at_a_tiny_siz
     printed = output.decode(errors="replace")
     assert process.returncode == 0, printed
     assert "machine:  " in printed
-    assert "| audit | action-item.assigned.v1 |" in printed
+    assert "each service as 2 processes in one consumer group" in printed
+    assert "| audit ×2 | action-item.assigned.v1 |" in printed
     # Every event offered at the fixed rate was found in the audit's log: 50 plain ones, 10 held meetings' records.
     assert "| ingress event → audit record | 50 | 50 |" in printed
     assert "| held meeting → audit record of meeting.recorded | 10 | 10 |" in printed
