@@ -55,7 +55,10 @@ async def create_pool(
         raise ValueError(f"invalid schema name {schema!r}")
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        async with conn.transaction():
+            # IF NOT EXISTS is no lock: of two instances started at once, the second failed on the catalog's index.
+            await conn.execute(_LOCK_SCHEMA, schema)
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     finally:
         await conn.close()
     pool = await asyncpg.create_pool(
@@ -106,20 +109,31 @@ def _migration_files(directories: Sequence[Path]) -> list[tuple[str, Path]]:
     return found
 
 
+_LOCK_SCHEMA = "SELECT pg_advisory_xact_lock(hashtext($1))"
+
+
+async def lock_schema(conn: Connection) -> None:
+    """Serialise, until the transaction ends, what instances of one service starting at once do to its schema
+    (create it, migrate it, grant on it): `CREATE ... IF NOT EXISTS` and `GRANT` are no lock, and the second of two
+    at once fails on a catalog's unique index or on a concurrently updated row."""
+    await conn.execute(_LOCK_SCHEMA, await conn.fetchval("SELECT current_schema()"))
+
+
 async def migrate(pool: Pool, directories: Sequence[Path]) -> list[str]:
     """Apply the numbered SQL files not yet applied, each in its own transaction; safe to run concurrently."""
     applied: list[str] = []
     async with pool.acquire() as conn:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
+        async with conn.transaction():
+            await lock_schema(conn)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
         for name, path in _migration_files(directories):
             sql = path.read_text(encoding="utf-8")
             checksum = hashlib.sha256(sql.encode()).hexdigest()
             async with conn.transaction():
-                # Serialise concurrent starts of the same service on its schema.
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+                await lock_schema(conn)
                 done = await conn.fetchval("SELECT checksum FROM schema_migrations WHERE name = $1", name)
                 if done is not None:
                     if done != checksum:

@@ -39,6 +39,7 @@ async def bootstrap(settings: AuditSettings) -> list[str]:
     try:
         applied = await db.migrate(admin, [MIGRATIONS])
         async with admin.acquire() as conn, conn.transaction():
+            await db.lock_schema(conn)
             await repository.grant_writer(
                 conn, settings.schema_name, settings.audit_writer_role, settings.audit_writer_password
             )
