@@ -15,6 +15,8 @@ one's collections), so cyclic garbage is still collected, after up to a million 
 from __future__ import annotations
 
 import gc
+import time
+from collections.abc import Callable
 
 YOUNGEST_EVERY = 10_000
 """Container allocations (less deallocations) between collections of the youngest generation; CPython's is 700."""
@@ -26,3 +28,27 @@ def settle() -> None:
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(YOUNGEST_EVERY, middle, oldest)
+
+
+class Pauses:
+    """Times each of the collector's pauses for `lhl_gc_pause_seconds`, while a service runs: a latency spike with
+    no slow statement beside it may be the collector's. Process-wide, as the collector is: several services in one
+    process (the tests) each see all of its pauses."""
+
+    def __init__(self, observe: Callable[[str, float], None]) -> None:
+        self._observe = observe
+        self._started = 0.0
+
+    def _timed(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self._observe(str(info["generation"]), time.perf_counter() - self._started)
+
+    def install(self) -> None:
+        if self._timed not in gc.callbacks:
+            gc.callbacks.append(self._timed)
+
+    def remove(self) -> None:
+        if self._timed in gc.callbacks:
+            gc.callbacks.remove(self._timed)

@@ -57,6 +57,13 @@ class Metrics:
             registry=r,
         )
         self._series: dict[tuple[str, str, str], tuple[Counter, Counter, Histogram]] = {}
+        self.gc_pause = Histogram(
+            "lhl_gc_pause_seconds",
+            "Pauses of Python's garbage collector, by generation; every record in flight waits them out.",
+            ["service", "generation"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, float("inf")),
+            registry=r,
+        )
         self.outbox_backlog = Gauge("lhl_outbox_backlog", "Outbox rows not yet published.", ["service"], registry=r)
         self.outbox_oldest_age = Gauge(
             "lhl_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", ["service"], registry=r
@@ -105,6 +112,9 @@ class Metrics:
             ["service"],
             registry=r,
         )
+
+    def observe_gc_pause(self, generation: str, seconds: float) -> None:
+        self.gc_pause.labels(self.service, generation).observe(seconds)
 
     def observe_record(
         self, topic: str, event_type: str | None, outcome: str, reason: str | None, seconds: float

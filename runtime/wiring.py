@@ -48,13 +48,14 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
     for topic in definition.publishes:
         _declare_publisher(router, topic)
     broker.include_router(router)
+    pauses = heap.Pauses(runtime.metrics.observe_gc_pause)
     app = FastStream(
         broker,
         logger=faststream_logger,
         on_startup=[runtime.start],
-        after_startup=[heap.settle] if settings.gc_tuning else [],
+        after_startup=[*([heap.settle] if settings.gc_tuning else []), pauses.install],
         on_shutdown=[runtime.stop_consuming],
-        after_shutdown=[runtime.stop],
+        after_shutdown=[pauses.remove, runtime.stop],
         specification=AsyncAPI(
             broker, title=f"lhl-{definition.name}", version="1.0.0", description=definition.description
         ),

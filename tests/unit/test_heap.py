@@ -1,12 +1,15 @@
-"""The collector's settings after a service's start (runtime.heap), in a fresh interpreter: the test process must
-keep its own."""
+"""The collector's settings after a service's start (runtime.heap), in a fresh interpreter (the test process must
+keep its own), and its pauses timed for the metrics."""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from runtime import heap
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,3 +52,20 @@ def test_garbage_made_after_it_is_still_collected() -> None:
     collected = _probe()["collected"]
     assert isinstance(collected, int)
     assert collected >= 1  # the self-referencing list: a cycle only the collector frees
+
+
+def test_each_pause_of_the_collector_is_observed_by_generation_while_installed() -> None:
+    observed: list[tuple[str, float]] = []
+    pauses = heap.Pauses(lambda generation, seconds: observed.append((generation, seconds)))
+    pauses.install()
+    pauses.install()  # a second start of the same wiring adds no second callback
+    gc.disable()  # only the two collections below, none that the test's own allocations would start
+    try:
+        gc.collect()
+        gc.collect(0)
+    finally:
+        gc.enable()
+        pauses.remove()
+    gc.collect()
+    assert [generation for generation, _ in observed] == ["2", "0"]
+    assert all(seconds >= 0 for _, seconds in observed)

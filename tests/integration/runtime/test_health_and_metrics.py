@@ -60,6 +60,7 @@ async def test_health_endpoints_and_metrics_reflect_what_the_service_did(infra: 
     assert "lhl_outbox_oldest_age_seconds{" in scraped
     assert "lhl_timers_pending{" in scraped
     assert "lhl_consumer_lag{" in scraped
+    assert metric(scraped, "lhl_gc_pause_seconds_count", generation="0") > 0  # the collector ran while it worked
     assert missing.status_code == 404
     assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert openmetrics.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
