@@ -118,6 +118,7 @@ def test_the_dashboard_shows_each_concern_with_series_the_services_export() -> N
         r"sum by \(channel, outcome\) \(increase\(lhl_deliveries_total",  # deliveries by outcome
         r"lhl_audit_records",
         r"time\(\) - lhl_audit_checkpoint_timestamp_seconds",
+        r"lhl_gc_pause_seconds_bucket",
     ):
         assert re.search(concern, everything), concern
 
