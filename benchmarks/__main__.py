@@ -212,7 +212,9 @@ def parse() -> Options:
         default=60,
         help="Most seconds to wait for the notifications' e-mails after catch-up.",
     )
-    parser.add_argument("--profile", type=Path, help="Sample each measured service with py-spy into this folder.")
+    parser.add_argument(
+        "--profile", type=Path, help="Sample each measured service (its first instance) with py-spy into this folder."
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds before a stuck measurement fails.")
     parser.add_argument("--keep", action="store_true", help="Keep the topics and schemas for inspection.")
     parser.add_argument(
