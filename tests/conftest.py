@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import os
 import sys
@@ -60,6 +61,15 @@ async def hang_reporter(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 def run_id() -> str:
     """A fresh id per test, used for topic prefixes and database schemas so tests never see each other."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(autouse=True)
+def _collector_left_alone() -> Iterator[None]:
+    """No test freezes the test process's heap or changes its collector (`runtime.heap.settle`, for a service in its
+    own process): the tests' services run with `gc_tuning` off (`tests.support.services.settings_for`)."""
+    before = gc.get_threshold()
+    yield
+    assert (gc.get_freeze_count(), gc.get_threshold()) == (0, before), "a service settled the test process's heap"
 
 
 @pytest.fixture(autouse=True)

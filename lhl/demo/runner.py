@@ -83,6 +83,7 @@ class DemoConfig:
             "log_level": "ERROR",
             "log_format": "json",
             "keys_dir": self.keys_dir,
+            "gc_tuning": False,  # four services in one process, the demo's or a test's: the collector is left alone
         }
 
 
