@@ -57,7 +57,7 @@ async def create_pool(
     try:
         async with conn.transaction():
             # IF NOT EXISTS is no lock: of two instances started at once, the second failed on the catalog's index.
-            await conn.execute(_LOCK_SCHEMA, schema)
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", schema)  # lock_schema's, by its name
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     finally:
         await conn.close()
@@ -109,14 +109,12 @@ def _migration_files(directories: Sequence[Path]) -> list[tuple[str, Path]]:
     return found
 
 
-_LOCK_SCHEMA = "SELECT pg_advisory_xact_lock(hashtext($1))"
-
-
 async def lock_schema(conn: Connection) -> None:
     """Serialise, until the transaction ends, what instances of one service starting at once do to its schema
     (create it, migrate it, grant on it): `CREATE ... IF NOT EXISTS` and `GRANT` are no lock, and the second of two
-    at once fails on a catalog's unique index or on a concurrently updated row."""
-    await conn.execute(_LOCK_SCHEMA, await conn.fetchval("SELECT current_schema()"))
+    at once fails on a catalog's unique index or on a concurrently updated row. `create_pool` takes the same lock
+    by the schema's name, before the schema exists to be current."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
 
 
 async def migrate(pool: Pool, directories: Sequence[Path]) -> list[str]:
