@@ -177,6 +177,17 @@ async def run(options: Options) -> report.Report:
     return out
 
 
+def _at_least_one(text: str) -> int:
+    """A count of partitions or processes: a whole number of at least one, or argparse's usage error naming it."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is fewer than one")
+    return number
+
+
 def parse() -> Options:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -186,7 +197,7 @@ def parse() -> Options:
         default=int(env("BENCH_EVENTS", "10000")),
         help="Backlog per service (env BENCH_EVENTS; default 10000). RSS is read at 10k and 100k.",
     )
-    parser.add_argument("--partitions", type=int, default=3, help="Partitions of the fresh topics.")
+    parser.add_argument("--partitions", type=_at_least_one, default=3, help="Partitions of the fresh topics.")
     parser.add_argument(
         "--only",
         nargs="*",
@@ -219,7 +230,7 @@ def parse() -> Options:
     parser.add_argument("--keep", action="store_true", help="Keep the topics and schemas for inspection.")
     parser.add_argument(
         "--instances",
-        type=int,
+        type=_at_least_one,
         default=1,
         help="Processes of each service, in one consumer group (CPU time and RSS summed over them).",
     )
