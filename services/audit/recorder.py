@@ -51,20 +51,12 @@ class Recorder:
         verified_at, registry = self._clock.now(), self._keys.current()
         # Classifying a record is mostly its signature's verification, which releases the GIL: one share per core.
         entries = await map_in_threads(lambda r: self._entry_of(r, registry, verified_at), batch)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await repository.lock_chain(conn)
-            known = await repository.recorded_keys(conn, {e.key for e in entries})
-            fresh, conflicting = domain.first_of_each_key(entries, known)
-            head_seq, head_hash = await repository.head(conn)
-            now = self._clock.now()
-            try:
-                async with conn.transaction():
-                    records = link(fresh, head_seq, head_hash, now)
-                    await repository.append(conn, records)
-            except INFRASTRUCTURE_ERRORS:
-                raise
-            except Exception:  # PostgreSQL refused a row, or the driver could not encode one
-                records = await self._append_one_by_one(conn, fresh, head_seq, head_hash)
+        try:
+            records, conflicting, head = await self._in_one_transaction(entries, one_by_one=False)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception:  # PostgreSQL refused a row, or the driver could not encode one: again, each entry alone
+            records, conflicting, head = await self._in_one_transaction(entries, one_by_one=True)
         for entry in conflicting:
             self._log.warning(
                 "audit_duplicate_differs",
@@ -78,7 +70,7 @@ class Recorder:
         for r in batch:
             at = (r.topic, r.partition)
             self.positions[at] = max(self.positions.get(at, -1), r.offset)
-        last = (records[-1].seq, records[-1].hash) if records else (head_seq, head_hash)
+        last = (records[-1].seq, records[-1].hash) if records else head
         outcome = BatchOutcome(len(batch), len(records), *last)
         self._log.info(
             "audit_batch_recorded",
@@ -107,6 +99,25 @@ class Recorder:
         )
         why = f"recorded bare: {type(error).__name__}: {error}"
         return domain.bare_entry(record, self._dead_letter_topic, why)
+
+    async def _in_one_transaction(
+        self, entries: list[Entry], *, one_by_one: bool
+    ) -> tuple[list[AuditRecord], list[Entry], tuple[int, str]]:
+        """The batch's new entries appended after the head, under the chain's lock; returns them as recorded, the
+        duplicates that differ from their first copy, and the head they followed.
+
+        Five round trips for a batch (BEGIN, the lock, what is known with the head, COPY, COMMIT): no savepoint
+        around the COPY, since a batch PostgreSQL refuses rolls back whole and is taken again `one_by_one`."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await repository.lock_chain(conn)
+            known, head = await repository.known_and_head(conn, {e.key for e in entries})
+            fresh, conflicting = domain.first_of_each_key(entries, known)
+            if one_by_one:
+                records = await self._append_one_by_one(conn, fresh, *head)
+            else:
+                records = link(fresh, *head, self._clock.now())
+                await repository.append(conn, records)
+        return records, conflicting, head
 
     async def _append_one_by_one(
         self, conn: Connection, entries: list[Entry], head_seq: int, head_hash: str

@@ -97,17 +97,24 @@ async def head(conn: Connection) -> tuple[int, str]:
     return int(row["seq"]), str(row["hash"])
 
 
-async def recorded_keys(conn: Connection, keys: Collection[tuple[str, str, str]]) -> dict[tuple[str, str, str], bytes]:
-    """Which of these (source, id, kind) keys the log already holds, with the SHA-256 of the payload recorded."""
+async def known_and_head(
+    conn: Connection, keys: Collection[tuple[str, str, str]]
+) -> tuple[dict[tuple[str, str, str], bytes], tuple[int, str]]:
+    """Which of these (source, id, kind) keys the log already holds, with the SHA-256 of the payload recorded, and
+    the head (`head`): one round trip, read after `lock_chain`, so no other writer's records come in between."""
     sources, ids, kinds = ([k[i] for k in keys] for i in range(3))
     rows = await conn.fetch(
-        "SELECT event_source, event_id, kind, sha256(payload) AS digest FROM audit_log"
-        " WHERE (event_source, event_id, kind) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
+        "SELECT event_source, event_id, kind, sha256(payload) AS digest, NULL::bigint AS seq, NULL::text AS hash"
+        " FROM audit_log"
+        " WHERE (event_source, event_id, kind) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))"
+        " UNION ALL (SELECT NULL, NULL, NULL, NULL, seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1)",
         sources,
         ids,
         kinds,
     )
-    return {(r["event_source"], r["event_id"], r["kind"]): bytes(r["digest"]) for r in rows}
+    known = {(r["event_source"], r["event_id"], r["kind"]): bytes(r["digest"]) for r in rows if r["seq"] is None}
+    last = [(int(r["seq"]), str(r["hash"])) for r in rows if r["seq"] is not None]
+    return known, last[0] if last else (0, GENESIS_HASH)
 
 
 def _row_of(record: AuditRecord) -> tuple[Any, ...]:
