@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -157,7 +157,7 @@ def link(entries: list[Entry], head_seq: int, head_hash: str, recorded_at: datet
     prev_seq, prev_hash = head_seq, head_hash
     for entry in entries:
         unhashed = AuditRecord(prev_seq + 1, recorded_at, entry, prev_hash, "")
-        record = replace(unhashed, hash=unhashed.computed_hash())
+        record = AuditRecord(unhashed.seq, recorded_at, entry, prev_hash, unhashed.computed_hash())
         records.append(record)
         prev_seq, prev_hash = record.seq, record.hash
     return records
