@@ -155,10 +155,10 @@ async def _latency(
     progress(f"latency: {rate:,.0f} held meetings/s to {' and '.join(services)} for {options.latency_seconds:.0f} s")
     count = WARM_UP + int(rate * options.latency_seconds)
     every = [s for s in services for _ in range(options.instances)]
-    async with namespace(options.partitions, options.keep) as space, running(space, every):
+    async with namespace(options.partitions, options.keep) as space, running(space, every) as processes:
         records = signed([held_meeting(space.tag, n) for n in range(count)], space.signers)
         out.latencies[label] = await offer(
-            space, topics.MEETINGS_INGRESS, records, rate, recorded_type, options.timeout
+            space, topics.MEETINGS_INGRESS, records, rate, recorded_type, options.timeout, processes
         )
 
 

@@ -6,9 +6,9 @@ import asyncio
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from benchmarks.environment import Namespace
+from benchmarks.environment import Namespace, ServiceProcess
 from benchmarks.workload import Signed, paced, producer
 
 WARM_UP = 20
@@ -22,6 +22,9 @@ class Latency:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    cpu_ms_per_event: dict[str, float] = field(default_factory=dict)
+    """Each service's CPU time (its processes' together) per timed event, from the end of the warm-up until
+    every timed event was recorded: what that rate costs it."""
 
 
 async def recorded_at(space: Namespace, correlations: Sequence[str], event_type: str) -> dict[str, float]:
@@ -35,7 +38,13 @@ async def recorded_at(space: Namespace, correlations: Sequence[str], event_type:
 
 
 async def offer(
-    space: Namespace, topic: str, records: Sequence[Signed], rate: float, recorded_type: str, timeout: float
+    space: Namespace,
+    topic: str,
+    records: Sequence[Signed],
+    rate: float,
+    recorded_type: str,
+    timeout: float,
+    processes: Sequence[ServiceProcess] = (),
 ) -> Latency:
     """Offer the warm-up, wait for its records, then offer the rest at `rate` and wait for every record.
 
@@ -48,10 +57,14 @@ async def offer(
     try:
         await paced(sender, space.prefix + topic, warm, rate)
         await _until_recorded(space, warm, recorded_type, timeout)
+        before = [p.cpu_seconds() for p in processes]
         published = await paced(sender, space.prefix + topic, timed, rate)
     finally:
         await sender.stop()
     seen = await _until_recorded(space, timed, recorded_type, timeout)
+    spent: dict[str, float] = {}
+    for process, start in zip(processes, before, strict=True):
+        spent[process.service] = spent.get(process.service, 0.0) + process.cpu_seconds() - start
     latencies = sorted(1000 * (seen[r.event.correlationid] - published[r.event.id]) for r in timed)
     return Latency(
         rate,
@@ -59,6 +72,7 @@ async def offer(
         statistics.median(latencies),
         latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
         latencies[-1],
+        {service: 1000 * seconds / len(timed) for service, seconds in spent.items()},
     )
 
 
