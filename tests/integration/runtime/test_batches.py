@@ -240,7 +240,7 @@ async def test_a_batchs_derived_events_are_signed_together_and_one_that_cannot_b
     """Without savepoints the emitted events are signed when the batch is written; one that cannot be signed then
     sends the batch round again with a savepoint per record, where it is signed as it is emitted, so only its
     record is dead-lettered, and the others' events are written, signed, in their order."""
-    records = held_records(40)
+    records = held_records(parallel.SMALL_BATCH + 12)  # enough for the batch to be signed in the threads
     bad = event_id_of(records[7])
 
     async def handle(ctx: HandlerContext, data: Any) -> None:
