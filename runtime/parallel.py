@@ -1,8 +1,12 @@
-"""CPU-bound work on a batch, spread over the machine's cores.
+"""Signatures of a batch, spread over the machine's cores.
 
-Ed25519 signing and verification (libsodium, `contracts.ed25519`) release the GIL, so the records of a batch
-checked in one thread per core use the other cores while one thread runs the Python around them. Small batches,
-what light traffic brings, stay on the event loop's thread: a hand-off would cost more than it saves.
+Ed25519 signing (libsodium, `contracts.ed25519`) releases the GIL, so a batch's signatures made in one thread per
+core use the other cores: the Python around each one is a call. Only such work belongs here. Reading and verifying a
+record is mostly Python (parsing, validation, the digests) around one check; in the threads it contended for the
+GIL with the event loop and cost more than it saved: the audit spent 0.31-0.35 ms of CPU per event in catch-up with
+its records classified in the threads, 0.21-0.27 ms on the loop's thread, and recorded 2,694-2,961 against
+2,948-3,666 events/s (four alternating runs each, docs/performance.md). The pipeline and the audit now read their
+records inline. Small batches, what light traffic brings, stay on the event loop's thread too.
 """
 
 from __future__ import annotations
@@ -18,11 +22,8 @@ R = TypeVar("R")
 
 WORKERS: Final = max(1, os.cpu_count() or 1)
 SMALL_BATCH: Final = 128
-"""Fewer items than this are done inline. A share handed to a thread waits for the GIL after each signature while
-the event loop runs Python, up to a switch interval (5 ms) at a time: at 16, what light traffic brings (an audit
-batch of 10-50 records at 1,000 events/s) went to the threads, and the latency from publication to the audit's
-record was higher for it (p50 13-35 ms at 16, 14-26 ms at 128, in four alternating runs each).
-A batch of 128 checked inline holds the loop about 25 ms."""
+"""Fewer items than this are done inline: a share handed to a thread waits for a wake-up and then for the GIL, up to
+a switch interval (5 ms) while the event loop runs Python; 128 signatures take about 3 ms inline."""
 _POOL: Final = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="lhl-cpu")
 
 

@@ -18,7 +18,6 @@ from contracts.keys import KeyRegistry
 from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
-from runtime.parallel import map_in_threads
 from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.verification import TrustedKeys
 from services.audit import domain, repository
@@ -49,8 +48,8 @@ class Recorder:
     async def record(self, batch: Sequence[Received]) -> BatchOutcome:
         started = time.perf_counter()
         verified_at, registry = self._clock.now(), self._keys.current()
-        # Classifying a record is mostly its signature's verification, which releases the GIL: one share per core.
-        entries = await map_in_threads(lambda r: self._entry_of(r, registry, verified_at), batch)
+        # On the event loop's thread, not in worker threads: see runtime.parallel for why.
+        entries = [self._entry_of(r, registry, verified_at) for r in batch]
         try:
             records, conflicting, head = await self._in_one_transaction(entries, one_by_one=False)
         except INFRASTRUCTURE_ERRORS:
