@@ -3,7 +3,7 @@
 Keys are generated, stored and loaded with `cryptography`, as everywhere else; what every event pays, its signature
 and its verification, goes through libsodium, which on this project's machine signs in 30-42 µs and verifies in
 66-88, where OpenSSL through `cryptography` takes 40-55 and 126-156 (`make bench-signing` prints both). Both
-release the GIL, so both serve the worker threads alike.
+release the GIL, so a batch's signatures can be made in worker threads (runtime.parallel).
 
 libsodium accepts a subset of what OpenSSL accepts, never more: both refuse an S not below the group order and
 compare the encoding of R, and libsodium also refuses non-canonical and small-order encodings of R and of the public

@@ -186,7 +186,7 @@ def verdict(
     verify: Callable[[Incoming], object] | None = None,
 ) -> Admitted:
     """The boundary's limits, then `admit`, with the refusal or failure returned: no database, no shared state that
-    changes, so the pipeline judges a batch before its transaction in one thread per core (runtime.parallel)."""
+    changes, so the pipeline judges a whole batch before its transaction opens."""
     try:
         refused = boundary.refusal(record)
         return refused if refused is not None else admit(record, types, checks, verify=verify)
