@@ -1,12 +1,13 @@
-"""Signatures of a batch, spread over the machine's cores.
+"""CPU-bound work on a batch, spread over the machine's cores: signatures, and the audit's reading of its records.
 
-Ed25519 signing (libsodium, `contracts.ed25519`) releases the GIL, so a batch's signatures made in one thread per
-core use the other cores: the Python around each one is a call. Only such work belongs here. Reading and verifying a
-record is mostly Python (parsing, validation, the digests) around one check; in the threads it contended for the
-GIL with the event loop and cost more than it saved: the audit spent 0.31-0.35 ms of CPU per event in catch-up with
-its records classified in the threads, 0.21-0.27 ms on the loop's thread, and recorded 2,694-2,961 against
-2,948-3,666 events/s (four alternating runs each, docs/performance.md). The pipeline and the audit now read their
-records inline. Small batches, what light traffic brings, stay on the event loop's thread too.
+Ed25519 signing and verification (libsodium, `contracts.ed25519`) release the GIL, so a batch's signatures made in
+one thread per core use the other cores. Reading and verifying a record is mostly Python (parsing, validation, the
+digests) around one check; in the threads it contends for the GIL with the event loop: the audit spent 0.31-0.35 ms
+of CPU per event in catch-up with its records read in the threads, 0.21-0.29 ms on the loop's thread
+(docs/performance.md). The pipeline reads its records inline. The audit still reads them here: inline, its RSS grew
+13-22 MiB from 10k to 100k events (up to 54 over 200k, falling back to 29 at the end), where in the threads it grows
+3-8 MiB, so until that is understood the flat memory is kept over the CPU. Small batches, what light traffic brings,
+stay on the event loop's thread.
 """
 
 from __future__ import annotations
