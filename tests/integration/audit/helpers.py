@@ -19,9 +19,12 @@ from faststream import FastStream
 from typer.testing import CliRunner, Result
 
 from contracts import topics
+from runtime.clock import SystemClock
 from runtime.lifecycle import ServiceRuntime
 from runtime.observability import HealthServer, Metrics
+from runtime.verification import TrustedKeys
 from runtime.wiring import runtime_of
+from services.audit import connections
 from services.audit.app import audit_intake_of, create_app
 from services.audit.cli import app as cli
 from services.audit.intake import AuditIntake
@@ -155,3 +158,14 @@ async def as_owner(settings: AuditSettings) -> AsyncIterator[asyncpg.Connection]
         yield conn
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def recorder_alone(settings: AuditSettings) -> AsyncIterator[tuple[Recorder, asyncpg.Pool]]:
+    """The recorder without the service around it, on a writer pool of one connection (the schema bootstrapped
+    already), and that pool. It trusts no key: an event is recorded as unauthenticated."""
+    pool = await connections.writer_pool(settings, max_size=1)
+    try:
+        yield Recorder(pool, SystemClock(), settings.topic(topics.DEAD_LETTER), TrustedKeys([])), pool
+    finally:
+        await pool.close()

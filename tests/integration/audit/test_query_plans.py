@@ -10,12 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts import topics
-from runtime.clock import SystemClock
-from runtime.verification import TrustedKeys
 from services.audit import connections
 from services.audit.domain import Received
-from services.audit.recorder import Recorder
-from tests.integration.audit.helpers import audit_settings
+from tests.integration.audit.helpers import audit_settings, recorder_alone
 from tests.support.infra import Infra
 
 BATCHES = 12
@@ -26,9 +23,7 @@ async def test_the_look_up_of_recorded_keys_is_planned_afresh_for_every_batch(
 ) -> None:
     settings = audit_settings(infra, run_id, tmp_path / "checkpoints")
     await connections.bootstrap(settings)
-    pool = await connections.writer_pool(settings, max_size=1)
-    try:
-        recorder = Recorder(pool, SystemClock(), settings.topic(topics.DEAD_LETTER), TrustedKeys([]))
+    async with recorder_alone(settings) as (recorder, pool):
         topic = settings.topic(topics.MEETINGS_INGRESS)
         for n in range(BATCHES):
             await recorder.record([Received(topic, 0, 2 * n + i, b"not an event %d" % i) for i in (0, 1)])
@@ -38,8 +33,6 @@ async def test_the_look_up_of_recorded_keys_is_planned_afresh_for_every_batch(
                 " WHERE statement LIKE 'SELECT event_source, event_id, kind, sha256(payload)%'"
             )
             recorded = await conn.fetchval("SELECT count(*) FROM audit_log")
-    finally:
-        await pool.close()
 
     assert recorded == 2 * BATCHES
     assert plans is not None

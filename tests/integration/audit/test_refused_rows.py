@@ -6,13 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts import topics
-from runtime.clock import SystemClock
-from runtime.verification import TrustedKeys
 from services.audit import connections, repository
 from services.audit.domain import Received
-from services.audit.recorder import Recorder
 from services.audit.verification import ChainVerifier
-from tests.integration.audit.helpers import as_owner, audit_settings
+from tests.integration.audit.helpers import as_owner, audit_settings, recorder_alone
 from tests.support.infra import Infra
 
 REFUSED_OFFSET = 2
@@ -31,17 +28,13 @@ async def test_a_refused_row_is_kept_bare_in_its_place_and_the_rest_of_its_batch
             " CREATE TRIGGER refuse BEFORE INSERT ON audit_log FOR EACH ROW"
             f" WHEN (NEW.kafka_offset = {REFUSED_OFFSET} AND NEW.reason_message IS NULL) EXECUTE FUNCTION refuse()"
         )
-    pool = await connections.writer_pool(settings, max_size=1)
-    try:
-        recorder = Recorder(pool, SystemClock(), settings.topic(topics.DEAD_LETTER), TrustedKeys([]))
+    async with recorder_alone(settings) as (recorder, pool):
         topic = settings.topic(topics.MEETINGS_INGRESS)
         first = await recorder.record([Received(topic, 0, 0, b"before the batch")])
         outcome = await recorder.record([Received(topic, 0, n, b"record %d" % n) for n in range(1, 5)])
         async with pool.acquire() as conn:
             rows = await conn.fetch("SELECT seq FROM audit_log ORDER BY seq")
             records = [await repository.record_at(conn, row["seq"]) for row in rows]
-    finally:
-        await pool.close()
 
     assert first.recorded == 1
     assert (outcome.received, outcome.recorded, outcome.head_seq) == (4, 4, 5)
