@@ -26,9 +26,11 @@ async def parse_leniently(received: Any, original: Any) -> Any:
     return message
 
 
-async def do_not_decode(message: Any) -> None:
-    """No decoded body: the handlers read the raw record."""
-    return None
+async def as_message(message: Any) -> Any:
+    """No body is decoded: the "decoded body" a handler gets is the message itself, whose records it reads raw. So
+    the broker injects nothing (`apply_types=False`): resolving a handler's `KafkaMessage` ran in a worker thread, a
+    thread hop and a wake-up per poll, which at a steady 100 events/s was a poll (and that hop) per event."""
+    return message
 
 
 def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:

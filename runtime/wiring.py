@@ -17,7 +17,7 @@ from runtime.definition import BatchConsumer, ServiceDefinition
 from runtime.lifecycle import ServiceRuntime
 from runtime.logging import configure_logging
 from runtime.partitions import last_of_each_partition
-from runtime.records import Incoming, do_not_decode, parse_leniently
+from runtime.records import Incoming, as_message, parse_leniently
 from runtime.settings import RuntimeSettings
 from runtime.tracing import configure_tracing
 
@@ -36,6 +36,7 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         client_id=f"lhl-{settings.service_name}",
         logger=faststream_logger,
         log_level=logging.DEBUG,
+        apply_types=False,  # the handlers get the message from the decoder (runtime.records.as_message)
         # No telemetry middleware: its span would cover a whole poll's batch. The pipeline opens a span per record
         # that continues the trace in the record's traceparent header; the audit records what others traced and
         # starts no trace of its own.
@@ -90,7 +91,7 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         parser=parse_leniently,
-        decoder=do_not_decode,
+        decoder=as_message,
         description=f"Structured-mode CloudEvents ({CONTENT_TYPE_NOTE}). Accepted types: {accepted}.",
     )
 
@@ -121,7 +122,7 @@ def _subscribe_batch(router: KafkaRouter, runtime: ServiceRuntime, batch: BatchC
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         parser=parse_leniently,
-        decoder=do_not_decode,
+        decoder=as_message,
         title=batch.title,
         description=batch.description,
     )
