@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncpg
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka import ConsumerRecord
 
 from contracts.signing import Signer
 from runtime.admission import Check
@@ -83,7 +83,8 @@ class BatchConsumer:
 
     topics: Sequence[str]
     max_records: int
-    record: Callable[[KafkaMessage], Awaitable[None]]
+    record: Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[None]]
+    """Records a poll's records, in the order they came; raises to have them come again."""
     title: str
     description: str
 

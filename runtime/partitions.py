@@ -59,6 +59,9 @@ class Placed(Protocol):
     @property
     def partition(self) -> int: ...
 
+    @property
+    def offset(self) -> int: ...
+
 
 R = TypeVar("R", bound=Placed)
 
@@ -93,15 +96,17 @@ async def process_poll(
         if failed:
             raise failed[0]
     except BaseException:
-        assigned = consumer.assignment()
-        for index, batch in enumerate(waiting):
-            if index in done:
-                continue
-            for record in first_of_each_partition(batch):
-                at = TopicPartition(record.topic, record.partition)
-                if at in assigned:  # a partition a rebalance took away resumes from its last commit elsewhere
-                    consumer.seek(at, record.offset)
+        rewind(consumer, [record for index, batch in enumerate(waiting) if index not in done for record in batch])
         raise
+
+
+def rewind(consumer: Any, records: Sequence[Placed]) -> None:
+    """Seek each of the records' partitions back to its first record among them, so they come again."""
+    assigned = consumer.assignment()
+    for record in first_of_each_partition(records):
+        at = TopicPartition(record.topic, record.partition)
+        if at in assigned:  # a partition a rebalance took away resumes from its last commit elsewhere
+            consumer.seek(at, record.offset)
 
 
 async def one_by_one(

@@ -26,11 +26,23 @@ async def parse_leniently(received: Any, original: Any) -> Any:
     return message
 
 
-async def as_message(message: Any) -> Any:
-    """No body is decoded: the "decoded body" a handler gets is the message itself, whose records it reads raw. So
-    the broker injects nothing (`apply_types=False`): resolving a handler's `KafkaMessage` ran in a worker thread, a
-    thread hop and a wake-up per poll, which at a steady 100 events/s was a poll (and that hop) per event."""
-    return message
+@dataclass(frozen=True)
+class Polled:
+    """What a handler gets of a poll: its records as they came, and the consumer they came from (to rewind and to
+    commit)."""
+
+    records: tuple[ConsumerRecord[Any, Any], ...]
+    consumer: Any
+
+
+async def polled(message: Any) -> Polled:
+    """The decoder: no body is decoded, the handler gets the poll's records and reads them itself. So the broker
+    injects nothing (`apply_types=False`): resolving a handler's `KafkaMessage` ran in a worker thread, a hop and a
+    wake-up per poll, which at a steady 100 events/s was a poll per event. FastStream keeps the decoded body on the
+    message, so it must not hold the message: the message itself as its own body was a reference cycle that kept
+    every poll's records until a full collection (the audit's RSS grew from 113 to 169 MiB over 100k events)."""
+    raw = message.raw_message
+    return Polled(raw if isinstance(raw, tuple) else (raw,), message.consumer)
 
 
 def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:

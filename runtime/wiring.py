@@ -4,10 +4,10 @@ publishers declared for the AsyncAPI document, and the lifecycle's start and sto
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker, KafkaRouter
-from faststream.kafka.annotations import KafkaMessage
 from faststream.specification import AsyncAPI
 
 from contracts import catalog
@@ -16,8 +16,8 @@ from runtime.clock import Clock, clock_from_settings
 from runtime.definition import BatchConsumer, ServiceDefinition
 from runtime.lifecycle import ServiceRuntime
 from runtime.logging import configure_logging
-from runtime.partitions import last_of_each_partition
-from runtime.records import Incoming, as_message, parse_leniently
+from runtime.partitions import last_of_each_partition, rewind
+from runtime.records import Incoming, Polled, parse_leniently, polled
 from runtime.settings import RuntimeSettings
 from runtime.tracing import configure_tracing
 
@@ -36,7 +36,7 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
         client_id=f"lhl-{settings.service_name}",
         logger=faststream_logger,
         log_level=logging.DEBUG,
-        apply_types=False,  # the handlers get the message from the decoder (runtime.records.as_message)
+        apply_types=False,  # the handlers get the poll from the decoder (runtime.records.polled)
         # No telemetry middleware: its span would cover a whole poll's batch. The pipeline opens a span per record
         # that continues the trace in the record's traceparent header; the audit records what others traced and
         # starts no trace of its own.
@@ -91,16 +91,17 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         parser=parse_leniently,
-        decoder=as_message,
+        decoder=polled,
         description=f"Structured-mode CloudEvents ({CONTENT_TYPE_NOTE}). Accepted types: {accepted}.",
     )
 
-    async def consume(message: KafkaMessage) -> None:
-        batch = message.raw_message
-        assert isinstance(batch, tuple)
-        records = [Incoming(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ())) for r in batch]
+    async def consume(received: Any) -> None:
+        poll: Polled = received  # Any in the signature: FastStream would describe a Polled in the AsyncAPI document
+        records = [
+            Incoming(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ())) for r in poll.records
+        ]
         # On a failure the runtime has rewound what it did not commit, so those records come again.
-        await runtime.process_batch(records, message.consumer)
+        await runtime.process_batch(records, poll.consumer)
 
     consume.__name__ = f"consume_{runtime.definition.name}"
     subscriber(consume)
@@ -122,21 +123,20 @@ def _subscribe_batch(router: KafkaRouter, runtime: ServiceRuntime, batch: BatchC
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         parser=parse_leniently,
-        decoder=as_message,
+        decoder=polled,
         title=batch.title,
         description=batch.description,
     )
 
-    async def record_batch(message: KafkaMessage) -> None:
+    async def record_batch(received: Any) -> None:
+        poll: Polled = received  # as in `_subscribe`
         try:
-            await batch.record(message)
+            await batch.record(poll.records)
         except BaseException:
-            await message.nack()
+            rewind(poll.consumer, poll.records)
             raise
-        records = message.raw_message
-        assert isinstance(records, tuple)
-        for r in last_of_each_partition(records):
-            runtime.offsets.processed(message.consumer, r.topic, r.partition, r.offset)
+        for r in last_of_each_partition(poll.records):
+            runtime.offsets.processed(poll.consumer, r.topic, r.partition, r.offset)
 
     subscriber(record_batch)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from aiokafka import ConsumerRecord
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from faststream.kafka.annotations import KafkaMessage
 
 from contracts import topics
 from runtime.definition import Running
@@ -88,9 +90,7 @@ class AuditIntake:
         self.log.info("audit_checkpoint_written", path=str(path))
         return path
 
-    async def record(self, message: KafkaMessage) -> None:
-        raw = message.raw_message
-        records = raw if isinstance(raw, tuple) else (raw,)
+    async def record(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         batch = [Received(r.topic, r.partition, r.offset, r.value, tuple(r.headers or ()), r.key) for r in records]
         try:
             outcome = await self.recorder.record(batch)
