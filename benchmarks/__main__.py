@@ -227,7 +227,11 @@ def parse() -> Options:
         "--profile", type=Path, help="Sample each measured service (its first instance) with py-spy into this folder."
     )
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds before a stuck measurement fails.")
-    parser.add_argument("--keep", action="store_true", help="Keep the topics and schemas for inspection.")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the topics and schemas for inspection (autovacuum then works on their tables during later runs).",
+    )
     parser.add_argument(
         "--instances",
         type=_at_least_one,
