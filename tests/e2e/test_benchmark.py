@@ -35,6 +35,8 @@ async def test_the_benchmark_measures_two_audit_instances_and_both_latencies_at_
     # Every event offered at the fixed rate was found in the audit's log: 50 plain ones, 10 held meetings' records.
     assert "| ingress event → audit record | 50 | 50 |" in printed
     assert "| held meeting → audit record of meeting.recorded | 10 | 10 |" in printed
-    # What each rate cost each service, its two processes together.
-    assert re.search(r"\| ingress event → audit record \|.* \| audit \d+\.\d\d ms \|", printed), printed
-    assert re.search(r"\| held meeting → .* \| meetings \d+\.\d\d ms, audit \d+\.\d\d ms \|", printed), printed
+    # What each rate cost each service, its two processes together, and how often autovacuum ran meanwhile.
+    assert re.search(r"\| ingress event → audit record \|.* \| audit \d+\.\d\d ms \| \d+ \|$", printed, re.M), printed
+    assert re.search(r"\| held meeting → .* \| meetings \d+\.\d\d ms, audit \d+\.\d\d ms \| \d+ \|$", printed, re.M), (
+        printed
+    )
