@@ -10,7 +10,7 @@ import asyncio
 import pytest
 from aiokafka import TopicPartition
 
-from runtime.partitions import process_poll
+from runtime.partitions import process_poll, rewind
 from runtime.records import Incoming
 
 
@@ -143,3 +143,11 @@ async def test_a_small_batch_that_fails_rewinds_each_of_its_partitions_to_its_fi
         await process_poll(poll(3, 2, 1), consumer, process)
 
     assert consumer.seeks == {P1: 10, P2: 10}
+
+
+def test_a_rewind_brings_each_assigned_partition_back_to_its_first_record() -> None:
+    """As the audit's batch is rewound when it is not recorded."""
+    consumer = FakeConsumer({TopicPartition("t", 0), TopicPartition("t", 1)})
+    rewind(consumer, [Incoming("t", p, offset, b"k", b"{}") for p, offset in ((0, 7), (1, 3), (0, 8), (2, 5))])
+    # Partition 2 went to another member in a rebalance: it resumes there from its last commit.
+    assert consumer.seeks == {TopicPartition("t", 0): 7, TopicPartition("t", 1): 3}
