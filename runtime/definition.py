@@ -7,7 +7,7 @@ for every service, in `runtime.lifecycle`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +83,7 @@ class BatchConsumer:
 
     topics: Sequence[str]
     max_records: int
-    record: Callable[[Sequence[ConsumerRecord[Any, Any]]], Awaitable[None]]
+    record: Callable[[Sequence[ConsumerRecord[Any, Any]]], Coroutine[Any, Any, None]]
     """Records a poll's records, in the order they came; raises to have them come again."""
     title: str
     description: str

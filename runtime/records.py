@@ -9,6 +9,9 @@ retried for ever). FastStream reads a readable copy of the headers; the handlers
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,6 +46,16 @@ async def polled(message: Any) -> Polled:
     every poll's records until a full collection (the audit's RSS grew from 113 to 169 MiB over 100k events)."""
     raw = message.raw_message
     return Polled(raw if isinstance(raw, tuple) else (raw,), message.consumer)
+
+
+async def apart(work: Coroutine[Any, Any, None], context: contextvars.Context) -> None:
+    """`work` (a poll's handling) as its own task, in a copy of `context` (the service's, from before any poll) rather
+    than in FastStream's: FastStream keeps the poll's message in a context variable while the handler runs, and every
+    callback and timer scheduled meanwhile keeps a copy of that context. A timer that is cancelled and scheduled again
+    (as the connection pool's idle timer is at every release) stays in the loop's heap, with its context, until enough
+    of them are purged: with its records read on the loop's thread the audit kept dozens of polls alive that way, up to
+    a megabyte each (RSS 108 -> 128 MiB over 100k events; 103 -> 105 apart). Cancelling the handler cancels the task."""
+    await asyncio.create_task(work, context=context.copy())
 
 
 def _readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:

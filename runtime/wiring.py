@@ -4,6 +4,7 @@ publishers declared for the AsyncAPI document, and the lifecycle's start and sto
 from __future__ import annotations
 
 import logging
+from contextvars import Context, copy_context
 from typing import Any
 
 from faststream import AckPolicy, FastStream
@@ -17,7 +18,7 @@ from runtime.definition import BatchConsumer, ServiceDefinition
 from runtime.lifecycle import ServiceRuntime
 from runtime.logging import configure_logging
 from runtime.partitions import last_of_each_partition, rewind
-from runtime.records import Incoming, Polled, parse_leniently, polled
+from runtime.records import Incoming, Polled, apart, parse_leniently, polled
 from runtime.settings import RuntimeSettings
 from runtime.tracing import configure_tracing
 
@@ -28,6 +29,8 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
     header_names.install()
     runtime = ServiceRuntime(definition, settings, clock or clock_from_settings(settings))
     runtime.tracing = configure_tracing(settings.service_name)
+    # Before any poll: each poll is handled in a copy of this context, not in FastStream's (runtime.records.apart).
+    context = copy_context()
     # FastStream's own access log goes through the JSON handler too; per-record lines come from the pipeline.
     faststream_logger = logging.getLogger("lhl.faststream")
     broker = KafkaBroker(
@@ -43,9 +46,9 @@ def build_app(definition: ServiceDefinition, settings: RuntimeSettings, clock: C
     )
     router = KafkaRouter(prefix=settings.topic_prefix)
     if definition.batch is not None:
-        _subscribe_batch(router, runtime, definition.batch)
+        _subscribe_batch(router, runtime, definition.batch, context)
     elif definition.consumes or definition.raw:
-        _subscribe(router, runtime, [*definition.consumes, *definition.raw])
+        _subscribe(router, runtime, [*definition.consumes, *definition.raw], context)
     for topic in definition.publishes:
         _declare_publisher(router, topic)
     broker.include_router(router)
@@ -71,7 +74,7 @@ def runtime_of(app: FastStream) -> ServiceRuntime:
     return runtime
 
 
-def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]) -> None:
+def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str], context: Context) -> None:
     """One consumer for all the service's topics: one group member, so a start costs one rebalance, not one each."""
     accepted = "; ".join(
         f"{topic}: {', '.join(sorted(runtime.definition.consumes.get(topic, {'records as they are'})))}"
@@ -101,13 +104,13 @@ def _subscribe(router: KafkaRouter, runtime: ServiceRuntime, consumed: list[str]
             Incoming(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ())) for r in poll.records
         ]
         # On a failure the runtime has rewound what it did not commit, so those records come again.
-        await runtime.process_batch(records, poll.consumer)
+        await apart(runtime.process_batch(records, poll.consumer), context)
 
     consume.__name__ = f"consume_{runtime.definition.name}"
     subscriber(consume)
 
 
-def _subscribe_batch(router: KafkaRouter, runtime: ServiceRuntime, batch: BatchConsumer) -> None:
+def _subscribe_batch(router: KafkaRouter, runtime: ServiceRuntime, batch: BatchConsumer, context: Context) -> None:
     """One batch consumer. A batch that fails is rewound, so it comes again; a batch recorded has its offsets
     committed with the others a few times a second, not one broker round trip per batch, which held up the next
     batch under load (a crash in between redelivers records the recorder finds recorded already)."""
@@ -131,7 +134,7 @@ def _subscribe_batch(router: KafkaRouter, runtime: ServiceRuntime, batch: BatchC
     async def record_batch(received: Any) -> None:
         poll: Polled = received  # as in `_subscribe`
         try:
-            await batch.record(poll.records)
+            await apart(batch.record(poll.records), context)
         except BaseException:
             rewind(poll.consumer, poll.records)
             raise
