@@ -1,13 +1,11 @@
-"""CPU-bound work on a batch, spread over the machine's cores: signatures, and the audit's reading of its records.
+"""CPU-bound work on a batch spread over the machine's cores: a batch's signatures.
 
 Ed25519 signing and verification (libsodium, `contracts.ed25519`) release the GIL, so a batch's signatures made in
 one thread per core use the other cores. Reading and verifying a record is mostly Python (parsing, validation, the
-digests) around one check; in the threads it contends for the GIL with the event loop: the audit spent 0.31-0.35 ms
-of CPU per event in catch-up with its records read in the threads, 0.21-0.29 ms on the loop's thread
-(docs/performance.md). The pipeline reads its records inline. The audit still reads them here: inline, its RSS grew
-13-22 MiB from 10k to 100k events (up to 54 over 200k, falling back to 29 at the end), where in the threads it grows
-3-8 MiB, so until that is understood the flat memory is kept over the CPU. Small batches, what light traffic brings,
-stay on the event loop's thread.
+digests) around one check; in the threads it contended for the GIL with the event loop, so the pipeline and the audit
+read their records on the loop's thread: the audit spent 0.31-0.35 ms of CPU per event in catch-up with its records
+read in the threads, 0.21-0.29 ms on the loop's thread (docs/performance.md). Small batches, what light traffic
+brings, stay on the event loop's thread here too.
 """
 
 from __future__ import annotations
