@@ -42,10 +42,17 @@ class HandlerContext:
 class BatchReads:
     """What every record of a batch reads alike, read once per pass and shared by its handlers: the notifications
     service's subscriptions took three round trips and a tenth of its time per record. Only for what no handler
-    changes: a change committed by another transaction during the batch is seen from the next batch on."""
+    changes: a change committed by another transaction during the batch is seen from the next batch on.
 
-    def __init__(self) -> None:
+    A handler may also read ahead what all the pass's events need (`events`), when what it reads for one record is
+    not what another record of the pass writes, or it keeps what it read up to date itself
+    (services.meetings.read_ahead)."""
+
+    def __init__(self, events: Sequence[tuple[CloudEvent, Any]] = ()) -> None:
         self._read: dict[str, object] = {}
+        self.events = events
+        """The pass's admitted events and their data, in the batch's order; none in a pass with savepoints, where a
+        record rolled back alone would leave wrong what was read ahead for the others."""
 
     async def once(self, name: str, read: Callable[[], Awaitable[T]]) -> T:
         """`read()`'s result, read by the first handler of the pass that asks for `name`."""
@@ -98,13 +105,17 @@ class Pass:
     ended: list[tuple[Incoming, Ended, float]] = field(default_factory=list)
     rows: list[Outgoing] = field(default_factory=list)
     """The events the batch's handlers emitted, written with one round trip before the batch commits."""
-    shared: BatchReads = field(default_factory=BatchReads)
+    shared: BatchReads = field(init=False)
     """What the pass's handlers read once (`BatchReads`)."""
     deferred: list[Deferred] = field(default_factory=list)
     """The write-only statements of the batch's handlers, sent before the batch commits (runtime.writes)."""
     claimed: Claimed | None = None
     """Where the records are whose events the pass claimed in the inbox with one round trip (`inbox.claim_batch`),
     before handling any; None when each record claims its own as it is handled."""
+
+    def __post_init__(self) -> None:
+        events = [] if self.savepoints else [one for one in self.admitted if not isinstance(one, Exception)]
+        self.shared = BatchReads(events)
 
     def batch_claims(self, records: Sequence[Incoming]) -> list[tuple[Incoming, str, str, str]] | None:
         """The inbox claims of the batch's admitted events, to make in one round trip, when that is the same as

@@ -16,12 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import groupby
-from typing import Any
+from typing import Any, Protocol
 
 from runtime.db import Connection
 
 Deferred = tuple[str, tuple[Any, ...]]
 """A statement and its arguments."""
+
+
+class Executes(Protocol):
+    """Where a write-only statement goes: a connection, or `Writes`."""
+
+    async def execute(self, query: str, *args: Any) -> object: ...
 
 
 class Writes:

@@ -10,6 +10,7 @@ from runtime import timers
 from runtime.db import Connection
 from runtime.logging import get_logger
 from runtime.outbox import Emitter
+from runtime.writes import Executes
 from services.meetings import repository
 from services.meetings.decisions import (
     AddActionItem,
@@ -33,8 +34,13 @@ async def apply(
     emitter: Emitter | None,
     now: datetime,
     log: structlog.stdlib.BoundLogger | None = None,
+    writes: Executes | None = None,
 ) -> int:
-    """Apply the decision in its documented order; returns how many pending timers it cancelled."""
+    """Apply the decision in its documented order; returns how many pending timers it cancelled.
+
+    The rows of the service's tables are written through `writes` when given (a batch's deferred statements,
+    runtime.writes), in the decision's order; timers and events always at once."""
+    rows: Executes = conn if writes is None else writes
     log = log or get_logger(component="meetings")
     for note in decision.notes:
         if note.level == "warning":
@@ -53,13 +59,13 @@ async def apply(
         if isinstance(change, MarkOverdue) and change.item in adding:
             adding[change.item] = True
             continue
-        await _save(conn, saving, adding, now)
+        await _save(rows, saving, adding, now)
         saving, adding = None, {}
         if isinstance(change, SaveMeeting):
             saving = change.meeting
             continue
-        await _change(conn, change, now)
-    await _save(conn, saving, adding, now)
+        await _change(rows, change, now)
+    await _save(rows, saving, adding, now)
     cancelled = 0
     for cancel in decision.cancel:
         cancelled += await timers.cancel_prefix(conn, cancel.prefix, now, due_from=cancel.due_from)
@@ -76,29 +82,29 @@ async def apply(
     return cancelled
 
 
-async def _save(conn: Connection, meeting: Meeting | None, items: dict[OpenItem, bool], now: datetime) -> None:
+async def _save(writes: Executes, meeting: Meeting | None, items: dict[OpenItem, bool], now: datetime) -> None:
     """A meeting and the new items that follow it, in one statement; or new items alone."""
     if meeting is not None:
-        await repository.save_meeting(conn, meeting, now, items)
+        await repository.save_meeting(writes, meeting, now, items)
     elif items:
-        await repository.add_action_items(conn, items, now)
+        await repository.add_action_items(writes, items, now)
 
 
-async def _change(conn: Connection, change: Change, now: datetime) -> None:
+async def _change(writes: Executes, change: Change, now: datetime) -> None:
     """One change other than a meeting's save or a new item (`apply` writes those)."""
     match change:
         case CloseActionItem(item, completed, late):
-            await repository.close_action_item(conn, item, completed, late)
+            await repository.close_action_item(writes, item, completed, late)
         case MarkOverdue(item):
-            await repository.mark_overdue(conn, item, now)
+            await repository.mark_overdue(writes, item, now)
         case RememberCompletion(completed):
-            await repository.remember_completion(conn, completed, now)
+            await repository.remember_completion(writes, completed, now)
         case ForgetEarlyCompletion(agreement_id, action_item_id):
-            await repository.forget_early_completion(conn, agreement_id, action_item_id)
+            await repository.forget_early_completion(writes, agreement_id, action_item_id)
         case RecordLevelHeld(agreement_id, region, held_on):
-            await repository.record_level_held(conn, agreement_id, region, held_on, now)
+            await repository.record_level_held(writes, agreement_id, region, held_on, now)
         case RecordTermination(agreement_id, terminated_from, given_by, learnt_from):
-            await repository.record_termination(conn, agreement_id, terminated_from, given_by, learnt_from, now)
+            await repository.record_termination(writes, agreement_id, terminated_from, given_by, learnt_from, now)
 
 
 def _emitter(emitter: Emitter | None) -> Emitter:

@@ -17,7 +17,7 @@ from contracts.events.meetings import (
 from runtime.handling import Handler, HandlerContext
 from runtime.routing import by_event_type
 from runtime.timers import TimerContext, TimerHandler
-from services.meetings import applier, checks, domain, repository, timing, watch
+from services.meetings import applier, checks, domain, read_ahead, repository, timing, watch
 from services.meetings.decisions import Decision
 
 Deps = reference.ReferenceData
@@ -52,15 +52,7 @@ async def cancel_meeting(deps: Deps, ctx: HandlerContext, event: ContactMeetingC
 
 async def record_held_meeting(deps: Deps, ctx: HandlerContext, minutes: ContactMeetingHeld) -> None:
     agreement = deps.agreement(minutes.agreement_id)
-    counts, region = watch.level_of(minutes.kind, minutes.region)
-    before = await repository.load_before_minutes(
-        ctx.conn,
-        minutes.agreement_id,
-        minutes.meeting_id,
-        [a.action_item_id for a in minutes.action_items],
-        watched_level=counts,
-        region=region,
-    )
+    before, ahead = await read_ahead.before_minutes(ctx, minutes)
     checks.check_within_agreement("data.held_on", minutes.held_on, agreement, before.terminated_from)
     decision = domain.hold_meeting(
         before.meeting,
@@ -73,7 +65,11 @@ async def record_held_meeting(deps: Deps, ctx: HandlerContext, minutes: ContactM
         now=ctx.now,
         correlation_id=ctx.event.correlationid,
     )
-    await _apply(ctx, decision)
+    if ahead is None:
+        await _apply(ctx, decision)
+        return
+    ahead.decided(decision)
+    await applier.apply(decision, conn=ctx.conn, emitter=ctx.emitter, now=ctx.now, log=ctx.log, writes=ctx.writes)
 
 
 async def complete_action_item(deps: Deps, ctx: HandlerContext, completed: ActionItemCompleted) -> None:

@@ -11,12 +11,14 @@ from asyncpg import Record
 from contracts.events.meetings import ActionItemCompleted, ContactMeetingHeld, MeetingKind, MeetingStatus
 from contracts.topics import NATIONAL
 from runtime.db import Connection
+from runtime.writes import Executes
 from services.meetings.state import Meeting, OpenItem, Plan
 
 
 @dataclass(frozen=True)
 class BeforeMinutes:
-    """What the rules need to record held minutes, read in one round trip (five statements cost five)."""
+    """What the rules need to record held minutes, read in one round trip (five statements cost five), with a
+    batch's other minutes."""
 
     terminated_from: date | None
     meeting: Meeting | None
@@ -27,43 +29,56 @@ class BeforeMinutes:
     level_held_before: date | None
 
 
+def level_key(region: str | None) -> str:
+    """The key of a level's row: its region, or the national level's."""
+    return region or NATIONAL
+
+
 async def load_before_minutes(
-    conn: Connection,
-    agreement_id: str,
-    meeting_id: str,
-    item_ids: Sequence[str],
-    *,
-    watched_level: bool,
-    region: str | None,
-) -> BeforeMinutes:
-    """The termination, the meeting (locked, as load_meeting locks it), the minutes' known items, their early
-    completions, and the latest held date of the meeting's level when that level is watched. The completions and
-    the level are locked until the transaction ends, so two minutes of one level cannot both decide from one date.
+    conn: Connection, held: Sequence[tuple[ContactMeetingHeld, str | None]]
+) -> list[BeforeMinutes]:
+    """For each held minutes (with the key of its level when that level is watched, else None), in their order:
+    the termination, the meeting (locked, as load_meeting locks it), the minutes' known items, their early
+    completions, and the latest held date of the level. The completions and the level are locked until the
+    transaction ends, so two minutes of one level cannot both decide from one date. One round trip for them all: a
+    batch's minutes are read together (services.meetings.read_ahead).
 
     The consumer's plans are generic and made while the tables may still be empty (`db.create_pool`), so each
     lookup has one sensible plan whatever the statistics: the items one primary-key lookup per id (a subquery
     with LIMIT is not flattened), where `action_item_id = ANY(...)` was planned as a scan of the agreement's
     items, all of them with one agreement, filtered by id."""
-    row = await conn.fetchrow(
-        "SELECT m.*,"
-        " (SELECT terminated_from FROM agreement_terminations t WHERE t.agreement_id = $1) AS known_termination,"
-        " (SELECT jsonb_object_agg(w.id, a.meeting_id) FROM unnest($3::text[]) AS w(id)"
+    items = [(n, item.action_item_id) for n, (minutes, _) in enumerate(held, 1) for item in minutes.action_items]
+    rows = await conn.fetch(
+        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY"
+        "   AS w(agreement_id, meeting_id, level_key, n)),"
+        " items AS (SELECT * FROM unnest($4::bigint[], $5::text[]) AS i(n, id))"
+        " SELECT w.n AS wanted, m.*,"
+        " (SELECT terminated_from FROM agreement_terminations t WHERE t.agreement_id = w.agreement_id)"
+        "   AS known_termination,"
+        " (SELECT jsonb_object_agg(i.id, a.meeting_id) FROM items i"
         "   CROSS JOIN LATERAL (SELECT meeting_id FROM action_items"
-        "     WHERE agreement_id = $1 AND action_item_id = w.id LIMIT 1) a) AS known_items,"
-        " (SELECT jsonb_object_agg(w.id, e.completion) FROM unnest($3::text[]) AS w(id)"
+        "     WHERE agreement_id = w.agreement_id AND action_item_id = i.id LIMIT 1) a WHERE i.n = w.n) AS known_items,"
+        " (SELECT jsonb_object_agg(i.id, e.completion) FROM items i"
         "   CROSS JOIN LATERAL (SELECT completion FROM early_completions"
-        "     WHERE agreement_id = $1 AND action_item_id = w.id LIMIT 1 FOR UPDATE) e) AS early_items,"
-        " (SELECT last_held_on FROM meeting_levels l WHERE l.agreement_id = $1 AND l.level_key = $4 FOR UPDATE)"
-        "   AS level_held_before"
-        " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT * FROM meetings"
-        "   WHERE agreement_id = $1 AND meeting_id = $2 FOR UPDATE) m ON true",
-        agreement_id,
-        meeting_id,
-        list(item_ids),
-        (region or NATIONAL) if watched_level else None,
+        "     WHERE agreement_id = w.agreement_id AND action_item_id = i.id LIMIT 1 FOR UPDATE) e WHERE i.n = w.n)"
+        "   AS early_items,"
+        " (SELECT last_held_on FROM meeting_levels l"
+        "   WHERE l.agreement_id = w.agreement_id AND l.level_key = w.level_key FOR UPDATE) AS level_held_before"
+        " FROM wanted w LEFT JOIN LATERAL (SELECT * FROM meetings"
+        "   WHERE agreement_id = w.agreement_id AND meeting_id = w.meeting_id FOR UPDATE) m ON true"
+        " ORDER BY w.n",
+        [minutes.agreement_id for minutes, _ in held],
+        [minutes.meeting_id for minutes, _ in held],
+        [level for _, level in held],
+        [n for n, _ in items],
+        [item for _, item in items],
     )
-    if row is None:  # the query's FROM is one row, whatever the tables hold
-        raise RuntimeError("load_before_minutes found no row")
+    if len(rows) != len(held):  # the query's FROM is one row per minutes, whatever the tables hold
+        raise RuntimeError(f"load_before_minutes found {len(rows)} rows for {len(held)} minutes")
+    return [_before(row) for row in rows]
+
+
+def _before(row: Record) -> BeforeMinutes:
     early = row["early_items"] or {}
     return BeforeMinutes(
         terminated_from=row["known_termination"],
@@ -133,7 +148,7 @@ _ADD_ITEMS = _add_items(1, "$9::timestamptz")
 
 
 async def save_meeting(
-    conn: Connection, meeting: Meeting, now: datetime, new_items: Mapping[OpenItem, bool] | None = None
+    writes: Executes, meeting: Meeting, now: datetime, new_items: Mapping[OpenItem, bool] | None = None
 ) -> None:
     """The meeting, and the items newly agreed at it (each with whether it is overdue already) in the same
     statement."""
@@ -156,14 +171,14 @@ async def save_meeting(
         meeting.cancel_reason,
     )
     if new_items:
-        await conn.execute(_SAVE_MEETING_WITH_ITEMS, *columns, *_item_columns(new_items))
+        await writes.execute(_SAVE_MEETING_WITH_ITEMS, *columns, *_item_columns(new_items))
     else:
-        await conn.execute(_SAVE_MEETING, *columns)
+        await writes.execute(_SAVE_MEETING, *columns)
 
 
-async def add_action_items(conn: Connection, items: Mapping[OpenItem, bool], now: datetime) -> None:
+async def add_action_items(writes: Executes, items: Mapping[OpenItem, bool], now: datetime) -> None:
     """The items, each with whether it is overdue already, in one statement."""
-    await conn.execute(_ADD_ITEMS, *_item_columns(items), now)
+    await writes.execute(_ADD_ITEMS, *_item_columns(items), now)
 
 
 def _item_columns(items: Mapping[OpenItem, bool]) -> tuple[list[object], ...]:
@@ -200,8 +215,8 @@ async def load_action_item(conn: Connection, agreement_id: str, action_item_id: 
     )
 
 
-async def close_action_item(conn: Connection, item: OpenItem, completed: ActionItemCompleted, late: bool) -> None:
-    await conn.execute(
+async def close_action_item(writes: Executes, item: OpenItem, completed: ActionItemCompleted, late: bool) -> None:
+    await writes.execute(
         "UPDATE action_items SET completed_on = $3, completed_by = $4, closed_late = $5"
         " WHERE agreement_id = $1 AND action_item_id = $2",
         item.agreement_id,
@@ -212,8 +227,8 @@ async def close_action_item(conn: Connection, item: OpenItem, completed: ActionI
     )
 
 
-async def mark_overdue(conn: Connection, item: OpenItem, now: datetime) -> None:
-    await conn.execute(
+async def mark_overdue(writes: Executes, item: OpenItem, now: datetime) -> None:
+    await writes.execute(
         "UPDATE action_items SET overdue_at = $3 WHERE agreement_id = $1 AND action_item_id = $2",
         item.agreement_id,
         item.action_item_id,
@@ -221,21 +236,20 @@ async def mark_overdue(conn: Connection, item: OpenItem, now: datetime) -> None:
     )
 
 
-async def remember_completion(conn: Connection, completed: ActionItemCompleted, now: datetime) -> bool:
+async def remember_completion(writes: Executes, completed: ActionItemCompleted, now: datetime) -> None:
     """Keep a completion whose item is not assigned yet; the first one reported wins."""
-    row = await conn.fetchrow(
+    await writes.execute(
         "INSERT INTO early_completions (agreement_id, action_item_id, completion, received_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING action_item_id",
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         completed.agreement_id,
         completed.action_item_id,
         completed.model_dump(mode="json"),
         now,
     )
-    return row is not None
 
 
-async def forget_early_completion(conn: Connection, agreement_id: str, action_item_id: str) -> None:
-    await conn.execute(
+async def forget_early_completion(writes: Executes, agreement_id: str, action_item_id: str) -> None:
+    await writes.execute(
         "DELETE FROM early_completions WHERE agreement_id = $1 AND action_item_id = $2", agreement_id, action_item_id
     )
 
@@ -246,7 +260,7 @@ async def start_watching_level(conn: Connection, agreement_id: str, region: str 
         "INSERT INTO meeting_levels (agreement_id, level_key, region, last_held_on, updated_at)"
         " VALUES ($1, $2, $3, NULL, $4) ON CONFLICT DO NOTHING RETURNING level_key",
         agreement_id,
-        region or NATIONAL,
+        level_key(region),
         region,
         now,
     )
@@ -254,16 +268,16 @@ async def start_watching_level(conn: Connection, agreement_id: str, region: str 
 
 
 async def record_level_held(
-    conn: Connection, agreement_id: str, region: str | None, held_on: date, now: datetime
+    writes: Executes, agreement_id: str, region: str | None, held_on: date, now: datetime
 ) -> None:
     """Note a meeting held at the level; the level keeps its latest held date."""
-    await conn.execute(
+    await writes.execute(
         "INSERT INTO meeting_levels (agreement_id, level_key, region, last_held_on, updated_at)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agreement_id, level_key) DO UPDATE SET"
         "   last_held_on = GREATEST(meeting_levels.last_held_on, EXCLUDED.last_held_on),"
         "   updated_at = EXCLUDED.updated_at",
         agreement_id,
-        region or NATIONAL,
+        level_key(region),
         region,
         held_on,
         now,
@@ -274,27 +288,25 @@ async def last_held_on(conn: Connection, agreement_id: str, region: str | None) 
     found: date | None = await conn.fetchval(
         "SELECT last_held_on FROM meeting_levels WHERE agreement_id = $1 AND level_key = $2",
         agreement_id,
-        region or NATIONAL,
+        level_key(region),
     )
     return found
 
 
 async def record_termination(
-    conn: Connection, agreement_id: str, terminated_from: date, given_by: str, learnt_from: str, now: datetime
-) -> date:
-    """Note an accepted termination; the earliest effective date stands. Returns the date now in force."""
-    found: date = await conn.fetchval(
+    writes: Executes, agreement_id: str, terminated_from: date, given_by: str, learnt_from: str, now: datetime
+) -> None:
+    """Note an accepted termination; the earliest effective date stands."""
+    await writes.execute(
         "INSERT INTO agreement_terminations (agreement_id, terminated_from, given_by, learnt_from, recorded_at)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agreement_id) DO UPDATE SET"
-        "   terminated_from = LEAST(agreement_terminations.terminated_from, EXCLUDED.terminated_from)"
-        " RETURNING terminated_from",
+        "   terminated_from = LEAST(agreement_terminations.terminated_from, EXCLUDED.terminated_from)",
         agreement_id,
         terminated_from,
         given_by,
         learnt_from,
         now,
     )
-    return found
 
 
 async def terminated_from(conn: Connection, agreement_id: str) -> date | None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from contracts.events.meetings import ActionItem
 from runtime import db
 from services.meetings import repository
 from services.meetings.app import MIGRATIONS
+from tests.support.events import vestland_meeting_held
 from tests.support.infra import Infra
 
 AGREEMENT = "leve-hele-livet-2019-2023"
@@ -26,7 +28,7 @@ async def test_the_load_before_minutes_reads_its_keys_only_whatever_the_table_ho
     try:
         await db.migrate(pool, [db.RUNTIME_MIGRATIONS, MIGRATIONS])
         async with pool.acquire() as conn, conn.transaction():  # the plan is made now, on empty tables
-            await load(conn, "m-new", ["m-new-a0", "m-new-a1"])
+            await load(conn, ("m-new", ["m-new-a0", "m-new-a1"]))
         now = datetime(2022, 3, 10, tzinfo=UTC)
         await pool.executemany(
             "INSERT INTO meetings (agreement_id, meeting_id, kind, region, status, updated_at)"
@@ -40,18 +42,31 @@ async def test_the_load_before_minutes_reads_its_keys_only_whatever_the_table_ho
         )
 
         async with pool.acquire() as conn, conn.transaction():
-            found = await load(conn, "m7", ["m7-a0", "m-new-a9"])
+            [found] = await load(conn, ("m7", ["m7-a0", "m-new-a9"]))
             read = await conn.fetchval(READ)
+        async with pool.acquire() as conn, conn.transaction():
+            batch = await load(conn, ("m8", ["m8-a0"]), ("m-new", ["m-new-a1"]), ("m9", ["m9-a0", "m9-a7"]))
+            read_for_batch = await conn.fetchval(READ)
 
         assert found.meeting is not None
         assert found.meeting.meeting_id == "m7"
         assert found.known == {"m7-a0": "m7"}
         assert read <= 4, f"the load read {read} rows of meetings and action items for one meeting and two items"
+        assert [b.meeting.meeting_id if b.meeting else None for b in batch] == ["m8", None, "m9"]
+        assert [b.known for b in batch] == [{"m8-a0": "m8"}, {}, {"m9-a0": "m9"}]
+        assert read_for_batch <= 10, f"the load read {read_for_batch} rows for three meetings and four items"
     finally:
         await pool.close()
 
 
-async def load(conn: db.Connection, meeting_id: str, item_ids: list[str]) -> repository.BeforeMinutes:
-    return await repository.load_before_minutes(
-        conn, AGREEMENT, meeting_id, item_ids, watched_level=True, region="vestland"
-    )
+def item(action_item_id: str) -> ActionItem:
+    return ActionItem(action_item_id=action_item_id, text="Kartlegge", owner="ks-vestland", due_on=date(2022, 4, 1))
+
+
+async def load(conn: db.Connection, *wanted: tuple[str, list[str]]) -> list[repository.BeforeMinutes]:
+    """Each meeting's minutes with the given items, at the watched level of Vestland, in one load."""
+    held = [
+        vestland_meeting_held(meeting_id).model_copy(update={"action_items": tuple(item(i) for i in item_ids)})
+        for meeting_id, item_ids in wanted
+    ]
+    return await repository.load_before_minutes(conn, [(minutes, "vestland") for minutes in held])
