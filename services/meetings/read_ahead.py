@@ -63,9 +63,10 @@ class MinutesAhead:
 
 
 def can_read_ahead(events: Sequence[tuple[CloudEvent, object]]) -> list[ContactMeetingHeld] | None:
-    """The pass's minutes, when all its events are held minutes that write nothing another one of them reads."""
+    """The pass's minutes, when all its events (two or more: one alone gains nothing) are held minutes that write
+    nothing another one of them reads."""
     held = [data for _, data in events if isinstance(data, ContactMeetingHeld)]
-    if not held or len(held) != len(events):
+    if len(held) < 2 or len(held) != len(events):
         return None
     meetings = {(m.agreement_id, m.meeting_id) for m in held}
     items = [(m.agreement_id, item.action_item_id) for m in held for item in m.action_items]

@@ -1,12 +1,13 @@
 """A batch of held minutes is read ahead in one round trip and its meetings written together at its end; whatever
-the batch holds, it leaves the same rows, timers and derived events as its records handled one at a time."""
+the batch holds, it leaves the same rows, timers and derived events as its records handled one at a time (a batch
+of one is never read ahead)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import pytest
@@ -14,7 +15,13 @@ import pytest
 from contracts import reference, topics
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
-from contracts.events.meetings import ActionItem, ContactMeetingCancelled, ContactMeetingScheduled, MeetingKind
+from contracts.events.meetings import (
+    ActionItem,
+    ActionItemCompleted,
+    ContactMeetingCancelled,
+    ContactMeetingScheduled,
+    MeetingKind,
+)
 from runtime import db
 from runtime.clock import ManualClock
 from runtime.pipeline import Pipeline
@@ -53,6 +60,16 @@ def planned(meeting_id: str) -> EventData:
     )
 
 
+def completed(action_item_id: str, meeting_id: str) -> EventData:
+    return ActionItemCompleted(
+        action_item_id=action_item_id,
+        meeting_id=meeting_id,
+        agreement_id="leve-hele-livet-2019-2023",
+        completed_on=date(2022, 3, 1),
+        completed_by="ks-vestland",
+    )
+
+
 def cancelled(meeting_id: str) -> EventData:
     return ContactMeetingCancelled(
         meeting_id=meeting_id,
@@ -63,9 +80,15 @@ def cancelled(meeting_id: str) -> EventData:
     )
 
 
-BATCHES: dict[str, tuple[bool, Callable[[], list[EventData]]]] = {
-    # name: (read ahead, the batch's events)
-    "held minutes of one level, out of date order": (
+class Shape(NamedTuple):
+    read_ahead: bool
+    batch: Callable[[], list[EventData]]
+    earlier: Callable[[], list[EventData]] = list
+    """Handled one at a time before the batch, in either case."""
+
+
+BATCHES: dict[str, Shape] = {
+    "held minutes of one level, out of date order": Shape(
         True,
         lambda: [
             held("m1", date(2022, 3, 10)),
@@ -74,14 +97,18 @@ BATCHES: dict[str, tuple[bool, Callable[[], list[EventData]]]] = {
             held("m4", date(2022, 3, 20)),
         ],
     ),
-    "a meeting held twice": (False, lambda: [held("m1", date(2022, 3, 10)), held("m1", date(2022, 3, 11))]),
-    "an item agreed at two meetings": (
-        False,
-        lambda: [held("m1", date(2022, 3, 10), "a1"), held("m2", date(2022, 3, 11), "a1", "a2")],
+    "held minutes whose items were reported done before": Shape(
+        True,
+        lambda: [held("m1", date(2022, 3, 10), "a1", "a2"), held("m2", date(2022, 3, 11), "a3")],
+        # One names the meeting the item is agreed at, and closes it; the other names another meeting.
+        lambda: [completed("a1", "m1"), completed("a3", "m1")],
     ),
-    "a plan, its minutes and another's cancellation": (
-        False,
-        lambda: [planned("m1"), held("m1", date(2022, 3, 10)), planned("m2"), cancelled("m2")],
+    "a meeting held twice": Shape(False, lambda: [held("m1", date(2022, 3, 10)), held("m1", date(2022, 3, 11))]),
+    "an item agreed at two meetings": Shape(
+        False, lambda: [held("m1", date(2022, 3, 10), "a1"), held("m2", date(2022, 3, 11), "a1", "a2")]
+    ),
+    "a plan, its minutes and another's cancellation": Shape(
+        False, lambda: [planned("m1"), held("m1", date(2022, 3, 10)), planned("m2"), cancelled("m2")]
     ),
 }
 
@@ -104,26 +131,31 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 async def test_a_batch_leaves_what_its_records_handled_one_at_a_time_leave(
     infra: Infra, run_id: str, name: str, loads: list[int]
 ) -> None:
-    read_ahead, events = BATCHES[name]
-    records = signed_records(events())
+    shape = BATCHES[name]
+    earlier, records = signed_records(shape.earlier()), signed_records(shape.batch(), first_offset=100)
 
     async with meetings_pool(infra, f"t{run_id}_one_by_one") as pool:
         pipeline = meetings_pipeline(pool)
+        for record in earlier:
+            await pipeline.process_batch([record])
         one_by_one = [outcome for record in records for outcome in await pipeline.process_batch([record])]
         expected = await state_of(pool)
-    loads.clear()
     async with meetings_pool(infra, f"t{run_id}_batch") as pool:
-        together = await meetings_pipeline(pool).process_batch(records)
+        pipeline = meetings_pipeline(pool)
+        for record in earlier:
+            await pipeline.process_batch([record])
+        loads.clear()
+        together = await pipeline.process_batch(records)
         found = await state_of(pool)
 
     assert together == one_by_one
     assert found == expected
     held_minutes = sum(1 for record in records if b"meeting.held" in (record.value or b""))
-    assert loads == ([held_minutes] if read_ahead else [1] * len(loads)), loads
+    assert loads == ([held_minutes] if shape.read_ahead else [1] * len(loads)), loads
 
 
 async def test_each_minutes_of_a_batch_decides_from_the_level_the_earlier_ones_left(infra: Infra, run_id: str) -> None:
-    records = signed_records(BATCHES["held minutes of one level, out of date order"][1]())
+    records = signed_records(BATCHES["held minutes of one level, out of date order"].batch())
 
     async with meetings_pool(infra, f"t{run_id}_level") as pool:
         await meetings_pipeline(pool).process_batch(records)
@@ -138,9 +170,9 @@ async def test_each_minutes_of_a_batch_decides_from_the_level_the_earlier_ones_l
     ]
 
 
-def signed_records(events: list[EventData]) -> list[Incoming]:
+def signed_records(events: list[EventData], first_offset: int = 0) -> list[Incoming]:
     records = []
-    for offset, data in enumerate(events):
+    for offset, data in enumerate(events, first_offset):
         event: CloudEvent = keys_for_tests().sign(cloud_event(data, source=SOURCE, region="vestland"))
         records.append(Incoming(topics.MEETINGS_INGRESS, 0, offset, event.partitionkey.encode(), event.to_bytes()))
     return records
@@ -178,7 +210,9 @@ async def state_of(pool: db.Pool) -> dict[str, list[tuple[Any, ...]]]:
     """The rows a batch leaves, in a stable order."""
     queries = {
         "meetings": "SELECT meeting_id, status, held_on, scheduled_for, minutes, cancel_reason FROM meetings",
-        "items": "SELECT action_item_id, meeting_id, owner, due_on, assigned_at, overdue_at FROM action_items",
+        "items": "SELECT action_item_id, meeting_id, owner, due_on, assigned_at, overdue_at, completed_on, closed_late"
+        " FROM action_items",
+        "early completions": "SELECT action_item_id, completion FROM early_completions",
         "levels": "SELECT level_key, last_held_on FROM meeting_levels",
         "timers": "SELECT timer_key, kind, due_at, cancelled_at IS NOT NULL FROM timers",
         # In their order on each topic: a pass with savepoints writes a dead letter before the events emitted.
