@@ -186,9 +186,9 @@ def open_material(value: str) -> Material:
     return Material(payload, core, ext, tuple(names or ()), _signatures(envelope.get("signatures")))
 
 
-def verifies(material: Material, public: bytes, signature: bytes) -> bool:
-    """Whether `signature` by the raw public key `public` covers the material's payload."""
-    return ed25519.verifies(public, signature, pae(PAYLOAD_TYPE, material.payload))
+def verifies(material: Material, public: bytes, signature: bytes, check: ed25519.Check = ed25519.verifies) -> bool:
+    """Whether `signature` by the raw public key `public` covers the material's payload, as `check` answers."""
+    return check(public, signature, pae(PAYLOAD_TYPE, material.payload))
 
 
 def _signatures(value: object) -> tuple[tuple[str, bytes], ...]:

@@ -13,6 +13,7 @@ registry refuses a key no secret could have made (`is_public_key`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,6 +33,11 @@ def secret_of(key: Ed25519PrivateKey) -> bytes:
 def sign(secret: bytes, message: bytes) -> bytes:
     """The detached signature: libsodium's signed message is the signature followed by the message."""
     return bytes(crypto_sign(message, secret)[:SIGNATURE_BYTES])
+
+
+Check = Callable[[bytes, bytes, bytes], bool]
+"""What answers whether a signature verifies: (public key, signature, message) -> bool; `verifies`, or
+the one `runtime.parallel.read_checking_later` gives, which answers yes now and checks later in threads."""
 
 
 def verifies(public: bytes, signature: bytes, message: bytes) -> bool:

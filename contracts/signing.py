@@ -178,8 +178,9 @@ def owner(source: str) -> str:
     return f"{org.id} ({org.name})" if org is not None else "no organisation"
 
 
-def verify(view: WireView, registry: KeyRegistry, at: datetime) -> Verified:
-    """Check the event as it arrived; raise Unauthenticated naming the first reason it cannot be trusted."""
+def verify(view: WireView, registry: KeyRegistry, at: datetime, check: ed25519.Check = ed25519.verifies) -> Verified:
+    """Check the event as it arrived; raise Unauthenticated naming the first reason it cannot be trusted. `check`
+    answers whether a signature verifies (`ed25519.Check`)."""
     attributes = view.attributes
     source, event_type = attributes.get("source", ""), attributes.get("type", "")
     material_text = attributes.get(dsse.ATTRIBUTE)
@@ -198,7 +199,7 @@ def verify(view: WireView, registry: KeyRegistry, at: datetime) -> Verified:
             f"type {event_type} is published only by the {kind.producer} service (source "
             f"{service_source(kind.producer)}), but this event claims source {source!r}"
         )
-    key = _key_for(material, registry, source, at, _vouched_by_gateway(attributes, kind))
+    key = _key_for(material, registry, source, at, _vouched_by_gateway(attributes, kind), check)
     if dsse.core_digest(attributes, view.data) != material.core:
         raise Unauthenticated(
             f"a signed attribute or the data was changed after signing: the core digest (id, source, specversion, "
@@ -232,7 +233,12 @@ def _vouched_by_gateway(attributes: Mapping[str, str], kind: catalog.EventType |
 
 
 def _key_for(
-    material: dsse.Material, registry: KeyRegistry, source: str, at: datetime, via_gateway: bool = False
+    material: dsse.Material,
+    registry: KeyRegistry,
+    source: str,
+    at: datetime,
+    via_gateway: bool = False,
+    check: ed25519.Check = ed25519.verifies,
 ) -> RegisteredKey:
     """The registered key, for this source (or the gateway's, when it vouches for the source's organisation) and
     valid now, whose signature over the material verifies."""
@@ -261,7 +267,7 @@ def _key_for(
             f"not at {isoformat(at)}"
         )
     for (key, public), signature in current:
-        if dsse.verifies(material, public, signature):
+        if dsse.verifies(material, public, signature, check):
             return key
     raise Unauthenticated(
         f"the signature by key {current[0][0][0].key_id} does not verify: the verification material was altered "

@@ -1,4 +1,4 @@
-"""CPU-bound work on a batch spread over the machine's cores: a batch's signatures.
+"""CPU-bound work on a batch spread over the machine's cores: a batch's signatures, and its signature checks.
 
 Ed25519 signing and verification (libsodium, `contracts.ed25519`) release the GIL, so a batch's signatures made in
 one thread per core use the other cores. Reading and verifying a record is mostly Python (parsing, validation, the
@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final, TypeVar
+
+from contracts import ed25519
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -42,3 +44,39 @@ async def map_in_threads(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
 
 def _run(work: Callable[[T], R], share: Sequence[T]) -> list[R]:
     return [work(item) for item in share]
+
+
+Checks = list[tuple[bytes, bytes, bytes]]
+"""An item's signature checks: (public key, signature, message) each."""
+
+
+async def read_checking_later(read: Callable[[T, ed25519.Check], R], items: Sequence[T]) -> list[R]:
+    """`[read(item, ed25519.verifies) for item in items]`, with the signature checks made together in the threads.
+
+    A batch's records are read on the event loop's thread (the Python of it contends for the GIL in the threads),
+    but their Ed25519 checks need no GIL: each item is read with a check that notes what it is asked and answers
+    yes, and every noted check is then made in the threads. An item all of whose checks verify was read exactly as
+    with real checks, which would have answered the same; one with a check that fails is read again with real
+    checks (in that order a later one may have been asked, or the reason differ), which gives its exact reason."""
+    asked: list[Checks] = []
+
+    def assumed(item: T) -> R:
+        mine: Checks = []
+        asked.append(mine)
+
+        def check(public: bytes, signature: bytes, message: bytes) -> bool:
+            mine.append((public, signature, message))
+            return True
+
+        return read(item, check)
+
+    read_so = [assumed(item) for item in items]
+    verified = await map_in_threads(_all_verify, asked)
+    return [
+        result if ok else read(item, ed25519.verifies)
+        for item, result, ok in zip(items, read_so, verified, strict=True)
+    ]
+
+
+def _all_verify(checks: Checks) -> bool:
+    return all(ed25519.verifies(public, signature, message) for public, signature, message in checks)

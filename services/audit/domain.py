@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from contracts import limits
+from contracts import ed25519, limits
 from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry
@@ -124,9 +124,12 @@ def _header(name: str, value: bytes | None) -> tuple[str, str | None]:
     return storable(shown_name(name)), None if value is None else storable(value.decode("utf-8", "replace"))
 
 
-def entry_of(record: Received, dead_letter_topic: str, keys: KeyRegistry, at: datetime) -> Entry:
+def entry_of(
+    record: Received, dead_letter_topic: str, keys: KeyRegistry, at: datetime, check: ed25519.Check = ed25519.verifies
+) -> Entry:
     """Classify one record: a CloudEvent that verifies, one that does not (unauthenticated), a dead letter (keyed by
-    the rejected event), or a non-CloudEvent. Signatures are judged with the keys valid at `at`."""
+    the rejected event), or a non-CloudEvent. Signatures are judged with the keys valid at `at`, as `check` answers
+    (`ed25519.Check`)."""
     payload = record.value or b""
     headers = tuple(_header(name, value) for name, value in record.headers)
     by_name = {name: value for name, value in headers if value is not None}
@@ -146,7 +149,7 @@ def entry_of(record: Received, dead_letter_topic: str, keys: KeyRegistry, at: da
     elif event is not None:
         source, event_id = (event.source, event.id) if _identity_fits(event.source, event.id) else coordinates
         try:
-            signed_by_key = verify(read(payload, record.headers, record.key), keys, at).key.key_id
+            signed_by_key = verify(read(payload, record.headers, record.key), keys, at, check).key.key_id
             kind, reason, reason_message = "event", None, None
         except Unauthenticated as error:
             kind, reason, reason_message = "unauthenticated", Reason.UNAUTHENTICATED.value, storable(str(error))
