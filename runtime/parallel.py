@@ -4,7 +4,8 @@ Ed25519 signing and verification (libsodium, `contracts.ed25519`) release the GI
 one thread per core use the other cores. Reading and verifying a record is mostly Python (parsing, validation, the
 digests) around one check; in the threads it contended for the GIL with the event loop, so the pipeline and the audit
 read their records on the loop's thread: the audit spent 0.31-0.35 ms of CPU per event in catch-up with its records
-read in the threads, 0.21-0.29 ms on the loop's thread (docs/performance.md). Small batches, what light traffic
+read in the threads, 0.21-0.29 ms on the loop's thread (docs/performance.md). Only their checks go to the threads,
+all of a batch's together once its records are read (`read_checking_later`). Small batches, what light traffic
 brings, stay on the event loop's thread here too.
 """
 

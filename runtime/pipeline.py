@@ -41,6 +41,7 @@ from runtime.handling import Ended, Handler, HandlerContext, NeedsSavepoints, Ob
 from runtime.inbox import Outcome, claim_batch, claim_processed, record_to_blame
 from runtime.logging import get_logger, trace_ids
 from runtime.outbox import Outgoing, add_batch_rows
+from runtime.parallel import read_checking_later
 from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
 from runtime.records import Incoming
 from runtime.tracing import consume_span
@@ -78,7 +79,7 @@ class Pipeline:
         self._emitters = Emitters(source, topic_of, signer)
         self._types = {name: catalog.BY_NAME[name] for name in handlers}
         self._checks = checks or {}
-        self._admit = functools.partial(verdict, types=self._types, checks=self._checks, verify=verifier.check)
+        self._admit = functools.partial(verdict, types=self._types, checks=self._checks)
         self._on_committed = on_committed
         self._letters = DeadLetterWriter(clock, group_id, topic_of)
         self._observe = observe
@@ -97,9 +98,8 @@ class Pipeline:
 
         Raises (after a pause) while the database is unreachable, or while a record that failed is still within its
         tries: then nothing of the batch is committed, and the batch comes again from its first record."""
-        # On the event loop's thread: in worker threads, a record's Python (parsing, validation, the signature's
-        # digests) contended for the GIL and cost more CPU than the parallel checks saved (runtime.parallel).
-        admitted = [self._admit(record) for record in records]
+        # Read on the event loop's thread, their signature checks made together in the threads (runtime.parallel).
+        admitted = await read_checking_later(lambda r, check: self._admit(r, verify=self._verifier.by(check)), records)
         run = Pass(savepoints=False, in_hand=records[0], admitted=admitted)
         try:
             try:

@@ -6,12 +6,13 @@ not claim the inbox slot of the genuine event it imitates, so it is dead-lettere
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from contracts import keys
+from contracts import ed25519, keys
 from contracts.keys import KeyRegistry
 from contracts.rejections import Reason, Rejected
 from contracts.signing import Unauthenticated, Verified, read, verify
@@ -86,12 +87,17 @@ class EventVerifier:
         self._trusted = trusted
         self._clock = clock
 
-    def check(self, record: Incoming) -> Verified:
+    def check(self, record: Incoming, signature_check: ed25519.Check = ed25519.verifies) -> Verified:
+        """The record's verification, its signatures judged by `signature_check` (`ed25519.Check`)."""
         try:
             view = read(record.value or b"", record.headers, record.key)
-            return verify(view, self._trusted.current(), self._clock.now())
+            return verify(view, self._trusted.current(), self._clock.now(), signature_check)
         except Unauthenticated as error:
             raise Rejected(Reason.UNAUTHENTICATED, str(error)) from error
+
+    def by(self, signature_check: ed25519.Check) -> Callable[[Incoming], Verified]:
+        """`check` with its signatures judged by `signature_check`."""
+        return functools.partial(self.check, signature_check=signature_check)
 
 
 def _stamp(file: Path) -> tuple[int, int] | None:

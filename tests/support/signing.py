@@ -5,6 +5,8 @@ Every publisher in the tests signs as the real one would; the services under tes
 
 from __future__ import annotations
 
+import base64
+import json
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -61,3 +63,11 @@ def keys_for_tests() -> KeyFolder:
     for service in ("meetings", "evaluations", "notifications", "audit"):
         keys.ensure_service(service)
     return keys
+
+
+def with_signature_of(event: CloudEvent, other: CloudEvent) -> CloudEvent:
+    """The event with the signature of another event by the same key: well formed, and it does not verify."""
+    mine, theirs = (json.loads(base64.b64decode(e.dssematerial or "")) for e in (event, other))
+    mine["signatures"][0]["sig"] = theirs["signatures"][0]["sig"]
+    material = base64.b64encode(json.dumps(mine).encode()).decode()
+    return event.model_copy(update={"dssematerial": material})

@@ -3,27 +3,17 @@ out as it does with each check made as it comes, a signature that does not verif
 
 from __future__ import annotations
 
-import base64
-import json
-
 from contracts import ed25519, topics
 from contracts.envelope import CloudEvent
 from runtime import parallel
 from services.audit.chain import Entry
 from services.audit.domain import Received, entry_of
+from tests.support.signing import with_signature_of
 from tests.unit.audit.test_recording_rules import DEAD_LETTER, KEYS, NOW, cloud_event, report
 
 
 def read(record: Received, check: ed25519.Check) -> Entry:
     return entry_of(record, DEAD_LETTER, KEYS, NOW, check)
-
-
-def with_signature_of(event: CloudEvent, other: CloudEvent) -> CloudEvent:
-    """The event with the signature of another event by the same key: well formed, and it does not verify."""
-    mine, theirs = (json.loads(base64.b64decode(e.dssematerial or "")) for e in (event, other))
-    mine["signatures"][0]["sig"] = theirs["signatures"][0]["sig"]
-    material = base64.b64encode(json.dumps(mine).encode()).decode()
-    return event.model_copy(update={"dssematerial": material})
 
 
 def genuine() -> CloudEvent:
