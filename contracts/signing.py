@@ -107,6 +107,8 @@ class EventSigning:
 
     message: bytes
     finish: Callable[[bytes], tuple[CloudEvent, bytes]]
+    value: Callable[[bytes], bytes]
+    """The signed event's exact bytes alone: no model of the signed event made (the outbox needs none)."""
 
 
 def signing(event: CloudEvent, key_id: str) -> EventSigning:
@@ -126,18 +128,21 @@ def signing(event: CloudEvent, key_id: str) -> EventSigning:
             signed = unsigned.model_copy(update={"dssematerial": general.material(signature)})
             return signed, signed.to_bytes()
 
-        return EventSigning(general.message, reserialized)
+        return EventSigning(general.message, reserialized, lambda signature: reserialized(signature)[1])
     cut = value.index(_DATA_MEMBER)
     view = WireView(
         unsigned.model_dump(mode="json", exclude_none=True, exclude={"data"}), value[cut + len(_DATA_MEMBER) : -1]
     )
     prepared = dsse.to_sign(view.attributes, view.data, extensions_of(view), key_id)
 
-    def inserted(signature: bytes) -> tuple[CloudEvent, bytes]:
+    def inserted(signature: bytes) -> bytes:
+        return value[:cut] + _member(prepared.material(signature)) + value[cut:]
+
+    def finished(signature: bytes) -> tuple[CloudEvent, bytes]:
         material = prepared.material(signature)
         return unsigned.model_copy(update={"dssematerial": material}), value[:cut] + _member(material) + value[cut:]
 
-    return EventSigning(prepared.message, inserted)
+    return EventSigning(prepared.message, finished, inserted)
 
 
 def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:

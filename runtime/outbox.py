@@ -42,8 +42,15 @@ class Unsigned:
         return self.finished(pending, _signature((self.signer, pending.message)))
 
     def finished(self, pending: EventSigning, signature: bytes) -> OutboxRow:
-        event, value = pending.finish(signature)
-        return (self.topic, event.partitionkey.encode(), event.kafka_headers(), value, event.id, event.type)
+        event = self.event  # as signed but for `dssematerial`, which only the bytes carry
+        return (
+            self.topic,
+            event.partitionkey.encode(),
+            event.kafka_headers(),
+            pending.value(signature),
+            event.id,
+            event.type,
+        )
 
 
 Outgoing = OutboxRow | Unsigned
