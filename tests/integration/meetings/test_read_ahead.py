@@ -15,13 +15,6 @@ import pytest
 from contracts import reference, topics
 from contracts.envelope import CloudEvent
 from contracts.events.base import EventData
-from contracts.events.meetings import (
-    ActionItem,
-    ActionItemCompleted,
-    ContactMeetingCancelled,
-    ContactMeetingScheduled,
-    MeetingKind,
-)
 from runtime import db
 from runtime.clock import ManualClock
 from runtime.pipeline import Pipeline
@@ -30,54 +23,19 @@ from runtime.verification import EventVerifier, TrustedKeys
 from services.meetings import checks, handlers, repository, timing
 from services.meetings.app import MIGRATIONS
 from tests.integration.meetings.helpers import SOURCE
-from tests.support.events import vestland_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import cloud_event
 from tests.support.signing import keys_for_tests
+from tests.unit.meetings import builders
+from tests.unit.meetings.builders import cancelled, completed, item, scheduled
 
 NOW = datetime(2022, 5, 2, 8, tzinfo=UTC)
 LOAD = "load_before_minutes"
 
 
 def held(meeting_id: str, held_on: date, *item_ids: str) -> EventData:
-    items = tuple(
-        ActionItem(action_item_id=i, text="Kartlegge status", owner="ks-vestland", due_on=date(2022, 9, 1))
-        for i in item_ids or (f"{meeting_id}-a1",)
-    )
-    return vestland_meeting_held(meeting_id, held_on=held_on).model_copy(update={"action_items": items})
-
-
-def planned(meeting_id: str) -> EventData:
-    return ContactMeetingScheduled(
-        meeting_id=meeting_id,
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.REGIONAL,
-        region="vestland",
-        scheduled_for=datetime(2022, 3, 1, 10, tzinfo=UTC),
-        title="Kontaktmøte Vestland",
-        organiser="sf-vestland",
-        county="46",
-    )
-
-
-def completed(action_item_id: str, meeting_id: str) -> EventData:
-    return ActionItemCompleted(
-        action_item_id=action_item_id,
-        meeting_id=meeting_id,
-        agreement_id="leve-hele-livet-2019-2023",
-        completed_on=date(2022, 3, 1),
-        completed_by="ks-vestland",
-    )
-
-
-def cancelled(meeting_id: str) -> EventData:
-    return ContactMeetingCancelled(
-        meeting_id=meeting_id,
-        agreement_id="leve-hele-livet-2019-2023",
-        kind=MeetingKind.REGIONAL,
-        region="vestland",
-        reason="Flyttet til neste kvartal",
-    )
+    items = tuple(item(i, due_on=date(2022, 9, 1)) for i in item_ids or (f"{meeting_id}-a1",))
+    return builders.held(meeting_id, held_on=held_on, items=items)
 
 
 class Shape(NamedTuple):
@@ -108,7 +66,7 @@ BATCHES: dict[str, Shape] = {
         False, lambda: [held("m1", date(2022, 3, 10), "a1"), held("m2", date(2022, 3, 11), "a1", "a2")]
     ),
     "a plan, its minutes and another's cancellation": Shape(
-        False, lambda: [planned("m1"), held("m1", date(2022, 3, 10)), planned("m2"), cancelled("m2")]
+        False, lambda: [scheduled("m1"), held("m1", date(2022, 3, 10)), scheduled("m2"), cancelled("m2")]
     ),
 }
 
