@@ -6,7 +6,7 @@ from typing import Any, TypeGuard
 
 from contracts import limits
 from runtime.admission import CE_PREFIX
-from runtime.json_reading import DECODER, UNSTORABLE
+from runtime.json_reading import DECODER, PARSE_DEPTH, UNSTORABLE, nests_deeper_than
 from runtime.records import Incoming
 
 
@@ -32,7 +32,8 @@ def _attributes_leniently(record: Incoming) -> dict[str, Any]:
     if attributes:
         return attributes
     try:
-        parsed = DECODER.decode((record.value or b"").decode("utf-8"))
+        text = (record.value or b"").decode("utf-8")
+        parsed = None if nests_deeper_than(text, PARSE_DEPTH) else DECODER.decode(text)
     except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError covers JSON errors and our limits
         return {}
     return parsed if isinstance(parsed, dict) else {}

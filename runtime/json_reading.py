@@ -56,13 +56,15 @@ def read_json(value: bytes, what: str = "the value") -> Any:
         text = value.decode("utf-8")
     except UnicodeDecodeError as error:
         raise Rejected(Reason.NOT_JSON, f"{what} is not UTF-8 text: byte {error.start} is not valid UTF-8") from error
+    if nests_deeper_than(text, PARSE_DEPTH):
+        raise Rejected(Reason.INVALID_DATA, TOO_DEEP)
     try:
         raw = DECODER.decode(text)
     except _NotReadable as error:
         raise Rejected(Reason.INVALID_DATA, f"{what}: {error}") from error
     except json.JSONDecodeError as error:
         raise Rejected(Reason.NOT_JSON, f"{what} is not JSON: {error}") from error
-    except RecursionError as error:
+    except RecursionError as error:  # not expected below PARSE_DEPTH; kept as the last guard
         raise Rejected(Reason.INVALID_DATA, TOO_DEEP) from error
     too_deep, unstorable = _scan(raw) if _needs_scan(text) else (False, None)
     if too_deep:
@@ -73,6 +75,33 @@ def read_json(value: bytes, what: str = "the value") -> Any:
             f"{unstorable or what}: text must not contain the NUL character (U+0000) or a lone surrogate",
         )
     return raw
+
+
+PARSE_DEPTH = 400
+"""Text nesting deeper than this is not parsed at all. The parser recurses once per level: left to run into the
+interpreter's recursion limit (a thousand frames) it raised RecursionError, which was caught, but anything that ran
+meanwhile so near the limit failed too: a finalizer the collector called there raised an exception nobody could
+even print (the fuzz test met it once in CI). Far above any event's depth (`limits.MAX_DEPTH`), far below the
+limit."""
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*(?:"|$)|[\[\]{}]', re.DOTALL)
+"""A JSON string (to its closing quote, or the end of an unterminated one), or a bracket outside strings."""
+
+
+def nests_deeper_than(text: str, depth: int) -> bool:
+    """Whether the text's brackets outside strings nest deeper than `depth`: a scan without recursion, for text that
+    may be too deep to parse (what the parser would refuse anyway, unbalanced brackets, counts as nested)."""
+    if text.count("[") + text.count("{") <= depth:
+        return False
+    level = 0
+    for token in _STRUCTURE.finditer(text):
+        first = text[token.start()]
+        if first in "[{":
+            level += 1
+            if level > depth:
+                return True
+        elif first in "]}":
+            level -= 1
+    return False
 
 
 _SUSPECT_ESCAPE = re.compile(r"\\u(0000|[dD][89a-fA-F])")

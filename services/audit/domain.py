@@ -22,6 +22,7 @@ from contracts.signing import Unauthenticated, read, verify
 from runtime.admission import envelope_of
 from runtime.db import storable
 from runtime.header_names import shown_name
+from runtime.json_reading import PARSE_DEPTH, nests_deeper_than
 from runtime.records import Incoming
 from services.audit.chain import Entry, Kind
 
@@ -71,7 +72,10 @@ _STRICT_JSON: Final = json.JSONDecoder(parse_constant=_reject_constant, parse_fl
 def parse_json(payload: bytes) -> Any:
     """The payload as storable JSON, or None when it is not strict JSON."""
     try:
-        parsed = _STRICT_JSON.decode(payload.decode("utf-8"))
+        text = payload.decode("utf-8")
+        if nests_deeper_than(text, PARSE_DEPTH):  # kept as bytes: too deep to parse safely (runtime.json_reading)
+            return None
+        parsed = _STRICT_JSON.decode(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     # Strict JSON can only carry NUL or a lone surrogate as a \u escape; most payloads need no walk at all.
