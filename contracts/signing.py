@@ -135,14 +135,14 @@ def signing(event: CloudEvent, key_id: str) -> EventSigning:
     )
     prepared = dsse.to_sign(view.attributes, view.data, extensions_of(view), key_id)
 
-    def inserted(signature: bytes) -> bytes:
-        return value[:cut] + _member(prepared.material(signature)) + value[cut:]
+    def inserted(material: str) -> bytes:
+        return value[:cut] + _member(material) + value[cut:]
 
     def finished(signature: bytes) -> tuple[CloudEvent, bytes]:
         material = prepared.material(signature)
-        return unsigned.model_copy(update={"dssematerial": material}), value[:cut] + _member(material) + value[cut:]
+        return unsigned.model_copy(update={"dssematerial": material}), inserted(material)
 
-    return EventSigning(prepared.message, finished, inserted)
+    return EventSigning(prepared.message, finished, lambda signature: inserted(prepared.material(signature)))
 
 
 def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:

@@ -24,8 +24,10 @@ Deps = reference.ReferenceData
 """The reference data the handlers validate against."""
 
 
-async def _apply(ctx: HandlerContext, decision: Decision) -> int:
-    return await applier.apply(decision, conn=ctx.conn, emitter=ctx.emitter, now=ctx.now, log=ctx.log)
+async def _apply(ctx: HandlerContext, decision: Decision, *, deferred: bool = False) -> int:
+    """Carry out the decision; with `deferred`, its rows go with the batch's deferred writes (`ctx.writes`)."""
+    writes = ctx.writes if deferred else None
+    return await applier.apply(decision, conn=ctx.conn, emitter=ctx.emitter, now=ctx.now, log=ctx.log, writes=writes)
 
 
 async def _apply_timer(tctx: TimerContext, decision: Decision) -> None:
@@ -65,11 +67,9 @@ async def record_held_meeting(deps: Deps, ctx: HandlerContext, minutes: ContactM
         now=ctx.now,
         correlation_id=ctx.event.correlationid,
     )
-    if ahead is None:
-        await _apply(ctx, decision)
-        return
-    ahead.decided(decision)
-    await applier.apply(decision, conn=ctx.conn, emitter=ctx.emitter, now=ctx.now, log=ctx.log, writes=ctx.writes)
+    if ahead is not None:
+        ahead.decided(decision)
+    await _apply(ctx, decision, deferred=ahead is not None)
 
 
 async def complete_action_item(deps: Deps, ctx: HandlerContext, completed: ActionItemCompleted) -> None:
