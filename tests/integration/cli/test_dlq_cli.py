@@ -38,7 +38,7 @@ async def test_the_list_shortens_a_long_message_between_words_and_show_prints_it
     }
 
     listed = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "list"], env=env)
-    row = next(line for line in listed.output.splitlines() if "invalid_reference" in line)
+    row = next(line for line in listed.stdout.splitlines() if "invalid_reference" in line)
     ref = row.strip("│ ").split()[0]
     shown = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "show", ref], env=env)
     shown_json = await asyncio.to_thread(CliRunner().invoke, app, ["dlq", "show", ref, "--json"], env=env)

@@ -129,7 +129,10 @@ def of_type(events: list[dict[str, Any]], suffix: str) -> list[dict[str, Any]]:
 
 
 def run_cli(settings: NotificationsSettings, *args: str) -> str:
-    """The operator's CLI against the service's schema; call it in a thread, it runs its own event loop."""
+    """The operator's CLI against the service's schema; call it in a thread, it runs its own event loop.
+
+    Only what the CLI printed to stdout: the runner swaps the process's stderr while it runs, so a log line of the
+    service running beside it in the test lands in `result.output` too."""
     env = {
         "DATABASE_URL": settings.database_url,
         "DB_SCHEMA": settings.schema_name,
@@ -137,4 +140,4 @@ def run_cli(settings: NotificationsSettings, *args: str) -> str:
     }
     result = CliRunner().invoke(cli.app, list(args), env=env)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
