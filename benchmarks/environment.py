@@ -184,15 +184,16 @@ class ServiceProcess:
             raise RuntimeError(f"{self.service} exited with {self.process.returncode}:\n" + "\n".join(tail))
 
     def rss_mib(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """The service's resident memory and its check processes' (runtime.check_processes)."""
+        return sum(_rss_kib(pid) for pid in (self.pid, *_children(self.pid))) / 1024
 
     def cpu_seconds(self) -> float:
-        stat = Path(f"/proc/{self.pid}/stat").read_text()
-        fields = stat[stat.rfind(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """The service's CPU time and its check processes', live or ended (an ended child's is in the parent's)."""
+        own = _stat(self.pid)
+        ticks = sum(int(own[n]) for n in (11, 12, 13, 14)) + sum(
+            int(fields[11]) + int(fields[12]) for fields in map(_stat, _children(self.pid))
+        )
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     async def stop(self) -> None:
         if self.process.poll() is None:
@@ -226,3 +227,28 @@ async def running(
     finally:
         for process in started:
             await process.stop()
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command's name: state is [0], ppid [1], utime [11], stime [12], cutime [13]."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:  # ended since it was listed
+        return ["X", "0", *["0"] * 20]
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _stat(int(entry.name))[1] == str(pid)
+    ]
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except FileNotFoundError:
+        return 0
+    return next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)

@@ -18,6 +18,7 @@ from aiokafka import ConsumerRecord
 
 from contracts.signing import Signer
 from runtime.admission import Check
+from runtime.check_processes import CheckProcesses
 from runtime.clock import Clock
 from runtime.handling import Handler
 from runtime.observability import Metrics
@@ -39,6 +40,10 @@ class Running(Protocol):
 
     @property
     def metrics(self) -> Metrics: ...
+
+    @property
+    def check_processes(self) -> CheckProcesses:
+        """Where a large batch's signature checks are made (runtime.parallel.read_checking_later)."""
 
     def wake_relay(self) -> None:
         """Publish the outbox now rather than at the next poll."""

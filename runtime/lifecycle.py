@@ -1,5 +1,4 @@
-"""Starting and stopping a service, the same code for every service: database, producer, relay, timers, retention,
-consumers, the service's own start-up work and workers, and the health endpoint; then all of it in reverse."""
+"""Starting and stopping every service the same way: database, producer, relay, timers, consumers, workers, health."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from contracts import topics
 from contracts.signing import Signer
 from runtime import db, readiness, tracing
+from runtime.check_processes import CheckProcesses
 from runtime.clock import Clock
 from runtime.definition import ServiceDefinition, Worker
 from runtime.emitters import Emitters
@@ -36,8 +36,7 @@ from runtime.timers import TimerRunner
 from runtime.verification import EventVerifier, TrustedKeys
 
 RAW_RETRY_PAUSE_SECONDS = 1.0
-"""A raw handler (the dead-letter topic's) that finds the database away waits this long before its record comes
-again, so an outage does not spin the consumer."""
+"""How long a raw handler (the dead-letter topic's) that finds the database away waits before its record again."""
 
 
 class ServiceRuntime:
@@ -55,6 +54,8 @@ class ServiceRuntime:
         self._workers: dict[str, Worker] = {}
         self._worker_tasks: list[asyncio.Task[None]] = []
         self._opened = contextlib.AsyncExitStack()
+        self.check_processes = CheckProcesses()  # started by the first large batch, ended after the workers
+        self._opened.push_async_callback(self.check_processes.close)
         self.relay: OutboxRelay | None = None
         self.timers: TimerRunner | None = None
         self.retention: Retention | None = None
@@ -155,7 +156,6 @@ class ServiceRuntime:
         return Pipeline(
             pool=self.pool,
             clock=self.clock,
-            service=s.service_name,
             group_id=s.group_id,
             source=s.event_source,
             topic_of=s.topic,
@@ -167,6 +167,7 @@ class ServiceRuntime:
             observe=self.metrics.observe_record,
             dead_letters=topic not in d.secondary,
             max_tries=s.max_record_tries,
+            checks_elsewhere=self.check_processes,
         )
 
     async def stop(self) -> None:

@@ -4,9 +4,10 @@ Ed25519 signing and verification (libsodium, `contracts.ed25519`) release the GI
 one thread per core use the other cores. Reading and verifying a record is mostly Python (parsing, validation, the
 digests) around one check; in the threads it contended for the GIL with the event loop, so the pipeline and the audit
 read their records on the loop's thread: the audit spent 0.31-0.35 ms of CPU per event in catch-up with its records
-read in the threads, 0.21-0.29 ms on the loop's thread (docs/performance.md). Only their checks go to the threads,
-all of a batch's together once its records are read (`read_checking_later`). Small batches, what light traffic
-brings, stay on the event loop's thread here too.
+read in the threads, 0.21-0.29 ms on the loop's thread (docs/performance.md). Only their checks go elsewhere
+(`read_checking_later`): to the service's check processes, a chunk at a time as its records are read, or, while
+those are not running, to the threads once all are read. Small batches, what light traffic brings, stay on the event
+loop's thread here too.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Final, TypeVar
 
 from contracts import ed25519
+from runtime.check_child import Checks
+from runtime.check_processes import CheckProcesses, CheckProcessGone
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 WORKERS: Final = max(1, os.cpu_count() or 1)
 SMALL_BATCH: Final = 128
+CHUNK: Final = 64
+"""Items whose checks go to a check process together: 64 messages fit a pipe's buffer many times over, so the loop
+hands a chunk over without waiting, and the last one's checks are a few milliseconds."""
 """Fewer items than this are done inline: a share handed to a thread waits for a wake-up and then for the GIL, up to
 a switch interval (5 ms) while the event loop runs Python; 128 signatures take about 3 ms inline."""
 _POOL: Final = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="lhl-cpu")
@@ -47,16 +53,14 @@ def _run(work: Callable[[T], R], share: Sequence[T]) -> list[R]:
     return [work(item) for item in share]
 
 
-Checks = list[tuple[bytes, bytes, bytes]]
-"""An item's signature checks: (public key, signature, message) each."""
+async def read_checking_later(
+    read: Callable[[T, ed25519.Check], R], items: Sequence[T], elsewhere: CheckProcesses | None = None
+) -> list[R]:
+    """`[read(item, ed25519.verifies) for item in items]`, with the signature checks made elsewhere.
 
-
-async def read_checking_later(read: Callable[[T, ed25519.Check], R], items: Sequence[T]) -> list[R]:
-    """`[read(item, ed25519.verifies) for item in items]`, with the signature checks made together in the threads.
-
-    A batch's records are read on the event loop's thread (the Python of it contends for the GIL in the threads),
-    but their Ed25519 checks need no GIL: each item is read with a check that notes what it is asked and answers
-    yes, and every noted check is then made in the threads. An item all of whose checks verify was read exactly as
+    A batch's records are read on the event loop's thread, but their Ed25519 checks need none of it: each item is
+    read with a check that notes what it is asked and answers yes, and every noted check is then made `elsewhere`
+    (each chunk as soon as it is read) or in the threads. An item all of whose checks verify was read exactly as
     with real checks, which would have answered the same; one with a check that fails is read again with real
     checks (in that order a later one may have been asked, or the reason differ), which gives its exact reason."""
     asked: list[Checks] = []
@@ -71,12 +75,28 @@ async def read_checking_later(read: Callable[[T, ed25519.Check], R], items: Sequ
 
         return read(item, check)
 
-    read_so = [assumed(item) for item in items]
-    verified = await map_in_threads(_all_verify, asked)
+    if elsewhere is None or len(items) < SMALL_BATCH or not elsewhere.ready():
+        read_so = [assumed(item) for item in items]
+        verified = await map_in_threads(_all_verify, asked)
+    else:
+        read_so, sent = [], []
+        for start in range(0, len(items), CHUNK):
+            read_so += [assumed(item) for item in items[start : start + CHUNK]]
+            sent.append((start, elsewhere.submit(asked[start : start + CHUNK])))
+            await asyncio.sleep(0)  # the loop writes what the pipe did not take at once
+        verified = [ok for start, answer in sent for ok in await _answered(answer, asked[start : start + CHUNK])]
     return [
         result if ok else read(item, ed25519.verifies)
         for item, result, ok in zip(items, read_so, verified, strict=True)
     ]
+
+
+async def _answered(answer: asyncio.Future[list[bool]], asked: list[Checks]) -> list[bool]:
+    """A check process's answer, or, when it died meanwhile, the same checks made in the threads."""
+    try:
+        return await answer
+    except CheckProcessGone:
+        return await map_in_threads(_all_verify, asked)
 
 
 def _all_verify(checks: Checks) -> bool:

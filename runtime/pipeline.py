@@ -1,18 +1,17 @@
 """The consume pipeline: decode, validate, deduplicate, handle, or dead-letter with a reason; a batch (a partition's
 records of a poll, or a small poll's partitions of one topic: runtime.partitions) in one transaction.
 
-Every record ends in exactly one of four ways, whatever its bytes, key, headers and size: processed, a duplicate of
-one already handled (no second effect), skipped (an invalid event on a topic another service owns), or
-dead-lettered with a reason; the first and last are recorded in the inbox in the same transaction as their
-effects. Only the database being unreachable makes a record come again (after a pause); a record that keeps
-failing while the database answers is dead-lettered as handler_error after a bounded number of tries.
+Every record ends in one of four ways, whatever its bytes, key, headers and size: processed, a duplicate (no second
+effect), skipped (an invalid event on a topic another service owns), or dead-lettered with a reason; the first and
+last are recorded in the inbox with their effects. Only the database being unreachable makes a record come again
+(after a pause); one that keeps failing while the database answers is dead-lettered as handler_error after a
+bounded number of tries.
 
 One commit (and fsync) per batch, whatever its size: one per record capped a service at about 80 events/s. A
-rejected record rolls back its own savepoint and is dead-lettered in the same transaction, so the records around it
-still commit; a batch that cannot commit (the database away, a record still within its tries) commits nothing and
-comes again from its first record. A savepoint costs two round trips, as much as a small handler's statements, so a
-batch is first taken without them, and only when one of its records fails is it rolled back and taken again with a
-savepoint per record (`NeedsSavepoints`). What commits is the same either way."""
+rejected record rolls back its own savepoint and is dead-lettered in the same transaction, so the rest still commit;
+a batch that cannot commit (the database away, a record within its tries) commits nothing and comes again. A
+savepoint costs two round trips, so a batch is first taken without them, and only when a record fails is it taken
+again with one per record (`NeedsSavepoints`). What commits is the same either way."""
 
 from __future__ import annotations
 
@@ -33,6 +32,7 @@ from contracts.rejections import Reason, Rejected
 from contracts.signing import Signer
 from runtime import handling
 from runtime.admission import Admitted, Check, verdict
+from runtime.check_processes import CheckProcesses
 from runtime.clock import Clock
 from runtime.db import Connection, still_usable
 from runtime.dead_lettering import DeadLetterWriter, Named, unread
@@ -42,7 +42,7 @@ from runtime.inbox import Outcome, claim_batch, claim_processed, record_to_blame
 from runtime.logging import get_logger, trace_ids
 from runtime.outbox import Outgoing, add_batch_rows
 from runtime.parallel import read_checking_later
-from runtime.polling import INFRASTRUCTURE_ERRORS as INFRASTRUCTURE_ERRORS  # still importable from here
+from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.records import Incoming
 from runtime.tracing import consume_span
 from runtime.tries import Tries
@@ -58,7 +58,6 @@ class Pipeline:
         *,
         pool: asyncpg.Pool,
         clock: Clock,
-        service: str,
         group_id: str,
         source: str,
         topic_of: Callable[[str], str],
@@ -70,36 +69,35 @@ class Pipeline:
         observe: Observe | None = None,
         dead_letters: bool = True,
         max_tries: int = 5,
+        checks_elsewhere: CheckProcesses | None = None,
     ) -> None:
         self._pool = pool
         self._clock = clock
-        self._service = service
         self._handlers = handlers
         self._verifier = verifier
         self._emitters = Emitters(source, topic_of, signer)
-        self._types = {name: catalog.BY_NAME[name] for name in handlers}
-        self._checks = checks or {}
-        self._admit = functools.partial(verdict, types=self._types, checks=self._checks)
+        types = {name: catalog.BY_NAME[name] for name in handlers}
+        self._admit = functools.partial(verdict, types=types, checks=checks or {})
         self._on_committed = on_committed
         self._letters = DeadLetterWriter(clock, group_id, topic_of)
         self._observe = observe
         self._dead_letters = dead_letters
         self._tries = Tries(max_tries)
         self._tracer = trace.get_tracer("lhl.pipeline")
+        self._elsewhere = checks_elsewhere
 
     async def process(self, record: Incoming) -> Outcome:
         """Handle one record (a batch of one); raises as `process_batch` does."""
-        [outcome] = await self.process_batch([record])
-        return outcome
+        return (await self.process_batch([record]))[0]
 
     async def process_batch(self, records: Sequence[Incoming]) -> list[Outcome]:
-        """Handle records of one topic, in their order (each partition's in its own), in one transaction; returns
-        their outcomes.
+        """Handle records of one topic in their order (each partition's in its own) in one transaction: outcomes.
 
         Raises (after a pause) while the database is unreachable, or while a record that failed is still within its
         tries: then nothing of the batch is committed, and the batch comes again from its first record."""
-        # Read on the event loop's thread, their signature checks made together in the threads (runtime.parallel).
-        admitted = await read_checking_later(lambda r, check: self._admit(r, verify=self._verifier.by(check)), records)
+        admitted = await read_checking_later(
+            lambda r, check: self._admit(r, verify=self._verifier.by(check)), records, self._elsewhere
+        )
         run = Pass(savepoints=False, in_hand=records[0], admitted=admitted)
         try:
             try:

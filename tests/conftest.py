@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from lhl.acls import apply_namespace, remove_namespace
+from runtime.check_processes import CheckProcesses
 from tests.support.infra import SERVICES, Infra, provide
 from tests.support.kafka import Bus, delete_topics_with_prefix
 
@@ -55,6 +56,18 @@ async def hang_reporter(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     reporter = asyncio.create_task(report_later())
     yield
     reporter.cancel()
+
+
+@pytest.fixture(params=["threads", "processes"])
+async def checks_elsewhere(request: pytest.FixtureRequest) -> AsyncIterator[CheckProcesses | None]:
+    """Where a large batch's signature checks are made: the threads (None) or started check processes."""
+    if request.param == "threads":
+        yield None
+        return
+    processes = CheckProcesses()
+    assert await processes.start()
+    yield processes
+    await processes.close()
 
 
 @pytest.fixture

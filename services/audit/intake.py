@@ -75,7 +75,8 @@ class AuditIntake:
         s = self.settings
         self._running = running
         keys = TrustedKeys.installed(s.key_registry_path)
-        self._recorder = Recorder(running.pool, running.clock, s.topic(topics.DEAD_LETTER), keys)
+        dead_letters = s.topic(topics.DEAD_LETTER)
+        self._recorder = Recorder(running.pool, running.clock, dead_letters, keys, running.check_processes)
         self._head_key = checkpoints.load_signing_key(s.audit_signing_key) if s.audit_signing_key else None
         if s.audit_checkpoint_interval_seconds > 0 and not s.audit_signing_key:
             self.log.warning("audit_checkpoints_off", why="no audit_signing_key configured")

@@ -17,6 +17,7 @@ import asyncpg
 
 from contracts import ed25519
 from contracts.keys import KeyRegistry
+from runtime.check_processes import CheckProcesses
 from runtime.clock import Clock
 from runtime.db import Connection
 from runtime.logging import get_logger
@@ -39,8 +40,16 @@ class BatchOutcome:
 class Recorder:
     """The audit consumer's effect: the chain is extended in Kafka's delivery order, one batch at a time."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, dead_letter_topic: str, keys: TrustedKeys) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        dead_letter_topic: str,
+        keys: TrustedKeys,
+        checks_elsewhere: CheckProcesses | None = None,
+    ) -> None:
         self._pool = pool
+        self._elsewhere = checks_elsewhere
         self._keys = keys
         self._clock = clock
         self._dead_letter_topic = dead_letter_topic
@@ -52,9 +61,10 @@ class Recorder:
         started = time.perf_counter()
         verified_at, registry = self._clock.now(), self._keys.current()
         # Read on the event loop's thread, as the pipeline reads its records (runtime.parallel): a fifth less CPU
-        # than in the worker threads. Their signature checks are made afterwards, together, in the threads; a record
+        # than in the worker threads. Their signature checks are made meanwhile in the check processes; a record
         # with one that fails is read again with its checks made as they come, which gives its exact reason.
-        entries = await read_checking_later(functools.partial(self._entry_of, registry=registry, at=verified_at), batch)
+        read = functools.partial(self._entry_of, registry=registry, at=verified_at)
+        entries = await read_checking_later(read, batch, self._elsewhere)
         try:
             records, conflicting, head = await self._in_one_transaction(entries, one_by_one=False)
         except INFRASTRUCTURE_ERRORS:

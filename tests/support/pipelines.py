@@ -12,6 +12,7 @@ import asyncpg
 
 from contracts import catalog
 from runtime import db
+from runtime.check_processes import CheckProcesses
 from runtime.clock import ManualClock
 from runtime.handling import Handler
 from runtime.pipeline import Pipeline
@@ -36,13 +37,14 @@ async def runtime_pool(infra: Infra, schema: str, *statements: str) -> AsyncIter
         await created.close()
 
 
-def held_meeting_pipeline(pool: asyncpg.Pool, handler: Handler, *, name: str, max_tries: int) -> Pipeline:
+def held_meeting_pipeline(
+    pool: asyncpg.Pool, handler: Handler, *, name: str, max_tries: int, checks_elsewhere: CheckProcesses | None = None
+) -> Pipeline:
     clock = ManualClock(datetime(2021, 9, 2, tzinfo=UTC))
     keys = keys_for_tests()
     return Pipeline(
         pool=pool,
         clock=clock,
-        service=name,
         group_id=f"lhl-{name}",
         source=f"/lhl/{name}",
         topic_of=lambda topic: topic,
@@ -50,4 +52,5 @@ def held_meeting_pipeline(pool: asyncpg.Pool, handler: Handler, *, name: str, ma
         verifier=EventVerifier(TrustedKeys.installed(keys.registry), clock),
         signer=keys.ensure_service("meetings"),
         max_tries=max_tries,
+        checks_elsewhere=checks_elsewhere,
     )

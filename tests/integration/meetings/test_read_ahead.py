@@ -143,7 +143,6 @@ def meetings_pipeline(pool: db.Pool) -> Pipeline:
     return Pipeline(
         pool=pool,
         clock=clock,
-        service="meetings",
         group_id="lhl-meetings",
         source="/lhl/meetings",
         topic_of=lambda topic: topic,

@@ -1,5 +1,6 @@
-"""The pipeline reads a batch with its signature checks made together in the threads: a record whose signature
-does not verify is dead-lettered as unauthenticated with its exact reason, alone, and the rest are handled."""
+"""The pipeline reads a batch with its signature checks made elsewhere, in the check processes or together in the
+threads: a record whose signature does not verify is dead-lettered as unauthenticated with its exact reason, alone,
+and the rest are handled."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from contracts import topics
 from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE
 from contracts.envelope import CloudEvent
 from runtime import db, parallel
+from runtime.check_processes import CheckProcesses
 from runtime.handling import HandlerContext
 from runtime.records import Incoming
 from tests.integration.runtime.test_batches import event_id_of, held_records
@@ -28,16 +30,21 @@ async def pool(infra: Infra, run_id: str) -> AsyncIterator[db.Pool]:
 
 
 async def test_a_signature_that_does_not_verify_in_a_large_batch_is_refused_alone_with_its_reason(
-    pool: db.Pool,
+    pool: db.Pool, checks_elsewhere: CheckProcesses | None
 ) -> None:
-    records = held_records(parallel.SMALL_BATCH + 8)  # enough for the checks to go to the threads
+    records = held_records(parallel.SMALL_BATCH + 8)  # enough for the checks to go elsewhere
     forged = with_signature_of(event_of(records[5]), event_of(records[6]))
     records[5] = Incoming(topics.MEETINGS_INGRESS, 0, records[5].offset, records[5].key, forged.to_bytes())
 
     async def handle(ctx: HandlerContext, data: Any) -> None:
         await ctx.conn.execute("INSERT INTO seen (event_id) VALUES ($1)", ctx.event.id)
 
-    outcomes = await held_meeting_pipeline(pool, handle, name="checks", max_tries=3).process_batch(records)
+    outcomes = await held_meeting_pipeline(
+        pool, handle, name="checks", max_tries=3, checks_elsewhere=checks_elsewhere
+    ).process_batch(records)
+
+    if checks_elsewhere is not None:
+        assert checks_elsewhere.sent == len(records)
 
     assert outcomes == ["dead_lettered" if n == 5 else "processed" for n in range(len(records))]
     seen = await pool.fetch("SELECT event_id FROM seen ORDER BY n")

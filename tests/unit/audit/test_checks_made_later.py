@@ -1,11 +1,13 @@
-"""The audit reads a batch with its signature checks made afterwards, together in the threads; every record comes
-out as it does with each check made as it comes, a signature that does not verify with its exact reason."""
+"""The audit reads a batch with its signature checks made elsewhere, in the check processes or in the threads; every
+record comes out as it does with each check made as it comes, a signature that does not verify with its exact
+reason."""
 
 from __future__ import annotations
 
 from contracts import ed25519, topics
 from contracts.envelope import CloudEvent
 from runtime import parallel
+from runtime.check_processes import CheckProcesses
 from services.audit.chain import Entry
 from services.audit.domain import Received, entry_of
 from tests.support.signing import with_signature_of
@@ -20,15 +22,20 @@ def genuine() -> CloudEvent:
     return cloud_event(report(), source="/statsforvalteren/vestland/rapportering", region="vestland")
 
 
-async def test_a_batch_read_with_its_checks_made_later_is_what_each_check_made_at_once_gives() -> None:
-    events = [genuine() for _ in range(parallel.SMALL_BATCH + 20)]  # enough for the checks to go to the threads
+async def test_a_batch_read_with_its_checks_made_later_is_what_each_check_made_at_once_gives(
+    checks_elsewhere: CheckProcesses | None,
+) -> None:
+    events = [genuine() for _ in range(parallel.SMALL_BATCH + 20)]  # enough for the checks to go elsewhere
     events[3] = with_signature_of(events[3], events[4])
     events[50] = events[50].model_copy(update={"data": {**events[50].data, "summary": "Alt er forsinket."}})
     values = [e.to_bytes() for e in events]
     values[70] = b"not a cloudevent"
     batch = [Received(topics.REPORTS_INGRESS, 0, n, value) for n, value in enumerate(values)]
 
-    later = await parallel.read_checking_later(read, batch)
+    later = await parallel.read_checking_later(read, batch, checks_elsewhere)
+
+    if checks_elsewhere is not None:
+        assert checks_elsewhere.sent == len(batch)
 
     assert later == [read(record, ed25519.verifies) for record in batch]
     kinds = {n: entry.kind for n, entry in enumerate(later) if entry.kind != "event"}

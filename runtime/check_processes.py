@@ -1,0 +1,203 @@
+"""A large batch's Ed25519 checks made in processes of their own, while the event loop's thread reads on.
+
+In threads (`runtime.parallel`), a check needs the GIL for the Python around each call into libsodium, and the event
+loop's thread holds it while it reads the next records, so the threads only ran while the loop waited: the audit
+spent a fifth of a 1,000-record batch waiting for checks it could have overlapped. A process has a GIL of its own.
+The loop sends each chunk of checks as soon as its records are read, and by the time the batch is read most of its
+checks are made.
+
+Only public material crosses: keys, signatures and the signed messages; no secret key leaves the service. The
+children are started when a batch first needs them, one per core, and end when their input closes (the service
+stops or dies). A child that dies, or answers what was not asked, fails the chunks it held (`CheckProcessGone`, the
+caller checks those in threads) and the children are started again after a pause.
+
+How the two talk is `runtime.check_child`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from runtime import check_child
+from runtime.check_child import LENGTH, Checks
+from runtime.logging import get_logger
+
+_ROOT: Final = Path(__file__).resolve().parents[1]
+RESTART_PAUSE_SECONDS: Final = 5.0
+STARTING_SECONDS: Final = 30.0
+
+
+class CheckProcessGone(RuntimeError):
+    """The child making these checks died or answered out of turn; they are to be made some other way."""
+
+
+class _Child:
+    """One child: requests written in turn, answers read in the same turn."""
+
+    def __init__(self, process: asyncio.subprocess.Process, on_gone: Callable[[CheckProcessGone], None]) -> None:
+        self.process = process
+        self._waiting: deque[tuple[int, asyncio.Future[list[bool]]]] = deque()
+        self._on_gone = on_gone
+        self.reader: asyncio.Task[None] | None = None
+
+    async def greeted(self) -> None:
+        """Wait for the child's empty answer, which it gives once it is ready (Ctrl-C no longer ends it), then read
+        its answers from here on."""
+        assert self.process.stdout is not None
+        greeting = await self.process.stdout.readexactly(LENGTH.size)
+        if greeting != LENGTH.pack(0):
+            raise CheckProcessGone(f"check process {self.process.pid} greeted with {greeting!r}")
+        self.reader = asyncio.create_task(self._read(), name=f"check-process-{self.process.pid}")
+
+    def submit(self, items: list[Checks]) -> asyncio.Future[list[bool]]:
+        future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        if self.reader is None or self.reader.done() or self.process.stdin is None or self.process.stdin.is_closing():
+            future.set_exception(CheckProcessGone(f"check process {self.process.pid} has ended"))
+            return future
+        self._waiting.append((len(items), future))
+        self.process.stdin.write(check_child.request(items))
+        return future
+
+    async def _read(self) -> None:
+        assert self.process.stdout is not None
+        why = "its output ended"
+        try:
+            while True:
+                (size,) = LENGTH.unpack(await self.process.stdout.readexactly(LENGTH.size))
+                body = await self.process.stdout.readexactly(size)
+                if not self._waiting or self._waiting[0][0] != len(body):
+                    why = f"it answered {len(body)} items out of turn"
+                    break
+                _, future = self._waiting.popleft()
+                if not future.done():  # a caller cancelled while waiting leaves its future behind
+                    future.set_result([flag == 1 for flag in body])
+        except (asyncio.IncompleteReadError, ConnectionError) as error:
+            why = f"its output ended ({type(error).__name__})"
+        gone = CheckProcessGone(f"check process {self.process.pid}: {why}")
+        self._fail_waiting(gone)
+        self._on_gone(gone)
+
+    def _fail_waiting(self, error: CheckProcessGone) -> None:
+        while self._waiting:
+            _, future = self._waiting.popleft()
+            if not future.done():
+                future.set_exception(error)
+
+    async def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        with contextlib.suppress(ProcessLookupError):
+            try:
+                async with asyncio.timeout(5):
+                    await self.process.wait()
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        if self.reader is not None:
+            self.reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.reader
+        self._fail_waiting(CheckProcessGone(f"check process {self.process.pid} was closed"))
+
+
+class CheckProcesses:
+    """The service's check processes, started on first use; `submit` a chunk, `close` when the service stops."""
+
+    def __init__(self, count: int | None = None, restart_pause: float = RESTART_PAUSE_SECONDS) -> None:
+        self._count = count or max(1, os.cpu_count() or 1)
+        self._restart_pause = restart_pause
+        self._children: list[_Child] = []
+        self._starting: asyncio.Task[None] | None = None
+        self._not_before = 0.0
+        self._turn = 0
+        self.sent = 0
+        """Items sent to the children so far."""
+        self._closed = False
+        self._closing: set[asyncio.Task[None]] = set()
+        self._log = get_logger(component="check_processes")
+
+    def ready(self) -> bool:
+        """Whether the children are up to take chunks now; when they are not, they are started (in the background,
+        after a pause when they died) and the caller checks this batch in threads."""
+        if self._children:
+            return True
+        loop = asyncio.get_running_loop()
+        if not self._closed and self._starting is None and loop.time() >= self._not_before:
+            self._starting = loop.create_task(self._start(), name="check-processes-start")
+        return False
+
+    async def start(self) -> bool:
+        """Start the children now, or wait for the start under way; whether they run."""
+        if not self.ready() and self._starting is not None:
+            await asyncio.shield(self._starting)
+        return bool(self._children)
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.process.pid for child in self._children]
+
+    def submit(self, items: list[Checks]) -> asyncio.Future[list[bool]]:
+        """Whether each item's checks all verify, from the next child in turn; fails with CheckProcessGone."""
+        if not self._children:
+            failed: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+            failed.set_exception(CheckProcessGone("no check process is running"))
+            return failed
+        self._turn = (self._turn + 1) % len(self._children)
+        self.sent += len(items)
+        return self._children[self._turn].submit(items)
+
+    async def _start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
+        started: list[_Child] = []
+        try:
+            for _ in range(self._count):
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    check_child.__name__,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    env=env,
+                    cwd=_ROOT,
+                )
+                started.append(_Child(process, self._gone))
+            async with asyncio.timeout(STARTING_SECONDS):
+                await asyncio.gather(*(child.greeted() for child in started))
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, CheckProcessGone) as error:
+            self._log.warning("check_processes_not_started", error_class=type(error).__name__, error=str(error))
+            self._not_before = asyncio.get_running_loop().time() + self._restart_pause
+            await asyncio.gather(*(child.close() for child in started))
+            return
+        finally:
+            self._starting = None
+        if self._closed:
+            await asyncio.gather(*(child.close() for child in started))
+            return
+        self._children = started
+        self._log.info("check_processes_started", pids=self.pids)
+
+    def _gone(self, error: CheckProcessGone) -> None:
+        if self._closed or not self._children:
+            return
+        children, self._children = self._children, []
+        self._not_before = asyncio.get_running_loop().time() + self._restart_pause
+        self._log.warning("check_process_gone", error=str(error), restart_in_seconds=self._restart_pause)
+        for child in children:
+            closing = asyncio.get_running_loop().create_task(child.close())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._starting is not None:
+            with contextlib.suppress(Exception):
+                await self._starting
+        children, self._children = self._children, []
+        await asyncio.gather(*(child.close() for child in children), *self._closing)

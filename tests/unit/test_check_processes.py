@@ -1,0 +1,124 @@
+"""A large batch's signature checks made in processes of their own: the same answers as checks made in place, in the
+order asked, and a child that dies costs only a detour through the threads."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from contracts import ed25519
+from runtime import parallel
+from runtime.check_child import Checks
+from runtime.check_processes import CheckProcesses, CheckProcessGone
+
+KEY = Ed25519PrivateKey.generate()
+SECRET = ed25519.secret_of(KEY)
+PUBLIC = SECRET[32:]
+OTHER_PUBLIC = ed25519.secret_of(Ed25519PrivateKey.generate())[32:]
+
+
+def check(message: bytes, *, signature: bytes | None = None, public: bytes = PUBLIC) -> tuple[bytes, bytes, bytes]:
+    return public, ed25519.sign(SECRET, message) if signature is None else signature, message
+
+
+def kinds_of_items() -> list[Checks]:
+    good = check(b"genuine")
+    return [
+        [good],
+        [check(b"changed", signature=ed25519.sign(SECRET, b"original"))],
+        [check(b"genuine", public=OTHER_PUBLIC)],
+        [check(b"short", signature=b"\x01" * 63)],
+        [check(b"long", signature=b"\x01" * 70_000)],  # longer than a frame's length field for it
+        [check(b"key", public=b"\x02" * 70_000)],
+        [],  # nothing to check: nothing fails
+        [good, check(b"second")],
+        [good, check(b"second", public=OTHER_PUBLIC)],
+        [check(b"x" * 200_000)],  # a large message
+    ]
+
+
+def in_place(items: list[Checks]) -> list[bool]:
+    return [all(ed25519.verifies(*one) for one in checks) for checks in items]
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[CheckProcesses]:
+    started = CheckProcesses(count=2, restart_pause=0)
+    assert await started.start()
+    yield started
+    await started.close()
+
+
+async def test_a_check_process_answers_every_kind_of_check_as_it_is_made_in_place(processes: CheckProcesses) -> None:
+    items = kinds_of_items()
+
+    answered = await processes.submit(items)
+
+    assert answered == in_place(items) == [True, False, False, False, False, False, True, True, False, True]
+
+
+async def test_chunks_sent_one_after_another_come_back_each_with_its_own_answers(processes: CheckProcesses) -> None:
+    chunks = [
+        [[check(f"{n}-{i}".encode())] if (n + i) % 3 else [check(b"x", public=OTHER_PUBLIC)] for i in range(50)]
+        for n in range(9)
+    ]
+
+    answers = await asyncio.gather(*(processes.submit(chunk) for chunk in chunks))
+
+    assert answers == [in_place(chunk) for chunk in chunks]
+
+
+async def test_a_child_that_dies_fails_its_chunks_and_the_children_are_started_again(
+    processes: CheckProcesses,
+) -> None:
+    before = processes.pids
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(CheckProcessGone):
+        await processes.submit([[check(b"anything")]])
+    assert await processes.start()
+
+    assert set(processes.pids).isdisjoint(before)
+    assert await processes.submit(kinds_of_items()) == in_place(kinds_of_items())
+
+
+async def test_a_batch_whose_check_process_died_is_checked_in_the_threads_with_the_same_answers(
+    processes: CheckProcesses,
+) -> None:
+    items = [[check(b"n", public=OTHER_PUBLIC)] if n % 7 == 0 else [check(str(n).encode())] for n in range(300)]
+    for pid in processes.pids:
+        os.kill(pid, signal.SIGKILL)
+
+    read = await parallel.read_checking_later(lambda checks, made: all(made(*one) for one in checks), items, processes)
+
+    assert read == in_place(items)
+    assert read.count(False) == 43
+
+
+async def test_ctrl_c_sent_to_the_process_group_leaves_the_children_answering(processes: CheckProcesses) -> None:
+    for pid in processes.pids:
+        os.kill(pid, signal.SIGINT)
+    await asyncio.sleep(0.2)
+
+    assert await processes.submit([[check(b"still here")]]) == [True]
+
+
+async def test_closing_ends_the_children_and_a_later_chunk_is_refused() -> None:
+    processes = CheckProcesses(count=2)
+    assert await processes.start()
+    pids = processes.pids
+
+    await processes.close()
+
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not processes.ready()
+    with pytest.raises(CheckProcessGone):
+        await processes.submit([[check(b"late")]])
