@@ -31,6 +31,8 @@ from runtime.logging import get_logger
 
 _ROOT: Final = Path(__file__).resolve().parents[1]
 RESTART_PAUSE_SECONDS: Final = 5.0
+MOST: Final = 4
+"""Children at most when not configured: a container may see the host's cores but be given two of them."""
 STARTING_SECONDS: Final = 30.0
 
 
@@ -111,7 +113,7 @@ class CheckProcesses:
     """The service's check processes, started on first use; `submit` a chunk, `close` when the service stops."""
 
     def __init__(self, count: int | None = None, restart_pause: float = RESTART_PAUSE_SECONDS) -> None:
-        self._count = count or max(1, os.cpu_count() or 1)
+        self._count = min(MOST, len(os.sched_getaffinity(0))) if count is None else count
         self._restart_pause = restart_pause
         self._children: list[_Child] = []
         self._starting: asyncio.Task[None] | None = None
@@ -129,7 +131,7 @@ class CheckProcesses:
         if self._children:
             return True
         loop = asyncio.get_running_loop()
-        if not self._closed and self._starting is None and loop.time() >= self._not_before:
+        if self._count > 0 and not self._closed and self._starting is None and loop.time() >= self._not_before:
             self._starting = loop.create_task(self._start(), name="check-processes-start")
         return False
 

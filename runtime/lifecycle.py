@@ -54,7 +54,7 @@ class ServiceRuntime:
         self._workers: dict[str, Worker] = {}
         self._worker_tasks: list[asyncio.Task[None]] = []
         self._opened = contextlib.AsyncExitStack()
-        self.check_processes = CheckProcesses()  # started by the first large batch, ended after the workers
+        self.check_processes = CheckProcesses(settings.check_processes)  # started by a first large batch
         self._opened.push_async_callback(self.check_processes.close)
         self.relay: OutboxRelay | None = None
         self.timers: TimerRunner | None = None

@@ -34,6 +34,12 @@ class RuntimeSettings(BaseSettings):
         ge=1,
         description="Tries of a record that fails while the database answers, before it is dead-lettered.",
     )
+    check_processes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Processes that make a large batch's signature checks beside the event loop "
+        "(runtime.check_processes): 0 makes them in threads; unset, one per core the service may use, at most 4.",
+    )
     retention_hours: float = Field(
         default=192,
         gt=0,

@@ -122,3 +122,14 @@ async def test_closing_ends_the_children_and_a_later_chunk_is_refused() -> None:
     assert not processes.ready()
     with pytest.raises(CheckProcessGone):
         await processes.submit([[check(b"late")]])
+
+
+async def test_none_configured_means_none_started_and_the_checks_made_in_the_threads() -> None:
+    processes = CheckProcesses(count=0)
+    items = [[check(str(n).encode())] for n in range(200)]
+
+    read = await parallel.read_checking_later(lambda checks, made: all(made(*one) for one in checks), items, processes)
+
+    assert not await processes.start()
+    assert (processes.pids, processes.sent) == ([], 0)
+    assert read == [True] * 200

@@ -47,7 +47,7 @@ async def test_the_audit_checks_a_large_batch_in_its_own_processes_and_ends_them
 
     assert processes.sent >= 128
     assert kinds == {event.id: "unauthenticated" if n == 7 else "event" for n, event in enumerate(events)}
-    assert len(pids) == (os.cpu_count() or 1)
+    assert len(pids) == min(4, len(os.sched_getaffinity(0)))
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
