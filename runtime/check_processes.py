@@ -34,6 +34,8 @@ RESTART_PAUSE_SECONDS: Final = 5.0
 MOST: Final = 4
 """Children at most when not configured: a container may see the host's cores but be given two of them."""
 STARTING_SECONDS: Final = 30.0
+ANSWER_SECONDS: Final = 10.0
+"""A chunk's checks take milliseconds; a child silent this long is given up, so a batch never waits for ever."""
 
 
 class CheckProcessGone(RuntimeError):
@@ -83,10 +85,10 @@ class _Child:
         except (asyncio.IncompleteReadError, ConnectionError) as error:
             why = f"its output ended ({type(error).__name__})"
         gone = CheckProcessGone(f"check process {self.process.pid}: {why}")
-        self._fail_waiting(gone)
+        self.fail_waiting(gone)
         self._on_gone(gone)
 
-    def _fail_waiting(self, error: CheckProcessGone) -> None:
+    def fail_waiting(self, error: CheckProcessGone) -> None:
         while self._waiting:
             _, future = self._waiting.popleft()
             if not future.done():
@@ -106,13 +108,19 @@ class _Child:
             self.reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.reader
-        self._fail_waiting(CheckProcessGone(f"check process {self.process.pid} was closed"))
+        self.fail_waiting(CheckProcessGone(f"check process {self.process.pid} was closed"))
 
 
 class CheckProcesses:
     """The service's check processes, started on first use; `submit` a chunk, `close` when the service stops."""
 
-    def __init__(self, count: int | None = None, restart_pause: float = RESTART_PAUSE_SECONDS) -> None:
+    def __init__(
+        self,
+        count: int | None = None,
+        restart_pause: float = RESTART_PAUSE_SECONDS,
+        answer_seconds: float = ANSWER_SECONDS,
+    ) -> None:
+        self._answer_seconds = answer_seconds
         self._count = min(MOST, len(os.sched_getaffinity(0))) if count is None else count
         self._restart_pause = restart_pause
         self._children: list[_Child] = []
@@ -155,6 +163,16 @@ class CheckProcesses:
         self.sent += len(items)
         return self._children[self._turn].submit(items)
 
+    async def answered(self, future: asyncio.Future[list[bool]]) -> list[bool]:
+        """A submitted chunk's answer. A child that gives none within `answer_seconds` (stopped, or starved) is
+        given up with the others, as one that died: CheckProcessGone, here and for every chunk they held."""
+        try:
+            async with asyncio.timeout(self._answer_seconds):
+                return await asyncio.shield(future)
+        except TimeoutError:
+            self._gone(CheckProcessGone(f"a check process gave no answer within {self._answer_seconds} s"))
+            raise CheckProcessGone(f"no answer within {self._answer_seconds} s") from None
+
     async def _start(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
         started: list[_Child] = []
@@ -192,6 +210,7 @@ class CheckProcesses:
         self._not_before = asyncio.get_running_loop().time() + self._restart_pause
         self._log.warning("check_process_gone", error=str(error), restart_in_seconds=self._restart_pause)
         for child in children:
+            child.fail_waiting(error)  # at once: a stopped child may take a while to close
             closing = asyncio.get_running_loop().create_task(child.close())
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)

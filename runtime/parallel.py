@@ -84,17 +84,19 @@ async def read_checking_later(
             read_so += [assumed(item) for item in items[start : start + CHUNK]]
             sent.append((start, elsewhere.submit(asked[start : start + CHUNK])))
             await asyncio.sleep(0)  # the loop writes what the pipe did not take at once
-        verified = [ok for start, answer in sent for ok in await _answered(answer, asked[start : start + CHUNK])]
+        verified = []
+        for start, answer in sent:
+            verified += await _answered(elsewhere, answer, asked[start : start + CHUNK])
     return [
         result if ok else read(item, ed25519.verifies)
         for item, result, ok in zip(items, read_so, verified, strict=True)
     ]
 
 
-async def _answered(answer: asyncio.Future[list[bool]], asked: list[Checks]) -> list[bool]:
-    """A check process's answer, or, when it died meanwhile, the same checks made in the threads."""
+async def _answered(elsewhere: CheckProcesses, answer: asyncio.Future[list[bool]], asked: list[Checks]) -> list[bool]:
+    """A check process's answer, or, when it died or fell silent meanwhile, the same checks made in the threads."""
     try:
-        return await answer
+        return await elsewhere.answered(answer)
     except CheckProcessGone:
         return await map_in_threads(_all_verify, asked)
 

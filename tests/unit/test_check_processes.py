@@ -101,6 +101,24 @@ async def test_a_batch_whose_check_process_died_is_checked_in_the_threads_with_t
     assert read.count(False) == 43
 
 
+async def test_a_child_that_stops_answering_is_given_up_and_the_batch_checked_in_the_threads() -> None:
+    processes = CheckProcesses(count=2, restart_pause=60, answer_seconds=0.5)
+    assert await processes.start()
+    stopped = processes.pids[0]
+    os.kill(stopped, signal.SIGSTOP)
+    items = [[check(b"n", public=OTHER_PUBLIC)] if n % 5 == 0 else [check(str(n).encode())] for n in range(300)]
+    try:
+        async with asyncio.timeout(5):
+            read = await parallel.read_checking_later(
+                lambda checks, made: all(made(*one) for one in checks), items, processes
+            )
+        assert read == in_place(items)
+        assert processes.pids == []  # both given up, to be started again after the pause
+    finally:
+        os.kill(stopped, signal.SIGKILL)
+        await processes.close()
+
+
 async def test_ctrl_c_sent_to_the_process_group_leaves_the_children_answering(processes: CheckProcesses) -> None:
     for pid in processes.pids:
         os.kill(pid, signal.SIGINT)
