@@ -38,6 +38,12 @@ ANSWER_SECONDS: Final = 10.0
 """A chunk's checks take milliseconds; a child silent this long is given up, so a batch never waits for ever."""
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (all of the machine's where the system cannot say)."""
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; not on macOS
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
 class CheckProcessGone(RuntimeError):
     """The child making these checks died or answered out of turn; they are to be made some other way."""
 
@@ -121,7 +127,7 @@ class CheckProcesses:
         answer_seconds: float = ANSWER_SECONDS,
     ) -> None:
         self._answer_seconds = answer_seconds
-        self._count = min(MOST, len(os.sched_getaffinity(0))) if count is None else count
+        self._count = min(MOST, usable_cores()) if count is None else count
         self._restart_pause = restart_pause
         self._children: list[_Child] = []
         self._starting: asyncio.Task[None] | None = None
