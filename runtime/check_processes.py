@@ -99,6 +99,7 @@ class _Child:
             _, future = self._waiting.popleft()
             if not future.done():
                 future.set_exception(error)
+                future.exception()  # no "never retrieved" when its batch was cancelled; an await still raises
 
     async def close(self) -> None:
         if self.process.stdin is not None:

@@ -27,11 +27,11 @@ R = TypeVar("R")
 
 WORKERS: Final = max(1, os.cpu_count() or 1)
 SMALL_BATCH: Final = 128
+"""Fewer items than this are done inline: a share handed to a thread waits for a wake-up and then for the GIL, up to
+a switch interval (5 ms) while the event loop runs Python; 128 signatures take about 3 ms inline."""
 CHUNK: Final = 64
 """Items whose checks go to a check process together: 64 messages fit a pipe's buffer many times over, so the loop
 hands a chunk over without waiting, and the last one's checks are a few milliseconds."""
-"""Fewer items than this are done inline: a share handed to a thread waits for a wake-up and then for the GIL, up to
-a switch interval (5 ms) while the event loop runs Python; 128 signatures take about 3 ms inline."""
 _POOL: Final = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="lhl-cpu")
 
 

@@ -4,6 +4,7 @@ order asked, and a child that dies costs only a detour through the threads."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -117,6 +118,20 @@ async def test_a_child_that_stops_answering_is_given_up_and_the_batch_checked_in
     finally:
         os.kill(stopped, signal.SIGKILL)
         await processes.close()
+
+
+async def test_a_failed_chunk_nobody_awaits_any_more_leaves_no_error_behind(processes: CheckProcesses) -> None:
+    errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
+    for pid in processes.pids:
+        os.kill(pid, signal.SIGKILL)
+    unawaited = processes.submit([[check(b"from a batch that was cancelled")]])  # as a stopping service leaves it
+    await asyncio.wait([unawaited])
+
+    del unawaited
+    gc.collect()
+
+    assert errors == []
 
 
 async def test_ctrl_c_sent_to_the_process_group_leaves_the_children_answering(processes: CheckProcesses) -> None:
