@@ -61,9 +61,12 @@ def answer(body: bytes) -> bytes:
 
 
 def main() -> None:
-    """A child: answers requests on its input until the input ends. The service's stop, not Ctrl-C sent to the
-    whole process group, ends it. Its output is the answers alone: anything else printed goes to stderr."""
+    """A child: answers requests on its input until the input ends. The service's stop ends it, not Ctrl-C or a
+    SIGTERM sent to the whole process group (or cgroup) at the same time as to the service, which would only make
+    the service check its last batches in threads and warn. Its output is the answers alone: anything else printed
+    goes to stderr."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

@@ -134,9 +134,12 @@ async def test_a_failed_chunk_nobody_awaits_any_more_leaves_no_error_behind(proc
     assert errors == []
 
 
-async def test_ctrl_c_sent_to_the_process_group_leaves_the_children_answering(processes: CheckProcesses) -> None:
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
+async def test_ctrl_c_or_sigterm_sent_to_the_whole_group_leaves_the_children_answering(
+    processes: CheckProcesses, sent: signal.Signals
+) -> None:
     for pid in processes.pids:
-        os.kill(pid, signal.SIGINT)
+        os.kill(pid, sent)
     await asyncio.sleep(0.2)
 
     assert await processes.submit([[check(b"still here")]]) == [True]
