@@ -1,7 +1,7 @@
 """The child side of `runtime.check_processes`: a process that answers whether Ed25519 signatures verify.
 
 The frames, both ways: a 4-byte big-endian length, then the body. A request's body is the item count (4 bytes), then
-each item's check count (2 bytes) and each check as three lengths (2, 2 and 4 bytes) and the public key, signature
+each item's check count (4 bytes) and each check as three lengths (2, 2 and 4 bytes) and the public key, signature
 and message. An answer's body is one byte per item, 1 when all its checks verify. The child greets with an empty
 answer once it is ready.
 """
@@ -20,7 +20,7 @@ Checks = list[tuple[bytes, bytes, bytes]]
 """An item's signature checks: (public key, signature, message) each."""
 
 LENGTH: Final = struct.Struct(">I")
-_COUNT: Final = struct.Struct(">H")
+_COUNT: Final = struct.Struct(">I")
 _CHECK: Final = struct.Struct(">HHI")
 
 

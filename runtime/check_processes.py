@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import struct
 import sys
 from collections import deque
 from collections.abc import Callable
@@ -71,8 +72,13 @@ class _Child:
         if self.reader is None or self.reader.done() or self.process.stdin is None or self.process.stdin.is_closing():
             future.set_exception(CheckProcessGone(f"check process {self.process.pid} has ended"))
             return future
+        try:
+            frame = check_child.request(items)
+        except (struct.error, OverflowError) as error:  # no record should make one; if one did: the threads
+            future.set_exception(CheckProcessGone(f"the chunk cannot be framed: {error}"))
+            return future
         self._waiting.append((len(items), future))
-        self.process.stdin.write(check_child.request(items))
+        self.process.stdin.write(frame)
         return future
 
     async def _read(self) -> None:

@@ -63,6 +63,12 @@ async def test_a_check_process_answers_every_kind_of_check_as_it_is_made_in_plac
     assert answered == in_place(items) == [True, False, False, False, False, False, True, True, False, True]
 
 
+async def test_an_item_with_more_checks_than_two_bytes_can_count_is_answered(processes: CheckProcesses) -> None:
+    many = [check(b"forged", signature=b"\x01" * 63)] * 70_000
+
+    assert await processes.submit([many, [check(b"genuine")]]) == [False, True]
+
+
 async def test_chunks_sent_one_after_another_come_back_each_with_its_own_answers(processes: CheckProcesses) -> None:
     chunks = [
         [[check(f"{n}-{i}".encode())] if (n + i) % 3 else [check(b"x", public=OTHER_PUBLIC)] for i in range(50)]
