@@ -1,17 +1,11 @@
 """A large batch's Ed25519 checks made in processes of their own, while the event loop's thread reads on.
 
-In threads (`runtime.parallel`), a check needs the GIL for the Python around each call into libsodium, and the event
-loop's thread holds it while it reads the next records, so the threads only ran while the loop waited: the audit
-spent a fifth of a 1,000-record batch waiting for checks it could have overlapped. A process has a GIL of its own.
-The loop sends each chunk of checks as soon as its records are read, and by the time the batch is read most of its
-checks are made.
-
-Only public material crosses: keys, signatures and the signed messages; no secret key leaves the service. The
-children are started when a batch first needs them, one per core, and end when their input closes (the service
-stops or dies). A child that dies, or answers what was not asked, fails the chunks it held (`CheckProcessGone`, the
-caller checks those in threads) and the children are started again after a pause.
-
-How the two talk is `runtime.check_child`.
+In threads (`runtime.parallel`) a check needs the GIL around each call into libsodium, which the loop holds while it
+reads, so the audit spent a fifth of a 1,000-record batch waiting for checks; a process has a GIL of its own. Only
+public material crosses (keys, signatures, signed messages). The children start when a batch first needs them, one
+per core (at most four), and end when their input closes. A child that dies, answers out of turn or falls silent
+fails the chunks it held (`CheckProcessGone`: the caller checks those in threads), and the children are started
+again after a pause. How the two talk is `runtime.check_child`.
 """
 
 from __future__ import annotations
@@ -32,6 +26,8 @@ from runtime.logging import get_logger
 
 _ROOT: Final = Path(__file__).resolve().parents[1]
 RESTART_PAUSE_SECONDS: Final = 5.0
+LONGEST_PAUSE_SECONDS: Final = 300.0
+SERVED_SECONDS: Final = 600.0
 MOST: Final = 4
 """Children at most when not configured: a container may see the host's cores but be given two of them."""
 STARTING_SECONDS: Final = 30.0
@@ -46,7 +42,7 @@ def usable_cores() -> int:
 
 
 class CheckProcessGone(RuntimeError):
-    """The child making these checks died or answered out of turn; they are to be made some other way."""
+    """These checks are to be made some other way: their child died, answered out of turn or fell silent."""
 
 
 class _Child:
@@ -59,8 +55,7 @@ class _Child:
         self.reader: asyncio.Task[None] | None = None
 
     async def greeted(self) -> None:
-        """Wait for the child's empty answer, which it gives once it is ready (Ctrl-C no longer ends it), then read
-        its answers from here on."""
+        """Wait for the child's empty answer, given once it is ready, then read its answers from here on."""
         assert self.process.stdout is not None
         greeting = await self.process.stdout.readexactly(LENGTH.size)
         if greeting != LENGTH.pack(0):
@@ -139,6 +134,9 @@ class CheckProcesses:
         self._children: list[_Child] = []
         self._starting: asyncio.Task[None] | None = None
         self._not_before = 0.0
+        self._failures = 0
+        """Starts that failed, and children given up, in a row; each doubles the pause before the next start."""
+        self._started_at: float | None = None
         self._turn = 0
         self.sent = 0
         """Items sent to the children so far."""
@@ -147,8 +145,7 @@ class CheckProcesses:
         self._log = get_logger(component="check_processes")
 
     def ready(self) -> bool:
-        """Whether the children are up to take chunks now; when they are not, they are started (in the background,
-        after a pause when they died) and the caller checks this batch in threads."""
+        """Whether the children take chunks now; if not, they are started (in the background, after any pause)."""
         if self._children:
             return True
         loop = asyncio.get_running_loop()
@@ -177,8 +174,7 @@ class CheckProcesses:
         return self._children[self._turn].submit(items)
 
     async def answered(self, future: asyncio.Future[list[bool]]) -> list[bool]:
-        """A submitted chunk's answer. A child that gives none within `answer_seconds` (stopped, or starved) is
-        given up with the others, as one that died: CheckProcessGone, here and for every chunk they held."""
+        """A chunk's answer; a child silent for `answer_seconds` is given up with the others, as if it had died."""
         try:
             async with asyncio.timeout(self._answer_seconds):
                 return await asyncio.shield(future)
@@ -204,8 +200,13 @@ class CheckProcesses:
             async with asyncio.timeout(STARTING_SECONDS):
                 await asyncio.gather(*(child.greeted() for child in started))
         except (OSError, TimeoutError, asyncio.IncompleteReadError, CheckProcessGone) as error:
-            self._log.warning("check_processes_not_started", error_class=type(error).__name__, error=str(error))
-            self._not_before = asyncio.get_running_loop().time() + self._restart_pause
+            pause = self._pause_after_failure()
+            self._log.warning(
+                "check_processes_not_started",
+                error_class=type(error).__name__,
+                error=str(error),
+                restart_in_seconds=pause,
+            )
             await asyncio.gather(*(child.close() for child in started))
             return
         finally:
@@ -214,19 +215,31 @@ class CheckProcesses:
             await asyncio.gather(*(child.close() for child in started))
             return
         self._children = started
+        self._started_at = asyncio.get_running_loop().time()
         self._log.info("check_processes_started", pids=self.pids)
 
     def _gone(self, error: CheckProcessGone) -> None:
         if self._closed or not self._children:
             return
         children, self._children = self._children, []
-        self._not_before = asyncio.get_running_loop().time() + self._restart_pause
-        self._log.warning("check_process_gone", error=str(error), restart_in_seconds=self._restart_pause)
+        pause = self._pause_after_failure()
+        self._log.warning("check_process_gone", error=str(error), restart_in_seconds=pause)
         for child in children:
             child.fail_waiting(error)  # at once: a stopped child may take a while to close
             closing = asyncio.get_running_loop().create_task(child.close())
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
+
+    def _pause_after_failure(self) -> float:
+        """The configured pause, doubled for each failure in a row (children that served ten minutes end the row),
+        at most five minutes: children that cannot start, or die at once, are not started every few seconds."""
+        now = asyncio.get_running_loop().time()
+        if self._started_at is not None and now - self._started_at >= SERVED_SECONDS:
+            self._failures = 0
+        pause: float = min(self._restart_pause * 2**self._failures, LONGEST_PAUSE_SECONDS)
+        self._failures += 1
+        self._not_before = now + pause
+        return pause
 
     async def close(self) -> None:
         self._closed = True

@@ -10,6 +10,7 @@ import signal
 from collections.abc import AsyncIterator
 
 import pytest
+import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import ed25519
@@ -93,6 +94,25 @@ async def test_a_child_that_dies_fails_its_chunks_and_the_children_are_started_a
 
     assert set(processes.pids).isdisjoint(before)
     assert await processes.submit(kinds_of_items()) == in_place(kinds_of_items())
+
+
+async def test_children_that_die_again_and_again_are_started_again_less_and_less_often() -> None:
+    processes = CheckProcesses(count=1, restart_pause=0.05)
+    pauses = []
+    try:
+        for _ in range(4):
+            assert await processes.start()
+            with structlog.testing.capture_logs() as logged:
+                os.kill(processes.pids[0], signal.SIGKILL)
+                with pytest.raises(CheckProcessGone):
+                    await processes.submit([[check(b"anything")]])
+            pauses += [line["restart_in_seconds"] for line in logged if line["event"] == "check_process_gone"]
+            assert not processes.ready()  # not before the pause
+            await asyncio.sleep(pauses[-1])
+    finally:
+        await processes.close()
+
+    assert pauses == [0.05, 0.1, 0.2, 0.4]
 
 
 async def test_a_batch_whose_check_process_died_is_checked_in_the_threads_with_the_same_answers(
