@@ -127,19 +127,19 @@ class CheckProcesses:
         count: int | None = None,
         restart_pause: float = RESTART_PAUSE_SECONDS,
         answer_seconds: float = ANSWER_SECONDS,
+        on_failure: Callable[[], None] = lambda: None,
     ) -> None:
         self._answer_seconds = answer_seconds
+        self._on_failure = on_failure
         self._count = min(MOST, usable_cores()) if count is None else count
         self._restart_pause = restart_pause
         self._children: list[_Child] = []
         self._starting: asyncio.Task[None] | None = None
         self._not_before = 0.0
-        self._failures = 0
-        """Starts that failed, and children given up, in a row; each doubles the pause before the next start."""
+        self._failures = 0  # in a row: each doubles the pause before the next start
         self._started_at: float | None = None
         self._turn = 0
-        self.sent = 0
-        """Items sent to the children so far."""
+        self.sent = 0  # items sent to the children so far
         self._closed = False
         self._closing: set[asyncio.Task[None]] = set()
         self._log = get_logger(component="check_processes")
@@ -231,8 +231,8 @@ class CheckProcesses:
             closing.add_done_callback(self._closing.discard)
 
     def _pause_after_failure(self) -> float:
-        """The configured pause, doubled for each failure in a row (children that served ten minutes end the row),
-        at most five minutes: children that cannot start, or die at once, are not started every few seconds."""
+        """The pause, doubled per failure in a row (ended by ten minutes' service), at most five minutes."""
+        self._on_failure()
         now = asyncio.get_running_loop().time()
         if self._started_at is not None and now - self._started_at >= SERVED_SECONDS:
             self._failures = 0

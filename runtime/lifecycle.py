@@ -54,12 +54,12 @@ class ServiceRuntime:
         self._workers: dict[str, Worker] = {}
         self._worker_tasks: list[asyncio.Task[None]] = []
         self._opened = contextlib.AsyncExitStack()
-        self.check_processes = CheckProcesses(settings.check_processes)  # started by a first large batch
-        self._opened.push_async_callback(self.check_processes.close)
         self.relay: OutboxRelay | None = None
         self.timers: TimerRunner | None = None
         self.retention: Retention | None = None
         self.metrics = Metrics(definition.name)
+        self.check_processes = CheckProcesses(settings.check_processes, on_failure=self.metrics.check_process_failed)
+        self._opened.push_async_callback(self.check_processes.close)
         self.http: HealthServer | None = None
         self.broker: KafkaBroker | None = None
         self.tracing: TracerProvider | None = None

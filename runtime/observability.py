@@ -88,6 +88,12 @@ class Metrics:
             ["service", "table"],
             registry=r,
         )
+        self.check_process_failures = Counter(
+            "lhl_check_process_failures",
+            "Check processes that died, fell silent or would not start; their checks were made in threads.",
+            ["service"],
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "lhl_consumer_lag",
             "Records behind the partition's end: its end offset minus the group's committed offset, read at scrape.",
@@ -112,6 +118,9 @@ class Metrics:
             ["service"],
             registry=r,
         )
+
+    def check_process_failed(self) -> None:
+        self.check_process_failures.labels(self.service).inc()
 
     def observe_gc_pause(self, generation: str, seconds: float) -> None:
         self.gc_pause.labels(self.service, generation).observe(seconds)

@@ -17,6 +17,7 @@ from contracts import ed25519
 from runtime import parallel
 from runtime.check_child import Checks
 from runtime.check_processes import CheckProcesses, CheckProcessGone
+from runtime.observability import Metrics
 
 KEY = Ed25519PrivateKey.generate()
 SECRET = ed25519.secret_of(KEY)
@@ -96,8 +97,9 @@ async def test_a_child_that_dies_fails_its_chunks_and_the_children_are_started_a
     assert await processes.submit(kinds_of_items()) == in_place(kinds_of_items())
 
 
-async def test_children_that_die_again_and_again_are_started_again_less_and_less_often() -> None:
-    processes = CheckProcesses(count=1, restart_pause=0.05)
+async def test_children_that_die_again_and_again_are_started_again_less_and_less_often_and_counted() -> None:
+    failures = Metrics("audit")
+    processes = CheckProcesses(count=1, restart_pause=0.05, on_failure=failures.check_process_failed)
     pauses = []
     try:
         for _ in range(4):
@@ -113,6 +115,7 @@ async def test_children_that_die_again_and_again_are_started_again_less_and_less
         await processes.close()
 
     assert pauses == [0.05, 0.1, 0.2, 0.4]
+    assert failures.registry.get_sample_value("lhl_check_process_failures_total", {"service": "audit"}) == 4
 
 
 async def test_a_batch_whose_check_process_died_is_checked_in_the_threads_with_the_same_answers(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ BACKLOG = 300
 """One partition's worth (all of one region), more than `runtime.parallel.SMALL_BATCH`: a large first batch."""
 
 
-async def test_the_audit_checks_a_large_batch_in_its_own_processes_and_ends_them_when_it_stops(
+async def test_the_audit_checks_a_large_batch_in_its_own_processes_counts_one_dying_and_ends_them_when_it_stops(
     infra: Infra, run_id: str, bus: Bus, tmp_path: Path
 ) -> None:
     settings = audit_settings(infra, run_id, tmp_path / "checkpoints").model_copy(
@@ -43,6 +44,12 @@ async def test_the_audit_checks_a_large_batch_in_its_own_processes_and_ends_them
         audit = RunningAudit(runtime_of(app), audit_intake_of(app))
         await wait_for_count(audit, BACKLOG)
         kinds = {row["event_id"]: row["kind"] for row in await audit.pool.fetch("SELECT event_id, kind FROM audit_log")}
+        os.kill(pids[0], signal.SIGKILL)  # the out-of-memory killer, say
+        async with asyncio.timeout(10):  # the service notices when the child's output ends
+            while True:
+                if failures(audit):
+                    break
+                await asyncio.sleep(0.05)
     finally:
         await app.stop()
 
@@ -52,3 +59,9 @@ async def test_the_audit_checks_a_large_batch_in_its_own_processes_and_ends_them
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+    assert failures(audit) == 1
+
+
+def failures(audit: RunningAudit) -> float:
+    counted = audit.metrics.registry.get_sample_value("lhl_check_process_failures_total", {"service": "audit"})
+    return counted or 0.0
