@@ -29,6 +29,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from benchmarks.workload import PUBLISHER_SOURCES
 from contracts import topics
 from contracts.signing import Signer
+from deploy import system
 from lhl.acls import apply_namespace, remove_namespace
 from runtime import keystore
 from runtime.settings import RuntimeSettings
@@ -189,11 +190,7 @@ class ServiceProcess:
 
     def cpu_seconds(self) -> float:
         """The service's CPU time and its check processes', live or ended (an ended child's is in the parent's)."""
-        own = _stat(self.pid)
-        ticks = sum(int(own[n]) for n in (11, 12, 13, 14)) + sum(
-            int(fields[11]) + int(fields[12]) for fields in map(_stat, _children(self.pid))
-        )
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid, ended_children=True) + sum(map(cpu_seconds, _children(self.pid)))
 
     async def stop(self) -> None:
         if self.process.poll() is None:
@@ -229,21 +226,19 @@ async def running(
             await process.stop()
 
 
-def _stat(pid: int) -> list[str]:
-    """/proc/<pid>/stat after the command's name: state is [0], ppid [1], utime [11], stime [12], cutime [13]."""
+def cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
+    """User and system CPU of a process so far, from /proc (Linux), with that of the children it has reaped when
+    `ended_children`; 0 for a process that has ended since it was listed."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:  # ended since it was listed
-        return ["X", "0", *["0"] * 20]
-    return stat[stat.rfind(")") + 2 :].split()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat[stat.rfind(")") + 2 :].split()  # after the command's name: utime [11], stime [12], cutime [13]
+    return sum(int(ticks) for ticks in fields[11 : 15 if ended_children else 13]) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
-    return [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and _stat(int(entry.name))[1] == str(pid)
-    ]
+    return [child for child, (_, parent, _) in system.process_table().items() if parent == pid]
 
 
 def _rss_kib(pid: int) -> int:

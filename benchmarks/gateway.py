@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from benchmarks.environment import cpu_seconds
 from contracts import topics
 from contracts.envelope import BATCH_CONTENT_TYPE, CONTENT_TYPE, CloudEvent
 from contracts.events.meetings import ContactMeetingHeld, MeetingKind
@@ -146,12 +147,6 @@ async def wait_ready(url: str, process: asyncio.subprocess.Process) -> None:
                 if (await http.get(f"{url}/health/ready")).status_code == 200:
                     return
             await asyncio.sleep(0.3)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process so far, from /proc (Linux), to tell a CPU-bound gateway from a waiting one."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:

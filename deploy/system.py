@@ -172,7 +172,7 @@ def process_matches(pid: int, needles: Sequence[str]) -> bool:
     return all(needle in joined for needle in needles)
 
 
-def _process_table() -> dict[int, tuple[str, int, int]]:
+def process_table() -> dict[int, tuple[str, int, int]]:
     """Map every pid to (state, parent pid, process group); empty without /proc."""
     table = {}
     with contextlib.suppress(OSError):
@@ -192,7 +192,7 @@ def _process_table() -> dict[int, tuple[str, int, int]]:
 def family(leader: int, known: set[int]) -> set[int]:
     """Live processes of the leader's group and its descendants, plus those of `known` still alive."""
     leader_alive = alive(leader)
-    table = _process_table()
+    table = process_table()
     if not table:
         return {leader} if leader_alive else set()
     # PostgreSQL backends call setsid() themselves, so the leader's group alone misses them: follow the tree.
