@@ -7,6 +7,7 @@ import asyncio
 import gc
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contracts import ed25519
 from runtime import parallel
 from runtime.check_child import Checks
-from runtime.check_processes import CheckProcesses, CheckProcessGone
+from runtime.check_processes import CheckProcesses, CheckProcessGone, _Child
 from runtime.observability import Metrics
 
 KEY = Ed25519PrivateKey.generate()
@@ -116,6 +117,25 @@ async def test_children_that_die_again_and_again_are_started_again_less_and_less
 
     assert pauses == [0.05, 0.1, 0.2, 0.4]
     assert failures.registry.get_sample_value("lhl_check_process_failures_total", {"service": "audit"}) == 4
+
+
+async def test_a_child_that_answers_out_of_turn_is_given_up() -> None:
+    # A child that greets, then answers three items to a chunk of one.
+    speaks_wrongly = "import sys; o = sys.stdout.buffer; o.write(bytes(4)); o.flush(); sys.stdin.buffer.read(1); " + (
+        "o.write(bytes([0, 0, 0, 3, 1, 1, 1])); o.flush(); sys.stdin.read()"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", speaks_wrongly, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    gone: list[CheckProcessGone] = []
+    child = _Child(process, gone.append)
+    await child.greeted()
+
+    with pytest.raises(CheckProcessGone, match="answered 3 items out of turn"):
+        await child.submit([[check(b"one")]])
+
+    assert [str(error) for error in gone] == [f"check process {process.pid}: it answered 3 items out of turn"]
+    await child.close()
 
 
 async def test_a_batch_whose_check_process_died_is_checked_in_the_threads_with_the_same_answers(
