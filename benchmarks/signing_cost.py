@@ -22,7 +22,8 @@ from contracts import catalog, dsse, ed25519
 from contracts.envelope import CloudEvent
 from contracts.events.meetings import ContactMeetingHeld
 from contracts.keys import KeyRegistry, RegisteredKey, raw_public
-from contracts.signing import EXTENSIONS, Signer, sign_event, verify
+from contracts.signed_bytes import EXTENSIONS
+from contracts.signing import Signer, sign_event, verify
 from contracts.wire import structured_view
 from lhl.contract_examples.meetings import _held_meeting as held_meeting
 

@@ -22,6 +22,8 @@ from nacl.exceptions import BadSignatureError
 
 SIGNATURE_BYTES: Final = 64
 PUBLIC_KEY_BYTES: Final = 32
+SECRET_KEY_BYTES: Final = 64
+"""libsodium's secret key: the seed, then the public key (`secret_of`)."""
 
 
 def secret_of(key: Ed25519PrivateKey) -> bytes:

@@ -23,11 +23,9 @@ from contracts import catalog, dsse, ed25519
 from contracts.envelope import CloudEvent, isoformat
 from contracts.keys import KeyRegistry, RegisteredKey, key_id
 from contracts.reference import organisations
+from contracts.signed_bytes import EXTENSIONS, NOT_EXTENSIONS, extensions_of, member, value_signing
 from contracts.wire import Unreadable, WireView, structured_view, view_of
 
-EXTENSIONS: Final = ("correlationid", "causationid", "traceparent", "partitionkey")
-"""This system's extension attributes: always signed, in this order, then any other extension the event carries."""
-NOT_EXTENSIONS: Final = frozenset({*dsse.CORE_ATTRIBUTES, dsse.ATTRIBUTE, "data", "data_base64"})
 SERVICE_SOURCE_PREFIX: Final = "/lhl/"
 GATEWAY: Final = "gateway"
 """The HTTP gateway (services/gateway) signs, with its own key, the events of the organisations it authenticated."""
@@ -67,12 +65,13 @@ class Signer:
         return cls(key, key_id(key.public_key()))
 
     @functools.cached_property
-    def _secret(self) -> bytes:
+    def secret(self) -> bytes:
+        """libsodium's secret key for this key: what signs, here or in the service's own check processes."""
         return ed25519.secret_of(self.key)
 
     def sign(self, message: bytes) -> bytes:
         """This key's Ed25519 signature over `message`, through libsodium (`contracts.ed25519`)."""
-        return ed25519.sign(self._secret, message)
+        return ed25519.sign(self.secret, message)
 
     def material(self, view: WireView) -> str:
         """`dssematerial` for an event as `view` reads it: this key's signature over its attributes and data."""
@@ -95,9 +94,6 @@ class Verified:
 def sign_event(event: CloudEvent, signer: Signer) -> CloudEvent:
     """The event with `dssematerial` over every core attribute, every extension and the data as it will be sent."""
     return signed_with_bytes(event, signer)[0]
-
-
-_DATA_MEMBER: Final = b',"data":'
 
 
 @dataclass(frozen=True)
@@ -129,20 +125,13 @@ def signing(event: CloudEvent, key_id: str) -> EventSigning:
             return signed, signed.to_bytes()
 
         return EventSigning(general.message, reserialized, lambda signature: reserialized(signature)[1])
-    cut = value.index(_DATA_MEMBER)
-    view = WireView(
-        unsigned.model_dump(mode="json", exclude_none=True, exclude={"data"}), value[cut + len(_DATA_MEMBER) : -1]
-    )
-    prepared = dsse.to_sign(view.attributes, view.data, extensions_of(view), key_id)
-
-    def inserted(material: str) -> bytes:
-        return value[:cut] + _member(material) + value[cut:]
+    prepared = value_signing(value, key_id)
 
     def finished(signature: bytes) -> tuple[CloudEvent, bytes]:
-        material = prepared.material(signature)
-        return unsigned.model_copy(update={"dssematerial": material}), inserted(material)
+        material = prepared.to_sign.material(signature)
+        return unsigned.model_copy(update={"dssematerial": material}), prepared.inserted(material)
 
-    return EventSigning(prepared.message, finished, lambda signature: inserted(prepared.material(signature)))
+    return EventSigning(prepared.to_sign.message, finished, prepared.signed)
 
 
 def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:
@@ -155,12 +144,7 @@ def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, by
 def sign_structured(value: bytes, signer: Signer) -> bytes:
     """A structured-mode event's exact bytes with `dssematerial` added as the last member, for events that are
     bytes already (a replayed script, a hand-written file) rather than a model to serialize."""
-    return value.rstrip()[:-1] + _member(signer.material(structured_view(value))) + b"}"
-
-
-def _member(material: str) -> bytes:
-    """`dssematerial` as a JSON member, with its leading comma: Base64 needs no escaping."""
-    return b',"' + dsse.ATTRIBUTE.encode() + b'":"' + material.encode() + b'"'
+    return value.rstrip()[:-1] + member(signer.material(structured_view(value))) + b"}"
 
 
 def sign_binary(value: bytes, headers: Mapping[str, bytes], key: bytes | None, signer: Signer) -> dict[str, bytes]:
@@ -168,11 +152,6 @@ def sign_binary(value: bytes, headers: Mapping[str, bytes], key: bytes | None, s
     and the value's exact bytes."""
     material = signer.material(view_of(value, headers.items(), key))
     return {**headers, f"ce_{dsse.ATTRIBUTE}": material.encode()}
-
-
-def extensions_of(view: WireView) -> list[str]:
-    """What a signer signs: this system's extensions (present or not), then every other extension present."""
-    return [*EXTENSIONS, *sorted(n for n in view.attributes if n not in NOT_EXTENSIONS and n not in EXTENSIONS)]
 
 
 def owner(source: str) -> str:

@@ -1,9 +1,13 @@
-"""The child side of `runtime.check_processes`: a process that answers whether Ed25519 signatures verify.
+"""The child side of `runtime.check_processes`: a process that answers whether Ed25519 signatures verify, and signs
+derived events.
 
-The frames, both ways: a 4-byte big-endian length, then the body. A request's body is the item count (4 bytes), then
-each item's check count (4 bytes) and each check as three lengths (2, 2 and 4 bytes) and the public key, signature
-and message. An answer's body is one byte per item, 1 when all its checks verify. The child greets with an empty
-answer once it is ready.
+The frames, both ways: a 4-byte big-endian length, then the body; a request's body starts with its kind, one byte.
+Checks (`C`): the item count (4 bytes), then each item's check count (4 bytes) and each check as three lengths (2, 2
+and 4 bytes) and the public key, signature and message; the answer's body is one byte per item, 1 when all its checks
+verify. Signatures (`S`): the signer's 64-byte secret key, its key id's length (2 bytes) and key id, the item count
+(4 bytes), then each item as a length (4 bytes) and an unsigned event's exact bytes; the answer's body is each
+signed event as a length (4 bytes) and its bytes, or an empty one for an event the child could not sign. The child
+greets with an empty answer once it is ready.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import sys
 from typing import Final
 
 from contracts import ed25519
+from contracts.signed_bytes import value_signing
 
 Checks = list[tuple[bytes, bytes, bytes]]
 """An item's signature checks: (public key, signature, message) each."""
@@ -22,11 +27,14 @@ Checks = list[tuple[bytes, bytes, bytes]]
 LENGTH: Final = struct.Struct(">I")
 _COUNT: Final = struct.Struct(">I")
 _CHECK: Final = struct.Struct(">HHI")
+_KEY_ID: Final = struct.Struct(">H")
+CHECKS: Final = b"C"
+SIGNATURES: Final = b"S"
 
 
 def request(items: list[Checks]) -> bytes:
     """The frame that asks for these items' checks."""
-    parts = [LENGTH.pack(len(items))]
+    parts = [CHECKS, LENGTH.pack(len(items))]
     for checks in items:
         parts.append(_COUNT.pack(len(checks)))
         for public, signature, message in checks:
@@ -37,8 +45,59 @@ def request(items: list[Checks]) -> bytes:
     return LENGTH.pack(len(body)) + body
 
 
+def verified(body: bytes, count: int) -> list[bool] | None:
+    """A checks answer's flags, or None when the body does not answer `count` items."""
+    return [flag == 1 for flag in body] if len(body) == count else None
+
+
+def signing_request(secret: bytes, key_id: str, values: list[bytes]) -> bytes:
+    """The frame that asks for these unsigned events' signed bytes, by the key of this secret and key id."""
+    if len(secret) != ed25519.SECRET_KEY_BYTES:
+        raise ValueError(f"a secret key is {ed25519.SECRET_KEY_BYTES} bytes, not {len(secret)}")
+    named = key_id.encode()
+    parts = [SIGNATURES, secret, _KEY_ID.pack(len(named)), named, _COUNT.pack(len(values))]
+    for value in values:
+        parts += (LENGTH.pack(len(value)), value)
+    body = b"".join(parts)
+    return LENGTH.pack(len(body)) + body
+
+
+def signed(body: bytes, count: int) -> list[bytes] | None:
+    """A signatures answer's events (empty where the child could not sign), or None when the body does not answer
+    `count` items."""
+    found, at = [], 0
+    while at + LENGTH.size <= len(body):
+        (size,) = LENGTH.unpack_from(body, at)
+        found.append(body[at + LENGTH.size : at + LENGTH.size + size])
+        at += LENGTH.size + size
+    return found if at == len(body) and len(found) == count else None
+
+
 def answer(body: bytes) -> bytes:
-    """What a child answers to a request's body: one byte per item."""
+    """What a child answers to a request's body."""
+    return _signatures(body[1:]) if body[:1] == SIGNATURES else _checks(body[1:])
+
+
+def _signatures(body: bytes) -> bytes:
+    secret, at = body[: ed25519.SECRET_KEY_BYTES], ed25519.SECRET_KEY_BYTES
+    (size,) = _KEY_ID.unpack_from(body, at)
+    key_id, at = body[at + _KEY_ID.size : at + _KEY_ID.size + size].decode(), at + _KEY_ID.size + size
+    (count,) = _COUNT.unpack_from(body, at)
+    at += _COUNT.size
+    parts: list[bytes] = []
+    for _ in range(count):
+        (size,) = LENGTH.unpack_from(body, at)
+        value, at = body[at + LENGTH.size : at + LENGTH.size + size], at + LENGTH.size + size
+        try:
+            prepared = value_signing(value, key_id)
+            made = prepared.signed(ed25519.sign(secret, prepared.to_sign.message))
+        except Exception:  # the parent signs it itself, and meets the same error there
+            made = b""
+        parts += (LENGTH.pack(len(made)), made)
+    return b"".join(parts)
+
+
+def _checks(body: bytes) -> bytes:
     view = memoryview(body)
     (count,) = LENGTH.unpack_from(view, 0)
     at = LENGTH.size

@@ -1,11 +1,13 @@
-"""A large batch's Ed25519 checks made in processes of their own, while the event loop's thread reads on.
+"""A large batch's Ed25519 work made in processes of their own, while the event loop's thread goes on: the checks of
+the records it reads (`runtime.parallel`), and the signatures of the events it derives (`runtime.signing_ahead`).
 
-In threads (`runtime.parallel`) a check needs the GIL around each call into libsodium, which the loop holds while it
-reads, so the audit spent a fifth of a 1,000-record batch waiting for checks; a process has a GIL of its own. Only
-public material crosses (keys, signatures, signed messages). The children start when a batch first needs them, one
-per core (at most four), and end when their input closes. A child that dies, answers out of turn or falls silent
-fails the chunks it held (`CheckProcessGone`: the caller checks those in threads), and the children are started
-again after a pause. How the two talk is `runtime.check_child`.
+In threads a check needs the GIL around each call into libsodium, which the loop holds while it reads, so the audit
+spent a fifth of a 1,000-record batch waiting for checks; a process has a GIL of its own. A check sends public
+material only; a signature sends the service's secret key with each chunk, over the pipe to the service's own
+child, which keeps nothing. The children start when a batch first needs them, one per core (at most four), and end
+when their input closes. A child that dies, answers out of turn or falls silent fails the chunks it held
+(`CheckProcessGone`: the caller does that work in threads), and the children are started again after a pause. How
+the two talk is `runtime.check_child`; one child's link, `runtime.child_link`.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import struct
 import sys
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from runtime import check_child
-from runtime.check_child import LENGTH, Checks
+from runtime.check_child import Checks
+from runtime.child_link import CheckProcessGone, ChildLink
 from runtime.logging import get_logger
 
+T = TypeVar("T")
 _ROOT: Final = Path(__file__).resolve().parents[1]
 RESTART_PAUSE_SECONDS: Final = 5.0
 LONGEST_PAUSE_SECONDS: Final = 300.0
@@ -41,84 +43,6 @@ def usable_cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
-class CheckProcessGone(RuntimeError):
-    """These checks are to be made some other way: their child died, answered out of turn or fell silent."""
-
-
-class _Child:
-    """One child: requests written in turn, answers read in the same turn."""
-
-    def __init__(self, process: asyncio.subprocess.Process, on_gone: Callable[[CheckProcessGone], None]) -> None:
-        self.process = process
-        self._waiting: deque[tuple[int, asyncio.Future[list[bool]]]] = deque()
-        self._on_gone = on_gone
-        self.reader: asyncio.Task[None] | None = None
-
-    async def greeted(self) -> None:
-        """Wait for the child's empty answer, given once it is ready, then read its answers from here on."""
-        assert self.process.stdout is not None
-        greeting = await self.process.stdout.readexactly(LENGTH.size)
-        if greeting != LENGTH.pack(0):
-            raise CheckProcessGone(f"check process {self.process.pid} greeted with {greeting!r}")
-        self.reader = asyncio.create_task(self._read(), name=f"check-process-{self.process.pid}")
-
-    def submit(self, items: list[Checks]) -> asyncio.Future[list[bool]]:
-        future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
-        if self.reader is None or self.reader.done() or self.process.stdin is None or self.process.stdin.is_closing():
-            future.set_exception(CheckProcessGone(f"check process {self.process.pid} has ended"))
-            return future
-        try:
-            frame = check_child.request(items)
-        except (struct.error, OverflowError) as error:  # no record should make one; if one did: the threads
-            future.set_exception(CheckProcessGone(f"the chunk cannot be framed: {error}"))
-            return future
-        self._waiting.append((len(items), future))
-        self.process.stdin.write(frame)
-        return future
-
-    async def _read(self) -> None:
-        assert self.process.stdout is not None
-        why = "its output ended"
-        try:
-            while True:
-                (size,) = LENGTH.unpack(await self.process.stdout.readexactly(LENGTH.size))
-                body = await self.process.stdout.readexactly(size)
-                if not self._waiting or self._waiting[0][0] != len(body):
-                    why = f"it answered {len(body)} items out of turn"
-                    break
-                _, future = self._waiting.popleft()
-                if not future.done():  # a caller cancelled while waiting leaves its future behind
-                    future.set_result([flag == 1 for flag in body])
-        except (asyncio.IncompleteReadError, ConnectionError) as error:
-            why = f"its output ended ({type(error).__name__})"
-        gone = CheckProcessGone(f"check process {self.process.pid}: {why}")
-        self.fail_waiting(gone)
-        self._on_gone(gone)
-
-    def fail_waiting(self, error: CheckProcessGone) -> None:
-        while self._waiting:
-            _, future = self._waiting.popleft()
-            if not future.done():
-                future.set_exception(error)
-                future.exception()  # no "never retrieved" when its batch was cancelled; an await still raises
-
-    async def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        with contextlib.suppress(ProcessLookupError):
-            try:
-                async with asyncio.timeout(5):
-                    await self.process.wait()
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        if self.reader is not None:
-            self.reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.reader
-        self.fail_waiting(CheckProcessGone(f"check process {self.process.pid} was closed"))
-
-
 class CheckProcesses:
     """The service's check processes, started on first use; `submit` a chunk, `close` when the service stops."""
 
@@ -133,7 +57,7 @@ class CheckProcesses:
         self._on_failure = on_failure
         self._count = min(MOST, usable_cores()) if count is None else count
         self._restart_pause = restart_pause
-        self._children: list[_Child] = []
+        self._children: list[ChildLink] = []
         self._starting: asyncio.Task[None] | None = None
         self._not_before = 0.0
         self._failures = 0  # in a row: each doubles the pause before the next start
@@ -165,15 +89,25 @@ class CheckProcesses:
 
     def submit(self, items: list[Checks]) -> asyncio.Future[list[bool]]:
         """Whether each item's checks all verify, from the next child in turn; fails with CheckProcessGone."""
+        return self._next(len(items), lambda: check_child.request(items), check_child.verified)
+
+    def sign(self, secret: bytes, key_id: str, values: list[bytes]) -> asyncio.Future[list[bytes]]:
+        """Unsigned events' bytes signed by this key (`contracts.signing.value_signing`; empty where one could not
+        be), from the next child in turn; fails with CheckProcessGone."""
+        return self._next(len(values), lambda: check_child.signing_request(secret, key_id, values), check_child.signed)
+
+    def _next(
+        self, count: int, frame: Callable[[], bytes], read: Callable[[bytes, int], list[T] | None]
+    ) -> asyncio.Future[list[T]]:
         if not self._children:
-            failed: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+            failed: asyncio.Future[list[T]] = asyncio.get_running_loop().create_future()
             failed.set_exception(CheckProcessGone("no check process is running"))
             return failed
         self._turn = (self._turn + 1) % len(self._children)
-        self.sent += len(items)
-        return self._children[self._turn].submit(items)
+        self.sent += count
+        return self._children[self._turn].send(frame, lambda body: read(body, count))
 
-    async def answered(self, future: asyncio.Future[list[bool]]) -> list[bool]:
+    async def answered(self, future: asyncio.Future[list[T]]) -> list[T]:
         """A chunk's answer; a child silent for `answer_seconds` is given up with the others, as if it had died."""
         try:
             async with asyncio.timeout(self._answer_seconds):
@@ -184,7 +118,7 @@ class CheckProcesses:
 
     async def _start(self) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
-        started: list[_Child] = []
+        started: list[ChildLink] = []
         try:
             for _ in range(self._count):
                 process = await asyncio.create_subprocess_exec(
@@ -196,7 +130,7 @@ class CheckProcesses:
                     env=env,
                     cwd=_ROOT,
                 )
-                started.append(_Child(process, self._gone))
+                started.append(ChildLink(process, self._gone))
             async with asyncio.timeout(STARTING_SECONDS):
                 await asyncio.gather(*(child.greeted() for child in started))
         except (OSError, TimeoutError, asyncio.IncompleteReadError, CheckProcessGone) as error:

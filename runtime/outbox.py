@@ -42,15 +42,12 @@ class Unsigned:
         return self.finished(pending, _signature((self.signer, pending.message)))
 
     def finished(self, pending: EventSigning, signature: bytes) -> OutboxRow:
+        return self.with_value(pending.value(signature))
+
+    def with_value(self, value: bytes) -> OutboxRow:
+        """The row of this event signed: `value` is its exact signed bytes."""
         event = self.event  # as signed but for `dssematerial`, which only the bytes carry
-        return (
-            self.topic,
-            event.partitionkey.encode(),
-            event.kafka_headers(),
-            pending.value(signature),
-            event.id,
-            event.type,
-        )
+        return (self.topic, event.partitionkey.encode(), event.kafka_headers(), value, event.id, event.type)
 
 
 Outgoing = OutboxRow | Unsigned
@@ -63,12 +60,12 @@ async def add_batch_rows(conn: Connection, rows: Sequence[Outgoing]) -> None:
     (`db.still_usable`): a COMMIT of a transaction that a swallowed error aborted rolls back without a word, where a
     statement fails."""
     if rows:
-        await conn.executemany(INSERT_ROW, await _signed(rows))
+        await conn.executemany(INSERT_ROW, await signed_rows(rows))
     else:
         await still_usable(conn)
 
 
-async def _signed(rows: Sequence[Outgoing]) -> list[OutboxRow]:
+async def signed_rows(rows: Sequence[Outgoing]) -> list[OutboxRow]:
     """The batch's rows with its unsigned events signed: the Python of each here, the signatures in the threads."""
     pending = {
         n: (row, signing(row.event, row.signer.key_id)) for n, row in enumerate(rows) if isinstance(row, Unsigned)

@@ -20,7 +20,8 @@ from typing import Final, TypeVar
 
 from contracts import ed25519
 from runtime.check_child import Checks
-from runtime.check_processes import CheckProcesses, CheckProcessGone
+from runtime.check_processes import CheckProcesses
+from runtime.child_link import CheckProcessGone
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -44,6 +44,7 @@ from runtime.outbox import Outgoing, add_batch_rows
 from runtime.parallel import read_checking_later
 from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.records import Incoming
+from runtime.signing_ahead import SigningAhead
 from runtime.tracing import consume_span
 from runtime.tries import Tries
 from runtime.verification import EventVerifier
@@ -125,7 +126,7 @@ class Pipeline:
 
     async def _in_one_transaction(self, records: Sequence[Incoming], run: Pass) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            claims = run.batch_claims(records)
+            ahead, claims = SigningAhead(self._elsewhere), run.batch_claims(records)
             run.claimed = await claim_batch(conn, claims) if claims else None
             for record, admitted in zip(records, run.admitted, strict=True):
                 run.in_hand, started = record, time.perf_counter()
@@ -140,8 +141,9 @@ class Pipeline:
                             raise NeedsSavepoints(out_of_tries=record) from error
                         one = await self._park(conn, record, error)
                 run.ended.append((record, one, started))
+                ahead.send(run.rows)
             await write_deferred(conn, run.deferred)
-            await add_batch_rows(conn, run.rows)
+            await add_batch_rows(conn, await ahead.signed(run.rows))
 
     async def _out_of_tries(self, record: Incoming, error: BaseException) -> bool:
         """A failure that looks like the infrastructure's. While the database does not answer, or when the record's

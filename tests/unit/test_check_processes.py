@@ -15,9 +15,10 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import ed25519
-from runtime import parallel
+from runtime import check_child, parallel
 from runtime.check_child import Checks
-from runtime.check_processes import CheckProcesses, CheckProcessGone, _Child
+from runtime.check_processes import CheckProcesses
+from runtime.child_link import CheckProcessGone, ChildLink
 from runtime.observability import Metrics
 
 KEY = Ed25519PrivateKey.generate()
@@ -128,13 +129,13 @@ async def test_a_child_that_answers_out_of_turn_is_given_up() -> None:
         sys.executable, "-c", speaks_wrongly, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
     )
     gone: list[CheckProcessGone] = []
-    child = _Child(process, gone.append)
+    child = ChildLink(process, gone.append)
     await child.greeted()
 
-    with pytest.raises(CheckProcessGone, match="answered 3 items out of turn"):
-        await child.submit([[check(b"one")]])
+    with pytest.raises(CheckProcessGone, match=r"answered out of turn \(3 bytes\)"):
+        await child.send(lambda: check_child.request([[check(b"one")]]), lambda body: check_child.verified(body, 1))
 
-    assert [str(error) for error in gone] == [f"check process {process.pid}: it answered 3 items out of turn"]
+    assert [str(error) for error in gone] == [f"check process {process.pid}: it answered out of turn (3 bytes)"]
     await child.close()
 
 
@@ -218,3 +219,12 @@ async def test_none_configured_means_none_started_and_the_checks_made_in_the_thr
     assert not await processes.start()
     assert (processes.pids, processes.sent) == ([], 0)
     assert read == [True] * 200
+
+
+def test_a_signatures_answer_with_another_count_or_cut_short_is_not_the_requests() -> None:
+    one = check_child.LENGTH.pack(1) + b"x"
+
+    assert check_child.signed(one + check_child.LENGTH.pack(0), 2) == [b"x", b""]
+    assert check_child.signed(one, 2) is None
+    assert check_child.signed(check_child.LENGTH.pack(5) + b"x", 1) is None
+    assert check_child.signed(one + b"\x00", 1) is None

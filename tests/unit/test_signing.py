@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from contracts import dsse
 from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry, RegisteredKey, raw_public
+from contracts.signed_bytes import EXTENSIONS
 from contracts.signing import (
-    EXTENSIONS,
     Signer,
     Unauthenticated,
     sign_binary,
