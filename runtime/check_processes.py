@@ -63,7 +63,7 @@ class CheckProcesses:
         self._failures = 0  # in a row: each doubles the pause before the next start
         self._started_at: float | None = None
         self._turn = 0
-        self.sent = 0  # items sent to the children so far
+        self.sent = 0  # items (records to check, events to sign) sent to the children so far
         self._closed = False
         self._closing: set[asyncio.Task[None]] = set()
         self._log = get_logger(component="check_processes")
