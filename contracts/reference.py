@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -170,12 +170,26 @@ class Regions(_Frozen):
     county_governor_offices: tuple[CountyGovernorOffice, ...]
     counties: tuple[County, ...]
 
+    @cached_property
+    def _offices(self) -> dict[str, CountyGovernorOffice]:
+        """Each office by id (the first, should one repeat): every event of a region looks its office up."""
+        by_id: dict[str, CountyGovernorOffice] = {}
+        for office in self.county_governor_offices:
+            by_id.setdefault(office.id, office)
+        return by_id
+
+    @cached_property
+    def _county_periods(self) -> dict[str, list[County]]:
+        by_code: dict[str, list[County]] = {}
+        for county in self.counties:
+            by_code.setdefault(county.code, []).append(county)
+        return by_code
+
     def office(self, office_id: str, on: date) -> CountyGovernorOffice:
-        found = [o for o in self.county_governor_offices if o.id == office_id]
-        if not found:
+        office = self._offices.get(office_id)
+        if office is None:
             known = ", ".join(o.id for o in self.county_governor_offices)
             raise ReferenceDataError(f"unknown county governor office '{office_id}' (known: {known})")
-        office = found[0]
         if not office.contains(on):
             raise ReferenceDataError(
                 f"county governor office '{office_id}' is valid {office.describe()}, not on {on.isoformat()}"
@@ -183,7 +197,7 @@ class Regions(_Frozen):
         return office
 
     def county(self, code: str, on: date) -> County:
-        periods = [c for c in self.counties if c.code == code]
+        periods = self._county_periods.get(code, [])
         if not periods:
             raise ReferenceDataError(f"unknown county number '{code}'")
         for county in periods:
@@ -217,12 +231,20 @@ class Organisations(_Frozen):
                 region=_office_of_county(regions, county.code, on),
                 sources=(),
             )
+        org = self._by_id.get(org_id)
+        if org is None:
+            raise ReferenceDataError(f"unknown organisation '{org_id}'")
+        if org.region is not None:
+            regions.office(org.region, on)
+        return org
+
+    @cached_property
+    def _by_id(self) -> dict[str, Organisation]:
+        """Each organisation by id (the first, should one repeat): every event names several."""
+        by_id: dict[str, Organisation] = {}
         for org in self.organisations:
-            if org.id == org_id:
-                if org.region is not None:
-                    regions.office(org.region, on)
-                return org
-        raise ReferenceDataError(f"unknown organisation '{org_id}'")
+            by_id.setdefault(org.id, org)
+        return by_id
 
     def owner_of_source(self, source: str) -> Organisation | None:
         return next((o for o in self.organisations if source in o.sources), None)
