@@ -141,7 +141,7 @@ class Pipeline:
                             raise NeedsSavepoints(out_of_tries=record) from error
                         one = await self._park(conn, record, error)
                 run.ended.append((record, one, started))
-                ahead.send(run.rows)
+                await ahead.send(run.rows)
             await write_deferred(conn, run.deferred)
             await add_batch_rows(conn, await ahead.signed(run.rows))
 

@@ -28,8 +28,12 @@ class SigningAhead:
         self._seen = 0
         self._chunks: list[tuple[list[int], asyncio.Future[list[bytes]]]] = []
 
-    def send(self, rows: Sequence[Outgoing]) -> None:
-        """Send the events emitted since the last call, once a chunk's worth have gathered and the children run."""
+    async def send(self, rows: Sequence[Outgoing]) -> None:
+        """Send the events emitted since the last call, once a chunk's worth have gathered and the children run.
+
+        Then yield to the loop once: a chunk is about 45 kB, and what the pipe does not take at once waits in the
+        transport until the loop next runs, which a pass whose handlers all defer their writes may not do before
+        its end (seen: every chunk of a 280-minutes batch held back until the batch was written)."""
         if self._elsewhere is None or len(rows) - self._seen < CHUNK:
             return
         fresh, self._seen = range(self._seen, len(rows)), len(rows)
@@ -43,6 +47,8 @@ class SigningAhead:
         for signer, positions in by_key.values():
             values = [_unsigned(rows[n]).event.to_bytes() for n in positions]
             self._chunks.append((positions, self._elsewhere.sign(signer.secret, signer.key_id, values)))
+        if by_key:
+            await asyncio.sleep(0)
 
     async def signed(self, rows: Sequence[Outgoing]) -> list[OutboxRow]:
         """Every row signed: those never sent first, in place, while the children finish theirs."""

@@ -52,7 +52,7 @@ def batch(count: int) -> list[Outgoing]:
 async def sent_as_emitted(ahead: SigningAhead, rows: list[Outgoing]) -> None:
     """`ahead` told of the rows as a batch's handlers emit them, one record's at a time."""
     for n in range(1, len(rows) + 1):
-        ahead.send(rows[:n])
+        await ahead.send(rows[:n])
 
 
 @pytest.fixture
