@@ -13,26 +13,27 @@ loop's thread here too.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final, TypeVar
 
 from contracts import ed25519
 from runtime.check_child import Checks
-from runtime.check_processes import CheckProcesses
+from runtime.check_processes import CheckProcesses, usable_cores
 from runtime.child_link import CheckProcessGone
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-WORKERS: Final = max(1, os.cpu_count() or 1)
+WORKERS: Final = usable_cores()
+"""One thread per core this process may run on: a container given two of the host's 64 cores gets two."""
 SMALL_BATCH: Final = 128
 """Fewer items than this are done inline: a share handed to a thread waits for a wake-up and then for the GIL, up to
 a switch interval (5 ms) while the event loop runs Python; 128 signatures take about 3 ms inline."""
 CHUNK: Final = 64
-"""Items whose checks go to a check process together: 64 messages fit a pipe's buffer many times over, so the loop
-hands a chunk over without waiting, and the last one's checks are a few milliseconds."""
+"""Items that go to a check process together (records' checks, or derived events to sign: runtime.signing_ahead):
+64 of them fit a pipe's buffer, so the loop hands a chunk over without waiting, and the last one's work is a few
+milliseconds."""
 _POOL: Final = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="lhl-cpu")
 
 
