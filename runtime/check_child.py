@@ -12,6 +12,8 @@ greets with an empty answer once it is ready.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import signal
 import struct
@@ -28,6 +30,7 @@ LENGTH: Final = struct.Struct(">I")
 _COUNT: Final = struct.Struct(">I")
 _CHECK: Final = struct.Struct(">HHI")
 _KEY_ID: Final = struct.Struct(">H")
+PIPE_BYTES: Final = 1 << 20
 CHECKS: Final = b"C"
 SIGNATURES: Final = b"S"
 
@@ -129,6 +132,8 @@ def main() -> None:
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    for pipe in (requests, answers):
+        _widen(pipe.fileno())
     answers.write(LENGTH.pack(0))  # ready: an answer to nothing
     answers.flush()
     while len(head := requests.read(LENGTH.size)) == LENGTH.size:
@@ -139,6 +144,14 @@ def main() -> None:
         verified = answer(body)
         answers.write(LENGTH.pack(len(verified)) + verified)
         answers.flush()
+
+
+def _widen(pipe: int) -> None:
+    """Let the pipe hold a few chunks: a chunk of signed events (about 77 kB) is more than a pipe's 64 kB, and a child
+    blocked writing its answer until the parent's loop next reads reads no new request meanwhile. Linux only, and
+    only up to the system's limit (`/proc/sys/fs/pipe-max-size`); elsewhere the pipe stays as it is."""
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,14 @@ order asked, and a child that dies costs only a detour through the threads."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import gc
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import structlog
@@ -24,6 +27,7 @@ from runtime.observability import Metrics
 KEY = Ed25519PrivateKey.generate()
 SECRET = ed25519.secret_of(KEY)
 PUBLIC = SECRET[32:]
+ROOT = Path(__file__).resolve().parents[2]
 OTHER_PUBLIC = ed25519.secret_of(Ed25519PrivateKey.generate())[32:]
 
 
@@ -228,3 +232,24 @@ def test_a_signatures_answer_with_another_count_or_cut_short_is_not_the_requests
     assert check_child.signed(one, 2) is None
     assert check_child.signed(check_child.LENGTH.pack(5) + b"x", 1) is None
     assert check_child.signed(one + b"\x00", 1) is None
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_a_childs_pipes_hold_several_chunks_of_signed_events_so_it_never_waits_for_the_loop_to_read() -> None:
+    requests_read, requests = os.pipe()
+    answers, answers_written = os.pipe()
+    child = subprocess.Popen(
+        [sys.executable, "-m", check_child.__name__], stdin=requests_read, stdout=answers_written, cwd=ROOT
+    )
+    os.close(requests_read)
+    os.close(answers_written)
+    try:
+        assert os.read(answers, 4) == bytes(4)  # the greeting: the pipes were widened before it
+        sizes = [fcntl.fcntl(end, fcntl.F_GETPIPE_SZ) for end in (requests, answers)]
+    finally:
+        os.close(requests)
+        child.wait(timeout=10)
+        os.close(answers)
+
+    most = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    assert sizes == [min(check_child.PIPE_BYTES, most)] * 2
