@@ -116,7 +116,7 @@ def signing(event: CloudEvent, key_id: str) -> EventSigning:
     parties (written after `data`) takes the general path: serialize, then read as a consumer reads it."""
     unsigned = event.model_copy(update={"dssematerial": None}) if event.dssematerial is not None else event
     value = unsigned.to_bytes()
-    if unsigned.model_extra:
+    if not signs_from_bytes(unsigned):
         view = structured_view(value)
         general = dsse.to_sign(view.attributes, view.data, extensions_of(view), key_id)
 
@@ -132,6 +132,12 @@ def signing(event: CloudEvent, key_id: str) -> EventSigning:
         return unsigned.model_copy(update={"dssematerial": material}), prepared.inserted(material)
 
     return EventSigning(prepared.to_sign.message, finished, prepared.signed)
+
+
+def signs_from_bytes(event: CloudEvent) -> bool:
+    """Whether `value_signing` signs the event from its `to_bytes()` alone: it has no `dssematerial` yet and no
+    extension attributes of other parties (`signing` says why those take the general path)."""
+    return event.dssematerial is None and not event.model_extra
 
 
 def signed_with_bytes(event: CloudEvent, signer: Signer) -> tuple[CloudEvent, bytes]:
