@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -172,11 +173,8 @@ class Regions(_Frozen):
 
     @cached_property
     def _offices(self) -> dict[str, CountyGovernorOffice]:
-        """Each office by id (the first, should one repeat): every event of a region looks its office up."""
-        by_id: dict[str, CountyGovernorOffice] = {}
-        for office in self.county_governor_offices:
-            by_id.setdefault(office.id, office)
-        return by_id
+        """Every event of a region looks its office up."""
+        return _first_by_id(self.county_governor_offices)
 
     @cached_property
     def _county_periods(self) -> dict[str, list[County]]:
@@ -240,11 +238,8 @@ class Organisations(_Frozen):
 
     @cached_property
     def _by_id(self) -> dict[str, Organisation]:
-        """Each organisation by id (the first, should one repeat): every event names several."""
-        by_id: dict[str, Organisation] = {}
-        for org in self.organisations:
-            by_id.setdefault(org.id, org)
-        return by_id
+        """Every event names several organisations."""
+        return _first_by_id(self.organisations)
 
     def owner_of_source(self, source: str) -> Organisation | None:
         return next((o for o in self.organisations if source in o.sources), None)
@@ -259,6 +254,17 @@ class Organisations(_Frozen):
         if len(numbers) != len(set(numbers)):
             raise ValueError("an organisation number is given to more than one organisation")
         return self
+
+
+_WithId = TypeVar("_WithId", CountyGovernorOffice, Organisation)
+
+
+def _first_by_id(items: Iterable[_WithId]) -> dict[str, _WithId]:
+    """Each item by its id; where an id repeats, the first, as a scan from the start finds it."""
+    by_id: dict[str, _WithId] = {}
+    for item in items:
+        by_id.setdefault(item.id, item)
+    return by_id
 
 
 def _office_of_county(regions: Regions, code: str, on: date) -> str | None:
