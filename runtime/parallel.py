@@ -32,8 +32,8 @@ SMALL_BATCH: Final = 128
 a switch interval (5 ms) while the event loop runs Python; 128 signatures take about 3 ms inline."""
 CHUNK: Final = 64
 """Items that go to a check process together (records' checks, or derived events to sign: runtime.signing_ahead):
-64 of them fit a pipe's buffer, so the loop hands a chunk over without waiting, and the last one's work is a few
-milliseconds."""
+a chunk is some 5-77 kB, and a child's pipes hold 1 MB (`check_child.PIPE_BYTES`), so the loop hands one over
+without waiting, and the last one's work is a few milliseconds."""
 _POOL: Final = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="lhl-cpu")
 
 
