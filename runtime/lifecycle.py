@@ -35,9 +35,6 @@ from runtime.tasks import STOP_TIMEOUT_SECONDS, WORKER_GRACE_SECONDS, stop_tasks
 from runtime.timers import TimerRunner
 from runtime.verification import EventVerifier, TrustedKeys
 
-RAW_RETRY_PAUSE_SECONDS = 1.0
-"""How long a raw handler (the dead-letter topic's) that finds the database away waits before its record again."""
-
 
 class ServiceRuntime:
     """The running parts of one service; started and stopped by the FastStream app's hooks (runtime.wiring)."""
@@ -106,6 +103,7 @@ class ServiceRuntime:
             applied = await db.migrate(self._pool, self.migration_dirs())
             self.log.info("migrations_applied", applied=applied, schema=s.schema_name)
         await ensure_topics(s.kafka, self.all_topics(), s.topic_partitions)
+        await self.check_processes.start()  # before consuming: the first backlog after a start finds them running
         self._tasks.append(asyncio.create_task(self.offsets.run(), name="offset-committer"))
         if d.batch is None:
             await self._start_publishing()
@@ -223,7 +221,7 @@ class ServiceRuntime:
             for record in last_of_each_partition(batch):
                 committed(record)
         else:
-            await one_by_one(batch, lambda record: raw(self, record), committed, RAW_RETRY_PAUSE_SECONDS)
+            await one_by_one(batch, lambda record: raw(self, record), committed)
 
     async def stop_consuming(self) -> None:
         """Runs before FastStream stops the broker: commit what was processed while the consumers still can, then

@@ -109,11 +109,15 @@ def rewind(consumer: Any, records: Sequence[Placed]) -> None:
             consumer.seek(at, record.offset)
 
 
+RAW_RETRY_PAUSE_SECONDS = 1.0
+"""How long a raw handler (the dead-letter topic's) that finds the database away waits before its record again."""
+
+
 async def one_by_one(
     batch: list[Incoming],
     handle: Callable[[Incoming], Awaitable[None]],
     committed: Callable[[Incoming], None],
-    pause_seconds: float,
+    pause_seconds: float = RAW_RETRY_PAUSE_SECONDS,
 ) -> None:
     """Records whose handler owns its deduplication and its transactions (a raw topic's): each committed alone, and
     taken out of `batch` once it is."""

@@ -214,6 +214,23 @@ async def test_closing_ends_the_children_and_a_later_chunk_is_refused() -> None:
         await processes.submit([[check(b"late")]])
 
 
+async def test_begin_starts_the_children_in_the_background_once_and_not_at_all_when_none_are_configured() -> None:
+    processes, none = CheckProcesses(count=2), CheckProcesses(count=0)
+    try:
+        processes.begin()
+        processes.begin()  # the start under way is not started again
+        none.begin()
+        assert (processes.pids, processes.ready()) == ([], False)  # not waited for: it greets a little later
+        assert await processes.start()  # waits for the start under way
+        pids = processes.pids
+        processes.begin()
+        assert processes.pids == pids
+        assert len(pids) == 2
+        assert (none.pids, none.ready()) == ([], False)
+    finally:
+        await processes.close()
+
+
 async def test_none_configured_means_none_started_and_the_checks_made_in_the_threads() -> None:
     processes = CheckProcesses(count=0)
     items = [[check(str(n).encode())] for n in range(200)]
