@@ -1,0 +1,69 @@
+"""The catch-up benchmark sees a backlog's end within a few hundredths of a second, so a short run's rate is not
+taken low by the pause between its readings of progress. Time here is a virtual clock: nothing waits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+
+from benchmarks import catch_up
+
+RATE = 5_000.0
+"""Events per second of the pretend service, committed in batches of `BATCH`."""
+BATCH = 500
+
+
+@dataclass
+class Clock:
+    now: float = 100.0
+    readings: list[float] = field(default_factory=list)
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class PretendService:
+    service: str = "audit"
+
+    def check_alive(self) -> None:
+        pass
+
+    def rss_mib(self) -> float:
+        return 100.0
+
+    def cpu_seconds(self) -> float:
+        return 0.0
+
+
+@pytest.mark.parametrize("count", [10_000, 40_000])
+async def test_a_backlogs_rate_is_measured_within_two_percent_of_the_rate_it_was_handled_at(
+    monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    clock = Clock()
+    started = clock.now + 1.3  # start-up: imports, migrations, joining the group
+
+    async def progress() -> int:
+        clock.readings.append(clock.now)
+        handled = int((clock.now - started) * RATE) if clock.now > started else 0
+        return min(count, handled // BATCH * BATCH)
+
+    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
+
+    measured = await catch_up.watch([PretendService()], progress, count, timeout=60)  # type: ignore[list-item]
+
+    assert measured.rate.per_second == pytest.approx(RATE, rel=0.02)
+    far = [b - a for a, b in zip(clock.readings, clock.readings[1:], strict=False) if b < started + 1]
+    assert min(far) == catch_up.POLL_SECONDS  # far from the end, the database is not asked 50 times a second
+
+
+def test_the_pause_is_short_only_near_the_end() -> None:
+    assert catch_up.pause(0.0, 0, 5.0, 0, 10_000) == catch_up.POLL_SECONDS  # nothing seen yet
+    assert catch_up.pause(1.0, 500, 2.0, 5_500, 40_000) == catch_up.POLL_SECONDS  # about 7 s to go
+    assert catch_up.pause(1.0, 500, 2.0, 5_500, 7_000) == catch_up.NEAR_POLL_SECONDS  # about 0.3 s to go
