@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -14,9 +14,10 @@ import asyncpg
 from runtime import db
 from runtime.db import Connection
 from runtime.definition import ServiceDefinition
+from runtime.lifecycle import ServiceRuntime
 from runtime.logging import configure_logging
 from runtime.observability import Metrics
-from runtime.retention import Retention, RetentionPolicy
+from runtime.retention import STATEMENTS, Retention, RetentionPolicy
 from runtime.settings import RuntimeSettings
 from runtime.wiring import build_app
 from tests.support.infra import Infra
@@ -120,16 +121,24 @@ async def test_the_service_sweeps_at_start_and_counts_what_it_deleted(
     )
     definition = ServiceDefinition(name="retentiontest", description="retention only", migrations=tmp_path, consumes={})
     async with running(build_app(definition, settings)) as runtime, runtime.pool.acquire() as conn:
+        # The rows go in after this start's own sweep, or it may take some of them first.
+        await counted(runtime, lambda sample: all(sample(table) is not None for table in STATEMENTS))
         await add_inbox_rows(conn, 3, 9 * DAY)
         await add_inbox_rows(conn, 1, DAY)
     # Started again, it deletes what is past the horizon without waiting for its interval.
     async with running(build_app(definition, settings)) as runtime:
-        sample = runtime.metrics.registry.get_sample_value
-        labels = {"service": "retentiontest", "table": "inbox"}
-        async with asyncio.timeout(10):
-            while True:
-                if sample("lhl_retention_deleted_total", labels) == 3:
-                    break
-                await asyncio.sleep(0.05)
+        await counted(runtime, lambda sample: sample("inbox") == 3)
         left = await fetch(runtime, "SELECT count(*) AS n FROM inbox")
     assert left[0]["n"] == 1
+
+
+async def counted(runtime: ServiceRuntime, done: Callable[[Callable[[str], float | None]], bool]) -> None:
+    """Until `done` holds of the service's deletions counted per table (None for a table no sweep reached yet)."""
+
+    def sample(table: str) -> float | None:
+        labels = {"service": "retentiontest", "table": table}
+        return runtime.metrics.registry.get_sample_value("lhl_retention_deleted_total", labels)
+
+    async with asyncio.timeout(10):
+        while not done(sample):  # noqa: ASYNC110 (a counter has nothing to wait on)
+            await asyncio.sleep(0.05)
