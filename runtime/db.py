@@ -88,7 +88,12 @@ async def still_usable(conn: Connection) -> None:
 
 def storable(text: str) -> str:
     """The text with NUL and lone surrogates as U+FFFD: PostgreSQL's text and jsonb refuse both (and UTF-8, which
-    Kafka headers carry, has no lone surrogates)."""
+    Kafka headers carry, has no lone surrogates).
+
+    ASCII text, nearly all of it, can hold only the NUL and is checked for that alone: the audit stores a dozen texts
+    per record, and the expression over a signature's DSSE material (some 400 characters) took 1.7 µs, 0.07 without."""
+    if text.isascii() and "\x00" not in text:
+        return text
     return _UNSTORABLE.sub("\ufffd", text)
 
 
