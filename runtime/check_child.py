@@ -44,6 +44,11 @@ def request(items: list[Checks]) -> bytes:
             if len(public) != ed25519.PUBLIC_KEY_BYTES or len(signature) != ed25519.SIGNATURE_BYTES:
                 public = signature = message = b""  # cannot verify (`ed25519.verifies`), and may not fit the frame
             parts += (_CHECK.pack(len(public), len(signature), len(message)), public, signature, message)
+    return _framed(parts)
+
+
+def _framed(parts: list[bytes]) -> bytes:
+    """A request's body, its parts joined, after its length."""
     body = b"".join(parts)
     return LENGTH.pack(len(body)) + body
 
@@ -61,8 +66,7 @@ def signing_request(secret: bytes, key_id: str, values: list[bytes]) -> bytes:
     parts = [SIGNATURES, secret, _KEY_ID.pack(len(named)), named, _COUNT.pack(len(values))]
     for value in values:
         parts += (LENGTH.pack(len(value)), value)
-    body = b"".join(parts)
-    return LENGTH.pack(len(body)) + body
+    return _framed(parts)
 
 
 def signed(body: bytes, count: int) -> list[bytes] | None:

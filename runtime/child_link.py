@@ -17,7 +17,8 @@ T = TypeVar("T")
 
 
 class CheckProcessGone(RuntimeError):
-    """These checks are to be made some other way: their child died, answered out of turn or fell silent."""
+    """This work (checks, or events to sign) is to be done some other way: its child died, answered out of turn or fell
+    silent."""
 
 
 class ChildLink:
