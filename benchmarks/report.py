@@ -93,7 +93,7 @@ def render(report: Report) -> str:
         lines.append(
             f"| {row.service} | {row.backlog.removeprefix('no.levehelelivet.')} "
             f"| {measured.rate.per_second:,.0f} | {row.raw.per_second:,.0f} "
-            f"| {_ratio(measured.rate, row.raw)} | {measured.cpu_ms_per_event:.2f} ms "
+            f"| {_ratio(measured.rate, row.raw)} | {measured.cpu_ms_per_event:.3f} ms "
             f"{rss}| {_mib(measured.rss_start_mib)} | {_mib(measured.rss_end_mib)} |"
         )
     for row in report.rows:

@@ -13,12 +13,15 @@ import asyncpg
 from runtime import db
 from runtime.clock import Clock
 from services.audit import checkpoints, repository
+from services.audit.domain import ParsedText
 from services.audit.settings import AuditSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _jsonb_to_binary(value: Any) -> bytes:
+    if isinstance(value, ParsedText):  # the record's own text, which PostgreSQL reads into the same value
+        return b"\x01" + value.text
     return b"\x01" + json.dumps(value).encode()
 
 

@@ -17,6 +17,7 @@ from contracts.events.base import EventData
 from contracts.events.evaluations import FocusAreaStatus, RegionalStatusReportSubmitted
 from contracts.events.notifications import Channel, NotificationDelivered
 from contracts.keys import KeyRegistry
+from services.audit import connections, domain
 from services.audit.domain import Received, entry_of, first_of_each_key
 from tests.support.kafka import cloud_event as unsigned_event
 from tests.support.signing import keys_for_tests
@@ -196,3 +197,21 @@ def test_an_event_that_does_not_verify_is_recorded_as_unauthenticated_without_ta
     assert forged_entry.key != genuine_entry.key
     fresh, _ = first_of_each_key([forged_entry, genuine_entry], {})
     assert fresh == [forged_entry, genuine_entry]
+
+
+def test_an_object_of_strings_and_integers_is_kept_with_its_text_for_the_database_to_read() -> None:
+    payload = b'{"id": "e-1", "count": 3, "nested": {"list": [1, 2]}}'
+    parsed = domain.parse_json(payload)
+    assert isinstance(parsed, domain.ParsedText)
+    assert parsed == {"id": "e-1", "count": 3, "nested": {"list": [1, 2]}}
+    assert parsed.text == payload
+    assert connections._jsonb_to_binary(parsed) == b"\x01" + payload
+
+
+def test_an_object_with_other_numbers_or_text_to_make_storable_is_written_out_again() -> None:
+    for payload in (b'{"half": 0.5}', b'{"tiny": 1e-16000}', b'{"text": "a\\u0000b"}', b'{"text": "\\ud800"}'):
+        parsed = domain.parse_json(payload)
+        assert type(parsed) is dict, payload
+        assert connections._jsonb_to_binary(parsed) == b"\x01" + json.dumps(parsed).encode()
+    # A thread's parse starts afresh: a float in the record before does not count against the next.
+    assert isinstance(domain.parse_json(b'{"n": 1}'), domain.ParsedText)
