@@ -8,6 +8,7 @@ with a breaking change to the data schema; additive, optional fields keep it. Th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 from contracts import topics
@@ -30,11 +31,12 @@ class EventType:
     topic: str
     producer: str
 
-    @property
+    # Made once: a service asks for them several times for each event it handles or derives.
+    @cached_property
     def name(self) -> str:
         return f"no.levehelelivet.{self.aggregate}.{self.event}.v{self.version}"
 
-    @property
+    @cached_property
     def dataschema(self) -> str:
         return f"urn:levehelelivet:schema:{self.aggregate}.{self.event}:v{self.version}"
 

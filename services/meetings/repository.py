@@ -10,7 +10,7 @@ from asyncpg import Record
 
 from contracts.events.meetings import ActionItemCompleted, ContactMeetingHeld, MeetingKind, MeetingStatus
 from contracts.topics import NATIONAL
-from runtime.db import Connection
+from runtime.db import Connection, JsonText
 from runtime.writes import Executes
 from services.meetings.state import Meeting, OpenItem, Plan
 
@@ -165,7 +165,7 @@ async def save_meeting(
         meeting.status.value,
         plan.scheduled_for if plan else None,
         meeting.minutes.held_on if meeting.minutes else None,
-        meeting.minutes.model_dump(mode="json") if meeting.minutes else None,
+        JsonText(meeting.minutes.model_dump_json()) if meeting.minutes else None,
         now,
         meeting.title,
         meeting.organiser,

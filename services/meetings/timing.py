@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 
 from contracts import oslo_calendar
@@ -14,8 +15,10 @@ OVERDUE: Final = "action_item_overdue"
 CONTACT_MEETINGS_OVERDUE: Final = "contact_meetings_overdue"
 
 
+@lru_cache(maxsize=4096)
 def start_of_day(day: date) -> datetime:
-    """00:00 Europe/Oslo on the day, as a UTC instant (the offset follows summer time)."""
+    """00:00 Europe/Oslo on the day, as a UTC instant (the offset follows summer time). Kept for the days asked
+    last: every item of a held meeting asks for its due date's, and the items of a batch share a few dates."""
     return oslo_calendar.start_of_day(day).astimezone(UTC)
 
 
