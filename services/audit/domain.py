@@ -44,13 +44,30 @@ class Received:
 
 
 def storable_json(value: Any) -> Any:
-    """The JSON value with every string (and key) made storable."""
+    """The JSON value with every string (and key) made storable, changed in place (it is always a value just
+    parsed). Without recursion: a payload may nest up to `PARSE_DEPTH` levels, and a walk of two frames a level (the
+    function and its comprehension) took some 800 of the interpreter's 1,000, where a finalizer that the collector
+    runs meanwhile can fail unprintably (`runtime.json_reading.PARSE_DEPTH` tells how that was met)."""
     if isinstance(value, str):
         return storable(value)
-    if isinstance(value, dict):
-        return {storable(k): storable_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [storable_json(v) for v in value]
+    pending = [value] if isinstance(value, dict | list) else []
+    while pending:
+        container = pending.pop()
+        if isinstance(container, list):
+            for index, item in enumerate(container):
+                if isinstance(item, str):
+                    container[index] = storable(item)
+                elif isinstance(item, dict | list):
+                    pending.append(item)
+            continue
+        members = list(container.items())
+        container.clear()  # then filled again in the same order: a key made storable may meet another, last wins
+        for name, item in members:
+            if isinstance(item, str):
+                item = storable(item)
+            elif isinstance(item, dict | list):
+                pending.append(item)
+            container[storable(name)] = item
     return value
 
 

@@ -215,3 +215,25 @@ def test_an_object_with_other_numbers_or_text_to_make_storable_is_written_out_ag
         assert connections._jsonb_to_binary(parsed) == b"\x01" + json.dumps(parsed).encode()
     # A thread's parse starts afresh: a float in the record before does not count against the next.
     assert isinstance(domain.parse_json(b'{"n": 1}'), domain.ParsedText)
+
+
+def test_text_to_make_storable_is_found_at_any_depth_without_recursion() -> None:
+    deep: Any = ["a\x00b"]
+    for level in range(5_000):  # far deeper than the interpreter's limit (1,000 frames) would let a recursion go
+        deep = {"k\x00": deep, "n": level} if level % 2 else [deep, "\ud800"]
+    made = domain.storable_json(deep)
+    levels = 0
+    while not isinstance(made, str):
+        if isinstance(made, dict):
+            assert set(made) == {"k\ufffd", "n"}
+            made = made["k\ufffd"]
+        else:
+            assert made[-1] in ("\ufffd", "a\ufffdb")
+            made = made[0]
+        levels += 1
+    assert made == "a\ufffdb"
+    assert levels == 5_001
+
+
+def test_a_key_made_storable_that_meets_another_keeps_the_last_value_in_the_first_place() -> None:
+    assert list(domain.storable_json({"a\x00": 1, "b": 2, "a\ufffd": 3}).items()) == [("a\ufffd", 3), ("b", 2)]
