@@ -16,6 +16,7 @@ import pytest
 
 from lhl.acls import apply_namespace, remove_namespace
 from runtime.check_processes import CheckProcesses
+from tests.support import unraisable
 from tests.support.infra import SERVICES, Infra, provide
 from tests.support.kafka import Bus, delete_topics_with_prefix
 
@@ -127,6 +128,12 @@ async def bus(infra: Infra, run_id: str) -> AsyncIterator[Bus]:
     await b.start()
     yield b
     await b.stop()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """After pytest's own unraisable hook is installed: ours writes what the event was about first."""
+    unraisable.install()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
