@@ -51,23 +51,24 @@ def storable_json(value: Any) -> Any:
     if isinstance(value, str):
         return storable(value)
     pending = [value] if isinstance(value, dict | list) else []
+
+    def made(item: Any) -> Any:
+        """A text made storable; a container left for its turn."""
+        if isinstance(item, str):
+            return storable(item)
+        if isinstance(item, dict | list):
+            pending.append(item)
+        return item
+
     while pending:
         container = pending.pop()
         if isinstance(container, list):
-            for index, item in enumerate(container):
-                if isinstance(item, str):
-                    container[index] = storable(item)
-                elif isinstance(item, dict | list):
-                    pending.append(item)
+            container[:] = [made(item) for item in container]
             continue
         members = list(container.items())
         container.clear()  # then filled again in the same order: a key made storable may meet another, last wins
         for name, item in members:
-            if isinstance(item, str):
-                item = storable(item)
-            elif isinstance(item, dict | list):
-                pending.append(item)
-            container[storable(name)] = item
+            container[storable(name)] = made(item)
     return value
 
 
