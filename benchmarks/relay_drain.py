@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -59,6 +60,21 @@ def relay_at(revision: str) -> ModuleType:
     return module
 
 
+def migrations_at(revision: str) -> Path:
+    """The runtime's migrations as they were at `revision`, in a folder of their own (named as a migration is known,
+    by its folder's parent): each relay drains an outbox of its own revision's shape (migration 006 dropped the
+    column an earlier relay marked)."""
+    folder = Path(tempfile.mkdtemp(prefix="lhl-bench-migrations-")) / "runtime" / "migrations"
+    folder.mkdir(parents=True)
+    listed = subprocess.run(
+        ["git", "ls-tree", "--name-only", revision, "runtime/migrations/"], capture_output=True, text=True, check=True
+    )
+    for path in listed.stdout.split():
+        shown = subprocess.run(["git", "show", f"{revision}:{path}"], capture_output=True, check=True)
+        (folder / Path(path).name).write_bytes(shown.stdout)
+    return folder
+
+
 async def fill(pool: asyncpg.Pool, topic: str, rows: int) -> None:
     async with pool.acquire() as conn:
         await conn.execute(
@@ -94,7 +110,10 @@ async def drain(relay_class: Any, pool: asyncpg.Pool, producer: AIOKafkaProducer
     while await relay.publish_pending():
         pass
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    left = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    # Unpublished: still in the outbox, and (before migration 006) not marked published.
+    left = await pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE failed_at IS NULL AND to_jsonb(outbox) ->> 'published_at' IS NULL"
+    )
     assert left == 0, f"{left} rows left unpublished"
     return elapsed, cpu
 
@@ -128,25 +147,29 @@ async def run(rows: int, before: str) -> None:
     topic = meetings.topic(topics.MEETINGS_EVENTS)
     await apply_namespace(operator.kafka, operator.topic_prefix)
     await ensure_topics(operator.kafka, [topic], meetings.topic_partitions)
-    pool = await db.create_pool(meetings.database_url, meetings.schema_name)
     runs = (
-        (f"before ({before})", relay_at(before).OutboxRelay),
-        ("after (this tree)", OutboxRelay),
+        (f"before ({before})", relay_at(before).OutboxRelay, migrations_at(before), "before"),
+        ("after (this tree)", OutboxRelay, db.RUNTIME_MIGRATIONS, "after"),
     )
+    schemas = [f"{meetings.schema_name}_{suffix}" for *_, suffix in runs]
     timings: dict[str, tuple[float, float]] = {}
     try:
-        await db.migrate(pool, [db.RUNTIME_MIGRATIONS])
-        for name, relay_class in runs:  # both with the service's producer options of today
-            await fill(pool, topic, rows)
-            producer = AIOKafkaProducer(**meetings.kafka.options(), **RELAY_PRODUCER_OPTIONS)
-            await producer.start()
+        for (name, relay_class, migrations, _), schema in zip(runs, schemas, strict=True):
+            pool = await db.create_pool(meetings.database_url, schema)
             try:
-                timings[name] = await drain(relay_class, pool, producer)
+                await db.migrate(pool, [migrations])
+                await fill(pool, topic, rows)
+                # Both with the service's producer options of today.
+                producer = AIOKafkaProducer(**meetings.kafka.options(), **RELAY_PRODUCER_OPTIONS)
+                await producer.start()
+                try:
+                    timings[name] = await drain(relay_class, pool, producer)
+                finally:
+                    await producer.stop()
             finally:
-                await producer.stop()
+                await pool.close()
         on_topic = await records_on(meetings, topic)
     finally:
-        await pool.close()
         admin = AIOKafkaAdminClient(**operator.kafka.options())
         await admin.start()
         with contextlib.suppress(Exception):
@@ -154,8 +177,9 @@ async def run(rows: int, before: str) -> None:
         await admin.close()
         await remove_namespace(operator.kafka, operator.topic_prefix)
         conn = await asyncpg.connect(meetings.database_url)
-        with contextlib.suppress(Exception):
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{meetings.schema_name}" CASCADE')
+        for schema in schemas:
+            with contextlib.suppress(Exception):
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await conn.close()
     print(
         f"rows per drain:   {rows} of {PAYLOAD_BYTES} bytes, {len(REGIONS)} keys,"

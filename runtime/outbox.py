@@ -199,7 +199,7 @@ async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:
             "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS pending,"
             " min(created_at) FILTER (WHERE failed_at IS NULL) AS oldest,"
             " count(*) FILTER (WHERE failed_at IS NOT NULL) AS set_aside"
-            " FROM outbox WHERE published_at IS NULL"
+            " FROM outbox"
         )
     assert row is not None
     return {"pending": row["pending"], "oldest": row["oldest"], "set_aside": row["set_aside"]}
@@ -207,6 +207,4 @@ async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:
 
 async def has_unpublished(conn: Connection) -> bool:
     """Whether a row still waits for the relay (rows set aside as unpublishable do not wait)."""
-    return bool(
-        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL AND failed_at IS NULL)")
-    )
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outbox WHERE failed_at IS NULL)"))

@@ -59,9 +59,9 @@ RELAY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('lhl-outbox-rela
 """One relay at a time per service (its schema holds its outbox), for the length of one pass's transaction.
 
 Two relays that each publish a batch at once interleave a region's events on the topic, so the lock is taken before
-the batch is read and held until it is marked. It is a transaction-level advisory lock rather than a session lock:
-the pools do not reset a connection they take back (`db.keep_session`), so a session lock would outlive the pass,
-and a relay that dies with its connection gives the lock back with its transaction: nothing is left behind."""
+the batch is read and held until its rows are deleted. It is a transaction-level advisory lock rather than a session
+lock: the pools do not reset a connection they take back (`db.keep_session`), so a session lock would outlive the
+pass, and a relay that dies with its connection gives the lock back with its transaction: nothing is left behind."""
 
 LOCK_RETRY_SECONDS = 0.05
 """A relay that found another instance relaying tries again this soon rather than a whole poll later: the rows its
@@ -78,17 +78,18 @@ class _Pass:
 
 
 class OutboxRelay:
-    """Publishes unpublished outbox rows in id order and marks them published after the broker acknowledged.
+    """Publishes the outbox's rows in id order and deletes them once the broker acknowledged them: the outbox holds
+    what is still to be published (and the rows set aside); what was published is the topics' and the audit's.
 
     A pass hands its whole batch to the producer and then awaits the acknowledgements together: the producer is
     idempotent with acks=all and keeps one request in flight per partition, so the records of one partition key
     reach the topic in the order they were handed over. Only one relay of a service publishes at a time
     (`RELAY_LOCK`), so several instances keep that order too.
 
-    A pass marks the rows from its start up to the first row the broker has not taken: a later row of the batch is
-    never marked while an earlier one is still to be published, so it goes out again after it and a consumer sees
+    A pass deletes the rows from its start up to the first row the broker has not taken: a later row of the batch is
+    never deleted while an earlier one is still to be published, so it goes out again after it and a consumer sees
     the order as written (its inbox drops the second copy by the event's id). A relay killed between sending and
-    marking publishes its batch again for the same reason, in the same order.
+    deleting publishes its batch again for the same reason, in the same order.
 
     A row refused for good is set aside with the error (`failed_at`, `last_error`), logged as
     `outbox_row_set_aside` and counted by `lhl_outbox_set_aside`, and the rows behind it go on. Without that, one
@@ -131,7 +132,7 @@ class OutboxRelay:
             # No row locks: the advisory lock already keeps every other relay of this service out.
             rows = await conn.fetch(
                 "SELECT id, topic, message_key, headers, payload FROM outbox"
-                " WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
+                " WHERE failed_at IS NULL ORDER BY id LIMIT $1",
                 self._batch_size,
             )
             if not rows:
@@ -141,7 +142,7 @@ class OutboxRelay:
                 await conn.executemany(
                     "UPDATE outbox SET failed_at = now(), last_error = $2 WHERE id = $1", done.set_aside
                 )
-            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done.published)
+            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.published)
         if done.failure is not None:
             raise done.failure
         self._log.debug("outbox_published", count=len(done.published))

@@ -1,4 +1,5 @@
-"""Retention: inbox rows and published outbox rows older than the horizon are deleted, in bounded batches.
+"""Retention: inbox rows older than the horizon are deleted, in bounded batches. (The outbox keeps no published
+rows: the relay deletes each once the broker has it, migration 006.)
 
 The inbox must remember an event for as long as the broker can deliver it again (a group reset to the earliest
 offset, a replayed dead letter): the horizon must outlast the topics' retention, or a redelivery would act twice.
@@ -24,14 +25,7 @@ _DELETE_INBOX = (
     " SELECT event_source, event_id FROM inbox WHERE processed_at < now() - $1::interval"
     " ORDER BY processed_at LIMIT $2)"
 )
-# Only published rows: an unpublished row is still to be sent, and a set-aside one waits for a fix (neither has a
-# published_at).
-_DELETE_OUTBOX = (
-    "DELETE FROM outbox WHERE id IN ("
-    " SELECT id FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - $1::interval"
-    " ORDER BY published_at LIMIT $2)"
-)
-STATEMENTS = {"inbox": _DELETE_INBOX, "outbox": _DELETE_OUTBOX}
+STATEMENTS = {"inbox": _DELETE_INBOX}
 
 
 @dataclass(frozen=True)

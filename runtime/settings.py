@@ -43,7 +43,7 @@ class RuntimeSettings(BaseSettings):
     retention_hours: float = Field(
         default=192,
         gt=0,
-        description="Inbox rows and published outbox rows older than this are deleted. It must outlast the topics' "
+        description="Inbox rows older than this are deleted. It must outlast the topics' "
         "retention (Kafka's default is 7 days), or a redelivery the broker still allows would act twice.",
     )
     retention_batch: int = Field(default=1000, ge=1, description="Most rows one retention statement deletes.")

@@ -56,9 +56,7 @@ async def drained(runtime: ServiceRuntime, timeout: float = 30.0) -> None:
     """Wait until the outbox relay has published every event the service wrote."""
     async with asyncio.timeout(timeout):
         while True:
-            rows = await fetch(
-                runtime, "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND failed_at IS NULL"
-            )
+            rows = await fetch(runtime, "SELECT count(*) AS n FROM outbox WHERE failed_at IS NULL")
             if rows[0]["n"] == 0:
                 return
             await asyncio.sleep(0.05)

@@ -148,7 +148,7 @@ class Hostile:
     async def outbox_drained(self, *, timeout: float = 30.0) -> None:
         async with asyncio.timeout(timeout):
             while True:
-                pending = "SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL"
+                pending = "SELECT count(*) FROM outbox WHERE failed_at IS NULL"
                 if not await self.meetings.pool.fetchval(pending):
                     return
                 await asyncio.sleep(0.1)

@@ -86,15 +86,12 @@ async def test_an_outbox_row_the_broker_refuses_is_set_aside_and_the_rows_behind
         await relay.publish_pending()
     finally:
         await producer.stop()
-    rows = await pool.fetch("SELECT published_at, failed_at, last_error FROM outbox ORDER BY id")
+    rows = await pool.fetch("SELECT length(payload) AS size, failed_at, last_error FROM outbox ORDER BY id")
     published = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(rs) >= 2)
     assert [(r.key, r.value) for r in published] == [(b"k\x00", b"before"), (b"k\x00", b"after")]
-    assert [(r["published_at"] is not None, r["failed_at"] is not None) for r in rows] == [
-        (True, False),
-        (False, True),
-        (True, False),
-    ]
-    assert rows[1]["last_error"].startswith(MessageSizeTooLargeError.__name__)
+    # The two published rows are deleted; the one too large is kept, set aside with its error.
+    assert [(r["size"], r["failed_at"] is not None) for r in rows] == [(2_000_000, True)]
+    assert rows[0]["last_error"].startswith(MessageSizeTooLargeError.__name__)
 
 
 async def test_a_record_comes_again_for_as_long_as_the_database_is_unreachable_and_is_never_parked_for_it() -> None:

@@ -110,7 +110,7 @@ def first_seen(records: list[ConsumerRecord[bytes, bytes]]) -> dict[bytes, list[
 
 
 async def unpublished(pool: db.Pool) -> int:
-    count: int = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL AND failed_at IS NULL")
+    count: int = await pool.fetchval("SELECT count(*) FROM outbox WHERE failed_at IS NULL")
     return count
 
 
@@ -147,7 +147,7 @@ async def test_two_relays_over_one_outbox_publish_each_regions_events_in_the_ord
     }
 
 
-async def test_a_row_the_broker_is_not_reached_for_stops_the_batch_there_and_nothing_behind_it_is_marked(
+async def test_a_row_the_broker_is_not_reached_for_stops_the_batch_there_and_nothing_behind_it_is_deleted(
     infra: Infra, bus: Bus, outbox: str
 ) -> None:
     # The meetings service may write its own events topic but not the evaluations': for its producer that topic is
@@ -165,14 +165,13 @@ async def test_a_row_the_broker_is_not_reached_for_stops_the_batch_there_and_not
                 await add_record(conn, to, value, b"vestland", {})
         with pytest.raises(TopicAuthorizationFailedError):
             await meetings.relay().publish_pending()
-        rows = await pool.fetch("SELECT payload, published_at, failed_at FROM outbox ORDER BY id")
+        rows = await pool.fetch("SELECT payload, failed_at FROM outbox ORDER BY id")
 
-    assert [(bytes(r["payload"]), r["published_at"] is not None, r["failed_at"] is not None) for r in rows] == [
-        (b"first", True, False),
-        (b"second", True, False),
-        (b"not allowed", False, False),
-        (b"third", False, False),
-        (b"fourth", False, False),
+    # The two published rows are deleted; the rest wait, none set aside.
+    assert [(bytes(r["payload"]), r["failed_at"] is not None) for r in rows] == [
+        (b"not allowed", False),
+        (b"third", False),
+        (b"fourth", False),
     ]
     records = await bus.read(topics.MEETINGS_EVENTS, lambda rs: len(rs) >= 2, timeout=5)
     assert first_seen(records)[b"vestland"][:2] == [b"first", b"second"]
@@ -199,16 +198,11 @@ async def test_a_row_the_broker_refuses_in_the_middle_of_a_batch_is_set_aside_al
             for value in values:
                 await add_record(conn, topic, value, b"agder", {})
         await one.relay().publish_pending()
-        rows = await pool.fetch("SELECT published_at, failed_at, last_error FROM outbox ORDER BY id")
+        rows = await pool.fetch("SELECT payload, failed_at, last_error FROM outbox ORDER BY id")
 
-    assert [(r["published_at"] is not None, r["failed_at"] is not None) for r in rows] == [
-        (True, False),
-        (True, False),
-        (False, True),
-        (True, False),
-        (True, False),
-    ]
-    assert "TooLarge" in rows[2]["last_error"]
+    # The published rows are deleted; the one refused is kept, set aside with its error.
+    assert [(bytes(r["payload"]), r["failed_at"] is not None) for r in rows] == [(values[2], True)]
+    assert "TooLarge" in rows[0]["last_error"]
     records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(first_seen(rs).get(b"agder", [])) >= 4)
     assert first_seen(records) == {b"agder": [b"one", b"two", b"three", b"four"]}
 
@@ -234,13 +228,9 @@ async def test_a_row_whose_headers_are_not_texts_is_set_aside_and_the_rows_behin
             )
             await add_record(conn, topic, b"two", b"agder", {})
         await one.relay().publish_pending()
-        rows = await pool.fetch("SELECT published_at, failed_at, last_error FROM outbox ORDER BY id")
+        rows = await pool.fetch("SELECT payload, failed_at, last_error FROM outbox ORDER BY id")
 
-    assert [(r["published_at"] is not None, r["failed_at"] is not None) for r in rows] == [
-        (True, False),
-        (False, True),
-        (True, False),
-    ]
-    assert rows[1]["last_error"].startswith("TypeError: the outbox row's headers are not a JSON object of texts")
+    assert [(bytes(r["payload"]), r["failed_at"] is not None) for r in rows] == [(b"odd", True)]
+    assert rows[0]["last_error"].startswith("TypeError: the outbox row's headers are not a JSON object of texts")
     records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(first_seen(rs).get(b"agder", [])) >= 2)
     assert first_seen(records) == {b"agder": [b"one", b"two"]}

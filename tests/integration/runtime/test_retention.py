@@ -1,4 +1,5 @@
-"""Inbox rows and published outbox rows past the horizon are deleted in bounded batches; nothing else is."""
+"""Inbox rows past the horizon are deleted in bounded batches; nothing else is. (The outbox keeps no published rows:
+the relay deletes them, and migration 006 deleted those an earlier version kept.)"""
 
 from __future__ import annotations
 
@@ -49,21 +50,18 @@ async def add_inbox_rows(conn: Connection, count: int, age: timedelta) -> None:
         )
 
 
-async def add_outbox_row(
-    conn: Connection, *, created: timedelta, published: timedelta | None, set_aside: bool = False
-) -> int:
+async def add_outbox_row(conn: Connection, *, created: timedelta, set_aside: bool = False) -> int:
     row_id: int = await conn.fetchval(
-        "INSERT INTO outbox (topic, headers, payload, created_at, published_at, failed_at, last_error)"
-        " VALUES ('topic', '{}', '\\x00', now() - $1::interval, now() - $2::interval,"
-        "  CASE WHEN $3 THEN now() - $1::interval END, CASE WHEN $3 THEN 'refused' END) RETURNING id",
+        "INSERT INTO outbox (topic, headers, payload, created_at, failed_at, last_error)"
+        " VALUES ('topic', '{}', '\\x00', now() - $1::interval,"
+        "  CASE WHEN $2 THEN now() - $1::interval END, CASE WHEN $2 THEN 'refused' END) RETURNING id",
         created,
-        published,
         set_aside,
     )
     return row_id
 
 
-async def test_rows_past_the_horizon_go_in_batches_and_unpublished_or_set_aside_rows_stay(
+async def test_inbox_rows_past_the_horizon_go_in_batches_and_outbox_rows_stay_however_old(
     infra: Infra, run_id: str
 ) -> None:
     metrics = Metrics("retentiontest")
@@ -78,24 +76,60 @@ async def test_rows_past_the_horizon_go_in_batches_and_unpublished_or_set_aside_
         async with pool.acquire() as conn:
             await add_inbox_rows(conn, 7, 9 * DAY)
             await add_inbox_rows(conn, 2, 7 * DAY)
-            old_published = [await add_outbox_row(conn, created=10 * DAY, published=9 * DAY) for _ in range(4)]
-            # Created long ago but published only yesterday: it is a day old in the outbox's sense.
-            late = await add_outbox_row(conn, created=30 * DAY, published=DAY)
-            unpublished = await add_outbox_row(conn, created=30 * DAY, published=None)
-            set_aside = await add_outbox_row(conn, created=30 * DAY, published=None, set_aside=True)
+            # Still to be published (the broker away for a month), or set aside for an operator: neither may go.
+            unpublished = await add_outbox_row(conn, created=30 * DAY)
+            set_aside = await add_outbox_row(conn, created=30 * DAY, set_aside=True)
         swept = await Retention(pool, policy, on_deleted=deleted).sweep()
         again = await Retention(pool, policy, on_deleted=deleted).sweep()
         inbox_left = await pool.fetchval("SELECT count(*) FROM inbox")
         outbox_left = {r["id"] for r in await pool.fetch("SELECT id FROM outbox")}
-    assert swept == {"inbox": 7, "outbox": 4}
-    assert again == {"inbox": 0, "outbox": 0}
+    assert swept == {"inbox": 7}
+    assert again == {"inbox": 0}
     assert [c for t, c in statements if t == "inbox"][:3] == [3, 3, 1]  # no statement deletes more than a batch
     assert inbox_left == 2
-    assert outbox_left == {late, unpublished, set_aside}
-    assert not outbox_left & set(old_published)
+    assert outbox_left == {unpublished, set_aside}
     sample = metrics.registry.get_sample_value
     assert sample("lhl_retention_deleted_total", {"service": "retentiontest", "table": "inbox"}) == 7
-    assert sample("lhl_retention_deleted_total", {"service": "retentiontest", "table": "outbox"}) == 4
+
+
+async def test_the_migration_that_ends_the_published_rows_deletes_them_and_keeps_the_rest(
+    infra: Infra, run_id: str, tmp_path: Path
+) -> None:
+    before = sorted(db.RUNTIME_MIGRATIONS.glob("00[1-5]_*.sql"))
+    assert [f.name[:3] for f in before] == ["001", "002", "003", "004", "005"]
+    earlier = tmp_path / "runtime" / "migrations"  # a migration is known by its folder's parent and its name
+    earlier.mkdir(parents=True)
+    for migration in before:
+        (earlier / migration.name).write_bytes(migration.read_bytes())
+    pool = await db.create_pool(infra.service_database_url("evaluations"), f"t{run_id}_m006", max_size=2)
+    try:
+        await db.migrate(pool, [earlier])
+        ids = {}
+        for name, published, set_aside in [
+            ("published", True, False),
+            ("waiting", False, False),
+            ("aside", False, True),
+        ]:
+            ids[name] = await pool.fetchval(
+                "INSERT INTO outbox (topic, headers, payload, published_at, failed_at) VALUES ('topic', '{}', '\\x00',"
+                " CASE WHEN $1 THEN now() END, CASE WHEN $2 THEN now() END) RETURNING id",
+                published,
+                set_aside,
+            )
+        applied = await db.migrate(pool, [db.RUNTIME_MIGRATIONS])
+        left = {r["id"] for r in await pool.fetch("SELECT id FROM outbox")}
+        columns = {
+            r["column_name"]
+            for r in await pool.fetch(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+                " AND table_name = 'outbox'"
+            )
+        }
+    finally:
+        await pool.close()
+    assert applied == ["runtime/006_outbox_rows_deleted_once_published"]
+    assert left == {ids["waiting"], ids["aside"]}
+    assert "published_at" not in columns
 
 
 async def test_a_run_stops_at_its_cap_and_the_next_run_goes_on(infra: Infra, run_id: str) -> None:
