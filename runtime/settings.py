@@ -49,7 +49,13 @@ class RuntimeSettings(BaseSettings):
     retention_batch: int = Field(default=1000, ge=1, description="Most rows one retention statement deletes.")
     retention_max_batches: int = Field(default=100, ge=1, description="Most retention statements per table per run.")
     retention_interval_seconds: float = Field(default=3600.0, gt=0, description="Seconds between retention runs.")
-    consume_max_records: int = Field(default=500, ge=1, description="Most records one poll hands the pipeline.")
+    consume_max_records: int = Field(
+        default=2000,
+        ge=1,
+        description="Most records one poll hands the pipeline. A catch-up's polls are this large (or as large as "
+        "CONSUME_FETCH_BYTES per partition allows): each poll's batches are waited for together, so larger polls "
+        "are fewer pauses (500 to 2,000: meetings 6 %, evaluations 10 % faster) for some 15-45 MiB more RSS.",
+    )
     consume_poll_ms: int = Field(
         default=20, ge=1, description="How long a poll waits when no record has arrived (it returns at the first)."
     )
