@@ -62,9 +62,8 @@ class ServiceRuntime:
         self.tracing: TracerProvider | None = None
         self.offsets = OffsetCommitter(settings.offset_commit_seconds)
         self._raw = {settings.topic(topic): handler for topic, handler in definition.raw.items()}
-        self.lag = LagProbe(
-            settings.kafka, settings.group_id, [settings.topic(t) for t in definition.consumed_topics()]
-        )
+        consumed = [settings.topic(t) for t in definition.consumed_topics()]
+        self.lag = LagProbe(settings.kafka, settings.group_id, consumed)
         self._signer: Signer | None = None
 
     @property
@@ -126,14 +125,18 @@ class ServiceRuntime:
         self._producer = p = OutboxProducer(s, STOP_TIMEOUT_SECONDS)
         await p.start()
         self.relay = OutboxRelay(
-            self.pool, p.send, handover=p.handover, poll_seconds=s.outbox_poll_seconds, renew_producer=p.renew
+            self.pool,
+            p.send,
+            handover=p.handover,
+            poll_seconds=s.outbox_poll_seconds,
+            renew_producer=p.renew,
+            on_published=self.metrics.observe_published,
         )
-        emitters = Emitters(s.event_source, s.topic, self.signer)
         self.timers = TimerRunner(
             self.pool,
             self.clock,
             self.definition.timers,
-            emitters.for_timer,
+            Emitters(s.event_source, s.topic, self.signer).for_timer,
             poll_seconds=s.timer_poll_seconds,
             on_fired=self.relay.wake,
             observe_lag=self.metrics.observe_timer_lag,
@@ -231,10 +234,9 @@ class ServiceRuntime:
             await stop_broker(self.broker, self.log)
 
     async def readiness(self) -> dict[str, bool]:
+        producer = self._producer.current if self._producer else None
         if self.definition.database is None:
-            return await readiness.readiness(
-                self._pool, self._producer.current if self._producer else None, self.migration_dirs()
-            )
+            return await readiness.readiness(self._pool, producer, self.migration_dirs())
         return await readiness.own_database(self.definition.database, self._pool, self.broker)
 
     async def refresh_gauges(self) -> None:

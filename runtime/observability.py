@@ -68,6 +68,12 @@ class Metrics:
         self.outbox_oldest_age = Gauge(
             "lhl_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.", ["service"], registry=r
         )
+        self.outbox_published = Counter(
+            "lhl_outbox_published",
+            "Outbox rows the broker took, deleted from the outbox in the same pass.",
+            ["service"],
+            registry=r,
+        )
         self.outbox_set_aside = Gauge(
             "lhl_outbox_set_aside",
             "Outbox rows the broker refused for good, set aside so the rows behind them go on.",
@@ -84,7 +90,7 @@ class Metrics:
         )
         self.retention_deleted = Counter(
             "lhl_retention_deleted",
-            "Rows deleted by retention, by table (inbox, outbox).",
+            "Rows deleted by retention, by table (the inbox; the relay deletes what it published from the outbox).",
             ["service", "table"],
             registry=r,
         )
@@ -154,6 +160,9 @@ class Metrics:
 
     def observe_delivery(self, channel: str, outcome: str) -> None:
         self.deliveries.labels(self.service, channel, outcome).inc()
+
+    def observe_published(self, rows: int) -> None:
+        self.outbox_published.labels(self.service).inc(rows)
 
     def observe_retention(self, table: str, deleted: int) -> None:
         self.retention_deleted.labels(self.service, table).inc(deleted)

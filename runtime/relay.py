@@ -107,8 +107,10 @@ class OutboxRelay:
         poll_seconds: float,
         batch_size: int = 500,
         renew_producer: Callable[[], Awaitable[None]] | None = None,
+        on_published: Callable[[int], None] = lambda rows: None,
     ) -> None:
         self._pool = pool
+        self._on_published = on_published
         self._send = send
         self._handover = handover
         self._renew = renew_producer
@@ -143,6 +145,7 @@ class OutboxRelay:
                     "UPDATE outbox SET failed_at = now(), last_error = $2 WHERE id = $1", done.set_aside
                 )
             await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.published)
+        self._on_published(len(done.published))  # once committed: rows a rolled-back pass deleted go out again
         if done.failure is not None:
             raise done.failure
         self._log.debug("outbox_published", count=len(done.published))

@@ -11,6 +11,7 @@ from contracts import topics
 from runtime.clock import ManualClock
 from services.meetings.app import create_app
 from services.meetings.settings import MeetingsSettings
+from tests.integration.meetings.helpers import wait_until
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.infra import Infra
 from tests.support.kafka import Bus, cloud_event
@@ -41,7 +42,14 @@ async def test_health_endpoints_and_metrics_reflect_what_the_service_did(infra: 
         await bus.publish_event(topics.MEETINGS_INGRESS, event)
         await bus.publish_raw(topics.MEETINGS_INGRESS, b"{broken")
         await bus.read(topics.DEAD_LETTER, lambda rs: len(rs) >= 1)
-        await bus.events(topics.MEETINGS_EVENTS, lambda es: any(e["causationid"] == event.id for e in es))
+        seen = await bus.events(topics.MEETINGS_EVENTS, lambda es: any(e["causationid"] == event.id for e in es))
+        derived = {e["id"] for e in seen if e["causationid"] == event.id}
+
+        async def published() -> float:
+            return metric((await client.get(f"{base}/metrics")).text, "lhl_outbox_published_total")
+
+        # Counted once the relay's pass committed, a moment after the broker took the rows: the dead letter too.
+        await wait_until(published, lambda count: count >= len(derived) + 1)
         gc.collect(0)  # a young collection while the service runs, whatever the test process's thresholds
         plain = await client.get(f"{base}/metrics")
         scraped = plain.text

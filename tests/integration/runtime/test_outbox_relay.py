@@ -4,7 +4,7 @@ partition key's order: with two relays over one outbox, and when a row in the mi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 import pytest
@@ -65,7 +65,7 @@ class Instance:
         )
         return ack
 
-    def relay(self, batch_size: int = 500) -> OutboxRelay:
+    def relay(self, batch_size: int = 500, on_published: Callable[[int], None] = lambda rows: None) -> OutboxRelay:
         assert self.pool is not None
         return OutboxRelay(
             self.pool,
@@ -74,6 +74,7 @@ class Instance:
             poll_seconds=0.01,
             batch_size=batch_size,
             renew_producer=self.renew,
+            on_published=on_published,
         )
 
     def handover(self) -> Handover:
@@ -163,9 +164,12 @@ async def test_a_row_the_broker_is_not_reached_for_stops_the_batch_there_and_not
         async with pool.acquire() as conn:
             for to, value in written:
                 await add_record(conn, to, value, b"vestland", {})
+        counted: list[int] = []
         with pytest.raises(TopicAuthorizationFailedError):
-            await meetings.relay().publish_pending()
+            await meetings.relay(on_published=counted.append).publish_pending()
         rows = await pool.fetch("SELECT payload, failed_at FROM outbox ORDER BY id")
+
+    assert counted == [2]  # the pass committed what the broker took before it raised
 
     # The two published rows are deleted; the rest wait, none set aside.
     assert [(bytes(r["payload"]), r["failed_at"] is not None) for r in rows] == [
@@ -197,12 +201,14 @@ async def test_a_row_the_broker_refuses_in_the_middle_of_a_batch_is_set_aside_al
         async with pool.acquire() as conn:
             for value in values:
                 await add_record(conn, topic, value, b"agder", {})
-        await one.relay().publish_pending()
+        counted: list[int] = []
+        await one.relay(on_published=counted.append).publish_pending()
         rows = await pool.fetch("SELECT payload, failed_at, last_error FROM outbox ORDER BY id")
 
     # The published rows are deleted; the one refused is kept, set aside with its error.
     assert [(bytes(r["payload"]), r["failed_at"] is not None) for r in rows] == [(values[2], True)]
     assert "TooLarge" in rows[0]["last_error"]
+    assert sum(counted) == 4  # published, not set aside
     records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(first_seen(rs).get(b"agder", [])) >= 4)
     assert first_seen(records) == {b"agder": [b"one", b"two", b"three", b"four"]}
 
