@@ -16,17 +16,19 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import report
 from benchmarks.catch_up import Rate, raw_rate, watch
-from benchmarks.environment import Namespace, namespace, running
+from benchmarks.environment import Namespace, machine_cpu_seconds, namespace, running, tree_cpu_seconds
 from benchmarks.latency import WARM_UP, offer
 from benchmarks.profile import Frames, Sampler
 from benchmarks.workload import HELD, Signed, assigned_item, held_meeting, produce, signed
 from contracts import catalog, topics
 from contracts.events.meetings import ContactMeetingRecorded
+from deploy import stack
 from lhl.demo.mailbox import Mailbox
 
 SERVICES = ("meetings", "evaluations", "notifications", "audit")
@@ -59,6 +61,14 @@ def backlog(space: Namespace, service: str, count: int) -> tuple[str, list[Signe
     return topic, signed([make(space.tag, n) for n in range(count)], space.signers)
 
 
+def stack_cpu() -> dict[str, Callable[[], float]]:
+    """PostgreSQL's and the broker's CPU seconds so far, when they run on this machine as the local stack's processes
+    (`deploy.stack`); nothing for a part that does not (the containers of `make test` on a machine with Docker)."""
+    running = stack.pids()
+    named = {"PostgreSQL": running["postgres"], "the broker": running["kafka"]}
+    return {name: functools.partial(tree_cpu_seconds, pid) for name, pid in named.items() if pid is not None}
+
+
 def progress(message: str) -> None:
     """A line on stderr, so a run of several minutes shows where it is while stdout keeps only the table."""
     print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
@@ -89,7 +99,9 @@ async def catch_up(options: Options, service: str, out: report.Report) -> None:
                 pids = ", ".join(str(p.pid) for p in processes)
                 progress(f"{service}: catching up, {len(processes)} process(es) in one group (pid {pids})")
                 count = functools.partial(space.count, service)
-                measured = await watch(processes, count, options.events, options.timeout, profile)
+                measured = await watch(
+                    processes, count, options.events, options.timeout, profile, stack_cpu(), machine_cpu_seconds
+                )
                 frames: Frames | None = samplers[0].stop() if samplers else None
                 deliveries = await following.until(space, options.delivery_seconds) if following else None
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -43,6 +43,10 @@ class CatchUp:
     rss_start_mib: float
     rss_end_mib: float
     rss_mib: dict[int, float] = field(default_factory=dict)
+    elsewhere_ms_per_event: dict[str, float] = field(default_factory=dict)
+    """CPU per event spent meanwhile by others that `watch` was given: PostgreSQL, the broker, the whole machine."""
+    machine_busy: float | None = None
+    """The share of the machine's CPU time, over all its cores, that was busy meanwhile."""
 
 
 async def raw_rate(space: Namespace, topic: str, count: int) -> Rate:
@@ -75,12 +79,19 @@ async def watch(
     count: int,
     timeout: float,
     on_first: Callable[[], object] = lambda: None,
+    elsewhere: Mapping[str, Callable[[], float]] | None = None,
+    machine: Callable[[], tuple[float, float]] | None = None,
 ) -> CatchUp:
     """Poll the service's progress from its start until `count` events are handled, reading RSS at milestones;
     `on_first` runs when the first events are handled, after the start-up (imports, migrations, joining the group).
-    Several instances of one service in one group count as one: their CPU time and RSS are summed."""
+    Several instances of one service in one group count as one: their CPU time and RSS are summed. `elsewhere`
+    names others' CPU seconds so far (PostgreSQL's, the broker's), `machine` the machine's busy and total CPU
+    seconds: each read over the same span as the service's, so that the report says where the cores went."""
     first_at, first_count, rss_start, cpu_start = 0.0, 0, float("nan"), 0.0
     rss: dict[int, float] = {}
+    others = dict(elsewhere or {})
+    others_start: dict[str, float] = {}
+    machine_start = (0.0, 0.0)
     deadline = time.perf_counter() + timeout
 
     def rss_now() -> float:
@@ -97,18 +108,29 @@ async def watch(
         if seen and not first_at:
             first_at, first_count = now, seen
             rss_start, cpu_start = rss_now(), cpu_now()
+            others_start = {name: read() for name, read in others.items()}
+            machine_start = machine() if machine is not None else machine_start
             on_first()
         for milestone in MILESTONES:
             if seen >= milestone and milestone not in rss:
                 rss[milestone] = rss_now()
         if seen >= count:
             cpu, rss_end = cpu_now() - cpu_start, rss_now()
+            spent = {name: read() - others_start[name] for name, read in others.items()}
+            busy = None
+            if machine is not None:
+                (busy_end, total_end), (busy_start, total_start) = machine(), machine_start
+                spent["the whole machine"] = busy_end - busy_start
+                busy = (busy_end - busy_start) / (total_end - total_start) if total_end > total_start else None
             break
         if now > deadline:
             raise TimeoutError(f"{processes[0].service} handled {seen} of {count} events in {timeout:.0f} s")
         await asyncio.sleep(pause(first_at, first_count, now, seen, count))
     handled = count - first_count
-    return CatchUp(Rate(handled, now - first_at), 1000 * cpu / max(handled, 1), rss_start, rss_end, rss)
+    per_event = {name: 1000 * seconds / max(handled, 1) for name, seconds in spent.items()}
+    return CatchUp(
+        Rate(handled, now - first_at), 1000 * cpu / max(handled, 1), rss_start, rss_end, rss, per_event, busy
+    )
 
 
 def pause(first_at: float, first_count: int, now: float, seen: int, count: int) -> float:

@@ -190,7 +190,7 @@ class ServiceProcess:
 
     def cpu_seconds(self) -> float:
         """The service's CPU time and its check processes', live or ended (an ended child's is in the parent's)."""
-        return cpu_seconds(self.pid, ended_children=True) + sum(map(cpu_seconds, _children(self.pid)))
+        return tree_cpu_seconds(self.pid)
 
     async def stop(self) -> None:
         if self.process.poll() is None:
@@ -235,6 +235,22 @@ def cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
         return 0.0
     fields = stat[stat.rfind(")") + 2 :].split()  # after the command's name: utime [11], stime [12], cutime [13]
     return sum(int(ticks) for ticks in fields[11 : 15 if ended_children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """A process's CPU time and its children's, live or ended: a service and its check processes, or PostgreSQL's
+    postmaster and its backends (an ended child's is in the parent's once reaped)."""
+    return cpu_seconds(pid, ended_children=True) + sum(map(cpu_seconds, _children(pid)))
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """The whole machine's busy and total CPU time so far, over all cores, from /proc/stat (Linux): every process on
+    it, ours or not. Busy is user, nice, system, irq, softirq and steal; total adds idle and iowait."""
+    fields = [int(ticks) for ticks in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system_, idle, iowait, irq, softirq, steal = fields
+    hertz = os.sysconf("SC_CLK_TCK")
+    busy = user + nice + system_ + irq + softirq + steal
+    return busy / hertz, (busy + idle + iowait) / hertz
 
 
 def _children(pid: int) -> list[int]:

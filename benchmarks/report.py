@@ -70,6 +70,25 @@ def _ratio(service: Rate, raw: Rate) -> str:
     return f"{service.per_second / raw.per_second:.4f}" if raw.per_second > 0 else "-"
 
 
+def _elsewhere(rows: list[Row]) -> list[str]:
+    """Where the cores went during each catch-up: the service's CPU per event beside the others' over the same span."""
+    names = list(dict.fromkeys(name for row in rows for name in row.service_rate.elsewhere_ms_per_event))
+    if not names:
+        return []
+    lines = [
+        "",
+        "| during the catch-up of | CPU per event: the service | " + " | ".join(names) + " | machine busy |",
+        "|---|---|" + "---|" * len(names) + "---|",
+    ]
+    for row in rows:
+        measured = row.service_rate
+        spent = [measured.elsewhere_ms_per_event.get(name) for name in names]
+        busy = "-" if measured.machine_busy is None else f"{measured.machine_busy:.0%}"
+        cells = " | ".join("-" if ms is None else f"{ms:.3f} ms" for ms in spent)
+        lines.append(f"| {row.service} | {measured.cpu_ms_per_event:.3f} ms | {cells} | {busy} |")
+    return lines
+
+
 def render(report: Report) -> str:
     lines = [
         f"date:     {report.started:%Y-%m-%d %H:%M} UTC",
@@ -96,6 +115,7 @@ def render(report: Report) -> str:
             f"| {_ratio(measured.rate, row.raw)} | {measured.cpu_ms_per_event:.3f} ms "
             f"{rss}| {_mib(measured.rss_start_mib)} | {_mib(measured.rss_end_mib)} |"
         )
+    lines += _elsewhere(report.rows)
     for row in report.rows:
         if row.deliveries is not None:
             wanted, rate = row.deliveries

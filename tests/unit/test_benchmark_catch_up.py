@@ -67,3 +67,39 @@ def test_the_pause_is_short_only_near_the_end() -> None:
     assert catch_up.pause(0.0, 0, 5.0, 0, 10_000) == catch_up.POLL_SECONDS  # nothing seen yet
     assert catch_up.pause(1.0, 500, 2.0, 5_500, 40_000) == catch_up.POLL_SECONDS  # about 7 s to go
     assert catch_up.pause(1.0, 500, 2.0, 5_500, 7_000) == catch_up.NEAR_POLL_SECONDS  # about 0.3 s to go
+
+
+async def test_the_cpu_others_spent_meanwhile_is_reported_per_event_over_the_same_span(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    started, count = clock.now + 1.3, 20_000
+
+    async def progress() -> int:
+        handled = int((clock.now - started) * RATE) if clock.now > started else 0
+        return min(count, handled // BATCH * BATCH)
+
+    # PostgreSQL busy on a whole core while the service works, also during its start-up, which must not count; the
+    # machine's two cores three quarters busy.
+    def postgres() -> float:
+        return clock.now * 1.0
+
+    def machine() -> tuple[float, float]:
+        return clock.now * 1.5, clock.now * 2.0
+
+    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
+
+    measured = await catch_up.watch(
+        [PretendService()],  # type: ignore[list-item]
+        progress,
+        count,
+        timeout=60,
+        elsewhere={"PostgreSQL": postgres},
+        machine=machine,
+    )
+
+    assert measured.elsewhere_ms_per_event["PostgreSQL"] == pytest.approx(1000 / RATE, rel=0.05)
+    assert measured.elsewhere_ms_per_event["the whole machine"] == pytest.approx(1500 / RATE, rel=0.05)
+    assert measured.machine_busy == pytest.approx(0.75)
+    assert measured.cpu_ms_per_event == 0.0  # the service's own, apart from the others'

@@ -1,0 +1,30 @@
+"""The benchmark's report says where the cores went during each catch-up, beside the service's own CPU."""
+
+from __future__ import annotations
+
+from benchmarks import report
+from benchmarks.catch_up import CatchUp, Rate
+
+
+def a_catch_up(elsewhere: dict[str, float], busy: float | None) -> CatchUp:
+    return CatchUp(Rate(10_000, 6.0), 0.755, 200.0, 210.0, {10_000: 205.0}, elsewhere, busy)
+
+
+def test_the_others_cpu_per_event_and_the_machines_busy_share_are_a_table_of_their_own() -> None:
+    out = report.Report(events=10_000, partitions=3)
+    raw = Rate(10_000, 0.05)
+    out.catch_up("meetings", "no.levehelelivet.meeting.held.v1", raw, a_catch_up({"PostgreSQL": 0.18}, 0.83), None)
+    out.catch_up("audit", "no.levehelelivet.action-item.assigned.v1", raw, a_catch_up({}, None), None)
+
+    lines = report.render(out).splitlines()
+
+    header = lines.index("| during the catch-up of | CPU per event: the service | PostgreSQL | machine busy |")
+    assert lines[header + 2] == "| meetings | 0.755 ms | 0.180 ms | 83% |"
+    assert lines[header + 3] == "| audit | 0.755 ms | - | - |"  # a stack in containers: nothing to read
+
+
+def test_without_the_others_figures_there_is_no_such_table() -> None:
+    out = report.Report(events=10_000, partitions=3)
+    out.catch_up("audit", "t", Rate(10_000, 0.05), a_catch_up({}, None), None)
+
+    assert "during the catch-up of" not in report.render(out)
