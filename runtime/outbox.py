@@ -12,9 +12,10 @@ import asyncpg
 from opentelemetry import propagate
 
 from contracts import catalog
-from contracts.envelope import CloudEvent, new_event_id, stable_event_id
+from contracts.envelope import kafka_headers, new_event_id, stable_event_id, unsigned_value
 from contracts.events.base import EventData
-from contracts.signing import EventSigning, Signer, signing
+from contracts.signed_bytes import ValueSigning, value_signing
+from contracts.signing import Signer
 from contracts.topics import partition_key
 from runtime.db import Connection, still_usable
 from runtime.parallel import map_in_threads
@@ -31,23 +32,29 @@ class Unsigned:
     """A derived event signed only when its batch is written, with the batch's others: the Python around each
     signature on the event loop, the Ed25519 signatures alone in worker threads, where they release the GIL. Whole
     rows in the threads were slower than on the event loop (their Python contended for the GIL); split, a row costs
-    72-95 µs against 95-134 (docs/performance.md)."""
+    72-95 µs against 95-134 (docs/performance.md).
 
-    event: CloudEvent
+    The event is its exact bytes without `dssematerial` (`contracts.envelope.unsigned_value`), which
+    `contracts.signed_bytes.value_signing` signs as they are, here or in a check process."""
+
+    value: bytes
     topic: str
     signer: Signer
+    event_id: str
+    event_type: str
+    key: bytes
+    headers: dict[str, str]
 
     def row(self) -> OutboxRow:
-        pending = signing(self.event, self.signer.key_id)
-        return self.finished(pending, _signature((self.signer, pending.message)))
+        pending = self.signing()
+        return self.with_value(pending.signed(_signature((self.signer, pending.to_sign.message))))
 
-    def finished(self, pending: EventSigning, signature: bytes) -> OutboxRow:
-        return self.with_value(pending.value(signature))
+    def signing(self) -> ValueSigning:
+        return value_signing(self.value, self.signer.key_id)
 
     def with_value(self, value: bytes) -> OutboxRow:
         """The row of this event signed: `value` is its exact signed bytes."""
-        event = self.event  # as signed but for `dssematerial`, which only the bytes carry
-        return (self.topic, event.partitionkey.encode(), event.kafka_headers(), value, event.id, event.type)
+        return (self.topic, self.key, self.headers, value, self.event_id, self.event_type)
 
 
 Outgoing = OutboxRow | Unsigned
@@ -67,11 +74,12 @@ async def add_batch_rows(conn: Connection, rows: Sequence[Outgoing]) -> None:
 
 async def signed_rows(rows: Sequence[Outgoing]) -> list[OutboxRow]:
     """The batch's rows with its unsigned events signed: the Python of each here, the signatures in the threads."""
-    pending = {
-        n: (row, signing(row.event, row.signer.key_id)) for n, row in enumerate(rows) if isinstance(row, Unsigned)
+    pending = {n: (row, row.signing()) for n, row in enumerate(rows) if isinstance(row, Unsigned)}
+    signatures = await map_in_threads(_signature, [(row.signer, p.to_sign.message) for row, p in pending.values()])
+    made = {
+        n: row.with_value(p.signed(signature))
+        for (n, (row, p)), signature in zip(pending.items(), signatures, strict=True)
     }
-    signatures = await map_in_threads(_signature, [(row.signer, p.message) for row, p in pending.values()])
-    made = {n: row.finished(p, signature) for (n, (row, p)), signature in zip(pending.items(), signatures, strict=True)}
     return [made[n] if isinstance(row, Unsigned) else row for n, row in enumerate(rows)]
 
 
@@ -153,8 +161,8 @@ class Emitter:
         # Every caller makes its emitter where its events are emitted, inside the cause's span if there is one: read
         # once, not for each event (five a held meeting; the propagator's read was 2 % of the service's time).
         self._traceparent = child_traceparent(traceparent)
-        self.emitted: list[CloudEvent] = []
-        """The events emitted, as built (signed only in the rows): what a log line names."""
+        self.emitted: list[str] = []
+        """The types of the events emitted: what a log line names."""
 
     async def emit(
         self,
@@ -170,8 +178,8 @@ class Emitter:
         event_id = (
             stable_event_id(self._causation_id or "", kind.name, business_key) if business_key else new_event_id()
         )
-        event = CloudEvent(
-            specversion="1.0",
+        key = partition_key(agreement_id, region)
+        value = unsigned_value(
             id=event_id,
             source=self._source,
             type=kind.name,
@@ -181,15 +189,16 @@ class Emitter:
             correlationid=self._correlation_id,
             causationid=self._causation_id,
             traceparent=self._traceparent,
-            partitionkey=partition_key(agreement_id, region),
-            data=data.model_dump(mode="json"),
+            partitionkey=key,
+            data=data.model_dump_json().encode(),
         )
-        outgoing = Unsigned(event, self._topic_of(kind.topic), self._signer)
+        headers = kafka_headers(self._traceparent)
+        outgoing = Unsigned(value, self._topic_of(kind.topic), self._signer, event_id, kind.name, key.encode(), headers)
         if self._rows is None:
             await self._conn.execute(INSERT_ROW, *outgoing.row())
         else:
             self._rows.append(outgoing if self._sign_later else outgoing.row())
-        self.emitted.append(event)
+        self.emitted.append(kind.name)
 
 
 async def backlog(pool: asyncpg.Pool) -> dict[str, Any]:

@@ -246,5 +246,5 @@ class Pipeline:
             "processed",
             event.type,
             None,
-            lambda: log.info("event_processed", emitted=[e.type for e in emitter.emitted]),
+            lambda: log.info("event_processed", emitted=emitter.emitted),
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from contracts.signing import Signer, signs_from_bytes
+from contracts.signing import Signer
 from runtime.check_processes import CheckProcesses
 from runtime.child_link import CheckProcessGone
 from runtime.outbox import OutboxRow, Outgoing, Unsigned, signed_rows
@@ -42,10 +42,10 @@ class SigningAhead:
         by_key: dict[str, tuple[Signer, list[int]]] = {}
         for n in fresh:
             row = rows[n]
-            if isinstance(row, Unsigned) and signs_from_bytes(row.event):
+            if isinstance(row, Unsigned):
                 by_key.setdefault(row.signer.key_id, (row.signer, []))[1].append(n)
         for signer, positions in by_key.values():
-            values = [_unsigned(rows[n]).event.to_bytes() for n in positions]
+            values = [_unsigned(rows[n]).value for n in positions]
             self._chunks.append((positions, self._elsewhere.sign(signer.secret, signer.key_id, values)))
         if by_key:
             await asyncio.sleep(0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -20,7 +21,8 @@ from contracts.envelope import CloudEvent
 from contracts.events.evaluations import AgreementExpired
 from contracts.keys import raw_public
 from contracts.rejections import Reason, Rejected
-from contracts.signing import EventSigning, Signer, signing
+from contracts.signed_bytes import ValueSigning, value_signing
+from contracts.signing import Signer
 from contracts.wire import structured_view
 from runtime import db, outbox, parallel
 from runtime.clock import ManualClock
@@ -254,10 +256,10 @@ async def test_a_batchs_derived_events_are_signed_together_and_one_that_cannot_b
     signed_in: set[str] = set()
     messages_of_bad: set[bytes] = set()
 
-    def noting(event: CloudEvent, key_id: str) -> EventSigning:
-        pending = signing(event, key_id)
-        if event.subject == bad:
-            messages_of_bad.add(pending.message)
+    def noting(value: bytes, key_id: str) -> ValueSigning:
+        pending = value_signing(value, key_id)
+        if json.loads(value)["subject"] == bad:
+            messages_of_bad.add(pending.to_sign.message)
         return pending
 
     def signature(job: tuple[Signer, bytes]) -> bytes:
@@ -266,7 +268,7 @@ async def test_a_batchs_derived_events_are_signed_together_and_one_that_cannot_b
             raise ValueError("the signing key's module failed")
         return job[0].sign(job[1])
 
-    monkeypatch.setattr(outbox, "signing", noting)
+    monkeypatch.setattr(outbox, "value_signing", noting)
     monkeypatch.setattr(outbox, "_signature", signature)
     outcomes = await pipeline_with(pool, handle).process_batch(records)
 
