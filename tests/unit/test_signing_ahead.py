@@ -3,6 +3,7 @@ exactly as when every event is signed in place, whether a child signed them, cou
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from contracts.envelope import CloudEvent
 from contracts.signing import Signer, signing
 from runtime import parallel
 from runtime.check_processes import CheckProcesses
+from runtime.db import JsonText
 from runtime.outbox import Outgoing, Unsigned, signed_rows
 from runtime.signing_ahead import SigningAhead
 
@@ -48,7 +50,7 @@ def unsigned(event: CloudEvent) -> Unsigned:
         event.id,
         event.type,
         event.partitionkey.encode(),
-        event.kafka_headers(),
+        JsonText(json.dumps(event.kafka_headers())),
     )
 
 
