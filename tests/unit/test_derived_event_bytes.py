@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from contracts import catalog, limits, validation
 from contracts.envelope import CloudEvent, unsigned_value
-from tests.unit.test_schema_differential import documents
+from tests.support.schema_documents import documents
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 texts = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=40)

@@ -1,6 +1,6 @@
 """The runtime accepts exactly what a JSON Schema validator accepts, for every committed schema.
 
-Hypothesis generates documents from each committed schema (`documents`, below) and mutates them: a field's
+Hypothesis generates documents from each committed schema (`tests.support.schema_documents`) and mutates them: a field's
 value replaced by any JSON value, a field removed, a field added. Each document is judged twice: by the runtime's
 admission (jsonschema-rs on the committed schema, then the typed models) and by an independent implementation,
 Python's `jsonschema` with format checking. The two verdicts must agree.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import date, datetime
 from typing import Any
 
 import jsonschema
@@ -28,6 +27,7 @@ from contracts import catalog, validation
 from contracts.envelope import CloudEvent
 from contracts.rejections import Rejected
 from runtime.admission import parse_event
+from tests.support.schema_documents import documents
 
 EXAMPLES = int(os.environ.get("LHL_FUZZ_EXAMPLES", "25"))
 SETTINGS = settings(
@@ -58,63 +58,6 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=6,
 )
-
-
-def documents(schema: dict[str, Any], root: dict[str, Any] | None = None) -> st.SearchStrategy[Any]:
-    """Documents valid under `schema`, for the keywords our schemas use (anything else fails loudly)."""
-    root = root if root is not None else schema
-    if "$ref" in schema:
-        return documents(root["$defs"][schema["$ref"].removeprefix("#/$defs/")], root)
-    if "anyOf" in schema:
-        return st.one_of([documents(s, root) for s in schema["anyOf"]])
-    if "const" in schema:
-        return st.just(schema["const"])
-    if "enum" in schema:
-        return st.sampled_from(schema["enum"])
-    kind = schema.get("type")
-    if kind == "null":
-        return st.none()
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "integer":
-        low = schema.get("minimum", schema.get("exclusiveMinimum", -(2**40) - 1) + 1)
-        return st.integers(low, schema.get("maximum", 2**40))
-    if kind == "string":
-        return _strings(schema)
-    if kind == "array":
-        return st.lists(documents(schema["items"], root), min_size=schema.get("minItems", 0), max_size=3)
-    if kind == "object":
-        return _objects_of(schema, root)
-    raise AssertionError(f"the test's generator does not know {schema}")
-
-
-def _strings(schema: dict[str, Any]) -> st.SearchStrategy[str]:
-    form, low, high = schema.get("format"), schema.get("minLength", 0), schema.get("maxLength", 50)
-    if form == "date":
-        return st.dates(date(1890, 1, 1), date(3010, 12, 31)).map(lambda d: d.isoformat())
-    if form == "date-time":
-        moments = st.datetimes(datetime(1890, 1, 2), datetime(3010, 12, 30), timezones=st.timezones())  # noqa: DTZ001
-        return moments.map(lambda t: t.isoformat())
-    if "pattern" in schema:
-        pattern = re.sub(r"(?<!\\)\$", r"\\Z", schema["pattern"])
-        return st.from_regex(pattern).filter(lambda s: low <= len(s) <= high)
-    return st.text(min_size=low, max_size=min(high, 60))
-
-
-@st.composite
-def _objects_of(draw: st.DrawFn, schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = schema.get("properties", {})
-    required = set(schema.get("required", ()))
-    document: dict[str, Any] = {}
-    for name, sub in properties.items():
-        if name in required or draw(st.booleans()):
-            document[name] = draw(documents(sub, root))
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, dict):
-        names = documents({"type": "string", **schema.get("propertyNames", {})}, root)
-        for name in draw(st.lists(names, max_size=3, unique=True)):
-            document.setdefault(name, draw(documents(extra, root)))
-    return document
 
 
 @st.composite
