@@ -1,9 +1,9 @@
 """The runtime accepts exactly what a JSON Schema validator accepts, for every committed schema.
 
 Hypothesis generates documents from each committed schema (`tests.support.schema_documents`) and mutates them: a
-field's value replaced by any JSON value, a field removed, a field added. Each document is judged twice: by the runtime's
-admission (jsonschema-rs on the committed schema, then the typed models) and by an independent implementation,
-Python's `jsonschema` with format checking. The two verdicts must agree.
+field's value replaced by any JSON value, a field removed, a field added. Each document is judged twice: by the
+runtime's admission (jsonschema-rs on the committed schema, then the typed models) and by an independent
+implementation, Python's `jsonschema` with format checking. The two verdicts must agree.
 
 The reference follows ECMA-262, as JSON Schema specifies, where Python's `re` does not: `$` there matches only at
 the end of the text (Python's also matches before a final newline).
