@@ -87,7 +87,9 @@ class CloudEvent(BaseModel):
         description="application/json (a charset parameter, if sent, must be utf-8 and is dropped on reading).",
     )
     dataschema: str = Field(
-        max_length=200, pattern=NO_NUL, description="URI of the JSON Schema of `data`; must match the type."
+        max_length=limits.MAX_DATASCHEMA_CHARS,
+        pattern=NO_NUL,
+        description="URI of the JSON Schema of `data`; must match the type.",
     )
     correlationid: str = Field(
         pattern=NO_NUL,
@@ -194,7 +196,7 @@ def unsigned_value(
     rest = (
         (_text("subject", subject, limits.MAX_SUBJECT_CHARS) if subject is not None else "")
         + ',"datacontenttype":"application/json"'
-        + _text("dataschema", dataschema, 200)
+        + _text("dataschema", dataschema, limits.MAX_DATASCHEMA_CHARS)
         + _text("correlationid", correlationid, limits.MAX_ID_CHARS, 1)
         + (_text("causationid", causationid, limits.MAX_ID_CHARS) if causationid is not None else "")
         + (f',"traceparent":"{traceparent}"' if traceparent is not None else "")

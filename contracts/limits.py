@@ -21,6 +21,7 @@ MAX_SOURCE_CHARS: Final = 400
 """CloudEvents `source`: a URI-reference naming the publishing system."""
 MAX_TYPE_CHARS: Final = 200
 MAX_SUBJECT_CHARS: Final = 500
+MAX_DATASCHEMA_CHARS: Final = 200
 MAX_PARTITION_KEY_CHARS: Final = 300
 
 MAX_RECORD_BYTES: Final = 1_000_000
