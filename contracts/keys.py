@@ -8,6 +8,7 @@ organisations hand over; never a private key) and the installation's registry in
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -87,6 +88,21 @@ class KeyRegistry:
 
     def for_source(self, source: str) -> list[RegisteredKey]:
         return [k for k in self.keys if source in k.sources]
+
+    @functools.cached_property
+    def shared(self) -> bytes:
+        """The keys as JSON, for a service's check processes (`runtime.check_child`): `from_shared` reads them back."""
+        return json.dumps([k.model_dump(mode="json") for k in self.keys], separators=(",", ":")).encode()
+
+    @functools.cached_property
+    def digest(self) -> bytes:
+        """SHA-256 of `shared`: which registry a check process holds."""
+        return hashlib.sha256(self.shared).digest()
+
+    @classmethod
+    def from_shared(cls, shared: bytes) -> KeyRegistry:
+        """The registry `shared` wrote, each key validated again."""
+        return cls(RegisteredKey.model_validate(k) for k in json.loads(shared))
 
     @classmethod
     def load(cls, files: Sequence[Path]) -> KeyRegistry:

@@ -6,22 +6,31 @@ Checks (`C`): the item count (4 bytes), then each item's check count (4 bytes) a
 and 4 bytes) and the public key, signature and message; the answer's body is one byte per item, 1 when all its checks
 verify. Signatures (`S`): the signer's 64-byte secret key, its key id's length (2 bytes) and key id, the item count
 (4 bytes), then each item as a length (4 bytes) and an unsigned event's exact bytes; the answer's body is each
-signed event as a length (4 bytes) and its bytes, or an empty one for an event the child could not sign. The child
-greets with an empty answer once it is ready.
+signed event as a length (4 bytes) and its bytes, or an empty one for an event the child could not sign. Records
+(`V`): the moment to verify at (2-byte length, ISO 8601 text), the key registry's SHA-256 (32 bytes), the registry
+(`KeyRegistry.shared`; 4-byte length, empty when this child was sent it already), the record count (4 bytes), then
+each record's key and value (4-byte length, 0xFFFFFFFF for none, and the bytes), its header count (4 bytes) and
+each header's name and value (framed alike); the answer's body is one byte per record, 1 when it verifies as
+`contracts.signing.verify` judges it. The child greets with an empty answer once it is ready.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import signal
 import struct
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Final
 
 from contracts import ed25519
+from contracts.keys import KeyRegistry
 from contracts.signed_bytes import value_signing
+from contracts.signing import read, verify
 
 Checks = list[tuple[bytes, bytes, bytes]]
 """An item's signature checks: (public key, signature, message) each."""
@@ -33,6 +42,13 @@ _KEY_ID: Final = struct.Struct(">H")
 PIPE_BYTES: Final = 1 << 20
 CHECKS: Final = b"C"
 SIGNATURES: Final = b"S"
+RECORDS: Final = b"V"
+_ABSENT: Final = 0xFFFFFFFF
+_DIGEST_BYTES: Final = 32
+Record = tuple[bytes | None, bytes | None, Sequence[tuple[str, bytes | None]]]
+"""A record as its verification reads it: its key, value and headers."""
+_held: dict[bytes, KeyRegistry] = {}
+"""The child's key registry, by its digest: the last one its parent sent."""
 
 
 def request(items: list[Checks]) -> bytes:
@@ -80,9 +96,30 @@ def signed(body: bytes, count: int) -> list[bytes] | None:
     return found if at == len(body) and len(found) == count else None
 
 
+def records_request(at: datetime, registry: KeyRegistry, send_registry: bool, records: Sequence[Record]) -> bytes:
+    """The frame that asks whether these records verify at `at` against `registry`, which goes along unless the child
+    holds it already."""
+    moment, shared = at.isoformat().encode(), registry.shared if send_registry else b""
+    parts = [RECORDS, _KEY_ID.pack(len(moment)), moment, registry.digest, LENGTH.pack(len(shared)), shared]
+    parts.append(_COUNT.pack(len(records)))
+    for key, value, headers in records:
+        _put(parts, key)
+        _put(parts, value)
+        parts.append(_COUNT.pack(len(headers)))
+        for name, raw in headers:
+            _put(parts, name.encode())
+            _put(parts, raw)
+    return _framed(parts)
+
+
+def _put(parts: list[bytes], field: bytes | None) -> None:
+    parts += (LENGTH.pack(_ABSENT),) if field is None else (LENGTH.pack(len(field)), field)
+
+
 def answer(body: bytes) -> bytes:
     """What a child answers to a request's body."""
-    return _signatures(body[1:]) if body[:1] == SIGNATURES else _checks(body[1:])
+    kind = body[:1]
+    return _signatures(body[1:]) if kind == SIGNATURES else _records(body[1:]) if kind == RECORDS else _checks(body[1:])
 
 
 def _signatures(body: bytes) -> bytes:
@@ -124,6 +161,55 @@ def _checks(body: bytes) -> bytes:
             ok = ok and ed25519.verifies(public, signature, message)  # a failed check ends the item's
         verified[n] = ok
     return bytes(verified)
+
+
+def _records(body: bytes) -> bytes:
+    (size,) = _KEY_ID.unpack_from(body, 0)
+    at, position = datetime.fromisoformat(body[_KEY_ID.size : _KEY_ID.size + size].decode()), _KEY_ID.size + size
+    digest, position = body[position : position + _DIGEST_BYTES], position + _DIGEST_BYTES
+    shared, position = _take(body, position)
+    (count,) = _COUNT.unpack_from(body, position)
+    position += _COUNT.size
+    registry = _registry(digest, shared)
+    if registry is None:  # its parent verifies them itself
+        return bytes(count)
+    verified = bytearray(count)
+    for n in range(count):
+        key, position = _take(body, position)
+        value, position = _take(body, position)
+        (headers,) = _COUNT.unpack_from(body, position)
+        position += _COUNT.size
+        found: list[tuple[str, bytes | None]] = []
+        for _ in range(headers):
+            name, position = _take(body, position)
+            raw, position = _take(body, position)
+            found.append(((name or b"").decode(), raw))
+        try:  # as runtime.verification.EventVerifier.check reads and verifies a record
+            verify(read(value or b"", found, key), registry, at)
+            verified[n] = 1
+        except Exception:  # unauthenticated, or anything else: its parent verifies it again and says why
+            verified[n] = 0
+    return bytes(verified)
+
+
+def _take(body: bytes, position: int) -> tuple[bytes | None, int]:
+    (size,) = LENGTH.unpack_from(body, position)
+    position += LENGTH.size
+    if size == _ABSENT:
+        return None, position
+    return body[position : position + size], position + size
+
+
+def _registry(digest: bytes, shared: bytes | None) -> KeyRegistry | None:
+    """The registry of this digest: the one sent now (if it is what the digest says), or the one held."""
+    if shared:
+        _held.clear()
+        try:
+            if hashlib.sha256(shared).digest() == digest:
+                _held[digest] = KeyRegistry.from_shared(shared)
+        except ValueError:  # not JSON, or a key that is not one: none held, so its parent verifies
+            pass
+    return _held.get(digest)
 
 
 def main() -> None:

@@ -18,10 +18,12 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Final, TypeVar
 
+from contracts.keys import KeyRegistry
 from runtime import check_child
 from runtime.check_child import Checks
 from runtime.child_link import CheckProcessGone, ChildLink
@@ -98,15 +100,30 @@ class CheckProcesses:
 
     def submit(self, items: list[Checks]) -> asyncio.Future[list[bool]]:
         """Whether each item's checks all verify, from the next child in turn; fails with CheckProcessGone."""
-        return self._next(len(items), lambda: check_child.request(items), check_child.verified)
+        return self._next(len(items), lambda _: check_child.request(items), check_child.verified)
+
+    def verify(
+        self, records: Sequence[check_child.Record], registry: KeyRegistry, at: datetime
+    ) -> asyncio.Future[list[bool]]:
+        """Whether each record verifies at `at` against `registry` (`contracts.signing.verify`), from the next child
+        in turn, which is sent the registry the first time it is asked with it; fails with CheckProcessGone."""
+
+        def frame(child: ChildLink) -> bytes:
+            request = check_child.records_request(at, registry, child.registry != registry.digest, records)
+            child.registry = registry.digest
+            return request
+
+        return self._next(len(records), frame, check_child.verified)
 
     def sign(self, secret: bytes, key_id: str, values: list[bytes]) -> asyncio.Future[list[bytes]]:
         """Unsigned events' bytes signed by this key (`contracts.signing.value_signing`; empty where one could not
         be), from the next child in turn; fails with CheckProcessGone."""
-        return self._next(len(values), lambda: check_child.signing_request(secret, key_id, values), check_child.signed)
+        return self._next(
+            len(values), lambda _: check_child.signing_request(secret, key_id, values), check_child.signed
+        )
 
     def _next(
-        self, count: int, frame: Callable[[], bytes], read: Callable[[bytes, int], list[T] | None]
+        self, count: int, frame: Callable[[ChildLink], bytes], read: Callable[[bytes, int], list[T] | None]
     ) -> asyncio.Future[list[T]]:
         if not self._children:
             failed: asyncio.Future[list[T]] = asyncio.get_running_loop().create_future()
@@ -114,7 +131,8 @@ class CheckProcesses:
             return failed
         self._turn = (self._turn + 1) % len(self._children)
         self.sent += count
-        return self._children[self._turn].send(frame, lambda body: read(body, count))
+        child = self._children[self._turn]
+        return child.send(lambda: frame(child), lambda body: read(body, count))
 
     async def answered(self, future: asyncio.Future[list[T]]) -> list[T]:
         """A chunk's answer; a child silent for `answer_seconds` is given up with the others, as if it had died."""

@@ -29,6 +29,8 @@ class ChildLink:
         self._waiting: deque[tuple[Callable[[bytes], list[Any] | None], asyncio.Future[Any]]] = deque()
         self._on_gone = on_gone
         self.reader: asyncio.Task[None] | None = None
+        self.registry = b""
+        """The digest of the key registry last sent to the child (`check_child.records_request`)."""
 
     async def greeted(self) -> None:
         """Wait for the child's empty answer, given once it is ready, then read its answers from here on."""

@@ -7,7 +7,9 @@ read their records on the loop's thread: the audit spent 0.31-0.35 ms of CPU per
 read in the threads, 0.21-0.29 ms on the loop's thread (docs/performance.md). Only their checks go elsewhere
 (`read_checking_later`): to the service's check processes, a chunk at a time as its records are read, or, while
 those are not running, to the threads once all are read. Small batches, what light traffic brings, stay on the event
-loop's thread here too.
+loop's thread here too. The pipeline, which needs no more of a verification than its yes, sends each chunk of records
+whole to a check process, which reads and verifies them there (`read_verifying_elsewhere`): reading a record for its
+signature (its signed view, the key, the digests) was a seventh of the meetings service's event loop.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from contracts import ed25519
 from runtime.check_child import Checks
 from runtime.check_processes import CheckProcesses, usable_cores
 from runtime.child_link import CheckProcessGone
+from runtime.records import Incoming
+from runtime.verification import EventVerifier
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -93,6 +97,44 @@ async def read_checking_later(
         result if ok else read(item, ed25519.verifies)
         for item, result, ok in zip(items, read_so, verified, strict=True)
     ]
+
+
+async def read_verifying_elsewhere(
+    read: Callable[[Incoming, Callable[[Incoming], object]], R],
+    records: Sequence[Incoming],
+    verifier: EventVerifier,
+    elsewhere: CheckProcesses | None = None,
+) -> list[R]:
+    """`[read(record, verifier.check) for record in records]`, each record's verification made by a check process.
+
+    Each chunk goes to a check process, with the keys and the moment `verifier.check` would use, before it is read
+    here with a verification that answers yes: a record the child verifies was read as with `verifier.check`, which
+    would have passed too. One it does not (or whose child died or fell silent) is read again with `verifier.check`,
+    which gives the reason. Small batches, and any while the children are not running, are read as
+    `read_checking_later` reads them."""
+    if elsewhere is None or len(records) < SMALL_BATCH or not elsewhere.ready():
+        return await read_checking_later(lambda record, check: read(record, verifier.by(check)), records, elsewhere)
+    registry, at = verifier.at_now()
+    read_so, sent = [], []
+    for start in range(0, len(records), CHUNK):
+        chunk = records[start : start + CHUNK]
+        sent.append((len(chunk), elsewhere.verify([(r.key, r.value, r.headers) for r in chunk], registry, at)))
+        read_so += [read(record, _verified_elsewhere) for record in chunk]
+        await asyncio.sleep(0)  # the loop writes what the pipe did not take at once
+    verified: list[bool] = []
+    for count, answer in sent:
+        try:
+            verified += await elsewhere.answered(answer)
+        except CheckProcessGone:
+            verified += [False] * count
+    return [
+        result if ok else read(record, verifier.check)
+        for record, result, ok in zip(records, read_so, verified, strict=True)
+    ]
+
+
+def _verified_elsewhere(record: Incoming) -> None:
+    """A record's verification while a check process makes it: yes, for now."""
 
 
 async def _answered(elsewhere: CheckProcesses, answer: asyncio.Future[list[bool]], asked: list[Checks]) -> list[bool]:

@@ -41,7 +41,7 @@ from runtime.handling import Ended, Handler, HandlerContext, NeedsSavepoints, Ob
 from runtime.inbox import Outcome, claim_batch, claim_processed, record_to_blame
 from runtime.logging import get_logger, trace_ids
 from runtime.outbox import Outgoing, add_batch_rows
-from runtime.parallel import read_checking_later
+from runtime.parallel import read_verifying_elsewhere
 from runtime.polling import INFRASTRUCTURE_ERRORS
 from runtime.records import Incoming
 from runtime.signing_ahead import SigningAhead
@@ -96,8 +96,8 @@ class Pipeline:
 
         Raises (after a pause) while the database is unreachable, or while a record that failed is still within its
         tries: then nothing of the batch is committed, and the batch comes again from its first record."""
-        admitted = await read_checking_later(
-            lambda r, check: self._admit(r, verify=self._verifier.by(check)), records, self._elsewhere
+        admitted = await read_verifying_elsewhere(
+            lambda r, verify: self._admit(r, verify=verify), records, self._verifier, self._elsewhere
         )
         run = Pass(savepoints=False, in_hand=records[0], admitted=admitted)
         try:

@@ -10,6 +10,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from contracts import ed25519, keys
@@ -94,6 +95,10 @@ class EventVerifier:
             return verify(view, self._trusted.current(), self._clock.now(), signature_check)
         except Unauthenticated as error:
             raise Rejected(Reason.UNAUTHENTICATED, str(error)) from error
+
+    def at_now(self) -> tuple[KeyRegistry, datetime]:
+        """The trusted keys and the moment `check` would verify a record against now: what a check process is sent."""
+        return self._trusted.current(), self._clock.now()
 
     def by(self, signature_check: ed25519.Check) -> Callable[[Incoming], Verified]:
         """`check` with its signatures judged by `signature_check`."""
