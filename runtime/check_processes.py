@@ -1,10 +1,12 @@
-"""A large batch's Ed25519 work made in processes of their own, while the event loop's thread goes on: the checks of
-the records it reads (`runtime.parallel`), and the signatures of the events it derives (`runtime.signing_ahead`).
+"""A large batch's Ed25519 work made in processes of their own, while the event loop's thread goes on: the records it
+reads verified (whole, or only their signature checks: `runtime.parallel`), and the events it derives signed
+(`runtime.signing_ahead`).
 
 In threads a check needs the GIL around each call into libsodium, which the loop holds while it reads, so the audit
 spent a fifth of a 1,000-record batch waiting for checks; a process has a GIL of its own. A check sends public
-material only; a signature sends the service's secret key with each chunk, over the pipe to the service's own
-child, which keeps nothing. The children start with the service, before it consumes, so that the first backlog
+material only (records, public keys, signatures; a child keeps the last key registry it was sent); a signature
+sends the service's secret key with each chunk, over the pipe to the service's own child, which keeps it no longer
+than the chunk. The children start with the service, before it consumes, so that the first backlog
 after a start (a catch-up) finds them running: started by its first large batch instead, they left a 10,000-event
 backlog checked at about 4,000 events/s where they reach 5,000 (docs/performance.md). One per core (at most four);
 they end when their input closes. A child that dies, answers out of turn or falls silent fails the chunks it held
