@@ -71,6 +71,8 @@ def structured_view(value: bytes) -> WireView:
         members = _members(text)
     except (UnicodeDecodeError, ValueError) as error:
         raise Unreadable(f"it is not a UTF-8 JSON object ({error})") from error
+    except RecursionError as error:  # the services refuse such nesting before they verify; a check process does not
+        raise Unreadable("it nests JSON deeper than it can be read") from error
     attributes = {name: _canonical(name, v) for name, (v, _) in members.items() if name != "data" and v is not None}
     data = members.get("data")
     if data is None and isinstance(encoded := members.get("data_base64", (None, ""))[0], str):

@@ -65,10 +65,12 @@ def kinds_of_records() -> list[Incoming]:
         _record(b"{not json", key),
         _record(None, None),  # a tombstone
         _record("ø".encode("latin-1"), key),  # not UTF-8
+        _record(b'{"data":' + b"[" * 200_000 + b"]" * 200_000 + b"}", key),  # nested past any recursion limit
+        _record(b'{"a":' * 100_000, key),  # and cut off
     ]
 
 
-EXPECTED = [True, False, False, False, False, True, False, True, False, False, False]
+EXPECTED = [True, False, False, False, False, True, False, True, False, False, False, False, False]
 
 
 @pytest.fixture
