@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from json.scanner import make_scanner
 from typing import Final
 
+from contracts.nesting import PARSE_DEPTH, nests_deeper_than
+
 _WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
 _SPACE: Final = frozenset(" \t\n\r")
 _DECODER: Final = json.JSONDecoder()
@@ -68,10 +70,15 @@ def structured_view(value: bytes) -> WireView:
     """Structured mode: every attribute and the data in the value."""
     try:
         text = value.decode("utf-8")
-        members = _members(text)
-    except (UnicodeDecodeError, ValueError) as error:
+    except UnicodeDecodeError as error:
         raise Unreadable(f"it is not a UTF-8 JSON object ({error})") from error
-    except RecursionError as error:  # the services refuse such nesting before they verify; a check process does not
+    if nests_deeper_than(text, PARSE_DEPTH):  # the same answer at any depth of the caller's stack
+        raise Unreadable(f"it nests JSON deeper than {PARSE_DEPTH} levels")
+    try:
+        members = _members(text)
+    except ValueError as error:
+        raise Unreadable(f"it is not a UTF-8 JSON object ({error})") from error
+    except RecursionError as error:  # not expected below PARSE_DEPTH; kept as the last guard
         raise Unreadable("it nests JSON deeper than it can be read") from error
     attributes = {name: _canonical(name, v) for name, (v, _) in members.items() if name != "data" and v is not None}
     data = members.get("data")

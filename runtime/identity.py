@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, TypeGuard
 
 from contracts import limits
+from contracts.nesting import PARSE_DEPTH, nests_deeper_than
 from runtime.admission import CE_PREFIX
-from runtime.json_reading import DECODER, PARSE_DEPTH, UNSTORABLE, nests_deeper_than
+from runtime.json_reading import DECODER, UNSTORABLE
 from runtime.records import Incoming
 
 

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from contracts import limits
+from contracts.nesting import PARSE_DEPTH, nests_deeper_than
 from contracts.rejections import Reason, Rejected
 
 TOO_DEEP = f"the value nests JSON deeper than {limits.MAX_DEPTH} levels, which no event of the contract does"
@@ -75,33 +76,6 @@ def read_json(value: bytes, what: str = "the value") -> Any:
             f"{unstorable or what}: text must not contain the NUL character (U+0000) or a lone surrogate",
         )
     return raw
-
-
-PARSE_DEPTH = 400
-"""Text nesting deeper than this is not parsed at all. The parser recurses once per level: left to run into the
-interpreter's recursion limit (a thousand frames) it raised RecursionError, which was caught, but anything that ran
-meanwhile so near the limit failed too: a finalizer the collector called there raised an exception nobody could
-even print (the fuzz test met it once in CI). Far above any event's depth (`limits.MAX_DEPTH`), far below the
-limit."""
-_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*(?:"|$)|[\[\]{}]', re.DOTALL)
-"""A JSON string (to its closing quote, or the end of an unterminated one), or a bracket outside strings."""
-
-
-def nests_deeper_than(text: str, depth: int) -> bool:
-    """Whether the text's brackets outside strings nest deeper than `depth`: a scan without recursion, for text that
-    may be too deep to parse (what the parser would refuse anyway, unbalanced brackets, counts as nested)."""
-    if text.count("[") + text.count("{") <= depth:
-        return False
-    level = 0
-    for token in _STRUCTURE.finditer(text):
-        first = text[token.start()]
-        if first in "[{":
-            level += 1
-            if level > depth:
-                return True
-        elif first in "]}":
-            level -= 1
-    return False
 
 
 _SUSPECT_ESCAPE = re.compile(r"\\u(0000|[dD][89a-fA-F])")

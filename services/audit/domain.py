@@ -18,12 +18,12 @@ from contracts import ed25519, limits
 from contracts.dead_letter_headers import ERROR_CLASS, ERROR_MESSAGE, EVENT_ID, EVENT_SOURCE, EVENT_TYPE
 from contracts.envelope import CloudEvent
 from contracts.keys import KeyRegistry
+from contracts.nesting import PARSE_DEPTH, nests_deeper_than
 from contracts.rejections import Reason
 from contracts.signing import Unauthenticated, read, verify
 from runtime.admission import envelope_of
 from runtime.db import storable
 from runtime.header_names import shown_name
-from runtime.json_reading import PARSE_DEPTH, nests_deeper_than
 from runtime.records import Incoming
 from services.audit.chain import Entry, Kind
 
@@ -47,7 +47,7 @@ def storable_json(value: Any) -> Any:
     """The JSON value with every string (and key) made storable, changed in place (it is always a value just
     parsed). Without recursion: a payload may nest up to `PARSE_DEPTH` levels, and a walk of two frames a level (the
     function and its comprehension) took some 800 of the interpreter's 1,000, where a finalizer that the collector
-    runs meanwhile can fail unprintably (`runtime.json_reading.PARSE_DEPTH` tells how that was met)."""
+    runs meanwhile can fail unprintably (`contracts.nesting.PARSE_DEPTH` tells how that was met)."""
     if isinstance(value, str):
         return storable(value)
     pending = [value] if isinstance(value, dict | list) else []
@@ -118,7 +118,7 @@ def parse_json(payload: bytes) -> Any:
     payload itself is a `ParsedText`."""
     try:
         text = payload.decode("utf-8")
-        if nests_deeper_than(text, PARSE_DEPTH):  # kept as bytes: too deep to parse safely (runtime.json_reading)
+        if nests_deeper_than(text, PARSE_DEPTH):  # kept as bytes: too deep to parse safely (contracts.nesting)
             return None
         _floats.seen = False
         parsed = _STRICT_JSON.decode(text)

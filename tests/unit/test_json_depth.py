@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from contracts.nesting import PARSE_DEPTH, nests_deeper_than
 from contracts.rejections import Reason, Rejected
 from runtime import identity, json_reading
-from runtime.json_reading import PARSE_DEPTH, TOO_DEEP, nests_deeper_than, read_json
+from runtime.json_reading import TOO_DEEP, read_json
 from runtime.records import Incoming
 from services.audit import domain
 
