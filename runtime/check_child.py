@@ -107,7 +107,8 @@ def records_request(at: datetime, registry: KeyRegistry, send_registry: bool, re
         _put(parts, value)
         parts.append(_COUNT.pack(len(headers)))
         for name, raw in headers:
-            _put(parts, name.encode())
+            # Any str comes back exactly, escaped bytes too (runtime.header_names), whatever a subclass's encode does.
+            _put(parts, str.encode(name, "utf-8", "surrogatepass"))
             _put(parts, raw)
     return _framed(parts)
 
@@ -179,13 +180,14 @@ def _records(body: bytes) -> bytes:
         value, position = _take(body, position)
         (headers,) = _COUNT.unpack_from(body, position)
         position += _COUNT.size
-        found: list[tuple[str, bytes | None]] = []
+        found: list[tuple[bytes | None, bytes | None]] = []
         for _ in range(headers):
             name, position = _take(body, position)
             raw, position = _take(body, position)
-            found.append(((name or b"").decode(), raw))
+            found.append((name, raw))
         try:  # as runtime.verification.EventVerifier.check reads and verifies a record
-            verify(read(value or b"", found, key), registry, at)
+            named = [((name or b"").decode("utf-8", "surrogatepass"), raw) for name, raw in found]
+            verify(read(value or b"", named, key), registry, at)
             verified[n] = 1
         except Exception:  # unauthenticated, or anything else: its parent verifies it again and says why
             verified[n] = 0
