@@ -15,9 +15,12 @@ from pathlib import Path
 
 from contracts.envelope import CloudEvent
 from contracts.reference import organisations
+from contracts.rejections import Rejected
 from contracts.signing import SERVICE_SOURCE_PREFIX, Signer, sign_binary, sign_event, sign_structured
 from contracts.wire import structured_view
 from runtime import keystore
+from runtime.records import Incoming
+from runtime.verification import EventVerifier
 
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 """Before any simulated clock of the tests, so a test's manual clock never falls outside a key's validity."""
@@ -71,3 +74,12 @@ def with_signature_of(event: CloudEvent, other: CloudEvent) -> CloudEvent:
     mine["signatures"][0]["sig"] = theirs["signatures"][0]["sig"]
     material = base64.b64encode(json.dumps(mine).encode()).decode()
     return event.model_copy(update={"dssematerial": material})
+
+
+def accepts(verifier: EventVerifier, record: Incoming) -> bool:
+    """Whether the service's verifier, in place, lets the record through (a refusal is `unauthenticated`)."""
+    try:
+        verifier.check(record)
+    except Rejected:
+        return False
+    return True

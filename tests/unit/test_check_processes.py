@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -53,14 +52,6 @@ def kinds_of_items() -> list[Checks]:
 
 def in_place(items: list[Checks]) -> list[bool]:
     return [all(ed25519.verifies(*one) for one in checks) for checks in items]
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[CheckProcesses]:
-    started = CheckProcesses(count=2, restart_pause=0)
-    assert await started.start()
-    yield started
-    await started.close()
 
 
 async def test_a_check_process_answers_every_kind_of_check_as_it_is_made_in_place(processes: CheckProcesses) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -23,7 +23,7 @@ from runtime.records import Incoming
 from runtime.verification import EventVerifier, TrustedKeys
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.kafka import cloud_event
-from tests.support.signing import keys_for_tests, with_signature_of
+from tests.support.signing import accepts, keys_for_tests, with_signature_of
 
 NOW = datetime(2021, 9, 2, tzinfo=UTC)
 BEFORE_ANY_KEY = datetime(1999, 1, 1, tzinfo=UTC)
@@ -78,23 +78,8 @@ def verifier() -> EventVerifier:
     return EventVerifier(TrustedKeys.installed(keys_for_tests().registry), ManualClock(NOW))
 
 
-@pytest.fixture
-async def processes() -> AsyncIterator[CheckProcesses]:
-    started = CheckProcesses(count=2, restart_pause=0)
-    assert await started.start()
-    yield started
-    await started.close()
-
-
 def in_place(verifier: EventVerifier, records: list[Incoming]) -> list[bool]:
-    def verifies(record: Incoming) -> bool:
-        try:
-            verifier.check(record)
-        except Rejected:
-            return False
-        return True
-
-    return [verifies(record) for record in records]
+    return [accepts(verifier, record) for record in records]
 
 
 def as_sent(records: list[Incoming]) -> list[check_child.Record]:

@@ -4,9 +4,11 @@ numbers, nesting and times that no publisher should send."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from contracts.envelope import CONTENT_TYPE
@@ -17,6 +19,16 @@ from tests.support.raw_records import RawName
 from tests.support.signing import keys_for_tests
 
 PARTITIONS = 3
+EXAMPLES = int(os.environ.get("LHL_FUZZ_EXAMPLES", "30"))
+"""Examples of the hostile tests (bursts, batches); `LHL_FUZZ_EXAMPLES=500` for a long run."""
+fuzz_settings = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+"""How the hostile tests run their examples: `EXAMPLES` of them, freshly generated, none remembered or replayed."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ duplicate or skipped as the service's metrics count them), and be in the audit l
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import topics
@@ -29,12 +28,11 @@ from contracts.keys import KeyRegistry
 from contracts.rejections import Reason
 from services.audit.domain import Received, entry_of
 from tests.integration.hostile.harness import CANARY_SECONDS, Hostile, Sent, hostile_stack, letters_of, read_to_end
-from tests.integration.hostile.mutations import Case, cases
+from tests.integration.hostile.mutations import EXAMPLES, Case, cases, fuzz_settings
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
 from tests.support.signing import keys_for_tests
 
-EXAMPLES = int(os.environ.get("LHL_FUZZ_EXAMPLES", "30"))
 BURST = 40
 
 
@@ -64,13 +62,7 @@ def run_examples(stack: Hostile, tally: Tally, loop: asyncio.AbstractEventLoop) 
     """Hypothesis drives the examples from a worker thread; each burst runs on the test's event loop, where the
     services run, and the thread waits for it."""
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings
     @given(st.lists(cases(), min_size=BURST // 2, max_size=BURST))
     def bursts(batch: list[Case]) -> None:
         asyncio.run_coroutine_threadsafe(burst(stack, batch, tally), loop).result()

@@ -10,34 +10,27 @@ matters is a yes the verifier would not give; a verifier that raises instead of 
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import UTC, datetime
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts import topics
-from contracts.rejections import Rejected
 from runtime.check_processes import CheckProcesses
 from runtime.clock import ManualClock
 from runtime.records import Incoming
 from runtime.verification import EventVerifier, TrustedKeys
-from tests.integration.hostile.mutations import Case, cases
+from tests.integration.hostile.mutations import Case, cases, fuzz_settings
 from tests.support.events import NATIONAL_SECRETARIAT, national_meeting_held
 from tests.support.kafka import cloud_event
-from tests.support.signing import keys_for_tests
+from tests.support.signing import accepts, keys_for_tests
 
-EXAMPLES = int(os.environ.get("LHL_FUZZ_EXAMPLES", "30"))
 _EVENT = keys_for_tests().sign(cloud_event(national_meeting_held(), source=NATIONAL_SECRETARIAT))
 GENUINE = Case("genuine", _EVENT.to_bytes(), _EVENT.partitionkey.encode(), (), 0)
 
 
 def verified_in_place(verifier: EventVerifier, case: Case) -> bool:
-    try:
-        verifier.check(Incoming(topics.MEETINGS_INGRESS, case.partition, 0, case.key, case.value, case.headers))
-    except Rejected:
-        return False
-    return True
+    return accepts(verifier, Incoming(topics.MEETINGS_INGRESS, case.partition, 0, case.key, case.value, case.headers))
 
 
 def test_a_check_process_answers_every_hostile_record_as_the_verifier_does_in_place() -> None:
@@ -52,13 +45,7 @@ def test_a_check_process_answers_every_hostile_record_as_the_verifier_does_in_pl
             records = [(case.key, case.value, case.headers) for case in batch]
             return await processes.answered(processes.verify(records, registry, at))
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
+        @fuzz_settings
         @given(st.lists(cases(), min_size=1, max_size=40))
         def agrees(hostile: list[Case]) -> None:
             batch = [*hostile, GENUINE]  # a yes in every batch, whatever hypothesis drew
