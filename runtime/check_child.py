@@ -119,8 +119,7 @@ def _put(parts: list[bytes], field: bytes | None) -> None:
 
 def answer(body: bytes) -> bytes:
     """What a child answers to a request's body."""
-    kind = body[:1]
-    return _signatures(body[1:]) if kind == SIGNATURES else _records(body[1:]) if kind == RECORDS else _checks(body[1:])
+    return {SIGNATURES: _signatures, RECORDS: _records}.get(body[:1], _checks)(body[1:])
 
 
 def _signatures(body: bytes) -> bytes:

@@ -92,7 +92,7 @@ class EventVerifier:
         """The record's verification, its signatures judged by `signature_check` (`ed25519.Check`)."""
         try:
             view = read(record.value or b"", record.headers, record.key)
-            return verify(view, self._trusted.current(), self._clock.now(), signature_check)
+            return verify(view, *self.at_now(), signature_check)
         except Unauthenticated as error:
             raise Rejected(Reason.UNAUTHENTICATED, str(error)) from error
 
