@@ -98,9 +98,9 @@ async def catch_up(options: Options, service: str, out: report.Report) -> None:
 
                 pids = ", ".join(str(p.pid) for p in processes)
                 progress(f"{service}: catching up, {len(processes)} process(es) in one group (pid {pids})")
-                async with space.counting(service) as count:
+                async with space.counting(service) as counted:
                     measured = await watch(
-                        processes, count, options.events, options.timeout, profile, stack_cpu(), machine_cpu_seconds
+                        processes, counted, options.events, options.timeout, profile, stack_cpu(), machine_cpu_seconds
                     )
                 frames: Frames | None = samplers[0].stop() if samplers else None
                 deliveries = await following.until(space, options.delivery_seconds) if following else None

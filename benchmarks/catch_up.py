@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from benchmarks.environment import Namespace, ServiceProcess
+from benchmarks.environment import Namespace, Progress, ServiceProcess
 
 MILESTONES = (10_000, 100_000)
 """Events handled after which the service's RSS is read."""
@@ -47,6 +47,9 @@ class CatchUp:
     """CPU per event spent meanwhile by others that `watch` was given: PostgreSQL, the broker, the whole machine."""
     machine_busy: float | None = None
     """The share of the machine's CPU time, over all its cores, that was busy meanwhile."""
+    publishing_seconds: float = 0.0
+    """How long after the last record was handled its outbox still held derived events to publish: part of the
+    catch-up, whose end is the last derived event published."""
 
 
 async def raw_rate(space: Namespace, topic: str, count: int) -> Rate:
@@ -75,14 +78,15 @@ async def raw_rate(space: Namespace, topic: str, count: int) -> Rate:
 
 async def watch(
     processes: Sequence[ServiceProcess],
-    progress: Callable[[], Awaitable[int]],
+    progress: Progress,
     count: int,
     timeout: float,
     on_first: Callable[[], object] = lambda: None,
     elsewhere: Mapping[str, Callable[[], float]] | None = None,
     machine: Callable[[], tuple[float, float]] | None = None,
 ) -> CatchUp:
-    """Poll the service's progress from its start until `count` events are handled, reading RSS at milestones;
+    """Poll the service's progress from its start until `count` events are handled and every event they derived is
+    published (`Progress.publishing`), reading RSS at milestones;
     `on_first` runs when the first events are handled, after the start-up (imports, migrations, joining the group).
     Several instances of one service in one group count as one: their CPU time and RSS are summed. `elsewhere`
     names others' CPU seconds so far (PostgreSQL's, the broker's), `machine` the machine's busy and total CPU
@@ -93,6 +97,7 @@ async def watch(
     others_start: dict[str, float] = {}
     machine_start = (0.0, 0.0)
     deadline = time.perf_counter() + timeout
+    handled_at = 0.0
 
     def rss_now() -> float:
         return sum(p.rss_mib() for p in processes)
@@ -103,7 +108,7 @@ async def watch(
     while True:
         for process in processes:
             process.check_alive()
-        seen = await progress()
+        seen = count if handled_at else await progress.handled()
         now = time.perf_counter()
         if seen and not first_at:
             first_at, first_count = now, seen
@@ -114,7 +119,10 @@ async def watch(
         for milestone in MILESTONES:
             if seen >= milestone and milestone not in rss:
                 rss[milestone] = rss_now()
-        if seen >= count:
+        if seen >= count and not handled_at:
+            handled_at = now
+        if handled_at and not await progress.publishing():
+            now = time.perf_counter()
             cpu, rss_end = cpu_now() - cpu_start, rss_now()
             spent = {name: read() - others_start[name] for name, read in others.items()}
             busy = None
@@ -124,12 +132,20 @@ async def watch(
                 busy = (busy_end - busy_start) / (total_end - total_start) if total_end > total_start else None
             break
         if now > deadline:
-            raise TimeoutError(f"{processes[0].service} handled {seen} of {count} events in {timeout:.0f} s")
-        await asyncio.sleep(pause(first_at, first_count, now, seen, count))
+            waiting = ", but its outbox still holds events to publish" if handled_at else ""
+            raise TimeoutError(f"{processes[0].service} handled {seen} of {count} events{waiting} in {timeout:.0f} s")
+        await asyncio.sleep(NEAR_POLL_SECONDS if handled_at else pause(first_at, first_count, now, seen, count))
     handled = count - first_count
     per_event = {name: 1000 * seconds / max(handled, 1) for name, seconds in spent.items()}
     return CatchUp(
-        Rate(handled, now - first_at), 1000 * cpu / max(handled, 1), rss_start, rss_end, rss, per_event, busy
+        Rate(handled, now - first_at),
+        1000 * cpu / max(handled, 1),
+        rss_start,
+        rss_end,
+        rss,
+        per_event,
+        busy,
+        now - handled_at,
     )
 
 

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,32 @@ SETTINGS: dict[str, type[RuntimeSettings]] = {
 TABLE = {"meetings": "inbox", "evaluations": "inbox", "notifications": "inbox", "audit": "audit_log"}
 """Where a service's progress shows: one inbox row per record handled (one audit_log row for the audit)."""
 SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a service has done so far, read on one connection to its database."""
+
+    conn: asyncpg.Connection
+    schema: str
+    table: str
+
+    async def handled(self, where: str = "", *args: object) -> int:
+        """Rows of its progress table (`TABLE`): records handled, their effects committed."""
+        table = f"{self.schema}.{self.table}"
+        if not await self.conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+            return 0
+        found: int = await self.conn.fetchval(f"SELECT count(*) FROM {table} {where}", *args)
+        return found
+
+    async def publishing(self) -> bool:
+        """Whether its outbox still holds an event to publish (not one set aside): a record is caught up with only
+        once the events it derived are on their topics, and a relay behind the handlers shows only here."""
+        outbox = f"{self.schema}.outbox"
+        if not await self.conn.fetchval("SELECT to_regclass($1) IS NOT NULL", outbox):
+            return False
+        waiting: bool = await self.conn.fetchval(f"SELECT EXISTS (SELECT FROM {outbox} WHERE failed_at IS NULL)")
+        return waiting
 
 
 @dataclass
@@ -123,27 +149,19 @@ class Namespace:
 
     async def count(self, service: str, where: str = "", *args: object) -> int:
         """Rows of the service's progress table, as its owner sees them (0 before its migrations ran)."""
-        async with self.counting(service) as count:
-            return await count(where, *args)
+        async with self.counting(service) as progress:
+            return await progress.handled(where, *args)
 
     @contextlib.asynccontextmanager
-    async def counting(self, service: str) -> AsyncIterator[Callable[..., Awaitable[int]]]:
-        """`count` for as long as the block runs, on one connection: a catch-up reads its progress four times a
+    async def counting(self, service: str) -> AsyncIterator[Progress]:
+        """`Progress` for as long as the block runs, on one connection: a catch-up reads its progress four times a
         second, and fifty near its end, and a connection each time took PostgreSQL a new backend and a SCRAM
         exchange (6 ms, 2.4 of them the benchmark's CPU), from the cores the service is measured on."""
         settings = self.settings(service)
         url = settings.owner_database_url if isinstance(settings, AuditSettings) else settings.database_url
         conn = await asyncpg.connect(url)
-        table = f'"{self.schema(service)}".{TABLE[service]}'
-
-        async def count(where: str = "", *args: object) -> int:
-            if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
-                return 0
-            found: int = await conn.fetchval(f"SELECT count(*) FROM {table} {where}", *args)
-            return found
-
         try:
-            yield count
+            yield Progress(conn, f'"{self.schema(service)}"', TABLE[service])
         finally:
             await conn.close()
 

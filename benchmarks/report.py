@@ -116,6 +116,12 @@ def render(report: Report) -> str:
             f"{rss}| {_mib(measured.rss_start_mib)} | {_mib(measured.rss_end_mib)} |"
         )
     lines += _elsewhere(report.rows)
+    lines += [
+        f"\n{row.service}: the last derived event was published {row.service_rate.publishing_seconds:.2f} s after "
+        "the last record was handled (within its rate: a catch-up ends when its outbox is empty)"
+        for row in report.rows
+        if row.service_rate.publishing_seconds >= 0.05
+    ]
     for row in report.rows:
         if row.deliveries is not None:
             wanted, rate = row.deliveries

@@ -3,6 +3,7 @@ taken low by the pause between its readings of progress. Time here is a virtual 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -41,6 +42,20 @@ class PretendService:
         return 0.0
 
 
+@dataclass
+class PretendProgress:
+    """A service's progress as the benchmark reads it: records handled, and whether derived events wait to go."""
+
+    handled_by: Callable[[], int]
+    published_by: Callable[[], bool] = lambda: True
+
+    async def handled(self) -> int:
+        return self.handled_by()
+
+    async def publishing(self) -> bool:
+        return not self.published_by()
+
+
 @pytest.mark.parametrize("count", [10_000, 40_000])
 async def test_a_backlogs_rate_is_measured_within_two_percent_of_the_rate_it_was_handled_at(
     monkeypatch: pytest.MonkeyPatch, count: int
@@ -48,7 +63,7 @@ async def test_a_backlogs_rate_is_measured_within_two_percent_of_the_rate_it_was
     clock = Clock()
     started = clock.now + 1.3  # start-up: imports, migrations, joining the group
 
-    async def progress() -> int:
+    def progress() -> int:
         clock.readings.append(clock.now)
         handled = int((clock.now - started) * RATE) if clock.now > started else 0
         return min(count, handled // BATCH * BATCH)
@@ -56,7 +71,12 @@ async def test_a_backlogs_rate_is_measured_within_two_percent_of_the_rate_it_was
     monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
     monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
 
-    measured = await catch_up.watch([PretendService()], progress, count, timeout=60)  # type: ignore[list-item]
+    measured = await catch_up.watch(
+        [PretendService()],  # type: ignore[list-item]
+        PretendProgress(progress),  # type: ignore[arg-type]
+        count,
+        timeout=60,
+    )
 
     assert measured.rate.per_second == pytest.approx(RATE, rel=0.02)
     far = [b - a for a, b in zip(clock.readings, clock.readings[1:], strict=False) if b < started + 1]
@@ -75,7 +95,7 @@ async def test_the_cpu_others_spent_meanwhile_is_reported_per_event_over_the_sam
     clock = Clock()
     started, count = clock.now + 1.3, 20_000
 
-    async def progress() -> int:
+    def progress() -> int:
         handled = int((clock.now - started) * RATE) if clock.now > started else 0
         return min(count, handled // BATCH * BATCH)
 
@@ -92,7 +112,7 @@ async def test_the_cpu_others_spent_meanwhile_is_reported_per_event_over_the_sam
 
     measured = await catch_up.watch(
         [PretendService()],  # type: ignore[list-item]
-        progress,
+        PretendProgress(progress),  # type: ignore[arg-type]
         count,
         timeout=60,
         elsewhere={"PostgreSQL": postgres},
@@ -103,3 +123,33 @@ async def test_the_cpu_others_spent_meanwhile_is_reported_per_event_over_the_sam
     assert measured.elsewhere_ms_per_event["the whole machine"] == pytest.approx(1500 / RATE, rel=0.05)
     assert measured.machine_busy == pytest.approx(0.75)
     assert measured.cpu_ms_per_event == 0.0  # the service's own, apart from the others'
+
+
+async def test_a_catch_up_ends_when_the_last_derived_event_is_published_not_when_the_last_record_is_handled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    started, count = clock.now + 1.3, 20_000
+    handled_in = count / RATE
+    relay_behind = 1.5  # the outbox empties a second and a half after the handlers' last commit
+
+    def progress() -> int:
+        handled = int((clock.now - started) * RATE) if clock.now > started else 0
+        return min(count, handled // BATCH * BATCH)
+
+    def published() -> bool:
+        return clock.now >= started + handled_in + relay_behind
+
+    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
+
+    measured = await catch_up.watch(
+        [PretendService()],  # type: ignore[list-item]
+        PretendProgress(progress, published),  # type: ignore[arg-type]
+        count,
+        timeout=60,
+    )
+
+    assert measured.publishing_seconds == pytest.approx(relay_behind, abs=0.05)
+    assert measured.rate.seconds == pytest.approx(handled_in + relay_behind, rel=0.05)
+    assert measured.rate.per_second < RATE * 0.8  # the handlers' rate alone would have been RATE
