@@ -13,6 +13,17 @@ from aiokafka import errors as kafka_errors
 from runtime.logging import get_logger
 from runtime.outbox import to_send
 from runtime.polling import poll
+from runtime.relay_passes import (
+    BATCH_BYTES,
+    BATCH_ROWS,
+    DELETE_PUBLISHED,
+    LOCK_RETRY_SECONDS,
+    NEXT_ROWS,
+    RELAY_LOCK,
+    SET_ASIDE,
+    VACUUM_AFTER_ROWS,
+    OutboxVacuum,
+)
 from runtime.wakeup import Wakeup
 
 Send = Callable[[str, bytes, bytes | None, Mapping[str, str]], Awaitable[Awaitable[object]]]
@@ -55,19 +66,6 @@ partition; draining 5,000 rows took 1.3-1.5 times as long as at 256 KiB (benchma
 under load)."""
 
 
-RELAY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('lhl-outbox-relay:' || current_schema(), 0))"
-"""One relay at a time per service (its schema holds its outbox), for the length of one pass's transaction.
-
-Two relays that each publish a batch at once interleave a region's events on the topic, so the lock is taken before
-the batch is read and held until its rows are deleted. It is a transaction-level advisory lock rather than a session
-lock: the pools do not reset a connection they take back (`db.keep_session`), so a session lock would outlive the
-pass, and a relay that dies with its connection gives the lock back with its transaction: nothing is left behind."""
-
-LOCK_RETRY_SECONDS = 0.05
-"""A relay that found another instance relaying tries again this soon rather than a whole poll later: the rows its
-own handlers just wrote may have come after that instance read its batch, and nothing else would wake it."""
-
-
 @dataclass
 class _Pass:
     """What one pass did with the rows it read, in id order: published, set aside, or stopped by a failure."""
@@ -105,7 +103,9 @@ class OutboxRelay:
         *,
         handover: Callable[[], Handing],
         poll_seconds: float,
-        batch_size: int = 500,
+        batch_size: int = BATCH_ROWS,
+        batch_bytes: int = BATCH_BYTES,
+        vacuum_after: int = VACUUM_AFTER_ROWS,
         renew_producer: Callable[[], Awaitable[None]] | None = None,
         on_published: Callable[[int], None] = lambda rows: None,
     ) -> None:
@@ -116,6 +116,8 @@ class OutboxRelay:
         self._renew = renew_producer
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
+        self._batch_bytes = batch_bytes
+        self._vacuum = OutboxVacuum(pool, vacuum_after)
         self._wakeup = Wakeup()
         self._stopping = False
         self._log = get_logger(component="outbox_relay")
@@ -125,31 +127,27 @@ class OutboxRelay:
     def wake(self) -> None:
         self._wakeup.set()
 
-    async def publish_pending(self) -> int:
-        """One pass: publish up to a batch; returns how many rows it read (0 when another instance is relaying)."""
+    async def publish_pending(self) -> bool:
+        """One pass: publish up to a batch (`NEXT_ROWS`); returns whether rows may be left behind it (False when
+        another instance is relaying)."""
         async with self._pool.acquire() as conn, conn.transaction():
             self.lock_taken_elsewhere = not await conn.fetchval(RELAY_LOCK)
             if self.lock_taken_elsewhere:
-                return 0
+                return False
             # No row locks: the advisory lock already keeps every other relay of this service out.
-            rows = await conn.fetch(
-                "SELECT id, topic, message_key, headers, payload FROM outbox"
-                " WHERE failed_at IS NULL ORDER BY id LIMIT $1",
-                self._batch_size,
-            )
+            rows = await conn.fetch(NEXT_ROWS, self._batch_size, self._batch_bytes)
             if not rows:
-                return 0
+                return False
             done = await self._send_batch(rows)
             if done.set_aside:
-                await conn.executemany(
-                    "UPDATE outbox SET failed_at = now(), last_error = $2 WHERE id = $1", done.set_aside
-                )
-            await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", done.published)
+                await conn.executemany(SET_ASIDE, done.set_aside)
+            await conn.execute(DELETE_PUBLISHED, done.published)
         self._on_published(len(done.published))  # once committed: rows a rolled-back pass deleted go out again
+        self._vacuum.deleted(len(done.published))
         if done.failure is not None:
             raise done.failure
         self._log.debug("outbox_published", count=len(done.published))
-        return len(rows)
+        return len(rows) == self._batch_size or len(rows) < rows[0]["candidates"]
 
     async def _send_batch(self, rows: Sequence[asyncpg.Record]) -> _Pass:
         handed: list[tuple[asyncpg.Record, Awaitable[object] | BaseException]] = []
@@ -230,6 +228,7 @@ class OutboxRelay:
     def stop(self) -> None:
         """Ask `run` to finish its current pass and return: cancelling mid-send would publish a row twice."""
         self._stopping = True
+        self._vacuum.stop()
         self._wakeup.set()
 
     async def run(self) -> None:
@@ -242,7 +241,8 @@ class OutboxRelay:
             failed="outbox_publish_failed",
             log=self._log,
         )
+        await self._vacuum.finish()
 
     async def _drain(self) -> None:
-        while await self.publish_pending() == self._batch_size:
+        while await self.publish_pending():
             pass

@@ -65,7 +65,13 @@ class Instance:
         )
         return ack
 
-    def relay(self, batch_size: int = 500, on_published: Callable[[int], None] = lambda rows: None) -> OutboxRelay:
+    def relay(
+        self,
+        batch_size: int = 500,
+        on_published: Callable[[int], None] = lambda rows: None,
+        batch_bytes: int = 8 * 1024 * 1024,
+        vacuum_after: int = 20_000,
+    ) -> OutboxRelay:
         assert self.pool is not None
         return OutboxRelay(
             self.pool,
@@ -73,6 +79,8 @@ class Instance:
             handover=self.handover,
             poll_seconds=0.01,
             batch_size=batch_size,
+            batch_bytes=batch_bytes,
+            vacuum_after=vacuum_after,
             renew_producer=self.renew,
             on_published=on_published,
         )
@@ -211,6 +219,94 @@ async def test_a_row_the_broker_refuses_in_the_middle_of_a_batch_is_set_aside_al
     assert sum(counted) == 4  # published, not set aside
     records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(first_seen(rs).get(b"agder", [])) >= 4)
     assert first_seen(records) == {b"agder": [b"one", b"two", b"three", b"four"]}
+
+
+async def test_a_pass_holds_no_more_than_its_bytes_and_the_passes_after_it_publish_the_rest_in_order(
+    infra: Infra, bus: Bus, outbox: str
+) -> None:
+    # A relay holds a pass's rows in memory: large rows (dead letters reach a megabyte) end a pass early.
+    topic = bus.topic(topics.AGREEMENT_INGRESS)
+    await ensure_topics(infra.kafka, [topic], 1)
+    values = [bytes([ord("a") + n]) * 300_000 for n in range(10)]
+    async with instance(infra, outbox) as one:
+        pool = one.pool
+        assert pool is not None
+        async with pool.acquire() as conn:
+            for value in values:
+                await add_record(conn, topic, value, b"agder", {})
+        counted: list[int] = []
+        relay = one.relay(batch_size=500, on_published=counted.append, batch_bytes=1_000_000)
+        more = await relay.publish_pending()
+        first_pass = list(counted)
+        while await relay.publish_pending():
+            pass
+        left = await unpublished(pool)
+        last = await relay.publish_pending()
+
+    # Rows start at 0, 300k, 600k and 900k bytes into the pass before the limit: four, and more were waiting.
+    assert first_pass == [4]
+    assert more is True
+    assert counted == [4, 4, 2]
+    assert left == 0
+    assert last is False
+    records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(first_seen(rs).get(b"agder", [])) >= 10)
+    assert first_seen(records) == {b"agder": values}
+
+
+async def test_a_row_larger_than_a_pass_is_still_published_alone(infra: Infra, bus: Bus, outbox: str) -> None:
+    topic = bus.topic(topics.AGREEMENT_INGRESS)
+    await ensure_topics(infra.kafka, [topic], 1)
+    async with instance(infra, outbox) as one:
+        pool = one.pool
+        assert pool is not None
+        async with pool.acquire() as conn:
+            await add_record(conn, topic, b"x" * 50_000, b"agder", {})
+            await add_record(conn, topic, b"small", b"agder", {})
+        counted: list[int] = []
+        relay = one.relay(on_published=counted.append, batch_bytes=10_000)
+        while await relay.publish_pending():
+            pass
+
+    assert counted == [1, 1]
+    records = await bus.read(topics.AGREEMENT_INGRESS, lambda rs: len(first_seen(rs).get(b"agder", [])) >= 2)
+    assert first_seen(records) == {b"agder": [b"x" * 50_000, b"small"]}
+
+
+async def test_the_relay_vacuums_the_outbox_after_so_many_rows_so_its_dead_rows_do_not_pile_up(
+    infra: Infra, bus: Bus, outbox: str
+) -> None:
+    topic = bus.topic(topics.AGREEMENT_INGRESS)
+    await ensure_topics(infra.kafka, [topic], 1)
+    async with instance(infra, outbox) as one:
+        pool = one.pool
+        assert pool is not None
+
+        async def outbox_stats() -> tuple[int, int]:
+            row = await pool.fetchrow(
+                "SELECT vacuum_count, n_dead_tup FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'outbox'",
+                outbox,
+            )
+            assert row is not None
+            return row["vacuum_count"], row["n_dead_tup"]
+
+        relay = one.relay(batch_size=100, vacuum_after=250)
+        async with pool.acquire() as conn:
+            for n in range(200):
+                await add_record(conn, topic, f"{n}".encode(), b"agder", {})
+        while await relay.publish_pending():
+            pass
+        assert (await outbox_stats())[0] == 0  # 200 rows deleted: not yet
+        async with pool.acquire() as conn:
+            for n in range(200, 400):
+                await add_record(conn, topic, f"{n}".encode(), b"agder", {})
+        while await relay.publish_pending():
+            pass
+        vacuumed, dead = await wait_until(outbox_stats, lambda stats: stats[0] >= 1)
+        relay.stop()
+        await relay.run()  # returns at once, once the vacuum it started has finished
+
+    assert vacuumed == 1
+    assert dead < 400
 
 
 @pytest.mark.parametrize("headers", ['{"content-type": 1}', "null", '["content-type"]'])
