@@ -60,8 +60,8 @@ class Progress:
 
     async def handled(self, where: str = "", *args: object) -> int:
         """Rows of its progress table (`TABLE`): records handled, their effects committed."""
-        table = f"{self.schema}.{self.table}"
-        if not await self.conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+        table = await self._made(self.table)
+        if table is None:
             return 0
         found: int = await self.conn.fetchval(f"SELECT count(*) FROM {table} {where}", *args)
         return found
@@ -69,11 +69,17 @@ class Progress:
     async def publishing(self) -> bool:
         """Whether its outbox still holds an event to publish (not one set aside): a record is caught up with only
         once the events it derived are on their topics, and a relay behind the handlers shows only here."""
-        outbox = f"{self.schema}.outbox"
-        if not await self.conn.fetchval("SELECT to_regclass($1) IS NOT NULL", outbox):
+        outbox = await self._made("outbox")
+        if outbox is None:
             return False
         waiting: bool = await self.conn.fetchval(f"SELECT EXISTS (SELECT FROM {outbox} WHERE failed_at IS NULL)")
         return waiting
+
+    async def _made(self, table: str) -> str | None:
+        """The table's qualified name once the service's migrations made it (before, None)."""
+        qualified = f"{self.schema}.{table}"
+        made: bool = await self.conn.fetchval("SELECT to_regclass($1) IS NOT NULL", qualified)
+        return qualified if made else None
 
 
 @dataclass

@@ -23,9 +23,9 @@ own handlers just wrote may have come after that instance read its batch, and no
 
 BATCH_ROWS = 2_000
 """Most rows one pass reads. Over a catch-up of 100k held meetings (five derived events each) a relay reading 500 a
-pass fell behind the handlers, up to 150,000 rows, and published the last 3.4 s after the last record was handled;
-at 2,000 it kept pace (0.06 s behind) and the whole catch-up was 10 % faster (docs/performance.md). A pass of light
-traffic reads what is there: the limit costs no latency."""
+pass fell behind the handlers, up to 150,000 rows, and published the last 3.5 s after the last record was handled;
+at 2,000 it kept pace (0.05 s behind or less): 1,992 and 1,897 events/s against 1,765 and 1,815 in alternating runs
+(docs/performance.md). A pass of light traffic reads what is there: the limit costs no latency."""
 BATCH_BYTES = 8 * 1024 * 1024
 """Most payload bytes one pass reads (besides its first row, which is read whatever its size): the relay holds a
 pass's rows in memory, and two thousand dead letters of nearly a megabyte each (`contracts.limits`) would be 2 GB."""
@@ -68,8 +68,6 @@ class OutboxVacuum:
         self._deleted = 0
         self._running: asyncio.Task[None] | None = None
         self._stopping = False
-        self.vacuums = 0
-        """Vacuums finished, for tests."""
 
     def deleted(self, rows: int) -> None:
         """`rows` were deleted; vacuum now if enough were since the last, and none is running or the relay stopping."""
@@ -84,7 +82,6 @@ class OutboxVacuum:
         try:
             async with self._pool.acquire() as conn:
                 await conn.execute("VACUUM outbox")
-            self.vacuums += 1
         except Exception as error:
             get_logger(component="outbox_relay").warning(
                 "outbox_vacuum_failed", error=f"{type(error).__name__}: {error}"

@@ -18,6 +18,7 @@ from runtime.kafka_access import KafkaAccess
 from runtime.kafka_admin import Handover, KeyPartitioner, ensure_topics
 from runtime.outbox import add_record
 from runtime.relay import OutboxRelay
+from runtime.relay_passes import BATCH_BYTES, VACUUM_AFTER_ROWS
 from tests.integration.meetings.helpers import wait_until
 from tests.support.infra import Infra
 from tests.support.kafka import Bus
@@ -69,8 +70,8 @@ class Instance:
         self,
         batch_size: int = 500,
         on_published: Callable[[int], None] = lambda rows: None,
-        batch_bytes: int = 8 * 1024 * 1024,
-        vacuum_after: int = 20_000,
+        batch_bytes: int = BATCH_BYTES,
+        vacuum_after: int = VACUUM_AFTER_ROWS,
     ) -> OutboxRelay:
         assert self.pool is not None
         return OutboxRelay(
