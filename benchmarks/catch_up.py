@@ -50,6 +50,10 @@ class CatchUp:
     publishing_seconds: float = 0.0
     """How long after the last record was handled its outbox still held derived events to publish: part of the
     catch-up, whose end is the last derived event published."""
+    loop_thread: tuple[float, float] | None = None
+    """The shares of the catch-up's time the service's event loop's thread ran, and waited, ready, for a core (the
+    mean over its instances); None where the system does not say. Together near one, the loop's thread sets the
+    pace: it was never idle, and only less CPU per event on it, or fewer other runnable threads, makes it faster."""
 
 
 async def raw_rate(space: Namespace, topic: str, count: int) -> Rate:
@@ -92,6 +96,7 @@ async def watch(
     names others' CPU seconds so far (PostgreSQL's, the broker's), `machine` the machine's busy and total CPU
     seconds: each read over the same span as the service's, so that the report says where the cores went."""
     first_at, first_count, rss_start, cpu_start = 0.0, 0, float("nan"), 0.0
+    loop_start: tuple[float, float] | None = None
     rss: dict[int, float] = {}
     others = dict(elsewhere or {})
     others_start: dict[str, float] = {}
@@ -105,6 +110,12 @@ async def watch(
     def cpu_now() -> float:
         return sum(p.cpu_seconds() for p in processes)
 
+    def loop_now() -> tuple[float, float] | None:
+        times = [p.loop_thread_seconds() for p in processes]
+        if any(t is None for t in times):
+            return None
+        return sum(t[0] for t in times if t), sum(t[1] for t in times if t)
+
     while True:
         for process in processes:
             process.check_alive()
@@ -112,7 +123,7 @@ async def watch(
         now = time.perf_counter()
         if seen and not first_at:
             first_at, first_count = now, seen
-            rss_start, cpu_start = rss_now(), cpu_now()
+            rss_start, cpu_start, loop_start = rss_now(), cpu_now(), loop_now()
             others_start = {name: read() for name, read in others.items()}
             machine_start = machine() if machine is not None else machine_start
             on_first()
@@ -123,7 +134,7 @@ async def watch(
             handled_at = now
         if handled_at and not await progress.publishing():
             now = time.perf_counter()
-            cpu, rss_end = cpu_now() - cpu_start, rss_now()
+            cpu, rss_end, loop_end = cpu_now() - cpu_start, rss_now(), loop_now()
             spent = {name: read() - others_start[name] for name, read in others.items()}
             busy = None
             if machine is not None:
@@ -136,6 +147,10 @@ async def watch(
             raise TimeoutError(f"{processes[0].service} handled {seen} of {count} events{waiting} in {timeout:.0f} s")
         await asyncio.sleep(NEAR_POLL_SECONDS if handled_at else pause(first_at, first_count, now, seen, count))
     handled = count - first_count
+    span = (now - first_at) * len(processes)
+    loop = None
+    if loop_start is not None and loop_end is not None and span > 0:
+        loop = ((loop_end[0] - loop_start[0]) / span, (loop_end[1] - loop_start[1]) / span)
     per_event = {name: 1000 * seconds / max(handled, 1) for name, seconds in spent.items()}
     return CatchUp(
         Rate(handled, now - first_at),
@@ -146,6 +161,7 @@ async def watch(
         per_event,
         busy,
         now - handled_at,
+        loop,
     )
 
 

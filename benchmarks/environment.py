@@ -228,6 +228,10 @@ class ServiceProcess:
         """The service's CPU time and its check processes', live or ended (an ended child's is in the parent's)."""
         return tree_cpu_seconds(self.pid)
 
+    def loop_thread_seconds(self) -> tuple[float, float] | None:
+        """How long the service's event loop's thread has run, and waited, ready, for a core (`thread_seconds`)."""
+        return thread_seconds(self.pid, self.pid)
+
     async def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -277,6 +281,17 @@ def tree_cpu_seconds(pid: int) -> float:
     """A process's CPU time and its children's, live or ended: a service and its check processes, or PostgreSQL's
     postmaster and its backends (an ended child's is in the parent's once reaped)."""
     return cpu_seconds(pid, ended_children=True) + sum(map(cpu_seconds, _children(pid)))
+
+
+def thread_seconds(pid: int, tid: int, proc: Path = Path("/proc")) -> tuple[float, float] | None:
+    """A thread's time on a core so far, and its time ready to run but waiting for one, from the scheduler's
+    `schedstat` (Linux, when the kernel keeps it; None where it does not, or the thread has ended). A process's first
+    thread has the process's id: a service's event loop runs there."""
+    try:
+        running, waiting, _ = (proc / str(pid) / "task" / str(tid) / "schedstat").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(running) / 1e9, int(waiting) / 1e9
 
 
 def machine_cpu_seconds() -> tuple[float, float]:

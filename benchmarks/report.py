@@ -117,6 +117,13 @@ def render(report: Report) -> str:
         )
     lines += _elsewhere(report.rows)
     lines += [
+        f"\n{row.service}: its event loop's thread ran {run:.0%} of the catch-up and waited {wait:.0%} for a core"
+        + (" (together near all of it: the loop's thread set the pace)" if run + wait >= 0.9 else "")
+        for row in report.rows
+        if row.service_rate.loop_thread is not None
+        for run, wait in [row.service_rate.loop_thread]
+    ]
+    lines += [
         f"\n{row.service}: the last derived event was published {row.service_rate.publishing_seconds:.2f} s after "
         "the last record was handled (within its rate: a catch-up ends when its outbox is empty)"
         for row in report.rows

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from benchmarks import catch_up
+from benchmarks.environment import thread_seconds
 
 RATE = 5_000.0
 """Events per second of the pretend service, committed in batches of `BATCH`."""
@@ -40,6 +42,9 @@ class PretendService:
 
     def cpu_seconds(self) -> float:
         return 0.0
+
+    def loop_thread_seconds(self) -> tuple[float, float] | None:
+        return None
 
 
 @dataclass
@@ -153,3 +158,59 @@ async def test_a_catch_up_ends_when_the_last_derived_event_is_published_not_when
     assert measured.publishing_seconds == pytest.approx(relay_behind, abs=0.05)
     assert measured.rate.seconds == pytest.approx(handled_in + relay_behind, rel=0.05)
     assert measured.rate.per_second < RATE * 0.8  # the handlers' rate alone would have been RATE
+
+
+async def test_the_event_loops_thread_is_measured_over_the_catch_up_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    started, count = clock.now + 1.3, 20_000
+
+    def progress() -> int:
+        handled = int((clock.now - started) * RATE) if clock.now > started else 0
+        return min(count, handled // BATCH * BATCH)
+
+    @dataclass
+    class BusyLoop(PretendService):
+        """Its loop's thread runs all through the start-up, then 0.8 s and waits 0.15 s for a core in every second."""
+
+        def loop_thread_seconds(self) -> tuple[float, float] | None:
+            working = max(0.0, clock.now - started)
+            return clock.now - working + working * 0.8, working * 0.15
+
+    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
+
+    one = await catch_up.watch(
+        [BusyLoop()],  # type: ignore[list-item]
+        PretendProgress(progress),  # type: ignore[arg-type]
+        count,
+        timeout=60,
+    )
+    clock.now = 100.0
+    two = await catch_up.watch(
+        [BusyLoop(), BusyLoop()],  # type: ignore[list-item]
+        PretendProgress(progress),  # type: ignore[arg-type]
+        count,
+        timeout=60,
+    )
+    clock.now = 100.0
+    silent = await catch_up.watch(
+        [BusyLoop(), PretendService()],  # type: ignore[list-item]
+        PretendProgress(progress),  # type: ignore[arg-type]
+        count,
+        timeout=60,
+    )
+
+    assert one.loop_thread == pytest.approx((0.8, 0.15))
+    assert two.loop_thread == pytest.approx((0.8, 0.15))  # the mean over the instances, not their sum
+    assert silent.loop_thread is None  # one instance's system did not say
+
+
+def test_a_threads_time_running_and_waiting_is_read_from_the_schedulers_schedstat(tmp_path: Path) -> None:
+    task = tmp_path / "4242" / "task" / "4242"
+    task.mkdir(parents=True)
+    (task / "schedstat").write_text("810000000 160000000 8394\n")
+
+    assert thread_seconds(4242, 4242, proc=tmp_path) == pytest.approx((0.81, 0.16))
+    assert thread_seconds(4242, 4243, proc=tmp_path) is None  # ended, or a kernel without schedstat
+    (task / "schedstat").write_text("garbled\n")
+    assert thread_seconds(4242, 4242, proc=tmp_path) is None

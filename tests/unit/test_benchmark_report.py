@@ -28,3 +28,22 @@ def test_without_the_others_figures_there_is_no_such_table() -> None:
     out.catch_up("audit", "t", Rate(10_000, 0.05), a_catch_up({}, None), None)
 
     assert "during the catch-up of" not in report.render(out)
+
+
+def test_the_event_loops_thread_is_said_to_set_the_pace_only_when_it_was_never_idle() -> None:
+    out = report.Report(events=10_000, partitions=3)
+    raw = Rate(10_000, 0.05)
+    pacing, idle, unknown = a_catch_up({}, None), a_catch_up({}, None), a_catch_up({}, None)
+    pacing.loop_thread, idle.loop_thread = (0.81, 0.16), (0.42, 0.03)
+    out.catch_up("meetings", "t", raw, pacing, None)
+    out.catch_up("audit", "t", raw, idle, None)
+    out.catch_up("evaluations", "t", raw, unknown, None)
+
+    lines = report.render(out).splitlines()
+
+    assert (
+        "meetings: its event loop's thread ran 81% of the catch-up and waited 16% for a core "
+        "(together near all of it: the loop's thread set the pace)"
+    ) in lines
+    assert "audit: its event loop's thread ran 42% of the catch-up and waited 3% for a core" in lines
+    assert not any(line.startswith("evaluations: its event loop") for line in lines)  # the system did not say
