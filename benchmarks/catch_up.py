@@ -111,10 +111,10 @@ async def watch(
         return sum(p.cpu_seconds() for p in processes)
 
     def loop_now() -> tuple[float, float] | None:
-        times = [p.loop_thread_seconds() for p in processes]
-        if any(t is None for t in times):
+        times = [t for p in processes if (t := p.loop_thread_seconds()) is not None]
+        if len(times) < len(processes):
             return None
-        return sum(t[0] for t in times if t), sum(t[1] for t in times if t)
+        return sum(running for running, _ in times), sum(waiting for _, waiting in times)
 
     while True:
         for process in processes:

@@ -30,6 +30,25 @@ class Clock:
         self.now += seconds
 
 
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A virtual clock the benchmark's catch-up reads and sleeps on."""
+    virtual = Clock()
+    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=virtual.perf_counter))
+    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=virtual.sleep))
+    return virtual
+
+
+def steady(clock: Clock, started: float, count: int) -> Callable[[], int]:
+    """Records handled by a service that starts handling at `started`, at `RATE`, committing `BATCH` at a time."""
+
+    def handled() -> int:
+        done = int((clock.now - started) * RATE) if clock.now > started else 0
+        return min(count, done // BATCH * BATCH)
+
+    return handled
+
+
 @dataclass
 class PretendService:
     service: str = "audit"
@@ -63,18 +82,14 @@ class PretendProgress:
 
 @pytest.mark.parametrize("count", [10_000, 40_000])
 async def test_a_backlogs_rate_is_measured_within_two_percent_of_the_rate_it_was_handled_at(
-    monkeypatch: pytest.MonkeyPatch, count: int
+    clock: Clock, count: int
 ) -> None:
-    clock = Clock()
     started = clock.now + 1.3  # start-up: imports, migrations, joining the group
+    handled = steady(clock, started, count)
 
     def progress() -> int:
         clock.readings.append(clock.now)
-        handled = int((clock.now - started) * RATE) if clock.now > started else 0
-        return min(count, handled // BATCH * BATCH)
-
-    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
-    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
+        return handled()
 
     measured = await catch_up.watch(
         [PretendService()],  # type: ignore[list-item]
@@ -94,15 +109,9 @@ def test_the_pause_is_short_only_near_the_end() -> None:
     assert catch_up.pause(1.0, 500, 2.0, 5_500, 7_000) == catch_up.NEAR_POLL_SECONDS  # about 0.3 s to go
 
 
-async def test_the_cpu_others_spent_meanwhile_is_reported_per_event_over_the_same_span(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = Clock()
-    started, count = clock.now + 1.3, 20_000
-
-    def progress() -> int:
-        handled = int((clock.now - started) * RATE) if clock.now > started else 0
-        return min(count, handled // BATCH * BATCH)
+async def test_the_cpu_others_spent_meanwhile_is_reported_per_event_over_the_same_span(clock: Clock) -> None:
+    count = 20_000
+    progress = steady(clock, clock.now + 1.3, count)
 
     # PostgreSQL busy on a whole core while the service works, also during its start-up, which must not count; the
     # machine's two cores three quarters busy.
@@ -111,9 +120,6 @@ async def test_the_cpu_others_spent_meanwhile_is_reported_per_event_over_the_sam
 
     def machine() -> tuple[float, float]:
         return clock.now * 1.5, clock.now * 2.0
-
-    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
-    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
 
     measured = await catch_up.watch(
         [PretendService()],  # type: ignore[list-item]
@@ -131,22 +137,15 @@ async def test_the_cpu_others_spent_meanwhile_is_reported_per_event_over_the_sam
 
 
 async def test_a_catch_up_ends_when_the_last_derived_event_is_published_not_when_the_last_record_is_handled(
-    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
 ) -> None:
-    clock = Clock()
     started, count = clock.now + 1.3, 20_000
     handled_in = count / RATE
     relay_behind = 1.5  # the outbox empties a second and a half after the handlers' last commit
-
-    def progress() -> int:
-        handled = int((clock.now - started) * RATE) if clock.now > started else 0
-        return min(count, handled // BATCH * BATCH)
+    progress = steady(clock, started, count)
 
     def published() -> bool:
         return clock.now >= started + handled_in + relay_behind
-
-    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
-    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
 
     measured = await catch_up.watch(
         [PretendService()],  # type: ignore[list-item]
@@ -160,13 +159,8 @@ async def test_a_catch_up_ends_when_the_last_derived_event_is_published_not_when
     assert measured.rate.per_second < RATE * 0.8  # the handlers' rate alone would have been RATE
 
 
-async def test_the_event_loops_thread_is_measured_over_the_catch_up_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = Clock()
+async def test_the_event_loops_thread_is_measured_over_the_catch_up_alone(clock: Clock) -> None:
     started, count = clock.now + 1.3, 20_000
-
-    def progress() -> int:
-        handled = int((clock.now - started) * RATE) if clock.now > started else 0
-        return min(count, handled // BATCH * BATCH)
 
     @dataclass
     class BusyLoop(PretendService):
@@ -176,33 +170,19 @@ async def test_the_event_loops_thread_is_measured_over_the_catch_up_alone(monkey
             working = max(0.0, clock.now - started)
             return clock.now - working + working * 0.8, working * 0.15
 
-    monkeypatch.setattr(catch_up, "time", SimpleNamespace(perf_counter=clock.perf_counter))
-    monkeypatch.setattr(catch_up, "asyncio", SimpleNamespace(sleep=clock.sleep))
+    async def measured(*services: PretendService) -> tuple[float, float] | None:
+        clock.now = 100.0  # each catch-up from the same start
+        caught_up = await catch_up.watch(
+            services,  # type: ignore[arg-type]
+            PretendProgress(steady(clock, started, count)),  # type: ignore[arg-type]
+            count,
+            timeout=60,
+        )
+        return caught_up.loop_thread
 
-    one = await catch_up.watch(
-        [BusyLoop()],  # type: ignore[list-item]
-        PretendProgress(progress),  # type: ignore[arg-type]
-        count,
-        timeout=60,
-    )
-    clock.now = 100.0
-    two = await catch_up.watch(
-        [BusyLoop(), BusyLoop()],  # type: ignore[list-item]
-        PretendProgress(progress),  # type: ignore[arg-type]
-        count,
-        timeout=60,
-    )
-    clock.now = 100.0
-    silent = await catch_up.watch(
-        [BusyLoop(), PretendService()],  # type: ignore[list-item]
-        PretendProgress(progress),  # type: ignore[arg-type]
-        count,
-        timeout=60,
-    )
-
-    assert one.loop_thread == pytest.approx((0.8, 0.15))
-    assert two.loop_thread == pytest.approx((0.8, 0.15))  # the mean over the instances, not their sum
-    assert silent.loop_thread is None  # one instance's system did not say
+    assert await measured(BusyLoop()) == pytest.approx((0.8, 0.15))
+    assert await measured(BusyLoop(), BusyLoop()) == pytest.approx((0.8, 0.15))  # the mean over instances, not the sum
+    assert await measured(BusyLoop(), PretendService()) is None  # one instance's system did not say
 
 
 def test_a_threads_time_running_and_waiting_is_read_from_the_schedulers_schedstat(tmp_path: Path) -> None:
