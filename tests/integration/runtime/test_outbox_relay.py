@@ -4,7 +4,7 @@ partition key's order: with two relays over one outbox, and when a row in the mi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 
 import pytest
@@ -119,6 +119,15 @@ def first_seen(records: list[ConsumerRecord[bytes, bytes]]) -> dict[bytes, list[
     return seen
 
 
+async def write_rows(one: Instance, topic: str, values: Iterable[bytes], key: bytes = b"agder") -> db.Pool:
+    """Rows for `topic` written to the instance's outbox in this order, as a handler writes them; its pool."""
+    assert one.pool is not None
+    async with one.pool.acquire() as conn:
+        for value in values:
+            await add_record(conn, topic, value, key, {})
+    return one.pool
+
+
 async def unpublished(pool: db.Pool) -> int:
     count: int = await pool.fetchval("SELECT count(*) FROM outbox WHERE failed_at IS NULL")
     return count
@@ -205,11 +214,7 @@ async def test_a_row_the_broker_refuses_in_the_middle_of_a_batch_is_set_aside_al
     values = [b"one", b"two", b"x" * 20_000, b"three", b"four"]
 
     async with instance(infra, outbox) as one:
-        pool = one.pool
-        assert pool is not None
-        async with pool.acquire() as conn:
-            for value in values:
-                await add_record(conn, topic, value, b"agder", {})
+        pool = await write_rows(one, topic, values)
         counted: list[int] = []
         await one.relay(on_published=counted.append).publish_pending()
         rows = await pool.fetch("SELECT payload, failed_at, last_error FROM outbox ORDER BY id")
@@ -230,11 +235,7 @@ async def test_a_pass_holds_no_more_than_its_bytes_and_the_passes_after_it_publi
     await ensure_topics(infra.kafka, [topic], 1)
     values = [bytes([ord("a") + n]) * 300_000 for n in range(10)]
     async with instance(infra, outbox) as one:
-        pool = one.pool
-        assert pool is not None
-        async with pool.acquire() as conn:
-            for value in values:
-                await add_record(conn, topic, value, b"agder", {})
+        pool = await write_rows(one, topic, values)
         counted: list[int] = []
         relay = one.relay(batch_size=500, on_published=counted.append, batch_bytes=1_000_000)
         more = await relay.publish_pending()
@@ -258,11 +259,7 @@ async def test_a_row_larger_than_a_pass_is_still_published_alone(infra: Infra, b
     topic = bus.topic(topics.AGREEMENT_INGRESS)
     await ensure_topics(infra.kafka, [topic], 1)
     async with instance(infra, outbox) as one:
-        pool = one.pool
-        assert pool is not None
-        async with pool.acquire() as conn:
-            await add_record(conn, topic, b"x" * 50_000, b"agder", {})
-            await add_record(conn, topic, b"small", b"agder", {})
+        await write_rows(one, topic, [b"x" * 50_000, b"small"])
         counted: list[int] = []
         relay = one.relay(on_published=counted.append, batch_bytes=10_000)
         while await relay.publish_pending():
@@ -291,15 +288,11 @@ async def test_the_relay_vacuums_the_outbox_after_so_many_rows_so_its_dead_rows_
             return row["vacuum_count"], row["n_dead_tup"]
 
         relay = one.relay(batch_size=100, vacuum_after=250)
-        async with pool.acquire() as conn:
-            for n in range(200):
-                await add_record(conn, topic, f"{n}".encode(), b"agder", {})
+        await write_rows(one, topic, (f"{n}".encode() for n in range(200)))
         while await relay.publish_pending():
             pass
         assert (await outbox_stats())[0] == 0  # 200 rows deleted: not yet
-        async with pool.acquire() as conn:
-            for n in range(200, 400):
-                await add_record(conn, topic, f"{n}".encode(), b"agder", {})
+        await write_rows(one, topic, (f"{n}".encode() for n in range(200, 400)))
         while await relay.publish_pending():
             pass
         vacuumed, dead = await wait_until(outbox_stats, lambda stats: stats[0] >= 1)
