@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import topics
@@ -68,14 +66,6 @@ async def sent_as_emitted(ahead: SigningAhead, rows: list[Outgoing]) -> None:
     """`ahead` told of the rows as a batch's handlers emit them, one record's at a time."""
     for n in range(1, len(rows) + 1):
         await ahead.send(rows[:n])
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[CheckProcesses]:
-    started = CheckProcesses(count=2, restart_pause=60)
-    assert await started.start()
-    yield started
-    await started.close()
 
 
 async def test_a_check_process_signs_an_events_bytes_as_they_are_signed_in_place(processes: CheckProcesses) -> None:
