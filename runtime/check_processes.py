@@ -28,7 +28,7 @@ from typing import Final, TypeVar
 from contracts.keys import KeyRegistry
 from runtime import check_child
 from runtime.check_child import Checks
-from runtime.child_link import CheckProcessGone, ChildLink
+from runtime.child_link import CheckProcessGone, ChildLink, failed
 from runtime.logging import get_logger
 
 T = TypeVar("T")
@@ -128,9 +128,7 @@ class CheckProcesses:
         self, count: int, frame: Callable[[ChildLink], bytes], read: Callable[[bytes, int], list[T] | None]
     ) -> asyncio.Future[list[T]]:
         if not self._children:
-            failed: asyncio.Future[list[T]] = asyncio.get_running_loop().create_future()
-            failed.set_exception(CheckProcessGone("no check process is running"))
-            return failed
+            return failed(CheckProcessGone("no check process is running"))
         self._turn = (self._turn + 1) % len(self._children)
         self.sent += count
         child = self._children[self._turn]

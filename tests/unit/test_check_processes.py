@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -170,13 +171,44 @@ async def test_a_failed_chunk_nobody_awaits_any_more_leaves_no_error_behind(proc
     asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
     for pid in processes.pids:
         os.kill(pid, signal.SIGKILL)
+    dead(processes.pids)  # without yielding to the loop: the chunk is written to a pipe nobody reads, which breaks it
     unawaited = processes.submit([[check(b"from a batch that was cancelled")]])  # as a stopping service leaves it
     await asyncio.wait([unawaited])
+    await processes.close()  # the dead children closed, their pipes with them
 
     del unawaited
     gc.collect()
 
     assert errors == []
+
+
+async def test_a_chunk_refused_at_once_and_never_awaited_leaves_no_error_behind(processes: CheckProcesses) -> None:
+    errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
+    await processes.close()
+    refused = processes.submit([[check(b"from a batch cancelled before it awaited its chunk")]])
+    assert refused.done()
+
+    del refused
+    gc.collect()
+
+    assert errors == []
+
+
+def dead(pids: list[int]) -> None:
+    """Until each process has died (a zombie, or reaped): its end of every pipe is closed then."""
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"{pids} still running"
+        time.sleep(0.002)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return status[status.rindex(")") + 2] != "Z"
 
 
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
