@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import platform
+import sys
+from pathlib import Path
+from unittest.mock import patch
+
 from benchmarks import report
 from benchmarks.catch_up import CatchUp, Rate
 
@@ -47,3 +52,16 @@ def test_the_event_loops_thread_is_said_to_set_the_pace_only_when_it_was_never_i
     ) in lines
     assert "audit: its event loop's thread ran 42% of the catch-up and waited 3% for a core" in lines
     assert not any(line.startswith("evaluations: its event loop") for line in lines)  # the system did not say
+
+
+def test_the_machine_line_names_the_interpreters_own_file_not_the_venvs_link(tmp_path: Path) -> None:
+    interpreter = tmp_path / "python3.11"
+    interpreter.write_text("")
+    venv_python = tmp_path / "venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(interpreter)
+
+    with patch.object(sys, "executable", str(venv_python)):
+        line = report.machine()
+
+    assert line.endswith(f", Python {platform.python_version()} ({interpreter})")
