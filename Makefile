@@ -3,9 +3,9 @@
 # AsyncAPI parser, from its npm lock, and the compose specification's checker, from its Go module lock).
 
 # The interpreter the venv is made from: the operating system's own Python 3.11 when it has one that can make a
-# venv, otherwise the first python3 on PATH; `make PYTHON=...` picks another. Debian and Ubuntu build theirs with
-# profile-guided and link-time optimisation, as the image's python:3.11-slim is built; on this project's machine the
-# services ran a sixth faster on it than on pyenv's default build of 3.11, which has neither (docs/performance.md).
+# venv, otherwise the first python3 on PATH; `make PYTHON=...` picks another. Debian builds its own with
+# profile-guided and link-time optimisation (its changelog says so); on this project's machine the services ran a
+# sixth faster on it than on pyenv's default build of 3.11, which has neither (docs/performance.md).
 SYSTEM_PYTHON := /usr/bin/python3.11
 ifeq ($(origin PYTHON),undefined)
 PYTHON := $(if $(shell $(SYSTEM_PYTHON) -c 'import ensurepip, venv' 2>/dev/null && echo yes),$(SYSTEM_PYTHON),python3)

@@ -30,6 +30,8 @@ class Report:
     events: int
     partitions: int
     instances: int = 1
+    warm_up: int = 0
+    """Held meetings of the untimed catch-up that ran first, if any."""
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     rows: list[Row] = field(default_factory=list)
     latencies: dict[str, Latency] = field(default_factory=dict)
@@ -102,6 +104,11 @@ def render(report: Report) -> str:
         f"machine:  {machine()}",
         f"commit:   {commit()}",
         f"backlog:  {report.events:,} events per service, {report.partitions} partitions",
+        *(
+            [f"warm-up:  {report.warm_up:,} held meetings caught up on by the meetings service first, not measured"]
+            if report.warm_up
+            else []
+        ),
         *(
             [f"each service as {report.instances} processes in one consumer group; CPU and RSS summed over them"]
             if report.instances > 1

@@ -20,7 +20,7 @@ async def test_the_benchmark_measures_two_audit_instances_and_both_latencies_at_
         "-m",
         "benchmarks",
         *("--only", "audit", "--events", "300", "--latency-seconds", "1", "--audit-rate", "50", "--held-rate", "10"),
-        *("--instances", "2"),
+        *("--instances", "2", "--warm-up", "100"),
         env={**os.environ},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -31,6 +31,7 @@ async def test_the_benchmark_measures_two_audit_instances_and_both_latencies_at_
     assert process.returncode == 0, printed
     assert "machine:  " in printed
     assert "each service as 2 processes in one consumer group" in printed
+    assert "warm-up:  100 held meetings caught up on by the meetings service first, not measured" in printed
     assert "| audit ×2 | action-item.assigned.v1 |" in printed
     # Every event offered at the fixed rate was found in the audit's log: 50 plain ones, 10 held meetings' records.
     assert "| ingress event → audit record | 50 | 50 |" in printed

@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
         ("--instances", "0", "argument --instances: 0 is fewer than one"),
         ("--instances", "-2", "argument --instances: -2 is fewer than one"),
         ("--partitions", "x", "argument --partitions: 'x' is not a whole number"),
+        ("--warm-up", "-1", "argument --warm-up: -1 is fewer than zero"),
+        ("--warm-up", "1e4", "argument --warm-up: '1e4' is not a whole number"),
     ],
 )
 def test_a_count_below_one_or_not_a_number_is_a_usage_error(option: str, value: str, said: str) -> None:

@@ -65,3 +65,13 @@ def test_the_machine_line_names_the_interpreters_own_file_not_the_venvs_link(tmp
         line = report.machine()
 
     assert line.endswith(f", Python {platform.python_version()} ({interpreter})")
+
+
+def test_a_warm_up_before_the_measurements_is_said_and_none_is_not_mentioned() -> None:
+    warmed, cold = report.Report(events=10_000, partitions=3, warm_up=10_000), report.Report(10_000, 3)
+
+    assert (
+        "warm-up:  10,000 held meetings caught up on by the meetings service first, not measured"
+        in report.render(warmed).splitlines()
+    )
+    assert "warm-up" not in report.render(cold)
