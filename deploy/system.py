@@ -127,7 +127,7 @@ def require_tool(part: str, tool: str, package: str) -> str:
     )
 
 
-def _proc_state(pid: int) -> str | None:
+def proc_state(pid: int) -> str | None:
     """Return the /proc state letter of `pid`, or None when /proc has no such process (or no /proc at all)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -149,7 +149,7 @@ def alive(pid: int) -> bool:
         return False
     except PermissionError:
         pass
-    return _proc_state(pid) not in ("Z", "X")
+    return proc_state(pid) not in ("Z", "X")
 
 
 def _cmdline(pid: int) -> list[str] | None:

@@ -18,6 +18,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from contracts import ed25519
+from deploy.system import proc_state
 from runtime import check_child, parallel
 from runtime.check_child import Checks
 from runtime.check_processes import CheckProcesses
@@ -196,19 +197,11 @@ async def test_a_chunk_refused_at_once_and_never_awaited_leaves_no_error_behind(
 
 
 def dead(pids: list[int]) -> None:
-    """Until each process has died (a zombie, or reaped): its end of every pipe is closed then."""
+    """Until each process has died (a zombie, or gone): its end of every pipe is closed then."""
     deadline = time.monotonic() + 5
-    while any(_alive(pid) for pid in pids):
+    while any(proc_state(pid) not in (None, "Z", "X") for pid in pids):
         assert time.monotonic() < deadline, f"{pids} still running"
         time.sleep(0.002)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return status[status.rindex(")") + 2] != "Z"
 
 
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM])
